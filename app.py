@@ -1,0 +1,151 @@
+"""The application factory: configuration, database, blueprints and CLI; nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask_login import LoginManager
+from flask_openapi3 import Info, OpenAPI
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.engine import Engine
+
+from core import auth, clock
+from core.config import Settings, load_settings
+from core.db import UnitOfWork, make_engine
+from core.errors import Unauthorized
+from core.web import (
+    ENGINE_KEY,
+    SETTINGS_KEY,
+    SparesJSONProvider,
+    limiter,
+    register_error_handlers,
+    validation_error_answer,
+)
+
+# Documentation is public and ignores credentials.
+DOC_PATHS = ("/api/v1/openapi.json", "/api/v1/swagger", "/api/v1/oauth2-redirect")
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> OpenAPI:
+    """Build the Spares web application.
+
+    ``settings`` default to the environment; ``engine`` defaults to one built
+    from ``settings.database_url`` (tests pass their own).
+    """
+    settings = settings or load_settings()
+    app = OpenAPI(
+        __name__,
+        info=Info(
+            title="Spares API",
+            version="1",
+            description="Spare-parts inventory and RMA logistics for eight regional depots.",
+        ),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        doc_prefix="/api/v1",
+        doc_url="/openapi.json",
+        validation_error_status=422,
+        validation_error_callback=validation_error_answer,
+        template_folder="core/templates",
+        static_folder="core/static",
+    )
+    app.json = SparesJSONProvider(app)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+        LOGIN_RATE_LIMIT=settings.login_rate_limit,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.extensions[SETTINGS_KEY] = settings
+    app.extensions[ENGINE_KEY] = engine or make_engine(settings.database_url)
+
+    _init_security(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _init_security(app: OpenAPI) -> None:
+    csrf = CSRFProtect(app)
+    limiter.init_app(app)
+    login_manager = LoginManager(app)
+    login_manager.login_view = "core.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> auth.Actor | None:
+        if not user_id.isdigit():
+            return None
+        return auth.load_actor(UnitOfWork(app.extensions[ENGINE_KEY]), int(user_id))
+
+    @app.before_request
+    def _authenticate_api_or_check_csrf() -> None:
+        if request.path.startswith("/api/"):
+            # Bearer tokens are not sent automatically by browsers, so the API
+            # needs no CSRF token; pages and forms do.
+            g.actor = None
+            token = auth.bearer_token()
+            if token is not None and not request.path.startswith(DOC_PATHS):
+                g.actor = auth.actor_for_token(UnitOfWork(app.extensions[ENGINE_KEY]), token)
+            elif token is None and request.headers.get("Authorization"):
+                raise Unauthorized("Authorization header must be 'Bearer TOKEN'")
+            return
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _register_blueprints(app: OpenAPI) -> None:
+    from core.api import api as core_api
+    from core.views import views as core_views
+    from depots.api import api as depots_api
+    from depots.views import views as depots_views
+
+    for blueprint in (core_views, depots_views):
+        app.register_blueprint(blueprint)
+    for api_blueprint in (core_api, depots_api):
+        app.register_api(api_blueprint)
+
+
+def _register_cli(app: OpenAPI) -> None:
+    from core.cli import DEMO_KEY, register_core_commands
+    from demo.users import build_users
+    from depots.cli import register as register_depot_commands
+
+    register_core_commands(app)
+    register_depot_commands(app)
+    app.extensions[DEMO_KEY].append(build_users)
+
+
+def _register_template_helpers(app: OpenAPI) -> None:
+    from core.web import nav_for
+
+    @app.context_processor
+    def _navigation() -> dict[str, Any]:
+        from flask_login import current_user
+
+        role = current_user.role if current_user.is_authenticated else None
+        return {"nav_items": lambda: nav_for(role)}
+
+    @app.template_filter("local")
+    def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return ""
+        return clock.local(value).strftime(fmt)

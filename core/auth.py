@@ -1,0 +1,286 @@
+"""Users, roles, API tokens, login and the authorization checks.
+
+Passwords are hashed with scrypt (werkzeug); API tokens are random and only
+their SHA-256 is stored, so a database dump does not hand out live tokens.
+Authorization is decided on the server for every request: pages and API calls
+name the roles they admit, and services check depot-level rights themselves
+through the ``Actor`` they are given.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import UserMixin, current_user
+from sqlalchemy import CheckConstraint, Column, String, text
+from sqlmodel import Field, SQLModel, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core import clock
+from core.db import UnitOfWork, UTCDateTime, read_only, transactional
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    ENGINEER = "engineer"
+    DEPOT_STAFF = "depot_staff"
+    SUPERVISOR = "supervisor"
+
+
+ROLE_NAMES = tuple(role.value for role in Role)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'planner', 'engineer', 'depot_staff', 'supervisor')",
+            name="role_known",
+        ),
+        CheckConstraint(
+            "(role = 'depot_staff') = (depot_code IS NOT NULL)", name="depot_staff_has_depot"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    full_name: str = Field(default="", max_length=120)
+    email: str | None = Field(default=None, max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=20)
+    depot_code: str | None = Field(default=None, foreign_key="depot.code", max_length=4)
+    active: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Actor(UserMixin):
+    """Who is acting: what services are told, instead of a request or an ORM row."""
+
+    id: int
+    username: str
+    role: str
+    depot_code: str | None = None
+    full_name: str = ""
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        assert user.id is not None
+        return cls(user.id, user.username, user.role, user.depot_code, user.full_name)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def require_role(self, *roles: str) -> None:
+        """Raise ``Forbidden`` unless the actor holds one of ``roles`` (admins always pass)."""
+        if self.role != Role.ADMIN and self.role not in roles:
+            raise Forbidden(f"{self.role} may not do this; needs {' or '.join(roles)}")
+
+    def can_act_for_depot(self, depot_code: str) -> bool:
+        """Depot staff act only for their own depot; other roles are not depot-bound."""
+        return self.role != Role.DEPOT_STAFF or self.depot_code == depot_code
+
+    def require_depot(self, depot_code: str) -> None:
+        if not self.can_act_for_depot(depot_code):
+            raise Forbidden(f"{self.username} works at {self.depot_code}, not {depot_code}")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _validate_new_user(
+    username: str, password: str, role: str, depot_code: str | None, min_password_length: int
+) -> None:
+    if not USERNAME_PATTERN.match(username):
+        raise Invalid("username must be 1-64 letters, digits, '-', '_' or '.'")
+    if role not in ROLE_NAMES:
+        raise Invalid(f"unknown role {role!r}; one of {', '.join(ROLE_NAMES)}")
+    if role == Role.DEPOT_STAFF and not depot_code:
+        raise Invalid("depot staff must be bound to a depot (--depot CODE)")
+    if role != Role.DEPOT_STAFF and depot_code:
+        raise Invalid("only depot staff are bound to a depot")
+    if len(password) < min_password_length:
+        raise Invalid(f"password must be at least {min_password_length} characters")
+
+
+@transactional
+def create_user(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    depot_code: str | None = None,
+    full_name: str = "",
+    email: str | None = None,
+    min_password_length: int = 10,
+) -> Actor:
+    """Create a user; raises ``Invalid`` for bad values, ``Conflict`` if the name is taken."""
+    depot_code = depot_code.upper() if depot_code else None
+    _validate_new_user(username, password, role, depot_code, min_password_length)
+    session = uow.session
+    if session.exec(select(User).where(User.username == username)).first():
+        raise Conflict(f"user {username!r} already exists")
+    if depot_code is not None:
+        known = session.execute(
+            text("SELECT 1 FROM depot WHERE code = :code"), {"code": depot_code}
+        ).first()
+        if known is None:
+            raise Invalid(f"unknown depot {depot_code!r}")
+    user = User(
+        username=username,
+        full_name=full_name or username,
+        email=email,
+        password_hash=generate_password_hash(password, method="scrypt"),
+        role=role,
+        depot_code=depot_code,
+    )
+    session.add(user)
+    session.flush()
+    return Actor.of(user)
+
+
+@read_only
+def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
+    """The actor for valid credentials; ``Unauthorized`` otherwise (same answer either way)."""
+    user = uow.session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        raise Unauthorized("unknown user or wrong password")
+    return Actor.of(user)
+
+
+@read_only
+def load_actor(uow: UnitOfWork, user_id: int) -> Actor | None:
+    user = uow.session.get(User, user_id)
+    return Actor.of(user) if user is not None and user.active else None
+
+
+@transactional
+def issue_token(uow: UnitOfWork, actor: Actor, ttl_hours: int) -> tuple[str, datetime]:
+    """A new bearer token for ``actor`` and when it expires. Only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = clock.now() + timedelta(hours=ttl_hours)
+    uow.session.add(ApiToken(user_id=actor.id, token_hash=hash_token(token), expires_at=expires_at))
+    return token, expires_at
+
+
+@read_only
+def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
+    """The actor a live token belongs to; ``Unauthorized`` if unknown, expired or revoked."""
+    row = uow.session.exec(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)  # type: ignore[arg-type]
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown token")
+    api_token, user = row
+    if api_token.revoked_at is not None:
+        raise Unauthorized("token revoked")
+    if clock.as_utc(api_token.expires_at) <= clock.now():
+        raise Unauthorized("token expired")
+    if not user.active:
+        raise Unauthorized("user disabled")
+    return Actor.of(user)
+
+
+@transactional
+def revoke_token(uow: UnitOfWork, token: str) -> None:
+    """Revoke a token so it is refused from now on; ``NotFound`` if it never existed."""
+    api_token = uow.session.exec(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if api_token is None:
+        raise NotFound("unknown token")
+    if api_token.revoked_at is None:
+        api_token.revoked_at = clock.now()
+        uow.session.add(api_token)
+
+
+@read_only
+def list_users(uow: UnitOfWork) -> list[Actor]:
+    users = uow.session.exec(select(User).order_by(User.username)).all()
+    return [Actor.of(user) for user in users]
+
+
+# --- request-level checks -------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def api_actor() -> Actor:
+    """The actor of the current API request (set by the API's authentication hook)."""
+    actor = g.get("actor")
+    if actor is None:
+        raise Unauthorized("missing or invalid bearer token")
+    return actor
+
+
+def api_roles(*roles: str) -> Callable[[F], F]:
+    """API route guard: 401 without a valid token, 403 for other roles (admins pass)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            actor = api_actor()
+            if roles:
+                actor.require_role(*roles)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def page_roles(*roles: str) -> Callable[[F], F]:
+    """Page guard: the login page for anonymous visitors, 403 for other roles."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("core.login", next=request.full_path))
+            if roles and current_user.role != Role.ADMIN and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,153 @@
+"""The `spares` command: the Flask CLI plus the project's own commands.
+
+Domain packages add their commands in ``create_app``; every command turns a
+domain error into one readable line on stderr and a distinct exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from core import auth, schema
+from core.errors import DomainError, cli_line
+from core.web import ENGINE_KEY, SETTINGS_KEY, uow
+
+SEEDERS_KEY = "spares.seeders"
+DEMO_KEY = "spares.demo"
+
+
+def _create_app() -> Any:
+    from app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Spares: spare-parts inventory and RMA logistics."""
+
+
+def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Answer a domain error with one line and its exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as error:
+            click.echo(cli_line(error), err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper
+
+
+def register_core_commands(app: Any) -> None:
+    app.extensions.setdefault(SEEDERS_KEY, [])
+    app.extensions.setdefault(DEMO_KEY, [])
+    for command in (db, create_user, users, demo, serve):
+        app.cli.add_command(command)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the schema to the newest revision and add missing reference data."""
+    engine = current_app.extensions[ENGINE_KEY]
+    schema.upgrade(engine, revision)
+    if revision == "head":
+        for seed in current_app.extensions[SEEDERS_KEY]:
+            seed(uow())
+    click.echo(f"database at {schema.current_revision(engine)} ({engine.url.get_backend_name()})")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision the database is at."""
+    click.echo(schema.current_revision(current_app.extensions[ENGINE_KEY]) or "empty")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(auth.ROLE_NAMES))
+@click.option("--depot", "depot_code", help="Depot code, for depot staff only.")
+@click.option("--full-name", default="")
+@click.option("--email", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@domain_errors
+def create_user(
+    username: str,
+    role: str,
+    depot_code: str | None,
+    full_name: str,
+    email: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a user; the password is prompted for (or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = current_app.extensions[SETTINGS_KEY]
+    actor = auth.create_user(
+        uow(),
+        username,
+        password,
+        role,
+        depot_code=depot_code,
+        full_name=full_name,
+        email=email,
+        min_password_length=settings.min_password_length,
+    )
+    where = f" at {actor.depot_code}" if actor.depot_code else ""
+    click.echo(f"created {actor.username} ({actor.role}{where})")
+
+
+@click.command("users")
+def users() -> None:
+    """List users."""
+    for actor in auth.list_users(uow()):
+        click.echo(f"{actor.username:20} {actor.role:12} {actor.depot_code or ''}")
+
+
+@click.command("demo")
+@click.option("--seed", default=20261126, show_default=True, help="Random seed.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+@domain_errors
+def demo(seed: int, if_empty: bool) -> None:
+    """Load the deterministic demo data set into an empty, migrated database."""
+    from demo import load_demo
+
+    report = load_demo(uow(), current_app.extensions[DEMO_KEY], seed=seed, if_empty=if_empty)
+    click.echo(report)
+
+
+@click.command("serve")
+@click.option(
+    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
+)
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("PORT", "5000")),
+    type=int,
+    show_default="$PORT or 5000",
+)
+@click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True)
+@click.option("--timeout", default=60, type=int, show_default=True)
+def serve(host: str, port: int, workers: int, timeout: int) -> None:
+    """Serve the app with gunicorn (several workers share limits through Redis)."""
+    from core.server import run_gunicorn
+
+    run_gunicorn(host=host, port=port, workers=workers, timeout=timeout)

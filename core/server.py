@@ -1,0 +1,44 @@
+"""Production serving with gunicorn, started from `spares serve`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Each worker builds its own app and engine after the fork: no
+        # connection pool is ever shared between processes.
+        from app import create_app
+
+        return create_app()
+
+
+def run_gunicorn(*, host: str, port: int, workers: int, timeout: int) -> None:
+    if workers > 1 and "RATELIMIT_STORAGE_URI" not in os.environ:
+        # In-memory counters are per process: N workers would allow N times the limit.
+        os.environ["RATELIMIT_STORAGE_URI"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    _Gunicorn(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "timeout": timeout,
+            "preload_app": False,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+        }
+    ).run()

@@ -1,0 +1,128 @@
+"""What every blueprint shares: the request's unit of work, JSON answers, error pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from core import clock
+from core.config import Settings
+from core.db import UnitOfWork
+from core.errors import DomainError
+
+ENGINE_KEY = "spares.engine"
+SETTINGS_KEY = "spares.settings"
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def uow() -> UnitOfWork:
+    """A fresh unit of work on the application's engine."""
+    return UnitOfWork(current_app.extensions[ENGINE_KEY])
+
+
+def settings() -> Settings:
+    return current_app.extensions[SETTINGS_KEY]
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+class SparesJSONProvider(DefaultJSONProvider):
+    """Instants as ISO 8601 in Asia/Shanghai with their offset; money as numbers."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return clock.local(o).isoformat()
+        if isinstance(o, date):
+            return o.isoformat()
+        if isinstance(o, Decimal):
+            return float(o)
+        if isinstance(o, BaseModel):
+            return o.model_dump()
+        return DefaultJSONProvider.default(o)
+
+
+def validation_error_answer(error: ValidationError) -> Any:
+    """flask-openapi3's hook: pydantic errors as our JSON error body, status 422."""
+    fields = [
+        {
+            "field": ".".join(str(part) for part in item["loc"]),
+            "message": item["msg"],
+        }
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+    summary = "; ".join(
+        f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields
+    )
+    response = jsonify({"error": "invalid", "detail": summary, "fields": fields})
+    response.status_code = 422
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> Any:
+        if is_api_request():
+            return jsonify(error.to_json()), error.status
+        return render_template("error.html", status=error.status, detail=error.detail), error.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        if is_api_request():
+            body = {
+                "error": (error.name or "error").lower().replace(" ", "_"),
+                "detail": error.description or error.name,
+            }
+            response = jsonify(body)
+            response.status_code = status
+            if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response
+        return render_template("error.html", status=status, detail=error.description), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api_request():
+            return jsonify({"error": "internal", "detail": "unexpected server error"}), 500
+        return render_template("error.html", status=500, detail="Unexpected server error."), 500
+
+
+class NavItem(BaseModel):
+    label: str
+    endpoint: str
+    roles: tuple[str, ...] = ()  # empty: every signed-in user
+    order: int = 100
+
+
+NAVIGATION: list[NavItem] = []
+
+
+def add_nav(label: str, endpoint: str, *roles: str, order: int = 100) -> None:
+    """Put a page in the top navigation for the given roles (admins see everything)."""
+    if not any(item.endpoint == endpoint for item in NAVIGATION):
+        NAVIGATION.append(NavItem(label=label, endpoint=endpoint, roles=roles, order=order))
+        NAVIGATION.sort(key=lambda item: item.order)
+
+
+def nav_for(role: str | None) -> list[NavItem]:
+    if role is None:
+        return []
+    return [
+        item
+        for item in NAVIGATION
+        if item.endpoint in current_app.view_functions
+        and (not item.roles or role == "admin" or role in item.roles)
+    ]

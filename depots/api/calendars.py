@@ -1,0 +1,3 @@
+"""PLACEHOLDER."""
+
+from depots.api import api  # noqa: F401

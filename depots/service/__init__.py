@@ -1,0 +1,1 @@
+"""Use cases of the depots package, split by subject (calendars, network)."""

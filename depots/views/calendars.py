@@ -1,0 +1,3 @@
+"""PLACEHOLDER."""
+
+from depots.views import views  # noqa: F401
