@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core import auth, schema
 from core.errors import DomainError, cli_line
@@ -30,7 +31,23 @@ def _create_app() -> Any:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+class SparesGroup(FlaskGroup):
+    """Flask's CLI group, plus one readable line when the database is unusable."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as error:
+            text = str(error.orig)
+            if "no such table" in text or "does not exist" in text:
+                message = "the database has no schema yet; run `spares db upgrade`"
+                click.echo(f"error: {message}", err=True)
+            else:
+                click.echo(f"error: database unavailable: {text.splitlines()[0]}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=SparesGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """Spares: spare-parts inventory and RMA logistics."""
 
@@ -56,7 +73,7 @@ def register_core_commands(app: Any) -> None:
         app.cli.add_command(command)
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def db() -> None:
     """Database schema."""
 
@@ -80,6 +97,7 @@ def db_current() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(auth.ROLE_NAMES))
 @click.option("--depot", "depot_code", help="Depot code, for depot staff only.")
@@ -116,6 +134,7 @@ def create_user(
 
 
 @click.command("users")
+@with_appcontext
 def users() -> None:
     """List users."""
     for actor in auth.list_users(uow()):
@@ -123,6 +142,7 @@ def users() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--seed", default=20261126, show_default=True, help="Random seed.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
 @domain_errors

@@ -53,6 +53,8 @@ class Lane(SQLModel, table=True):
         CheckConstraint("hours > 0", name="hours_positive"),
         CheckConstraint("cost >= 0", name="cost_not_negative"),
         CheckConstraint("mode IN ('courier', 'road', 'air')", name="mode_known"),
+        # A depot's own city is a courier lane; a lane to the depot itself means nothing.
+        CheckConstraint("to_depot IS NULL OR to_depot <> from_depot", name="not_to_itself"),
         UniqueConstraint("from_depot", "to_city_id", name="uq_lane_from_depot_to_city"),
         UniqueConstraint("from_depot", "to_depot", name="uq_lane_from_depot_to_depot"),
     )

@@ -17,6 +17,7 @@ for PostgreSQL only.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -218,15 +219,29 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the form on ``path``, as a browser would read it."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
 @pytest.fixture
 def login(client: FlaskClient, make_user: Callable[..., auth.Actor]) -> Callable[..., auth.Actor]:
-    """Sign a new user of ``role`` in on the test client's session (CSRF off for brevity)."""
+    """Sign a new user of ``role`` in through the real login form."""
 
     def factory(role: str, *, depot: str | None = None) -> auth.Actor:
         actor = make_user(role, depot=depot)
-        with client.session_transaction() as session:
-            session["_user_id"] = str(actor.id)
-            session["_fresh"] = True
+        response = client.post(
+            "/login",
+            data={
+                "username": actor.username,
+                "password": TEST_PASSWORD,
+                "csrf_token": csrf_token(client),
+            },
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
         return actor
 
     return factory

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 10:15:45.904819
+Create Date: 2026-11-26 10:18:41.152039
 """
 
 from collections.abc import Sequence
@@ -120,6 +120,9 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("cost >= 0", name=op.f("ck_lane_cost_not_negative")),
         sa.CheckConstraint("hours > 0", name=op.f("ck_lane_hours_positive")),
+        sa.CheckConstraint(
+            "to_depot IS NULL OR to_depot <> from_depot", name=op.f("ck_lane_not_to_itself")
+        ),
         sa.ForeignKeyConstraint(
             ["from_depot"], ["depot.code"], name=op.f("fk_lane_from_depot_depot")
         ),

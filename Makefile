@@ -1,0 +1,47 @@
+# Spares: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 5000
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint format venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Spares needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+run: venv
+	$(BIN)/spares db upgrade
+	$(BIN)/spares demo --if-empty
+	@echo ""
+	@echo "Demo logins (password: spares-demo): admin, planner, engineer, supervisor,"
+	@echo "  depot staff: staff-bj staff-sh staff-gz staff-cd staff-wh staff-xa staff-sy staff-jn"
+	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/v1/swagger)"
+	PORT=$(PORT) $(BIN)/spares serve --port $(PORT)
+
+test: venv
+	tools/ensure-chromium.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache test-artifacts
