@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from core import clock
+from core import clock, idempotency
 from core.config import Settings
 from core.db import UnitOfWork
 from core.errors import DomainError
@@ -126,3 +127,42 @@ def nav_for(role: str | None) -> list[NavItem]:
         if item.endpoint in current_app.view_functions
         and (not item.roles or role == "admin" or role in item.roles)
     ]
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def answer_once(work: Callable[[UnitOfWork], tuple[Any, int]]) -> Response:
+    """Answer a POST by running ``work`` (returning body and status).
+
+    With an ``Idempotency-Key`` header the use case runs at most once per key
+    and user: a replay gets the first answer again (header
+    ``Idempotent-Replayed: true``) and writes nothing new.
+    """
+    from core.auth import api_actor
+
+    unit = uow()
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+
+    def as_json(inner: UnitOfWork) -> tuple[int, str]:
+        body, status = work(inner)
+        return status, current_app.json.dumps(body)
+
+    if key is None:
+        status, text = as_json(unit)
+        replayed = False
+    else:
+        answer = idempotency.run_once(
+            unit,
+            user_id=api_actor().id,
+            key=key,
+            request_fingerprint=idempotency.fingerprint(
+                request.method, request.full_path, request.get_data()
+            ),
+            work=as_json,
+        )
+        status, text, replayed = answer.status, answer.body, answer.replayed
+    response = current_app.response_class(text, status=status, mimetype="application/json")
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

@@ -73,7 +73,18 @@ class Lane(SQLModel, table=True):
 
 
 class Calendar(SQLModel, table=True):
-    """A working-hours calendar: 5x8 office hours with holidays, or 7x24."""
+    """A working-hours calendar: 5x8 office hours with holidays, or 7x24.
+
+    The arithmetic lives in ``depots.calendar``; these rows only hold its inputs.
+    """
+
+    __table_args__ = (
+        CheckConstraint(
+            "day_start_minute >= 0 AND day_start_minute < day_end_minute "
+            "AND day_end_minute <= 1440",
+            name="window_valid",
+        ),
+    )
 
     code: str = Field(sa_column=Column(String(16), primary_key=True))
     name: str = Field(max_length=80)
@@ -83,6 +94,9 @@ class Calendar(SQLModel, table=True):
     day_end_minute: int = 17 * 60
     # ISO weekdays that are normally worked, e.g. "12345" for Monday to Friday.
     weekdays: str = Field(default="12345", max_length=7)
+    # Years whose shipped holidays were loaded once ("2026,2027"): a later upgrade
+    # then never re-adds a day an administrator deleted on purpose.
+    seeded_years: str = Field(default="", max_length=200)
 
 
 class CalendarDay(SQLModel, table=True):
@@ -95,3 +109,6 @@ class CalendarDay(SQLModel, table=True):
     day: date = Field(primary_key=True)
     kind: str = Field(max_length=8)
     name: str = Field(default="", max_length=80)
+    # Who last set the day; None for days shipped with the software.
+    updated_by: str | None = Field(default=None, max_length=64)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -5,11 +5,20 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import core.auth  # noqa: F401  (registers tables on the metadata)
-import depots.models  # noqa: F401
+import importlib
+
 from core.db import UTCDateTime, make_engine
 
+# Importing a models module registers its tables on the shared metadata.
+FOUNDATION_MODELS = ("core.auth", "depots.models")
+ALL_MODELS = (*FOUNDATION_MODELS, "core.idempotency", "inventory.models")
+
 config = context.config
+# `-x scope=foundation` (tools/regen-foundation-migration.sh) compares against the
+# foundation tables only, so later migrations keep their own tables.
+scope = context.get_x_argument(as_dictionary=True).get("scope")
+for module in FOUNDATION_MODELS if scope == "foundation" else ALL_MODELS:
+    importlib.import_module(module)
 target_metadata = SQLModel.metadata
 
 

@@ -1,3 +1,226 @@
-"""PLACEHOLDER."""
+"""JSON API of the working-hours calendars: list, edit days, compute working hours.
 
-from depots.api import api  # noqa: F401
+Every route needs a bearer token; any role may read and compute, only
+administrators change days. Instants must carry a UTC offset (a wall-clock time
+alone does not say which instant is meant); answers are in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from flask import jsonify, request
+from flask_openapi3 import Tag
+from pydantic import BaseModel, BeforeValidator, Field, RootModel, field_validator
+
+from core import auth
+from core.api import ErrorOut
+from core.web import uow
+from depots.api import api
+from depots.calendar import parse_instant
+from depots.service import calendars
+from depots.service.calendars import CalendarSummary, DayEntry
+
+TAG = Tag(name="calendars", description="Working-hours calendars, holidays and SLA arithmetic")
+
+# Checked before the body is validated, so a non-administrator learns "403", not "422".
+ADMIN_ENDPOINTS = frozenset({"depots_api.put_calendar_day", "depots_api.delete_calendar_day"})
+
+# 10 years of round-the-clock hours: far beyond any service commitment.
+MAX_HOURS = 87_600
+
+
+@api.before_request
+def _administrators_only_for_edits() -> None:
+    if request.endpoint in ADMIN_ENDPOINTS:
+        auth.api_actor().require_role("admin")
+
+
+def _instant(value: Any) -> Any:
+    """An ISO 8601 text with offset to an aware UTC datetime; naive or garbled raises."""
+    if isinstance(value, datetime):
+        return parse_instant(value.isoformat())
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date and time with a UTC offset")
+    # '+08:00' arrives as ' 08:00' when a client forgets to encode the plus sign.
+    repaired = re.sub(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$", r"\1+\2", value)
+    return parse_instant(repaired)
+
+
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+CalendarCode = Annotated[str, Field(min_length=1, max_length=16, description="calendar code, e.g. 5x8")]
+
+
+class CalendarOut(BaseModel):
+    code: str
+    name: str
+    timezone: str
+    always_open: bool = Field(description="every hour counts; holidays do not apply")
+    day_start: str = Field(description="local opening time, HH:MM")
+    day_end: str = Field(description="local closing time, HH:MM (24:00 = midnight)")
+    weekdays: list[int] = Field(description="ISO weekdays normally worked, 1 = Monday")
+    holidays: int = Field(description="number of holidays on record")
+    workdays: int = Field(description="number of make-up working days on record")
+
+    @classmethod
+    def of(cls, summary: CalendarSummary) -> CalendarOut:
+        return cls(**{**summary.__dict__, "weekdays": list(summary.weekdays)})
+
+
+class DayOut(BaseModel):
+    calendar: str
+    day: date
+    kind: Literal["holiday", "workday"] = Field(
+        description="holiday: closed although a weekday; workday: worked although a weekend"
+    )
+    name: str
+    updated_by: str | None = Field(description="who set it; null for shipped days")
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, entry: DayEntry) -> DayOut:
+        return cls(**entry.__dict__)
+
+
+CalendarList = RootModel[list[CalendarOut]]
+DayList = RootModel[list[DayOut]]
+
+
+class CalendarPath(BaseModel):
+    code: CalendarCode
+
+
+class DayPath(BaseModel):
+    code: CalendarCode
+    day: date = Field(description="YYYY-MM-DD")
+
+    @field_validator("day", mode="before")
+    @classmethod
+    def _iso_day(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("day must be written YYYY-MM-DD")
+        return value
+
+
+class DaysQuery(BaseModel):
+    year: int | None = Field(default=None, ge=2000, le=2199, description="only this year")
+
+
+class DayIn(BaseModel):
+    kind: Literal["holiday", "workday"]
+    name: str = Field(default="", max_length=80, examples=["Spring Festival"])
+
+
+class WorkingHoursQuery(BaseModel):
+    start: Instant = Field(description="ISO 8601 with offset, e.g. 2026-02-13T16:00:00+08:00")
+    end: Instant = Field(description="ISO 8601 with offset")
+    calendar: CalendarCode = "5x8"
+
+
+class WorkingHoursOut(BaseModel):
+    calendar: str
+    start: datetime
+    end: datetime
+    working_hours: float = Field(description="negative when end is before start")
+
+
+class DueQuery(BaseModel):
+    start: Instant = Field(description="ISO 8601 with offset, e.g. 2026-02-13T16:00:00+08:00")
+    hours: float = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False, description="working hours")
+    calendar: CalendarCode = "5x8"
+
+
+class DueOut(BaseModel):
+    calendar: str
+    start: datetime
+    hours: float
+    due: datetime = Field(
+        description="earliest instant by which the hours have elapsed; for 0 hours the next "
+        "opening (or start itself during working time)"
+    )
+
+
+@api.get(
+    "/calendars",
+    tags=[TAG],
+    responses={200: CalendarList, 401: ErrorOut},
+    summary="The working-hours calendars",
+)
+@auth.api_roles()
+def get_calendars() -> Any:
+    return jsonify([CalendarOut.of(item).model_dump() for item in calendars.list_calendars(uow())])
+
+
+@api.get(
+    "/calendars/<code>/days",
+    tags=[TAG],
+    responses={200: DayList, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="A calendar's holidays and make-up working days, by date",
+)
+@auth.api_roles()
+def get_calendar_days(path: CalendarPath, query: DaysQuery) -> Any:
+    days = calendars.list_days(uow(), path.code, query.year)
+    return jsonify([DayOut.of(day).model_dump() for day in days])
+
+
+@api.put(
+    "/calendars/<code>/days/<day>",
+    tags=[TAG],
+    responses={
+        200: DayOut,
+        201: DayOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Add (201) or replace (200) a holiday or make-up working day (administrators)",
+)
+@auth.api_roles("admin")
+def put_calendar_day(path: DayPath, body: DayIn) -> Any:
+    entry, created = calendars.set_day(
+        uow(), auth.api_actor(), path.code, path.day, body.kind, body.name
+    )
+    return jsonify(DayOut.of(entry).model_dump()), 201 if created else 200
+
+
+@api.delete(
+    "/calendars/<code>/days/<day>",
+    tags=[TAG],
+    responses={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Remove a holiday or make-up working day (administrators)",
+)
+@auth.api_roles("admin")
+def delete_calendar_day(path: DayPath) -> Any:
+    calendars.delete_day(uow(), auth.api_actor(), path.code, path.day)
+    return "", 204
+
+
+@api.get(
+    "/calendar/working-hours",
+    tags=[TAG],
+    responses={200: WorkingHoursOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Working hours elapsed between two instants under a calendar",
+)
+@auth.api_roles()
+def get_working_hours(query: WorkingHoursQuery) -> Any:
+    hours = calendars.working_hours(uow(), query.calendar, query.start, query.end)
+    out = WorkingHoursOut(
+        calendar=query.calendar, start=query.start, end=query.end, working_hours=hours
+    )
+    return jsonify(out.model_dump())
+
+
+@api.get(
+    "/calendar/add-working-hours",
+    tags=[TAG],
+    responses={200: DueOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="When a number of working hours from an instant will have elapsed",
+)
+@auth.api_roles()
+def get_add_working_hours(query: DueQuery) -> Any:
+    due = calendars.add_hours(uow(), query.calendar, query.start, query.hours)
+    out = DueOut(calendar=query.calendar, start=query.start, hours=query.hours, due=due)
+    return jsonify(out.model_dump())

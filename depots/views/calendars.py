@@ -1,3 +1,267 @@
-"""PLACEHOLDER."""
+"""Pages of the working-hours calendars: the year view, day editing, CSV in and out,
+and a small working-hours calculator.
 
-from depots.views import views  # noqa: F401
+Planners, supervisors and engineers may look and calculate (their SLAs run on
+these calendars); only administrators change days. The calculator reads times
+typed without an offset as the calendar's own zone (Asia/Shanghai), as the rest
+of the site shows them.
+"""
+
+from __future__ import annotations
+
+import calendar as month_layout
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core import auth, clock
+from core.errors import DomainError, Invalid
+from core.web import add_nav, uow
+from depots.calendar import WorkingCalendar, count_working_days, is_working_day, parse_instant
+from depots.service import calendars
+from depots.service.calendars import DAY_KINDS, FIRST_YEAR, LAST_YEAR, DayEntry
+from depots.views import views
+
+READERS = ("planner", "supervisor", "engineer")  # admins pass every role check
+add_nav("Calendars", "depots.calendars", *READERS, order=60)
+
+DEFAULT_CALENDAR = "5x8"
+WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class DayCell:
+    """One square of the month grid."""
+
+    day: date
+    in_month: bool
+    state: str  # open, closed, holiday, workday
+    label: str  # tooltip: the holiday's name or what the state means
+
+
+@dataclass(frozen=True)
+class Month:
+    name: str
+    weeks: list[list[DayCell]]
+
+
+def _actor() -> auth.Actor:
+    """The signed-in actor itself (services are given values, not request proxies)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined, no-any-return]
+
+
+def _is_admin() -> bool:
+    return current_user.is_authenticated and current_user.role == "admin"
+
+
+def _year_months(calendar: WorkingCalendar, year: int, days: list[DayEntry]) -> list[Month]:
+    names = {entry.day: entry.name for entry in days}
+    layout = month_layout.Calendar(firstweekday=0)
+    months = []
+    for number in range(1, 13):
+        weeks = []
+        for week in layout.monthdatescalendar(year, number):
+            cells = []
+            for day in week:
+                if day in calendar.holidays:
+                    state, label = "holiday", names.get(day) or "holiday"
+                elif day in calendar.workdays:
+                    state, label = "workday", f"make-up working day ({names.get(day) or '-'})"
+                elif is_working_day(calendar, day):
+                    state, label = "open", "working day"
+                else:
+                    state, label = "closed", "closed"
+                cells.append(DayCell(day, day.month == number, state, label))
+            weeks.append(cells)
+        months.append(Month(month_layout.month_name[number], weeks))
+    return months
+
+
+def _local_instant(text: str, zone: ZoneInfo, what: str) -> datetime:
+    """A calculator field: ISO with an offset, or wall-clock time in the calendar's zone."""
+    text = text.strip()
+    if not text:
+        raise Invalid(f"{what}: enter a date and time")
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{what}: {text!r} is not a date and time like 2026-02-13T16:00") from None
+    if naive.tzinfo is not None:
+        return parse_instant(text)
+    return naive.replace(tzinfo=zone)
+
+
+def _calculate(code: str, zone: ZoneInfo, args: Any) -> dict[str, Any]:
+    """The calculator's answers (or errors) for the query string; empty when unused."""
+    result: dict[str, Any] = {"errors": []}
+    start_text, end_text, hours_text = (args.get(name, "") for name in ("start", "end", "hours"))
+    if not (start_text or end_text or hours_text):
+        return result
+    try:
+        start = _local_instant(start_text, zone, "From")
+        result["start"] = start
+        if end_text.strip():
+            end = _local_instant(end_text, zone, "To")
+            result["end"] = end
+            result["working_hours"] = calendars.working_hours(uow(), code, start, end)
+        if hours_text.strip():
+            try:
+                hours = float(hours_text)
+            except ValueError:
+                raise Invalid(f"Hours: {hours_text!r} is not a number") from None
+            result["hours"] = hours
+            result["due"] = calendars.add_hours(uow(), code, start, hours)
+        if not end_text.strip() and not hours_text.strip():
+            raise Invalid("enter either a 'To' time or a number of hours")
+    except DomainError as error:
+        result["errors"].append(error.detail)
+    return result
+
+
+def _selected_year() -> int:
+    raw = request.args.get("year", "")
+    if not raw:
+        return clock.local(clock.now()).year
+    if not raw.isdigit() or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
+        raise Invalid(f"year must be a number from {FIRST_YEAR} to {LAST_YEAR}")
+    return int(raw)
+
+
+def _render(
+    code: str,
+    year: int,
+    *,
+    status: int = 200,
+    day_form: dict[str, str] | None = None,
+    day_error: str | None = None,
+    import_errors: list[dict[str, Any]] | None = None,
+    import_detail: str | None = None,
+    page_error: str | None = None,
+) -> tuple[str, int]:
+    summaries = calendars.list_calendars(uow())
+    calendar = calendars.get_calendar(uow(), code)  # NotFound for an unknown code
+    summary = next(item for item in summaries if item.code == calendar.code)
+    days = calendars.list_days(uow(), calendar.code, year)
+    calculator = _calculate(calendar.code, calendar.timezone, request.args)
+    return (
+        render_template(
+            "depots/calendars.html",
+            summaries=summaries,
+            summary=summary,
+            calendar=calendar,
+            year=year,
+            first_year=FIRST_YEAR,
+            last_year=LAST_YEAR,
+            months=[] if calendar.always_open else _year_months(calendar, year, days),
+            weekday_labels=WEEKDAY_LABELS,
+            days=days,
+            working_days_in_year=count_working_days(calendar, date(year, 1, 1), date(year, 12, 31)),
+            working_hours_in_year=calendars.working_hours(
+                uow(),
+                calendar.code,
+                datetime(year, 1, 1, tzinfo=calendar.timezone),
+                datetime(year + 1, 1, 1, tzinfo=calendar.timezone),
+            ),
+            is_admin=_is_admin(),
+            kinds=DAY_KINDS,
+            day_form=day_form or {},
+            day_error=day_error,
+            import_errors=import_errors,
+            import_detail=import_detail,
+            page_error=page_error,
+            calculator=calculator,
+            calc_args={name: request.args.get(name, "") for name in ("start", "end", "hours")},
+        ),
+        status,
+    )
+
+
+def _back(code: str, year: int) -> Any:
+    return redirect(url_for("depots.calendars", code=code, year=year))
+
+
+# Endpoint "depots.calendars": the function name would clash with the service module.
+@views.route("/calendars", endpoint="calendars")
+@auth.page_roles(*READERS)
+def calendars_page() -> Any:
+    return _render(request.args.get("code") or DEFAULT_CALENDAR, _selected_year())
+
+
+@views.route("/calendars/<code>/days", methods=["POST"])
+@auth.page_roles("admin")
+def calendar_day_set(code: str) -> Any:
+    form = {name: request.form.get(name, "").strip() for name in ("day", "kind", "name")}
+    year = _selected_year()
+    try:
+        try:
+            day = date.fromisoformat(form["day"])
+        except ValueError:
+            raise Invalid(
+                f"Day: {form['day'] or '(empty)'} is not a date like 2026-10-08"
+            ) from None
+        entry, created = calendars.set_day(uow(), _actor(), code, day, form["kind"], form["name"])
+    except Invalid as error:
+        return _render(code, year, status=422, day_form=form, day_error=error.detail)
+    what = "holiday" if entry.kind == "holiday" else "make-up working day"
+    flash(
+        f"{'Added' if created else 'Replaced'} {entry.day.isoformat()} as {what}"
+        f"{f' ({entry.name})' if entry.name else ''}.",
+        "ok",
+    )
+    return _back(entry.calendar, entry.day.year)
+
+
+@views.route("/calendars/<code>/days/<day>/delete", methods=["POST"])
+@auth.page_roles("admin")
+def calendar_day_delete(code: str, day: str) -> Any:
+    year = _selected_year()
+    try:
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            raise Invalid(f"{day!r} is not a date") from None
+        calendars.delete_day(uow(), _actor(), code, parsed)
+    except DomainError as error:
+        return _render(code, year, status=error.status, page_error=error.detail)
+    flash(f"Removed {parsed.isoformat()}; the weekly pattern applies again.", "ok")
+    return _back(code, parsed.year)
+
+
+@views.route("/calendars/import", methods=["POST"])
+@auth.page_roles("admin")
+def calendar_import() -> Any:
+    code = request.form.get("code") or DEFAULT_CALENDAR
+    year = _selected_year()
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid("choose a CSV file to upload")
+        result = calendars.import_days(uow(), _actor(), upload.read())
+    except Invalid as error:
+        return _render(
+            code,
+            year,
+            status=422,
+            import_errors=error.extra.get("errors", []),
+            import_detail=error.detail,
+        )
+    flash(f"Imported: {result}.", "ok")
+    return _back(code, year)
+
+
+@views.route("/calendars/export.csv")
+@auth.page_roles(*READERS)
+def calendar_export() -> Any:
+    code = request.args.get("code") or None
+    year = _selected_year() if request.args.get("year") else None
+    text = calendars.export_days(uow(), code, year)
+    name = "-".join(["calendar-days", *([code] if code else []), *([str(year)] if year else [])])
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )

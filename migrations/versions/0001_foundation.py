@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 10:18:41.152039
+Create Date: 2026-11-26 10:23:08.039651
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,11 @@ def upgrade() -> None:
         sa.Column("day_start_minute", sa.Integer(), nullable=False),
         sa.Column("day_end_minute", sa.Integer(), nullable=False),
         sa.Column("weekdays", sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
+        sa.Column("seeded_years", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.CheckConstraint(
+            "day_start_minute >= 0 AND day_start_minute < day_end_minute AND day_end_minute <= 1440",
+            name=op.f("ck_calendar_window_valid"),
+        ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_calendar")),
     )
     op.create_table(
@@ -49,6 +54,8 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("updated_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "kind IN ('holiday', 'workday')", name=op.f("ck_calendar_day_kind_known")
         ),

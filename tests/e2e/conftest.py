@@ -53,7 +53,7 @@ CLI_TIMEOUT_S = 180.0
 # Playwright waits up to 30 s by default; a journey step that takes longer than
 # this against a local server is broken, and failing fast keeps the suite quick.
 ACTION_TIMEOUT_MS = 10_000
-LOG_TAIL_LINES = 40
+LOG_TAIL_LINES = 30
 
 E2E_DIR = Path(__file__).resolve().parent
 
@@ -163,6 +163,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     folder = tmp_path_factory.mktemp("e2e")
     instance = folder / "instance"
     instance.mkdir()
+    runtime = folder / "run"
+    runtime.mkdir(mode=0o700)
     database_url = f"sqlite:///{folder / 'e2e.db'}"
     env = {
         **os.environ,
@@ -174,6 +176,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "RATELIMIT_STORAGE_URI": "memory://",
         "SESSION_COOKIE_SECURE": "0",  # the live server speaks plain HTTP
         "PYTHONUNBUFFERED": "1",
+        # gunicorn puts its control socket in $XDG_RUNTIME_DIR (else ~/.gunicorn): a
+        # folder of our own keeps concurrent servers from taking each other's socket.
+        "XDG_RUNTIME_DIR": str(runtime),
     }
     _run_cli(["db", "upgrade"], env)
     _run_cli(["demo"], env)
@@ -181,10 +186,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"
+    command = [*_spares_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*_spares_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-            + ["--workers", "1"],
+            [*command, "--workers", "1"],
             env=env,
             cwd=REPO_ROOT,
             stdout=log,

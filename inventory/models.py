@@ -1,0 +1,320 @@
+"""Parts, serialized units, the append-only stock ledger and the balances it sums to.
+
+Stock lives in *buckets*: per (depot, part) there is one balance row for each
+of ``good``, ``defective``, ``in_repair``, ``quarantine`` and ``in_transit``.
+``in_transit`` is counted at the *destination* depot: it is what is on the road
+towards that depot. ``reserved`` only exists on ``good`` rows.
+
+Every change of stock is a ``Movement`` (who, when, why, what caused it) with
+one or more ``LedgerEntry`` rows (signed quantities per bucket). Entries and
+movements are never updated or deleted (database triggers refuse it); balances
+are updated in the same transaction and always equal the sum of the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import field_validator
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from core import clock
+from core.db import BigId, UTCDateTime
+
+
+class Bucket(StrEnum):
+    GOOD = "good"
+    DEFECTIVE = "defective"
+    IN_REPAIR = "in_repair"
+    QUARANTINE = "quarantine"
+    IN_TRANSIT = "in_transit"
+
+
+CONDITIONS = (Bucket.GOOD, Bucket.DEFECTIVE, Bucket.IN_REPAIR, Bucket.QUARANTINE)
+BUCKET_NAMES = tuple(bucket.value for bucket in Bucket)
+
+
+class Location(StrEnum):
+    """Where a serialized unit is."""
+
+    DEPOT = "depot"
+    IN_TRANSIT = "in_transit"
+    CUSTOMER = "customer"
+    REPAIR = "repair"
+    SCRAPPED = "scrapped"
+    MISSING = "missing"
+
+
+FAMILIES = ("chassis", "line_card", "supervisor", "power", "fan", "optic", "cable", "module")
+CRITICALITIES = ("critical", "high", "medium", "low")
+
+
+class Part(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+        CheckConstraint("superseded_by IS NULL OR superseded_by <> part_number", name="not_self"),
+    )
+
+    part_number: str = Field(sa_column=Column(String(40), primary_key=True))
+    description: str = Field(max_length=200)
+    family: str = Field(max_length=20)
+    serialized: bool = True
+    unit_cost: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    weight_kg: float = 0.0
+    criticality: str = Field(default="medium", max_length=10)
+    # B supersedes A: B may be shipped wherever A is asked for.
+    superseded_by: str | None = Field(
+        default=None,
+        sa_column=Column(String(40), ForeignKey("part.part_number"), nullable=True),
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class StockBalance(SQLModel, table=True):
+    __tablename__ = "stock_balance"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        CheckConstraint("bucket = 'good' OR reserved = 0", name="reserved_only_on_good"),
+        Index("ix_stock_balance_part_bucket", "part_number", "bucket"),
+    )
+
+    depot_code: str = Field(foreign_key="depot.code", primary_key=True, max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", primary_key=True, max_length=40)
+    bucket: str = Field(primary_key=True, max_length=12)
+    on_hand: int = 0
+    reserved: int = 0
+
+
+class Movement(SQLModel, table=True):
+    """One business event that changed stock; its entries balance the books."""
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    kind: str = Field(max_length=24)
+    actor: str = Field(max_length=64)
+    reason: str = Field(default="", max_length=300)
+    reference: str | None = Field(default=None, max_length=60, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint("qty <> 0", name="qty_not_zero"),
+        Index("ix_ledger_entry_depot_part", "depot_code", "part_number", "bucket"),
+        Index("ix_ledger_entry_part", "part_number"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    movement_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("movement.id"), nullable=False, index=True)
+    )
+    depot_code: str = Field(foreign_key="depot.code", max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    bucket: str = Field(max_length=12)
+    qty: int
+    serial: str | None = Field(default=None, max_length=64, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class Unit(SQLModel, table=True):
+    """A serialized unit and where it is now; its history is in the ledger."""
+
+    __table_args__ = (
+        CheckConstraint(
+            "location IN ('depot', 'in_transit', 'customer', 'repair', 'scrapped', 'missing')",
+            name="location_known",
+        ),
+        CheckConstraint(
+            "condition IN ('good', 'defective', 'in_repair', 'quarantine')", name="condition_known"
+        ),
+        CheckConstraint(
+            "(location IN ('depot', 'in_transit')) = (depot_code IS NOT NULL)",
+            name="depot_when_stocked",
+        ),
+        Index("ix_unit_stock", "depot_code", "part_number", "condition", "location"),
+    )
+
+    serial: str = Field(sa_column=Column(String(64), primary_key=True))
+    part_number: str = Field(foreign_key="part.part_number", max_length=40, index=True)
+    condition: str = Field(default="good", max_length=12)
+    location: str = Field(default="depot", max_length=12)
+    # At a depot: that depot; in transit: the destination depot.
+    depot_code: str | None = Field(default=None, foreign_key="depot.code", max_length=4)
+    reservation_id: int | None = Field(default=None, foreign_key="reservation.id")
+    refurbished: bool = False
+    note: str = Field(default="", max_length=200)
+    updated_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class Reservation(SQLModel, table=True):
+    """Good stock held for an RMA (or any reference) until picked or released."""
+
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("status IN ('active', 'released', 'picked')", name="status_known"),
+        Index("ix_reservation_stock", "depot_code", "part_number", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    depot_code: str = Field(foreign_key="depot.code", max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    qty: int
+    reference: str = Field(max_length=60, index=True)
+    status: str = Field(default="active", max_length=10)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TransferStatus(StrEnum):
+    DRAFT = "draft"
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class Transfer(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("from_depot <> to_depot", name="different_depots"),
+        CheckConstraint(
+            "status IN ('draft', 'shipped', 'received', 'cancelled')", name="status_known"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_depot: str = Field(foreign_key="depot.code", max_length=4, index=True)
+    to_depot: str = Field(foreign_key="depot.code", max_length=4, index=True)
+    status: str = Field(default="draft", max_length=10, index=True)
+    note: str = Field(default="", max_length=300)
+    reference: str | None = Field(default=None, max_length=60)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+    shipped_by: str | None = Field(default=None, max_length=64)
+    shipped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_by: str | None = Field(default=None, max_length=64)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TransferLine(SQLModel, table=True):
+    __tablename__ = "transfer_line"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        CheckConstraint("qty_received IS NULL OR qty_received >= 0", name="received_not_negative"),
+        UniqueConstraint("transfer_id", "part_number", name="uq_transfer_line_part"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(foreign_key="transfer.id", index=True)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    qty: int
+    qty_received: int | None = None
+
+
+class TransferSerial(SQLModel, table=True):
+    """A serial shipped on a transfer (serialized parts only)."""
+
+    __tablename__ = "transfer_serial"
+
+    transfer_id: int = Field(foreign_key="transfer.id", primary_key=True)
+    serial: str = Field(foreign_key="unit.serial", primary_key=True, max_length=64)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    received: bool = False
+
+
+class TransferDiscrepancy(SQLModel, table=True):
+    """What arrived differently from what was shipped: recorded, never lost."""
+
+    __tablename__ = "transfer_discrepancy"
+    __table_args__ = (
+        CheckConstraint("kind IN ('short', 'extra', 'wrong_serial')", name="kind_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(foreign_key="transfer.id", index=True)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    kind: str = Field(max_length=14)
+    qty: int
+    serial: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class StockCount(SQLModel, table=True):
+    """A cycle count of one part at one depot: counted vs expected."""
+
+    __tablename__ = "stock_count"
+
+    id: int | None = Field(default=None, primary_key=True)
+    depot_code: str = Field(foreign_key="depot.code", max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    bucket: str = Field(default="good", max_length=12)
+    expected: int
+    counted: int
+    movement_id: int | None = Field(
+        default=None, sa_column=Column(BigId, ForeignKey("movement.id"), nullable=True)
+    )
+    counted_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+# --- request models: validate API bodies, CSV rows and CLI input alike ------------------
+
+PART_NUMBER_PATTERN = r"^[A-Z0-9][A-Z0-9._/+-]{1,39}$"
+
+
+class PartIn(SQLModel):
+    """A part as planners enter it (API body, CSV row)."""
+
+    part_number: str = Field(
+        min_length=2, max_length=40, schema_extra={"pattern": PART_NUMBER_PATTERN}
+    )
+    description: str = Field(min_length=1, max_length=200)
+    family: str
+    serialized: bool = True
+    unit_cost: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    weight_kg: float = Field(default=0.0, ge=0, le=10_000)
+    criticality: str = "medium"
+    superseded_by: str | None = Field(default=None, max_length=40)
+
+    @field_validator("part_number", "superseded_by", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("superseded_by")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("family")
+    @classmethod
+    def _family_known(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in FAMILIES:
+            raise ValueError(f"family must be one of {', '.join(FAMILIES)}")
+        return value
+
+    @field_validator("criticality")
+    @classmethod
+    def _criticality_known(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in CRITICALITIES:
+            raise ValueError(f"criticality must be one of {', '.join(CRITICALITIES)}")
+        return value

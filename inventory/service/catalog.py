@@ -1,0 +1,130 @@
+"""The parts catalogue and supersession chains."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from core.auth import Actor, Role
+from core.db import UnitOfWork, read_only, transactional
+from core.errors import Conflict, Invalid, NotFound
+from inventory.models import Part, PartIn
+
+CATALOGUE_ROLES = (Role.PLANNER,)
+
+
+def get_part_row(uow: UnitOfWork, part_number: str) -> Part:
+    """The part, or ``NotFound``."""
+    part = uow.session.get(Part, part_number.strip().upper())
+    if part is None:
+        raise NotFound(f"unknown part {part_number!r}")
+    return part
+
+
+@read_only
+def get_part(uow: UnitOfWork, part_number: str) -> Part:
+    return get_part_row(uow, part_number)
+
+
+@read_only
+def list_parts(
+    uow: UnitOfWork,
+    *,
+    search: str | None = None,
+    family: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Part]:
+    """Parts ordered by part number, filtered by a search text and family."""
+    query = select(Part).order_by(Part.part_number)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Part.part_number).like(pattern),
+                func.lower(Part.description).like(pattern),
+            )
+        )
+    if family:
+        query = query.where(Part.family == family)
+    return list(uow.session.scalars(query.limit(limit).offset(offset)))
+
+
+def _successor_map(uow: UnitOfWork) -> dict[str, str]:
+    rows = uow.session.execute(
+        select(Part.part_number, Part.superseded_by).where(Part.superseded_by.is_not(None))
+    )
+    return {part: successor for part, successor in rows}
+
+
+def supersession_chain(successors: dict[str, str], part_number: str) -> list[str]:
+    """``part_number`` followed by every part that supersedes it, nearest first.
+
+    Raises ``Invalid`` on a cycle (A -> B -> A), which the catalogue never stores.
+    """
+    chain = [part_number]
+    while chain[-1] in successors:
+        following = successors[chain[-1]]
+        if following in chain:
+            raise Invalid(f"supersession cycle: {' -> '.join([*chain, following])}")
+        chain.append(following)
+    return chain
+
+
+@read_only
+def substitutes(uow: UnitOfWork, part_number: str) -> list[str]:
+    """Parts that may be shipped where ``part_number`` is asked for, the part itself first."""
+    get_part_row(uow, part_number)
+    return supersession_chain(_successor_map(uow), part_number.strip().upper())
+
+
+def _check_successor(uow: UnitOfWork, part_number: str, successor: str | None) -> None:
+    if successor is None:
+        return
+    if successor == part_number:
+        raise Invalid(f"{part_number} cannot supersede itself")
+    if uow.session.get(Part, successor) is None:
+        raise Invalid(f"superseded_by: unknown part {successor!r}")
+    successors = _successor_map(uow)
+    successors[part_number] = successor
+    supersession_chain(successors, part_number)
+
+
+@transactional
+def create_part(uow: UnitOfWork, actor: Actor, spec: PartIn) -> Part:
+    """Add a part to the catalogue (planners). ``Conflict`` if the number exists."""
+    actor.require_role(*CATALOGUE_ROLES)
+    if uow.session.get(Part, spec.part_number) is not None:
+        raise Conflict(f"part {spec.part_number} already exists")
+    part = Part(**spec.model_dump(exclude={"superseded_by"}))
+    uow.session.add(part)
+    uow.session.flush()
+    _check_successor(uow, spec.part_number, spec.superseded_by)
+    part.superseded_by = spec.superseded_by
+    uow.session.add(part)
+    return part
+
+
+@transactional
+def update_part(uow: UnitOfWork, actor: Actor, spec: PartIn) -> Part:
+    """Change a part's description, cost, supersession... Serialization cannot change
+    once the part has stock, because the ledger's serials would stop adding up."""
+    actor.require_role(*CATALOGUE_ROLES)
+    part = get_part_row(uow, spec.part_number)
+    if spec.serialized != part.serialized and _has_stock_history(uow, part.part_number):
+        raise Conflict(f"{part.part_number} has stock history; 'serialized' cannot change")
+    _check_successor(uow, part.part_number, spec.superseded_by)
+    for name, value in spec.model_dump().items():
+        setattr(part, name, value)
+    uow.session.add(part)
+    return part
+
+
+def _has_stock_history(uow: UnitOfWork, part_number: str) -> bool:
+    from inventory.models import LedgerEntry
+
+    return (
+        uow.session.scalar(
+            select(LedgerEntry.id).where(LedgerEntry.part_number == part_number).limit(1)
+        )
+        is not None
+    )

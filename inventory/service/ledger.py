@@ -1,0 +1,228 @@
+"""Posting to the ledger: the only way stock changes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.db import UnitOfWork, lock_for_update, read_only
+from core.errors import InsufficientStock, Invalid
+from inventory.models import (
+    BUCKET_NAMES,
+    Bucket,
+    LedgerEntry,
+    Movement,
+    Part,
+    Reservation,
+    StockBalance,
+    Unit,
+)
+
+BalanceKey = tuple[str, str, str]  # (depot, part number, bucket)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A signed change of on-hand stock in one bucket (one serial for serialized parts)."""
+
+    depot: str
+    part_number: str
+    bucket: str
+    qty: int
+    serial: str | None = None
+
+    @property
+    def key(self) -> BalanceKey:
+        return (self.depot, self.part_number, self.bucket)
+
+
+def lock_balances(uow: UnitOfWork, keys: Iterable[BalanceKey]) -> dict[BalanceKey, StockBalance]:
+    """Lock (creating when missing) the balance rows for ``keys``, in sorted order.
+
+    Every writer locks in the same order - depot, part number, bucket - so two
+    moves touching the same rows queue instead of deadlocking. On SQLite the
+    transaction already holds the writer lock (BEGIN IMMEDIATE).
+    """
+    ordered = sorted(set(keys))
+    if not ordered:
+        return {}
+    rows = [
+        {"depot_code": d, "part_number": p, "bucket": b, "on_hand": 0, "reserved": 0}
+        for d, p, b in ordered
+    ]
+    dialect = uow.dialect
+    if dialect == "postgresql":
+        statement = postgresql.insert(StockBalance).values(rows).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(StockBalance).values(rows).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
+    uow.session.execute(statement)
+    key_column = tuple_(StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket)
+    query = (
+        select(StockBalance)
+        .where(key_column.in_(ordered))
+        .order_by(StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket)
+        .execution_options(populate_existing=True)
+    )
+    balances = uow.session.scalars(lock_for_update(query, uow)).all()
+    return {(b.depot_code, b.part_number, b.bucket): b for b in balances}
+
+
+def post(
+    uow: UnitOfWork,
+    kind: str,
+    actor: str,
+    deltas: Sequence[Delta],
+    *,
+    reason: str = "",
+    reference: str | None = None,
+    reserved_changes: dict[BalanceKey, int] | None = None,
+) -> Movement:
+    """Record one movement: its entries, and the balances they change, atomically.
+
+    Quantities for the same (depot, part, bucket) are added up before checking,
+    so a move cannot pass the check line by line and oversell in total.
+    ``reserved_changes`` adjusts reserved quantities on ``good`` rows in the
+    same step (a pick consumes its reservation). Raises ``InsufficientStock``
+    when a bucket would go negative or below what is reserved in it.
+    """
+    if not deltas and not reserved_changes:
+        raise Invalid("a movement needs at least one line")
+    for delta in deltas:
+        if delta.bucket not in BUCKET_NAMES:
+            raise Invalid(f"unknown stock bucket {delta.bucket!r}")
+        if delta.qty == 0:
+            raise Invalid("a ledger line cannot move zero units")
+    on_hand_change: dict[BalanceKey, int] = defaultdict(int)
+    for delta in deltas:
+        on_hand_change[delta.key] += delta.qty
+    reserved_changes = reserved_changes or {}
+    balances = lock_balances(uow, [*on_hand_change, *reserved_changes])
+    for key, balance in balances.items():
+        new_on_hand = balance.on_hand + on_hand_change.get(key, 0)
+        new_reserved = balance.reserved + reserved_changes.get(key, 0)
+        if new_on_hand < 0:
+            depot, part, bucket = key
+            raise InsufficientStock(
+                f"{depot} has {balance.on_hand} {bucket} of {part}; {-on_hand_change[key]} needed",
+                depot=depot,
+                part_number=part,
+                bucket=bucket,
+                available=balance.on_hand - balance.reserved,
+            )
+        if new_reserved > new_on_hand or new_reserved < 0:
+            depot, part, bucket = key
+            available = balance.on_hand - balance.reserved
+            raise InsufficientStock(
+                f"{depot} has {available} available {bucket} of {part} "
+                f"({balance.on_hand} on hand, {balance.reserved} reserved)",
+                depot=depot,
+                part_number=part,
+                bucket=bucket,
+                available=available,
+            )
+        balance.on_hand, balance.reserved = new_on_hand, new_reserved
+        uow.session.add(balance)
+    movement = Movement(kind=kind, actor=actor, reason=reason, reference=reference)
+    uow.session.add(movement)
+    uow.session.flush()
+    if deltas:
+        uow.session.execute(
+            insert(LedgerEntry),
+            [
+                {
+                    "movement_id": movement.id,
+                    "depot_code": d.depot,
+                    "part_number": d.part_number,
+                    "bucket": d.bucket,
+                    "qty": d.qty,
+                    "serial": d.serial,
+                    "created_at": movement.created_at,
+                }
+                for d in deltas
+            ],
+        )
+    return movement
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    depot: str
+    part_number: str
+    bucket: str
+    what: str
+    expected: int
+    actual: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.depot} {self.part_number} {self.bucket}: {self.what} "
+            f"is {self.actual}, the ledger says {self.expected}"
+        )
+
+
+@read_only
+def check_books(uow: UnitOfWork) -> list[Discrepancy]:
+    """Every way the balances could disagree with the ledger, reservations and units.
+
+    - on hand per (depot, part, bucket) must equal the sum of its ledger entries;
+    - reserved on good stock must equal the sum of active reservations;
+    - for serialized parts, on hand must equal the units recorded there.
+    """
+    session = uow.session
+    ledger = {
+        (d, p, b): int(total)
+        for d, p, b, total in session.execute(
+            select(
+                LedgerEntry.depot_code,
+                LedgerEntry.part_number,
+                LedgerEntry.bucket,
+                func.sum(LedgerEntry.qty),
+            ).group_by(LedgerEntry.depot_code, LedgerEntry.part_number, LedgerEntry.bucket)
+        )
+    }
+    balances = {
+        (b.depot_code, b.part_number, b.bucket): b for b in session.scalars(select(StockBalance))
+    }
+    reserved = {
+        (d, p, Bucket.GOOD.value): int(total)
+        for d, p, total in session.execute(
+            select(Reservation.depot_code, Reservation.part_number, func.sum(Reservation.qty))
+            .where(Reservation.status == "active")
+            .group_by(Reservation.depot_code, Reservation.part_number)
+        )
+    }
+    unit_bucket = func.coalesce(
+        func.nullif(Unit.location, "depot"),
+        Unit.condition,  # in_transit, or the condition
+    )
+    units = {
+        (d, p, b): int(n)
+        for d, p, b, n in session.execute(
+            select(Unit.depot_code, Unit.part_number, unit_bucket, func.count())
+            .where(or_(Unit.location == "depot", Unit.location == "in_transit"))
+            .group_by(Unit.depot_code, Unit.part_number, unit_bucket)
+        )
+    }
+    serialized = set(session.scalars(select(Part.part_number).where(Part.serialized)))
+    problems: list[Discrepancy] = []
+    for key in sorted(set(ledger) | set(balances) | set(reserved)):
+        balance = balances.get(key)
+        on_hand = balance.on_hand if balance else 0
+        if on_hand != ledger.get(key, 0):
+            problems.append(Discrepancy(*key, "on hand", ledger.get(key, 0), on_hand))
+        held = balance.reserved if balance else 0
+        if held != reserved.get(key, 0):
+            problems.append(Discrepancy(*key, "reserved", reserved.get(key, 0), held))
+    for key in sorted(set(units) | {k for k in balances if k[1] in serialized}):
+        if key[1] not in serialized:
+            continue
+        on_hand = balances[key].on_hand if key in balances else 0
+        if units.get(key, 0) != on_hand:
+            problems.append(Discrepancy(*key, "serialized units", on_hand, units.get(key, 0)))
+    return problems

@@ -1,0 +1,327 @@
+"""Stock moves inside one depot: receipts, adjustments, scrap, condition changes, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core import clock
+from core.auth import Actor
+from core.db import UnitOfWork, transactional
+from core.errors import Conflict, Invalid
+from inventory.models import Bucket, Location, Movement, StockBalance, StockCount, Unit
+from inventory.service import ledger
+from inventory.service.ledger import Delta
+from inventory.service.stock import (
+    lock_units,
+    normalize_serials,
+    part_for_move,
+    require_condition,
+    require_depot,
+    require_qty,
+    require_staff_of,
+    units_in_stock,
+)
+
+MAX_REASON = 300
+
+
+def _reason(reason: str | None, *, required: bool) -> str:
+    text = (reason or "").strip()
+    if required and not text:
+        raise Invalid("a reason is required")
+    if len(text) > MAX_REASON:
+        raise Invalid(f"reason must be at most {MAX_REASON} characters")
+    return text
+
+
+def _new_units(
+    uow: UnitOfWork, serials: Sequence[str], part_number: str, depot: str, condition: str
+) -> None:
+    """Create units for serials never seen before (``Conflict`` if any is known)."""
+    known = lock_units(uow, serials)
+    if known:
+        first = next(iter(known.values()))
+        raise Conflict(
+            f"serial {first.serial} already exists ({first.part_number}, {first.location})"
+        )
+    now = clock.now()
+    uow.session.add_all(
+        Unit(
+            serial=s,
+            part_number=part_number,
+            condition=condition,
+            location=Location.DEPOT,
+            depot_code=depot,
+            updated_at=now,
+        )
+        for s in serials
+    )
+
+
+def _deltas(
+    depot: str, part_number: str, bucket: str, qty: int, serials: Sequence[str], sign: int
+) -> list[Delta]:
+    if serials:
+        return [Delta(depot, part_number, bucket, sign, s) for s in serials]
+    return [Delta(depot, part_number, bucket, sign * abs(qty))]
+
+
+@transactional
+def receive(
+    uow: UnitOfWork,
+    actor: Actor,
+    depot: str,
+    part_number: str,
+    qty: int,
+    serials: Sequence[str] | None = None,
+    *,
+    reference: str | None = None,
+    reason: str = "",
+) -> Movement:
+    """Receive new good stock from the factory or a supplier into ``depot``."""
+    depot = require_depot(uow, depot).code
+    require_staff_of(actor, depot)
+    part = part_for_move(uow, part_number)
+    qty = require_qty(qty)
+    serials = normalize_serials(part, qty, serials)
+    _new_units(uow, serials, part.part_number, depot, Bucket.GOOD)
+    return ledger.post(
+        uow,
+        "receipt",
+        actor.username,
+        _deltas(depot, part.part_number, Bucket.GOOD, qty, serials, +1),
+        reason=_reason(reason, required=False) or "received from supplier",
+        reference=reference,
+    )
+
+
+@transactional
+def adjust(
+    uow: UnitOfWork,
+    actor: Actor,
+    depot: str,
+    part_number: str,
+    qty: int,
+    reason: str,
+    serials: Sequence[str] | None = None,
+    *,
+    condition: str = "good",
+) -> Movement:
+    """Correct stock by a signed quantity, with a reason. Serialized parts name the
+    units: new serials when adding, units on the shelf when removing (they become
+    missing)."""
+    depot = require_depot(uow, depot).code
+    require_staff_of(actor, depot)
+    part = part_for_move(uow, part_number)
+    qty = require_qty(qty, allow_negative=True)
+    condition = require_condition(condition)
+    reason = _reason(reason, required=True)
+    serials = normalize_serials(part, qty, serials)
+    if qty > 0:
+        _new_units(uow, serials, part.part_number, depot, condition)
+    else:
+        for unit in units_in_stock(uow, depot, part.part_number, condition, serials):
+            unit.location, unit.depot_code, unit.updated_at = Location.MISSING, None, clock.now()
+            uow.session.add(unit)
+    return ledger.post(
+        uow,
+        "adjustment",
+        actor.username,
+        _deltas(depot, part.part_number, condition, qty, serials, 1 if qty > 0 else -1),
+        reason=reason,
+    )
+
+
+@transactional
+def scrap(
+    uow: UnitOfWork,
+    actor: Actor,
+    depot: str,
+    part_number: str,
+    qty: int,
+    reason: str,
+    serials: Sequence[str] | None = None,
+    *,
+    condition: str = "defective",
+) -> Movement:
+    """Write off units that cannot be repaired (from defective stock by default)."""
+    depot = require_depot(uow, depot).code
+    require_staff_of(actor, depot)
+    part = part_for_move(uow, part_number)
+    qty = require_qty(qty)
+    condition = require_condition(condition)
+    serials = normalize_serials(part, qty, serials)
+    for unit in units_in_stock(uow, depot, part.part_number, condition, serials):
+        unit.location, unit.depot_code, unit.updated_at = Location.SCRAPPED, None, clock.now()
+        uow.session.add(unit)
+    return ledger.post(
+        uow,
+        "scrap",
+        actor.username,
+        _deltas(depot, part.part_number, condition, qty, serials, -1),
+        reason=_reason(reason, required=True),
+    )
+
+
+@transactional
+def change_condition(
+    uow: UnitOfWork,
+    actor: Actor,
+    depot: str,
+    part_number: str,
+    qty: int,
+    from_condition: str,
+    to_condition: str,
+    serials: Sequence[str] | None = None,
+    *,
+    reason: str = "",
+    reference: str | None = None,
+) -> Movement:
+    """Move units between conditions at one depot: defective -> in repair -> good
+    (refurbished), or into and out of quarantine."""
+    depot = require_depot(uow, depot).code
+    require_staff_of(actor, depot)
+    part = part_for_move(uow, part_number)
+    qty = require_qty(qty)
+    source, target = require_condition(from_condition), require_condition(to_condition)
+    if source == target:
+        raise Invalid("from and to condition are the same")
+    serials = normalize_serials(part, qty, serials)
+    for unit in units_in_stock(uow, depot, part.part_number, source, serials):
+        unit.condition, unit.updated_at = target, clock.now()
+        if target == Bucket.GOOD and source in (Bucket.DEFECTIVE, Bucket.IN_REPAIR):
+            unit.refurbished = True
+        uow.session.add(unit)
+    deltas = _deltas(depot, part.part_number, source, qty, serials, -1) + _deltas(
+        depot, part.part_number, target, qty, serials, +1
+    )
+    return ledger.post(
+        uow,
+        "condition",
+        actor.username,
+        deltas,
+        reason=_reason(reason, required=False) or f"{source} -> {target}",
+        reference=reference,
+    )
+
+
+@dataclass(frozen=True)
+class CountResult:
+    count_id: int
+    expected: int
+    counted: int
+    movement_id: int | None
+    missing: list[str]
+    found: list[str]
+
+
+@transactional
+def count(
+    uow: UnitOfWork,
+    actor: Actor,
+    depot: str,
+    part_number: str,
+    counted: int | None = None,
+    serials: Sequence[str] | None = None,
+    *,
+    condition: str = "good",
+) -> CountResult:
+    """Record a cycle count; the difference to the books becomes adjustment entries.
+
+    Serialized parts are counted by serial: units on the books but not seen
+    become missing, serials seen but never recorded are added.
+    """
+    depot = require_depot(uow, depot).code
+    require_staff_of(actor, depot)
+    part = part_for_move(uow, part_number)
+    condition = require_condition(condition)
+    balances = ledger.lock_balances(uow, [(depot, part.part_number, condition)])
+    balance: StockBalance = balances[(depot, part.part_number, condition)]
+    expected = balance.on_hand
+    missing: list[str] = []
+    found: list[str] = []
+    if part.serialized:
+        seen = normalize_serials(part, len(serials or []), serials) if serials else []
+        if counted is not None and counted != len(seen):
+            raise Invalid(f"counted {counted} but {len(seen)} serials given")
+        on_books = set(
+            uow.session.scalars(
+                select(Unit.serial).where(
+                    Unit.depot_code == depot,
+                    Unit.part_number == part.part_number,
+                    Unit.location == Location.DEPOT,
+                    Unit.condition == condition,
+                )
+            )
+        )
+        missing = sorted(on_books - set(seen))
+        found = sorted(set(seen) - on_books)
+        deltas = [Delta(depot, part.part_number, condition, -1, s) for s in missing]
+        deltas += [Delta(depot, part.part_number, condition, +1, s) for s in found]
+        counted_qty = len(seen)
+    else:
+        if serials:
+            raise Invalid(f"{part.part_number} is not serialized; give no serials")
+        if counted is None or isinstance(counted, bool) or counted < 0:
+            raise Invalid("counted must be a whole number >= 0")
+        counted_qty = counted
+        difference = counted - expected
+        deltas = [Delta(depot, part.part_number, condition, difference)] if difference else []
+    if counted_qty < balance.reserved:
+        raise Conflict(
+            f"{balance.reserved} units are reserved at {depot}; release them before "
+            f"counting {counted_qty}"
+        )
+    if part.serialized:
+        for unit in units_in_stock(uow, depot, part.part_number, condition, missing):
+            unit.location, unit.depot_code, unit.updated_at = Location.MISSING, None, clock.now()
+            uow.session.add(unit)
+        _revive_or_create(uow, found, part.part_number, depot, condition)
+    movement = (
+        ledger.post(
+            uow,
+            "count",
+            actor.username,
+            deltas,
+            reason=f"cycle count: expected {expected}, counted {counted_qty}",
+        )
+        if deltas
+        else None
+    )
+    record = StockCount(
+        depot_code=depot,
+        part_number=part.part_number,
+        bucket=condition,
+        expected=expected,
+        counted=counted_qty,
+        movement_id=movement.id if movement else None,
+        counted_by=actor.username,
+    )
+    uow.session.add(record)
+    uow.session.flush()
+    assert record.id is not None
+    return CountResult(record.id, expected, counted_qty, record.movement_id, missing, found)
+
+
+def _revive_or_create(
+    uow: UnitOfWork, serials: Sequence[str], part_number: str, depot: str, condition: str
+) -> None:
+    """Serials found on the shelf: a unit recorded missing comes back; an unknown one is new.
+    A serial recorded anywhere else is refused: it must be moved, not counted in."""
+    known = lock_units(uow, serials)
+    for serial in serials:
+        unit = known.get(serial)
+        if unit is None:
+            continue
+        if unit.location != Location.MISSING or unit.part_number != part_number:
+            raise Conflict(
+                f"serial {serial} is recorded as {unit.part_number} {unit.location}"
+                f"{' at ' + unit.depot_code if unit.depot_code else ''}; move it instead"
+            )
+        unit.location, unit.depot_code, unit.condition = Location.DEPOT, depot, condition
+        unit.updated_at = clock.now()
+        uow.session.add(unit)
+    _new_units(uow, [s for s in serials if s not in known], part_number, depot, condition)

@@ -1,0 +1,198 @@
+"""What depot staff and planners read: stock, the ledger, units and their history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+
+from core.db import UnitOfWork, read_only
+from core.errors import Invalid, NotFound
+from inventory.models import (
+    BUCKET_NAMES,
+    LedgerEntry,
+    Movement,
+    Part,
+    StockBalance,
+    Unit,
+)
+
+
+@dataclass(frozen=True)
+class StockRow:
+    depot: str
+    part_number: str
+    description: str
+    family: str
+    good: int
+    reserved: int
+    available: int
+    defective: int
+    in_repair: int
+    quarantine: int
+    in_transit: int
+
+    @property
+    def on_hand(self) -> int:
+        return self.good + self.defective + self.in_repair + self.quarantine
+
+
+def _bucket_sum(bucket: str, column=StockBalance.on_hand):
+    return func.coalesce(func.sum(case((StockBalance.bucket == bucket, column), else_=0)), 0)
+
+
+@read_only
+def stock(
+    uow: UnitOfWork,
+    *,
+    depot: str | None = None,
+    part_number: str | None = None,
+    condition: str | None = None,
+    search: str | None = None,
+    family: str | None = None,
+    nonzero: bool = True,
+    limit: int = 1000,
+    offset: int = 0,
+) -> list[StockRow]:
+    """Stock per (depot, part): each condition, reserved, available (= good - reserved)
+    and in transit towards the depot. ``condition`` keeps rows that have some of it."""
+    if condition is not None and condition not in BUCKET_NAMES:
+        raise Invalid(f"condition must be one of {', '.join(BUCKET_NAMES)}")
+    good = _bucket_sum("good")
+    columns = (
+        good,
+        _bucket_sum("good", StockBalance.reserved),
+        _bucket_sum("defective"),
+        _bucket_sum("in_repair"),
+        _bucket_sum("quarantine"),
+        _bucket_sum("in_transit"),
+    )
+    query = (
+        select(
+            StockBalance.depot_code,
+            StockBalance.part_number,
+            Part.description,
+            Part.family,
+            *columns,
+        )
+        .join(Part, Part.part_number == StockBalance.part_number)
+        .group_by(StockBalance.depot_code, StockBalance.part_number, Part.description, Part.family)
+        .order_by(StockBalance.part_number, StockBalance.depot_code)
+    )
+    if depot:
+        query = query.where(StockBalance.depot_code == depot.strip().upper())
+    if part_number:
+        query = query.where(StockBalance.part_number == part_number.strip().upper())
+    if family:
+        query = query.where(Part.family == family)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            func.lower(Part.part_number).like(pattern) | func.lower(Part.description).like(pattern)
+        )
+    if condition:
+        query = query.having(_bucket_sum(condition) > 0)
+    elif nonzero:
+        query = query.having(func.sum(StockBalance.on_hand) > 0)
+    rows = uow.session.execute(query.limit(limit).offset(offset)).all()
+    return [
+        StockRow(d, p, desc, fam, int(g), int(r), int(g) - int(r), int(df), int(ir), int(q), int(t))
+        for d, p, desc, fam, g, r, df, ir, q, t in rows
+    ]
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    id: int
+    at: datetime
+    movement_id: int
+    kind: str
+    actor: str
+    reason: str
+    reference: str | None
+    depot: str
+    part_number: str
+    bucket: str
+    qty: int
+    serial: str | None
+
+
+@read_only
+def ledger_lines(
+    uow: UnitOfWork,
+    *,
+    depot: str | None = None,
+    part_number: str | None = None,
+    serial: str | None = None,
+    reference: str | None = None,
+    before_id: int | None = None,
+    limit: int = 200,
+) -> list[LedgerLine]:
+    """Ledger entries, newest first, with their movement; page with ``before_id``."""
+    query = (
+        select(LedgerEntry, Movement)
+        .join(Movement, Movement.id == LedgerEntry.movement_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(min(max(limit, 1), 5000))
+    )
+    if depot:
+        query = query.where(LedgerEntry.depot_code == depot.strip().upper())
+    if part_number:
+        query = query.where(LedgerEntry.part_number == part_number.strip().upper())
+    if serial:
+        query = query.where(LedgerEntry.serial == serial.strip().upper())
+    if reference:
+        query = query.where(Movement.reference == reference)
+    if before_id:
+        query = query.where(LedgerEntry.id < before_id)
+    return [
+        LedgerLine(
+            e.id,
+            e.created_at,
+            m.id,
+            m.kind,
+            m.actor,
+            m.reason,
+            m.reference,
+            e.depot_code,
+            e.part_number,
+            e.bucket,
+            e.qty,
+            e.serial,
+        )
+        for e, m in uow.session.execute(query)
+    ]
+
+
+@read_only
+def get_unit(uow: UnitOfWork, serial: str) -> tuple[Unit, list[LedgerLine]]:
+    """A serialized unit and its full history, oldest first."""
+    unit = uow.session.get(Unit, serial.strip().upper())
+    if unit is None:
+        raise NotFound(f"unknown serial {serial!r}")
+    history = ledger_lines(uow, serial=unit.serial, limit=5000)
+    return unit, list(reversed(history))
+
+
+@read_only
+def list_units(
+    uow: UnitOfWork,
+    *,
+    depot: str | None = None,
+    part_number: str | None = None,
+    condition: str | None = None,
+    location: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Unit]:
+    query = select(Unit).order_by(Unit.part_number, Unit.serial)
+    if depot:
+        query = query.where(Unit.depot_code == depot.strip().upper())
+    if part_number:
+        query = query.where(Unit.part_number == part_number.strip().upper())
+    if condition:
+        query = query.where(Unit.condition == condition)
+    if location:
+        query = query.where(Unit.location == location)
+    return list(uow.session.scalars(query.limit(limit).offset(offset)))
