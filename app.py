@@ -117,10 +117,12 @@ def _register_blueprints(app: OpenAPI) -> None:
     from core.views import views as core_views
     from depots.api import api as depots_api
     from depots.views import views as depots_views
+    from inventory.api import api as inventory_api
+    from inventory.views import views as inventory_views
 
-    for blueprint in (core_views, depots_views):
+    for blueprint in (core_views, depots_views, inventory_views):
         app.register_blueprint(blueprint)
-    for api_blueprint in (core_api, depots_api):
+    for api_blueprint in (core_api, depots_api, inventory_api):
         app.register_api(api_blueprint)
 
 
@@ -128,10 +130,14 @@ def _register_cli(app: OpenAPI) -> None:
     from core.cli import DEMO_KEY, register_core_commands
     from demo.users import build_users
     from depots.cli import register as register_depot_commands
+    from inventory.cli import register as register_inventory_commands
 
     register_core_commands(app)
     register_depot_commands(app)
-    app.extensions[DEMO_KEY].append(build_users)
+    register_inventory_commands(app)
+    from inventory.demo import build_demo as build_inventory_demo
+
+    app.extensions[DEMO_KEY].extend([build_users, build_inventory_demo])
 
 
 def _register_template_helpers(app: OpenAPI) -> None:

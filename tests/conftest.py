@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Cheap password hashing for the many users tests create (production keeps the default).
+os.environ.setdefault("PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from core import auth, clock
 from core.cli import domain_errors
@@ -31,7 +32,7 @@ def _actor(username: str | None) -> auth.Actor:
     raise Invalid(f"unknown user {username!r}")
 
 
-@click.group("lanes")
+@click.group("lanes", cls=AppGroup)  # AppGroup: every command runs in the app context
 def lanes_group() -> None:
     """Transport lanes between depots and customer cities."""
 

@@ -62,14 +62,26 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[BalanceKey]) -> dict[BalanceKe
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     uow.session.execute(statement)
-    key_column = tuple_(StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket)
-    query = (
-        select(StockBalance)
-        .where(key_column.in_(ordered))
-        .order_by(StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket)
-        .execution_options(populate_existing=True)
+    query = select(StockBalance).order_by(
+        StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket
     )
-    balances = uow.session.scalars(lock_for_update(query, uow)).all()
+    if dialect == "postgresql":
+        key_column = tuple_(StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket)
+        query = query.where(key_column.in_(ordered))
+    else:
+        # SQLite plans a long row-value IN list as a scan; a superset by depot and
+        # part uses the primary key, and the writer lock is already held anyway.
+        query = query.where(
+            StockBalance.depot_code.in_({k[0] for k in ordered}),
+            StockBalance.part_number.in_({k[1] for k in ordered}),
+        )
+    query = query.execution_options(populate_existing=True)
+    wanted = set(ordered)
+    balances = [
+        b
+        for b in uow.session.scalars(lock_for_update(query, uow))
+        if (b.depot_code, b.part_number, b.bucket) in wanted
+    ]
     return {(b.depot_code, b.part_number, b.bucket): b for b in balances}
 
 

@@ -1,0 +1,347 @@
+"""The transfer note (packing slip) that travels with a transfer between depots.
+
+One A4 document per transfer: the transfer number as text and as a Code128
+barcode, where it goes from and to, when it was drafted, shipped and received
+(Asia/Shanghai), every line with its part number as a barcode and every shipped
+serial as a barcode (so the receiving depot can scan the box instead of typing),
+any discrepancies found on receipt, and boxes for the two signatures. Long
+transfers continue on further pages with the table header repeated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from inventory.service.transfers import TransferView
+from reports.pdf import (
+    INK,
+    MUTED,
+    RULE,
+    SHADE,
+    Styles,
+    build_pdf,
+    fonts,
+    labelled_barcode,
+    local_time,
+    styles,
+    text,
+)
+
+CONTENT_WIDTH = 178 * mm  # A4 less two 16 mm margins
+# #, part number, description, qty, received, serial numbers
+LINE_COLUMNS = (8 * mm, 46 * mm, 46 * mm, 13 * mm, 16 * mm, 49 * mm)
+CELL_PADDING = 4  # points, left and right, as set in the table styles below
+
+
+def transfer_code(transfer_id: int) -> str:
+    """The transfer's printed number, as the ledger references it (``T12``)."""
+    return f"T{transfer_id}"
+
+
+def render_transfer_note(
+    view: TransferView,
+    depots: Mapping[str, str],
+    descriptions: Mapping[str, str] | None = None,
+    *,
+    printed_at: datetime | None = None,
+) -> bytes:
+    """The transfer note of ``view`` as PDF bytes (A4, as many pages as needed).
+
+    ``depots`` maps depot codes to the names printed under them (Chinese welcome);
+    ``descriptions`` maps part numbers to their descriptions. Instants print in
+    Asia/Shanghai; ``printed_at`` defaults to now. Never writes anything.
+    """
+    transfer = view.transfer
+    assert transfer.id is not None
+    font = fonts()
+    style = styles(font)
+    code = transfer_code(transfer.id)
+    descriptions = descriptions or {}
+    story: list[Flowable] = [
+        _title_block(view, code, style, font.cjk),
+        Spacer(1, 4 * mm),
+        _route_block(view, depots, style),
+        Spacer(1, 3 * mm),
+        _dates_block(view, style),
+        Paragraph("Lines", style.heading),
+        _lines_table(view, descriptions, style),
+    ]
+    if view.discrepancies:
+        story += [Paragraph("Discrepancies found on receipt", style.heading)]
+        story.append(_discrepancy_table(view, style))
+    story += [Spacer(1, 6 * mm), _signatures(view, style)]
+    return build_pdf(
+        story,
+        title="Transfer note",
+        header_right=f"{code} · {transfer.from_depot} → {transfer.to_depot}",
+        font=font,
+        printed_at=printed_at,
+    )
+
+
+def _title_block(view: TransferView, code: str, style: Styles, cjk: bool) -> Table:
+    transfer = view.transfer
+    heading = "Transfer note / packing slip"
+    if cjk:
+        heading += " · 调拨单"
+    left = [
+        Paragraph(text(heading), style.title),
+        Paragraph(
+            f"Transfer <b>{text(code)}</b> &nbsp;·&nbsp; status <b>{text(transfer.status)}</b>",
+            style.body,
+        ),
+    ]
+    if transfer.reference:
+        left.append(Paragraph(f"Reference: {text(transfer.reference)}", style.body))
+    if transfer.note:
+        left.append(Paragraph(f"Note: {text(transfer.note)}", style.body))
+    right = labelled_barcode(code, style.caption, max_width=55 * mm, bar_height=13 * mm)
+    table = Table([[left, right]], colWidths=(CONTENT_WIDTH - 60 * mm, 60 * mm))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (0, 0), 0),
+                ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+            ]
+        )
+    )
+    return table
+
+
+def _route_block(view: TransferView, depots: Mapping[str, str], style: Styles) -> Table:
+    transfer = view.transfer
+
+    def depot_cell(label: str, code: str) -> list[Flowable]:
+        return [
+            Paragraph(label, style.small),
+            Paragraph(f"<font size=15>{text(code)}</font>", style.cell_bold),
+            Spacer(1, 2),
+            Paragraph(text(depots.get(code, code)), style.body),
+        ]
+
+    half = CONTENT_WIDTH / 2 - 5 * mm
+    table = Table(
+        [[depot_cell("FROM", transfer.from_depot), "→", depot_cell("TO", transfer.to_depot)]],
+        colWidths=(half, 10 * mm, half),
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (0, 0), 0.8, INK),
+                ("BOX", (2, 0), (2, 0), 0.8, INK),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("ALIGN", (1, 0), (1, 0), "CENTER"),
+                ("FONTSIZE", (1, 0), (1, 0), 16),
+                ("FONTNAME", (1, 0), (1, 0), style.body.fontName),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ("LEFTPADDING", (0, 0), (-1, -1), 7),
+            ]
+        )
+    )
+    return table
+
+
+def _dates_block(view: TransferView, style: Styles) -> Table:
+    transfer = view.transfer
+
+    def when(at: datetime | None, by: str | None) -> Paragraph:
+        if at is None:
+            return Paragraph("—", style.cell)
+        return Paragraph(f"{text(local_time(at))}<br/>{text(by or '')}", style.cell)
+
+    header = [Paragraph(label, style.small) for label in ("Drafted", "Shipped", "Received")]
+    table = Table(
+        [
+            header,
+            [
+                when(transfer.created_at, transfer.created_by),
+                when(transfer.shipped_at, transfer.shipped_by),
+                when(transfer.received_at, transfer.received_by),
+            ],
+        ],
+        colWidths=(CONTENT_WIDTH / 3,) * 3,
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (-1, 0), 0.4, RULE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return table
+
+
+def _lines_table(view: TransferView, descriptions: Mapping[str, str], style: Styles) -> Table:
+    transfer = view.transfer
+    received = transfer.status == "received"
+    serials_by_part: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for row in view.serials:
+        serials_by_part[row.part_number].append((row.serial, row.received))
+    header = [
+        Paragraph(label, style.small)
+        for label in ("#", "Part number", "Description", "Qty", "Received", "Serial numbers")
+    ]
+    rows: list[list[object]] = [header]
+    commands: list[tuple[object, ...]] = []
+    part_width = LINE_COLUMNS[1] - 2 * CELL_PADDING
+    serial_width = LINE_COLUMNS[5] - 2 * CELL_PADDING
+    units = 0
+    for number, line in enumerate(view.lines, start=1):
+        units += line.qty
+        first = len(rows)
+        serials = serials_by_part.get(line.part_number, [])
+        if received:
+            got: str = str(line.qty_received if line.qty_received is not None else 0)
+        else:
+            got = ""  # left blank for the receiving clerk to write in
+        part_cell = labelled_barcode(line.part_number, style.caption, max_width=part_width)
+        description = Paragraph(text(descriptions.get(line.part_number, "")), style.cell)
+        lead = [
+            Paragraph(str(number), style.cell),
+            part_cell,
+            description,
+            Paragraph(f"<b>{line.qty}</b>", style.cell),
+            Paragraph(got, style.cell),
+        ]
+        if not serials:
+            note = "not serialized" if line.qty and not _is_serialized(view, line) else ""
+            if transfer.status == "draft":
+                note = "serials recorded when shipped"
+            rows.append([*lead, Paragraph(text(note), style.small)])
+        for index, (serial, arrived) in enumerate(serials):
+            cell: list[Flowable] = labelled_barcode(serial, style.caption, max_width=serial_width)
+            if received:
+                cell.append(
+                    Paragraph("received" if arrived else "NOT received", style.small),
+                )
+            rows.append([*lead, cell] if index == 0 else ["", "", "", "", "", cell])
+        commands.append(("LINEBELOW", (0, len(rows) - 1), (-1, len(rows) - 1), 0.5, RULE))
+        if number % 2 == 0:
+            commands.append(("BACKGROUND", (0, first), (-1, len(rows) - 1), SHADE))
+    rows.append(
+        [
+            "",
+            Paragraph(f"{len(view.lines)} line(s)", style.cell_bold),
+            "",
+            Paragraph(f"<b>{units}</b>", style.cell),
+            "",
+            Paragraph(f"{len(view.serials)} serial(s)", style.cell),
+        ]
+    )
+    table = Table(rows, colWidths=LINE_COLUMNS, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("TOPPADDING", (0, 1), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 1), (-1, -1), 4),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.9, INK),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.9, INK),
+                *commands,
+            ]
+        )
+    )
+    return table
+
+
+def _is_serialized(view: TransferView, line: object) -> bool:
+    """A shipped line without serials is a bulk part; drafts do not know yet."""
+    return view.transfer.status == "draft"
+
+
+def _discrepancy_table(view: TransferView, style: Styles) -> Table:
+    rows: list[list[object]] = [
+        [
+            Paragraph(label, style.small)
+            for label in ("Part number", "Kind", "Qty", "Serial", "Note")
+        ]
+    ]
+    for item in view.discrepancies:
+        rows.append(
+            [
+                Paragraph(text(item.part_number), style.cell),
+                Paragraph(text(item.kind.replace("_", " ")), style.cell_bold),
+                Paragraph(str(item.qty), style.cell),
+                Paragraph(text(item.serial or ""), style.cell),
+                Paragraph(text(item.note), style.cell),
+            ]
+        )
+    table = Table(rows, colWidths=(40 * mm, 26 * mm, 12 * mm, 40 * mm, 60 * mm), repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.9, INK),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _signatures(view: TransferView, style: Styles) -> KeepTogether:
+    transfer = view.transfer
+
+    def box(title: str, depot: str, name: str | None, at: datetime | None) -> list[Flowable]:
+        return [
+            Paragraph(f"{text(title)} ({text(depot)})", style.cell_bold),
+            Spacer(1, 3 * mm),
+            Paragraph(f"Name: {text(name or '')}", style.cell),
+            Spacer(1, 9 * mm),
+            Paragraph("Signature: ______________________________", style.cell),
+            Spacer(1, 4 * mm),
+            Paragraph(f"Date / time: {text(local_time(at))}", style.cell),
+        ]
+
+    half = CONTENT_WIDTH / 2 - 3 * mm
+    table = Table(
+        [
+            [
+                box("Shipped by", transfer.from_depot, transfer.shipped_by, transfer.shipped_at),
+                "",
+                box(
+                    "Received by", transfer.to_depot, transfer.received_by, transfer.received_at
+                ),
+            ]
+        ],
+        colWidths=(half, 6 * mm, half),
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (0, 0), 0.8, INK),
+                ("BOX", (2, 0), (2, 0), 0.8, INK),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+                ("LEFTPADDING", (0, 0), (-1, -1), 7),
+            ]
+        )
+    )
+    note = Paragraph(
+        "Check every box against this note on arrival; record any difference when receiving "
+        "the transfer in Spares. All times Asia/Shanghai.",
+        style.small,
+    )
+    return KeepTogether([table, Spacer(1, 2 * mm), note])
+
+
+__all__ = ["MUTED", "render_transfer_note", "transfer_code"]
