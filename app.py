@@ -25,6 +25,7 @@ from core.web import (
 
 # Documentation is public and ignores credentials.
 DOC_PATHS = ("/api/v1/openapi.json", "/api/v1/swagger", "/api/v1/oauth2-redirect")
+DOC_ENDPOINTS = ("openapi.", "swagger.")
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> OpenAPI:
@@ -100,6 +101,10 @@ def _init_security(app: OpenAPI) -> None:
                 g.actor = auth.actor_for_token(UnitOfWork(app.extensions[ENGINE_KEY]), token)
             elif token is None and request.headers.get("Authorization"):
                 raise Unauthorized("Authorization header must be 'Bearer TOKEN'")
+            if not (request.endpoint or "").startswith(DOC_ENDPOINTS):
+                auth.enforce_api_access(
+                    request.endpoint, app.view_functions.get(request.endpoint or "")
+                )
             return
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()

@@ -259,7 +259,12 @@ def api_actor() -> Actor:
 
 
 def api_roles(*roles: str) -> Callable[[F], F]:
-    """API route guard: 401 without a valid token, 403 for other roles (admins pass)."""
+    """API route guard: 401 without a valid token, 403 for other roles (admins pass).
+
+    The roles are also recorded on the view, so ``enforce_api_access`` refuses a
+    request before its body is even validated: a caller without the right gets
+    401/403, never a validation answer that tells them about the route.
+    """
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -269,9 +274,34 @@ def api_roles(*roles: str) -> Callable[[F], F]:
                 actor.require_role(*roles)
             return view(*args, **kwargs)
 
+        wrapper.required_roles = roles  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+PUBLIC_API_ENDPOINTS = frozenset({"core_api.issue_token"})
+
+
+def enforce_api_access(endpoint: str | None, view: Callable[..., Any] | None) -> None:
+    """Authorize an API request from its route alone, before any input is read.
+
+    Every API route needs a valid token except the token endpoint itself; roles
+    come from the ``api_roles`` guard found anywhere in the view's wrapper chain.
+    Unknown routes are left to the 404/405 handlers.
+    """
+    if endpoint is None or view is None or endpoint in PUBLIC_API_ENDPOINTS:
+        return
+    roles: tuple[str, ...] = ()
+    current: Any = view
+    while current is not None:
+        if hasattr(current, "required_roles"):
+            roles = current.required_roles
+            break
+        current = getattr(current, "__wrapped__", None)
+    actor = api_actor()
+    if roles:
+        actor.require_role(*roles)
 
 
 def page_roles(*roles: str) -> Callable[[F], F]:

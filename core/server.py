@@ -40,5 +40,9 @@ def run_gunicorn(*, host: str, port: int, workers: int, timeout: int) -> None:
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",
+            # gunicorn's control socket defaults to one path per machine user, so
+            # two servers (demo and tests, or parallel CI jobs) would take each
+            # other's; Spares does not use it.
+            "control_socket_disable": True,
         }
     ).run()

@@ -11,7 +11,7 @@ from core.db import UTCDateTime, make_engine
 
 # Importing a models module registers its tables on the shared metadata.
 FOUNDATION_MODELS = ("core.auth", "depots.models")
-ALL_MODELS = (*FOUNDATION_MODELS, "core.idempotency", "inventory.models")
+ALL_MODELS = (*FOUNDATION_MODELS, "core.idempotency", "inventory.models", "rma.models")
 
 config = context.config
 # `-x scope=foundation` (tools/regen-foundation-migration.sh) compares against the

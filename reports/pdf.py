@@ -101,6 +101,7 @@ class Styles:
     small: ParagraphStyle
     cell: ParagraphStyle
     cell_bold: ParagraphStyle
+    big: ParagraphStyle
     caption: ParagraphStyle
 
 
@@ -124,6 +125,7 @@ def styles(font: Fonts) -> Styles:
         small=style("small", 8, color=MUTED),
         cell=style("cell", 8.5),
         cell_bold=style("cell_bold", 9, bold=True),
+        big=style("big", 16, bold=True),
         caption=style("caption", 7.5, alignment=1),
     )
 
@@ -163,12 +165,14 @@ def labelled_barcode(
     *,
     max_width: float,
     bar_height: float = 10 * mm,
+    note: str = "",
 ) -> list[Flowable]:
-    """A barcode with its value printed underneath, for a table cell."""
+    """A barcode centred over its value (and an optional ``note``), for a table cell.
+    The code keeps its quiet zones, so neighbouring text never touches the bars."""
     barcode = code128(value, max_width=max_width, bar_height=bar_height)
-    barcode.hAlign = "LEFT"
-    caption = ParagraphStyle(f"{style.name}-left", parent=style, alignment=0)
-    return [barcode, Paragraph(text(value), caption)]
+    barcode.hAlign = "CENTER"
+    caption = text(value) + (f" · {text(note)}" if note else "")
+    return [barcode, Paragraph(caption, style)]
 
 
 def _numbered_canvas(font: Fonts, footer_left: str) -> type[Canvas]:

@@ -24,10 +24,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from inventory.models import Part
 from inventory.service.transfers import TransferView
 from reports.pdf import (
     INK,
-    MUTED,
     RULE,
     SHADE,
     Styles,
@@ -53,22 +53,22 @@ def transfer_code(transfer_id: int) -> str:
 def render_transfer_note(
     view: TransferView,
     depots: Mapping[str, str],
-    descriptions: Mapping[str, str] | None = None,
+    parts: Mapping[str, Part] | None = None,
     *,
     printed_at: datetime | None = None,
 ) -> bytes:
     """The transfer note of ``view`` as PDF bytes (A4, as many pages as needed).
 
     ``depots`` maps depot codes to the names printed under them (Chinese welcome);
-    ``descriptions`` maps part numbers to their descriptions. Instants print in
-    Asia/Shanghai; ``printed_at`` defaults to now. Never writes anything.
+    ``parts`` maps part numbers to their catalogue rows (description, serialized).
+    Instants print in Asia/Shanghai; ``printed_at`` defaults to now. Never writes.
     """
     transfer = view.transfer
     assert transfer.id is not None
     font = fonts()
     style = styles(font)
     code = transfer_code(transfer.id)
-    descriptions = descriptions or {}
+    parts = parts or {}
     story: list[Flowable] = [
         _title_block(view, code, style, font.cjk),
         Spacer(1, 4 * mm),
@@ -76,7 +76,7 @@ def render_transfer_note(
         Spacer(1, 3 * mm),
         _dates_block(view, style),
         Paragraph("Lines", style.heading),
-        _lines_table(view, descriptions, style),
+        _lines_table(view, parts, style),
     ]
     if view.discrepancies:
         story += [Paragraph("Discrepancies found on receipt", style.heading)]
@@ -127,7 +127,7 @@ def _route_block(view: TransferView, depots: Mapping[str, str], style: Styles) -
     def depot_cell(label: str, code: str) -> list[Flowable]:
         return [
             Paragraph(label, style.small),
-            Paragraph(f"<font size=15>{text(code)}</font>", style.cell_bold),
+            Paragraph(text(code), style.big),
             Spacer(1, 2),
             Paragraph(text(depots.get(code, code)), style.body),
         ]
@@ -187,7 +187,7 @@ def _dates_block(view: TransferView, style: Styles) -> Table:
     return table
 
 
-def _lines_table(view: TransferView, descriptions: Mapping[str, str], style: Styles) -> Table:
+def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -> Table:
     transfer = view.transfer
     received = transfer.status == "received"
     serials_by_part: dict[str, list[tuple[str, bool]]] = defaultdict(list)
@@ -211,7 +211,8 @@ def _lines_table(view: TransferView, descriptions: Mapping[str, str], style: Sty
         else:
             got = ""  # left blank for the receiving clerk to write in
         part_cell = labelled_barcode(line.part_number, style.caption, max_width=part_width)
-        description = Paragraph(text(descriptions.get(line.part_number, "")), style.cell)
+        part = parts.get(line.part_number)
+        description = Paragraph(text(part.description if part else ""), style.cell)
         lead = [
             Paragraph(str(number), style.cell),
             part_cell,
@@ -220,16 +221,18 @@ def _lines_table(view: TransferView, descriptions: Mapping[str, str], style: Sty
             Paragraph(got, style.cell),
         ]
         if not serials:
-            note = "not serialized" if line.qty and not _is_serialized(view, line) else ""
-            if transfer.status == "draft":
+            if part is not None and not part.serialized:
+                note = "not serialized"
+            elif transfer.status == "draft":
                 note = "serials recorded when shipped"
+            else:
+                note = ""
             rows.append([*lead, Paragraph(text(note), style.small)])
         for index, (serial, arrived) in enumerate(serials):
-            cell: list[Flowable] = labelled_barcode(serial, style.caption, max_width=serial_width)
-            if received:
-                cell.append(
-                    Paragraph("received" if arrived else "NOT received", style.small),
-                )
+            status = ("received" if arrived else "NOT received") if received else ""
+            cell = labelled_barcode(
+                serial, style.caption, max_width=serial_width, bar_height=7 * mm, note=status
+            )
             rows.append([*lead, cell] if index == 0 else ["", "", "", "", "", cell])
         commands.append(("LINEBELOW", (0, len(rows) - 1), (-1, len(rows) - 1), 0.5, RULE))
         if number % 2 == 0:
@@ -260,11 +263,6 @@ def _lines_table(view: TransferView, descriptions: Mapping[str, str], style: Sty
         )
     )
     return table
-
-
-def _is_serialized(view: TransferView, line: object) -> bool:
-    """A shipped line without serials is a bulk part; drafts do not know yet."""
-    return view.transfer.status == "draft"
 
 
 def _discrepancy_table(view: TransferView, style: Styles) -> Table:
@@ -317,9 +315,7 @@ def _signatures(view: TransferView, style: Styles) -> KeepTogether:
             [
                 box("Shipped by", transfer.from_depot, transfer.shipped_by, transfer.shipped_at),
                 "",
-                box(
-                    "Received by", transfer.to_depot, transfer.received_by, transfer.received_at
-                ),
+                box("Received by", transfer.to_depot, transfer.received_by, transfer.received_at),
             ]
         ],
         colWidths=(half, 6 * mm, half),
@@ -342,6 +338,3 @@ def _signatures(view: TransferView, style: Styles) -> KeepTogether:
         style.small,
     )
     return KeepTogether([table, Spacer(1, 2 * mm), note])
-
-
-__all__ = ["MUTED", "render_transfer_note", "transfer_code"]

@@ -198,17 +198,15 @@ def seed_network(uow: UnitOfWork) -> None:
                         to_city_id=city_id,
                         to_depot=depot_code,
                         mode=terms.mode,
-                        distance_km=round(distance, 1),
+                        distance_km=distance,
                         hours=terms.hours,
                         cost=terms.cost,
                         updated_at=now,
                     )
                 )
-            elif not lane.edited and (
-                _terms_of(lane) != terms or lane.distance_km != round(distance, 1)
-            ):
+            elif not lane.edited and (_terms_of(lane) != terms or lane.distance_km != distance):
                 _apply(lane, terms, edited=False, by=None, at=now)
-                lane.distance_km = round(distance, 1)
+                lane.distance_km = distance
                 session.add(lane)
 
 
@@ -408,7 +406,10 @@ def _find(uow: UnitOfWork, network: _Network, from_depot: str, to: str, kind: st
 
 
 def default_for(lane: LaneInfo) -> LaneTerms:
-    """What the default rule gives for this lane (its stored distance, remote flag)."""
+    """What the default rule gives for this lane (what "reset" would set).
+
+    The stored distance is the unrounded great-circle distance, so this is exact.
+    """
     return rule.default_terms(lane.distance_km, remote=lane.remote)
 
 
@@ -476,7 +477,7 @@ def reset_lane(uow: UnitOfWork, actor: Actor, lane_id: int) -> LaneInfo:
         city = network.cities_by_id[lane.to_city_id]
         lat, lon, remote = city.lat, city.lon, city.remote
     distance = rule.great_circle_km(origin.lat, origin.lon, lat, lon)
-    lane.distance_km = round(distance, 1)
+    lane.distance_km = distance
     _apply(
         lane,
         rule.default_terms(distance, remote=remote),

@@ -42,7 +42,7 @@ def _actor() -> auth.Actor:
 
 # Plot window in degrees, a little wider than mainland China.
 WEST, EAST, SOUTH, NORTH = 73.0, 136.0, 17.0, 54.0
-PX_PER_DEG = 14.0
+PX_PER_DEG = 18.0
 # Equirectangular projection with longitudes shrunk by cos(36°N), so shapes in
 # the middle of the country are about right.
 X_SCALE = PX_PER_DEG * math.cos(math.radians(36.0))

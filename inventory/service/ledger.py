@@ -23,6 +23,7 @@ from inventory.models import (
 )
 
 BalanceKey = tuple[str, str, str]  # (depot, part number, bucket)
+MAX_REFERENCE = 60
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ def post(
     """
     if not deltas and not reserved_changes:
         raise Invalid("a movement needs at least one line")
+    if reference is not None and len(reference) > MAX_REFERENCE:
+        # The column holds 60 characters; PostgreSQL would refuse longer with a 500.
+        raise Invalid(f"reference must be at most {MAX_REFERENCE} characters")
     for delta in deltas:
         if delta.bucket not in BUCKET_NAMES:
             raise Invalid(f"unknown stock bucket {delta.bucket!r}")

@@ -325,3 +325,52 @@ def _revive_or_create(
         unit.updated_at = clock.now()
         uow.session.add(unit)
     _new_units(uow, [s for s in serials if s not in known], part_number, depot, condition)
+
+
+@transactional
+def receive_return(
+    uow: UnitOfWork,
+    actor: Actor,
+    depot: str,
+    part_number: str,
+    serial: str | None,
+    *,
+    condition: str = "defective",
+    qty: int = 1,
+    reference: str | None = None,
+    reason: str = "",
+) -> Movement:
+    """A unit coming back from a customer into ``depot``: the defective unit of an
+    advance replacement (defective stock) or a loaner (quarantine for inspection).
+
+    A serial the books know (a spare shipped earlier, now at the customer) is
+    brought back; an unknown one (the customer's own unit) becomes ours.
+    ``Conflict`` if the serial is recorded in stock somewhere.
+    """
+    depot = require_depot(uow, depot).code
+    require_staff_of(actor, depot)
+    part = part_for_move(uow, part_number)
+    condition = require_condition(condition)
+    qty = require_qty(qty)
+    serials = normalize_serials(part, qty, [serial] if serial else [])
+    known = lock_units(uow, serials)
+    for unit in known.values():
+        if unit.location in (Location.DEPOT, Location.IN_TRANSIT):
+            raise Conflict(
+                f"serial {unit.serial} is recorded in stock ({unit.location}); "
+                "it cannot come back from a customer"
+            )
+        if unit.part_number != part.part_number:
+            raise Conflict(f"serial {unit.serial} is a {unit.part_number}, not {part.part_number}")
+        unit.location, unit.depot_code, unit.condition = Location.DEPOT, depot, condition
+        unit.updated_at = clock.now()
+        uow.session.add(unit)
+    _new_units(uow, [s for s in serials if s not in known], part.part_number, depot, condition)
+    return ledger.post(
+        uow,
+        "return",
+        actor.username,
+        _deltas(depot, part.part_number, condition, qty, serials, +1),
+        reason=_reason(reason, required=False) or "returned by customer",
+        reference=reference,
+    )

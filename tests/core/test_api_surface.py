@@ -57,3 +57,10 @@ def test_wrong_method_answers_json_405(client):
     response = client.put("/api/v1/auth/token", json={})
     assert response.status_code == 405
     assert "error" in response.get_json()
+
+
+def test_role_is_checked_before_the_body_is_validated(client, api_token):
+    token = api_token("engineer")
+    response = client.put("/api/v1/lanes", json={"not": "a lane list"}, headers=bearer(token))
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "forbidden"

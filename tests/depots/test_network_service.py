@@ -394,3 +394,11 @@ def test_seeding_editing_importing_and_quoting_work_on_both_databases(any_engine
     assert network.find_lane(uow, "WH", "XA").hours == Decimal("9.00")
     answer = network.quote(uow, "WH", "Changsha", datetime(2026, 3, 6, 18, 0, tzinfo=SHANGHAI))
     assert answer.arrives_at == datetime(2026, 3, 6, 23, 15, tzinfo=SHANGHAI)
+
+
+def test_the_default_shown_for_a_lane_is_what_reset_would_set(uow, planner):
+    for lane in network.list_lanes(uow, from_depot="BJ"):
+        assert network.default_for(lane) == lane.terms, lane.label
+    lane = network.find_lane(uow, "BJ", "Shanghai")
+    network.update_lane(uow, planner, lane.id, mode="road", hours="1", cost="1")
+    assert network.reset_lane(uow, planner, lane.id).terms == network.default_for(lane)

@@ -1,0 +1,517 @@
+"""Request and response models of the inventory API.
+
+The same models validate requests and generate the OpenAPI document. Bodies
+refuse unknown fields (a misspelt ``serial`` for ``serials`` must not be
+ignored) and take quantities as JSON integers only (no ``true``, ``"5"`` or
+``5.0``). Codes are accepted in any case and answered upper-case. Whether a
+depot, part or serial *exists* is the service's business (404), not the
+schema's (422).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictInt,
+    model_validator,
+)
+
+from inventory.models import CRITICALITIES, FAMILIES, PartIn
+from inventory.service.stock import MAX_QTY
+from inventory.service.transfers import MAX_LINES
+
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger ones cannot exist
+MAX_LEDGER_ID = 2**63 - 1
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL refuses NUL in text; other control characters are never meant.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _code(value: str) -> str:
+    return value.strip().upper()
+
+
+def _text(value: str) -> str:
+    return _no_control_characters(value.strip())
+
+
+DepotCode = Annotated[
+    str,
+    Field(pattern=r"^\s*[A-Za-z]{2,4}\s*$", description="depot code, e.g. BJ", examples=["BJ"]),
+    AfterValidator(_code),
+]
+PartNumber = Annotated[
+    str,
+    Field(
+        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._/+-]{1,39}\s*$",
+        description="part number",
+        examples=["SFP-10G-SR"],
+    ),
+    AfterValidator(_code),
+]
+Serial = Annotated[
+    str,
+    Field(
+        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._/-]{2,63}\s*$",
+        description="serial number (3-64 letters, digits, . _ / -)",
+    ),
+    AfterValidator(_code),
+]
+Reference = Annotated[
+    str,
+    Field(max_length=60, description="what caused it: an RMA, a purchase order..."),
+    AfterValidator(_text),
+]
+Reason = Annotated[str, Field(max_length=300), AfterValidator(_text)]
+SearchText = Annotated[str, Field(max_length=100), AfterValidator(_text)]
+Serials = Annotated[list[Serial], Field(max_length=MAX_QTY)]
+Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QTY, description="whole units, > 0")]
+Condition = Literal["good", "defective", "in_repair", "quarantine"]
+BucketName = Literal["good", "defective", "in_repair", "quarantine", "in_transit"]
+Family = Literal[FAMILIES]  # type: ignore[valid-type]
+Criticality = Literal[CRITICALITIES]  # type: ignore[valid-type]
+Location = Literal["depot", "in_transit", "customer", "repair", "scrapped", "missing"]
+ReservationStatus = Literal["active", "released", "picked"]
+TransferStatusName = Literal["draft", "shipped", "received", "cancelled"]
+
+
+class Body(BaseModel):
+    """A JSON request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OptionalBody(Body):
+    """A body the client may leave out entirely (no body = all defaults)."""
+
+    model_config = ConfigDict(extra="forbid", openapi_extra={"required": False})  # type: ignore[typeddict-unknown-key]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+
+
+class ProblemOut(BaseModel):
+    line: int = Field(description="line of the file, header = 1")
+    column: str = Field(description="column name; empty for a whole-line problem")
+    reason: str
+
+
+class ImportErrorOut(ErrorOut):
+    problems: list[ProblemOut] = Field(description="every bad line of the file")
+
+
+class InsufficientOut(ErrorOut):
+    depot: str | None = None
+    part_number: str | None = None
+    bucket: str | None = None
+    available: int | None = None
+
+
+# --- parts ----------------------------------------------------------------------------------
+
+
+class PartBody(PartIn):
+    """A catalogue part (POST): the part number, what it is and what it costs (CNY)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartUpdateBody(PartIn):
+    """A part's new values (PUT replaces them all; the part number comes from the path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    part_number: str | None = Field(  # type: ignore[assignment]
+        default=None, max_length=40, description="optional; must match the path"
+    )
+
+
+class PartPath(BaseModel):
+    part_number: str = Field(max_length=40)
+
+
+class PartsQuery(BaseModel):
+    search: SearchText | None = Field(default=None, description="in part number or description")
+    family: Family | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+
+
+class PartOut(BaseModel):
+    part_number: str
+    description: str
+    family: str
+    serialized: bool
+    unit_cost: Decimal = Field(description="CNY")
+    weight_kg: float
+    criticality: str
+    superseded_by: str | None
+    created_at: datetime
+
+
+class PartDetailOut(PartOut):
+    supersession_chain: list[str] = Field(
+        description="the part, then each part that supersedes it, nearest first"
+    )
+    substitutes: list[str] = Field(
+        description="parts that may be shipped where this one is asked for, preferred first"
+    )
+    supersedes: list[str] = Field(description="parts this one directly replaces")
+
+
+PartList = RootModel[list[PartOut]]
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+
+class StockQuery(BaseModel):
+    depot: DepotCode | None = None
+    part_number: PartNumber | None = None
+    condition: BucketName | None = Field(default=None, description="rows having some of it")
+    search: SearchText | None = None
+    family: Family | None = None
+    include_empty: bool = Field(default=False, description="also rows with nothing on hand")
+    limit: int = Field(default=1000, ge=1, le=5000)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+
+
+class StockRowOut(BaseModel):
+    depot: str
+    part_number: str
+    description: str
+    family: str
+    good: int
+    reserved: int = Field(description="good units held for RMAs")
+    available: int = Field(description="good - reserved")
+    defective: int
+    in_repair: int
+    quarantine: int
+    in_transit: int = Field(description="on the road towards this depot")
+    on_hand: int = Field(description="good + defective + in_repair + quarantine")
+
+
+StockList = RootModel[list[StockRowOut]]
+
+
+class StockCsvQuery(BaseModel):
+    depot: DepotCode | None = None
+
+
+class ReceiptBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    qty: Quantity
+    serials: Serials = Field(default_factory=list, description="one per unit if serialized")
+    reference: Reference | None = None
+    reason: Reason = ""
+
+
+class AdjustmentBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    qty: Annotated[StrictInt, Field(ge=-MAX_QTY, le=MAX_QTY)] = Field(
+        description="signed: + adds units, - removes them; not 0"
+    )
+    reason: Annotated[Reason, Field(min_length=1)]
+    serials: Serials = Field(default_factory=list)
+    condition: Condition = "good"
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> AdjustmentBody:
+        if self.qty == 0:
+            raise ValueError("qty must not be 0")
+        return self
+
+
+class ScrapBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    qty: Quantity
+    reason: Annotated[Reason, Field(min_length=1)]
+    serials: Serials = Field(default_factory=list)
+    condition: Condition = "defective"
+
+
+class ConditionChangeBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    qty: Quantity
+    from_condition: Condition
+    to_condition: Condition
+    serials: Serials = Field(default_factory=list)
+    reason: Reason = ""
+    reference: Reference | None = None
+
+
+class CountBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    counted: Annotated[StrictInt, Field(ge=0, le=MAX_QTY)] | None = Field(
+        default=None, description="units counted (bulk parts); serialized parts list serials"
+    )
+    serials: Serials | None = Field(default=None, description="serials seen on the shelf")
+    condition: Condition = "good"
+
+
+class MovementOut(BaseModel):
+    movement_id: int
+    kind: str
+    actor: str
+    reason: str
+    reference: str | None
+    at: datetime
+    stock: StockRowOut | None = Field(description="the depot's stock of the part afterwards")
+
+
+class CountOut(BaseModel):
+    count_id: int
+    depot: str
+    part_number: str
+    condition: str
+    expected: int
+    counted: int
+    difference: int
+    movement_id: int | None = Field(description="the adjustment, if the count differed")
+    missing: list[str] = Field(description="serials on the books but not seen")
+    found: list[str] = Field(description="serials seen but not on the books")
+    stock: StockRowOut | None
+
+
+# --- reservations -------------------------------------------------------------------------
+
+
+class ReservationBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    qty: Quantity
+    reference: Reference | None = Field(default=None, examples=["RMA-2026-0001"])
+
+
+class ReservationOut(BaseModel):
+    id: int
+    depot: str
+    part_number: str
+    qty: int
+    reference: str
+    status: str
+    created_by: str
+    created_at: datetime
+    closed_at: datetime | None
+
+
+ReservationList = RootModel[list[ReservationOut]]
+
+
+class IdPath(BaseModel):
+    id: int = Field(ge=1, le=MAX_ID)
+
+
+class ReservationsQuery(BaseModel):
+    depot: DepotCode | None = None
+    reference: Reference | None = None
+    status: ReservationStatus | None = Field(default=None, description="any when left out")
+
+
+class ReleaseBody(OptionalBody):
+    reason: Reason = ""
+
+
+class PickBody(OptionalBody):
+    serials: Serials = Field(default_factory=list, description="scanned serials, if serialized")
+
+
+class PickOut(BaseModel):
+    reservation: ReservationOut
+    movement: MovementOut
+
+
+# --- transfers ----------------------------------------------------------------------------
+
+
+class TransferLineBody(Body):
+    part_number: PartNumber
+    qty: Quantity
+
+
+class TransferBody(Body):
+    from_depot: DepotCode
+    to_depot: DepotCode
+    lines: list[TransferLineBody] = Field(min_length=1, max_length=MAX_LINES)
+    note: Reason = ""
+    reference: Reference | None = None
+
+
+class ShipBody(OptionalBody):
+    serials: dict[PartNumber, Serials] = Field(
+        default_factory=dict,
+        description="scanned serials per part; parts left out ship their oldest free units",
+    )
+
+
+class ReceivedLineBody(Body):
+    part_number: PartNumber
+    qty: Annotated[StrictInt, Field(ge=0, le=MAX_QTY)] | None = Field(
+        default=None, description="bulk parts: units that arrived"
+    )
+    serials: Serials | None = Field(default=None, description="serialized parts: serials seen")
+
+
+class ReceiveBody(OptionalBody):
+    lines: list[ReceivedLineBody] | None = Field(
+        default=None,
+        max_length=MAX_LINES,
+        description="what arrived; left out: everything as shipped. A line left out of the "
+        "list did not arrive.",
+    )
+
+
+class TransferLineOut(BaseModel):
+    part_number: str
+    qty: int
+    qty_received: int | None
+
+
+class TransferSerialOut(BaseModel):
+    serial: str
+    part_number: str
+    received: bool
+
+
+class DiscrepancyOut(BaseModel):
+    part_number: str
+    kind: str = Field(description="short, extra or wrong_serial")
+    qty: int
+    serial: str | None
+    note: str
+    created_at: datetime
+
+
+class TransferOut(BaseModel):
+    id: int
+    from_depot: str
+    to_depot: str
+    status: str
+    note: str
+    reference: str | None
+    created_by: str
+    created_at: datetime
+    shipped_by: str | None
+    shipped_at: datetime | None
+    received_by: str | None
+    received_at: datetime | None
+    lines: list[TransferLineOut]
+    serials: list[TransferSerialOut]
+    discrepancies: list[DiscrepancyOut]
+
+
+TransferList = RootModel[list[TransferOut]]
+
+
+class TransfersQuery(BaseModel):
+    status: TransferStatusName | None = None
+    depot: DepotCode | None = Field(default=None, description="from or to this depot")
+    limit: int = Field(default=100, ge=1, le=200)
+
+
+# --- ledger and units -----------------------------------------------------------------------
+
+
+class LedgerQuery(BaseModel):
+    depot: DepotCode | None = None
+    part_number: PartNumber | None = None
+    serial: Serial | None = None
+    reference: Reference | None = None
+    before_id: int | None = Field(
+        default=None, ge=1, le=MAX_LEDGER_ID, description="next page: entries older than this"
+    )
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class LedgerCsvQuery(BaseModel):
+    depot: DepotCode | None = None
+    part_number: PartNumber | None = None
+
+
+class LedgerLineOut(BaseModel):
+    id: int
+    at: datetime
+    movement_id: int
+    kind: str
+    actor: str
+    reason: str
+    reference: str | None
+    depot: str
+    part_number: str
+    bucket: str
+    qty: int = Field(description="signed change of on-hand units in the bucket")
+    serial: str | None
+
+
+class LedgerPageOut(BaseModel):
+    items: list[LedgerLineOut] = Field(description="newest first")
+    next_before_id: int | None = Field(description="pass as before_id for the next page")
+
+
+class SerialPath(BaseModel):
+    serial: str = Field(max_length=64)
+
+
+class UnitsQuery(BaseModel):
+    depot: DepotCode | None = None
+    part_number: PartNumber | None = None
+    condition: Condition | None = None
+    location: Location | None = None
+    limit: int = Field(default=500, ge=1, le=5000)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+
+
+class UnitOut(BaseModel):
+    serial: str
+    part_number: str
+    condition: str
+    location: str
+    depot: str | None = Field(description="at a depot: that depot; in transit: the destination")
+    reservation_id: int | None
+    refurbished: bool
+    note: str
+    updated_at: datetime
+
+
+UnitList = RootModel[list[UnitOut]]
+
+
+class UnitDetailOut(UnitOut):
+    history: list[LedgerLineOut] = Field(description="oldest first")
+
+
+# --- CSV imports ------------------------------------------------------------------------------
+
+
+class ImportOut(BaseModel):
+    kind: str
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    units: int
+    summary: str

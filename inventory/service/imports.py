@@ -1,0 +1,684 @@
+"""CSV in and out of the inventory: parts and opening stock in, stock and ledger out.
+
+Imports are all-or-nothing: the whole file is checked first, every problem is
+reported (``line`` as an editor counts them, the header being line 1,
+``column`` and ``reason``) and, if there is any, ``Invalid`` is raised and
+nothing is written. A clean file is written in the one transaction of the use
+case, so a failure half-way still leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from core import clock
+from core.auth import Actor, Role
+from core.db import UnitOfWork, read_only, transactional
+from core.errors import Invalid
+from depots.models import Depot
+from inventory.models import Bucket, LedgerEntry, Location, Part, PartIn, Unit
+from inventory.service import catalog, ledger, queries
+from inventory.service.ledger import Delta
+from inventory.service.stock import (
+    CONDITION_NAMES,
+    MAX_QTY,
+    SERIAL_PATTERN,
+    require_depot,
+)
+
+PART_COLUMNS = ("part_number", "description", "family", "serialized", "unit_cost")
+PART_OPTIONAL = ("weight_kg", "criticality", "superseded_by")
+STOCK_COLUMNS = ("depot", "part_number", "qty")
+STOCK_OPTIONAL = ("serials", "condition")
+STOCK_EXPORT_COLUMNS = (
+    "depot",
+    "part_number",
+    "description",
+    "good",
+    "reserved",
+    "available",
+    "defective",
+    "in_repair",
+    "quarantine",
+    "in_transit",
+)
+LEDGER_EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "movement",
+    "kind",
+    "actor",
+    "reason",
+    "reference",
+    "depot",
+    "part_number",
+    "bucket",
+    "qty",
+    "serial",
+)
+
+IMPORT_ROLES = (Role.PLANNER,)
+STOCK_IMPORT_REASON = "stock import"
+MAX_IMPORT_ROWS = 20_000
+# Keeps IN (...) lists well under SQLite's and PostgreSQL's bound-parameter limits.
+CHUNK = 500
+EXPORT_PAGE = 5_000
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
+SERIAL_SEPARATORS = re.compile(r"[;\s]+")
+WHOLE_NUMBER = re.compile(r"^\+?\d+$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an import file; ``column`` is empty for a whole-row problem."""
+
+    line: int
+    column: str
+    reason: str
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did. Parts: ``created`` + ``updated`` + ``unchanged`` = ``rows``.
+    Stock: ``created`` receipts booked (one per row) bringing in ``units`` units."""
+
+    kind: str  # "parts" or "stock"
+    rows: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    units: int = 0
+    movement_ids: tuple[int, ...] = field(default=(), repr=False)
+
+    def summary(self) -> str:
+        """One line for people, e.g. ``parts: 12 rows, 3 created, 8 updated, 1 unchanged``."""
+        if self.kind == "parts":
+            return (
+                f"parts: {self.rows} rows, {self.created} created, {self.updated} updated, "
+                f"{self.unchanged} unchanged"
+            )
+        return f"stock: {self.rows} rows, {self.created} receipts booked, {self.units} units"
+
+
+# --- reading a CSV file ------------------------------------------------------------------
+
+
+def decode_csv(data: bytes) -> str:
+    """Text of an uploaded CSV file: UTF-8 (with or without BOM), else GB18030, which
+    Chinese spreadsheet programs write by default. ``Invalid`` if it is neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise Invalid(
+        "the file is not text in UTF-8 or GB18030",
+        problems=[Problem(1, "", "not UTF-8 or GB18030 text").as_dict()],
+    )
+
+
+@dataclass
+class _Table:
+    """The rows of a CSV file as {column: stripped text}, with their line numbers."""
+
+    columns: set[str]
+    rows: list[tuple[int, dict[str, str]]]
+    problems: list[Problem]
+
+
+def _normalise_name(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _read_table(text: str, required: Sequence[str], optional: Sequence[str]) -> _Table:
+    """Parse CSV text. Header problems are reported on line 1; rows are read for the
+    columns that are known, so one run shows every problem in the file."""
+    expected = ",".join(required)
+    text = text.removeprefix("\ufeff")  # spreadsheet programs like to add a BOM
+    if not text.strip():
+        problem = Problem(1, "", f"the file is empty; expected the header {expected}")
+        return _Table(set(), [], [problem])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    problems: list[Problem] = []
+    try:
+        header = next(reader)
+    except csv.Error as error:
+        return _Table(set(), [], [Problem(1, "", f"unreadable CSV header: {error}")])
+    names = [_normalise_name(name) for name in header]
+    known = set(required) | set(optional)
+    positions: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if not name:
+            continue  # a blank header cell: tolerated if its cells are blank too
+        if name not in known:
+            allowed = ", ".join([*required, *optional])
+            problems.append(Problem(1, name, f"unknown column; the columns are {allowed}"))
+        elif name in positions:
+            problems.append(Problem(1, name, "column appears twice"))
+        else:
+            positions[name] = index
+    for name in required:
+        if name not in positions:
+            problems.append(Problem(1, name, f"required column is missing (header: {expected})"))
+    rows: list[tuple[int, dict[str, str]]] = []
+    next_line = reader.line_num + 1
+    try:
+        for cells in reader:
+            line, next_line = next_line, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines are harmless
+            if len(rows) >= MAX_IMPORT_ROWS:
+                problems.append(
+                    Problem(line, "", f"too many rows: at most {MAX_IMPORT_ROWS} per file")
+                )
+                break
+            short = any(index >= len(cells) for index in positions.values())
+            if short or any(cell.strip() for cell in cells[len(names) :]):
+                problems.append(
+                    Problem(line, "", f"{len(cells)} cells, but the header has {len(names)}")
+                )
+                continue
+            rows.append((line, {name: cells[index].strip() for name, index in positions.items()}))
+    except csv.Error as error:
+        problems.append(Problem(next_line, "", f"unreadable CSV: {error}"))
+    if not rows and not problems:
+        problems.append(Problem(1, "", "the file has a header but no rows"))
+    return _Table(set(positions), rows, problems)
+
+
+def _refuse(problems: list[Problem], kind: str) -> Invalid:
+    problems = sorted(problems, key=lambda p: (p.line, p.column))
+    bad_lines = len({p.line for p in problems})
+    shown = "; ".join(str(p) for p in problems[:5])
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return Invalid(
+        f"{len(problems)} problem(s) on {bad_lines} line(s) of the {kind} file, "
+        f"nothing imported: {shown}{more}",
+        problems=[p.as_dict() for p in problems],
+    )
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _pydantic_reason(error: dict) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+# --- parts --------------------------------------------------------------------------------
+
+
+def _parse_bool(text: str) -> bool | None:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class _PartRow:
+    line: int
+    spec: PartIn
+
+
+def _existing_parts(uow: UnitOfWork, numbers: Iterable[str]) -> dict[str, Part]:
+    wanted = sorted(set(numbers))
+    found: dict[str, Part] = {}
+    for chunk in _chunks(wanted):
+        for part in uow.session.scalars(select(Part).where(Part.part_number.in_(chunk))):
+            found[part.part_number] = part
+    return found
+
+
+def _with_stock_history(uow: UnitOfWork, numbers: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(sorted(numbers)):
+        found.update(
+            uow.session.scalars(
+                select(LedgerEntry.part_number).where(LedgerEntry.part_number.in_(chunk)).distinct()
+            )
+        )
+    return found
+
+
+def _check_part_row(
+    line: int, cells: dict[str, str], columns: set[str], existing: Part | None
+) -> tuple[PartIn | None, list[Problem]]:
+    """Validate one row as a ``PartIn``. Blank optional cells keep the part's current
+    value (a new part gets the default); a blank ``superseded_by`` clears it."""
+    problems: list[Problem] = []
+    values: dict[str, object] = {}
+    if existing is not None:
+        values.update(
+            weight_kg=existing.weight_kg,
+            criticality=existing.criticality,
+            superseded_by=existing.superseded_by,
+        )
+    for name in ("part_number", "description", "family", "unit_cost"):
+        if name in columns:
+            values[name] = cells[name]
+    if "serialized" in columns:
+        flag = _parse_bool(cells["serialized"])
+        if flag is None:
+            problems.append(Problem(line, "serialized", "must be yes or no (true/false, 1/0)"))
+        else:
+            values["serialized"] = flag
+    for name in ("weight_kg", "criticality"):
+        if name in columns and cells[name]:
+            values[name] = cells[name]
+    if "superseded_by" in columns:
+        values["superseded_by"] = cells["superseded_by"] or None
+    try:
+        spec = PartIn.model_validate(values)
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            column = str(item["loc"][0]) if item["loc"] else ""
+            if column in columns:
+                problems.append(Problem(line, column, _pydantic_reason(item)))
+        return None, problems
+    return (None if problems else spec), problems
+
+
+def _supersession_problems(
+    uow: UnitOfWork, rows: Sequence[_PartRow], in_file: set[str]
+) -> list[Problem]:
+    """Successors must exist (in the catalogue or the file) and chains must not loop,
+    judged on the catalogue as it will be after the import."""
+    problems: list[Problem] = []
+    successors = {
+        part: successor
+        for part, successor in uow.session.execute(
+            select(Part.part_number, Part.superseded_by).where(Part.superseded_by.is_not(None))
+        )
+    }
+    for row in rows:
+        successors.pop(row.spec.part_number, None)
+        if row.spec.superseded_by is not None:
+            successors[row.spec.part_number] = row.spec.superseded_by
+    wanted = {r.spec.superseded_by for r in rows if r.spec.superseded_by} - in_file
+    known = set(_existing_parts(uow, wanted))
+    for row in rows:
+        successor = row.spec.superseded_by
+        if successor is None:
+            continue
+        if successor == row.spec.part_number:
+            problems.append(Problem(row.line, "superseded_by", "a part cannot supersede itself"))
+        elif successor not in in_file and successor not in known:
+            problems.append(Problem(row.line, "superseded_by", f"unknown part {successor!r}"))
+        else:
+            chain = [row.spec.part_number]
+            while chain[-1] in successors and successors[chain[-1]] not in chain:
+                chain.append(successors[chain[-1]])
+            if chain[-1] in successors and successors[chain[-1]] == row.spec.part_number:
+                loop = " -> ".join([*chain, row.spec.part_number])
+                problems.append(Problem(row.line, "superseded_by", f"supersession cycle {loop}"))
+    return problems
+
+
+@transactional
+def import_parts(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
+    """Create and update catalogue parts from CSV text (planners and admins).
+
+    Columns ``part_number,description,family,serialized,unit_cost`` are required,
+    ``weight_kg,criticality,superseded_by`` optional, in any order. ``serialized``
+    is yes/no (true/false, 1/0). A part already in the catalogue is updated; its
+    blank optional cells keep their current values, except a blank
+    ``superseded_by``, which clears the supersession. ``superseded_by`` may name
+    a part defined further down the same file. Raises ``Forbidden`` for other
+    roles and ``Invalid`` (``extra["problems"]``: every bad line, column, reason)
+    when any row is bad; then nothing is written.
+    """
+    actor.require_role(*IMPORT_ROLES)
+    table = _read_table(csv_text, PART_COLUMNS, PART_OPTIONAL)
+    problems = list(table.problems)
+    numbers = [cells.get("part_number", "").strip().upper() for _, cells in table.rows]
+    existing = _existing_parts(uow, [n for n in numbers if n])
+    first_line: dict[str, int] = {}
+    good: list[_PartRow] = []
+    for (line, cells), number in zip(table.rows, numbers, strict=True):
+        spec, row_problems = _check_part_row(line, cells, table.columns, existing.get(number))
+        if number and number in first_line:
+            row_problems.append(
+                Problem(
+                    line,
+                    "part_number",
+                    f"{number} appears again (first on line {first_line[number]})",
+                )
+            )
+        elif number:
+            first_line[number] = line
+        problems += row_problems
+        if spec is not None and not row_problems:
+            good.append(_PartRow(line, spec))
+    changing = [
+        r.spec.part_number
+        for r in good
+        if r.spec.part_number in existing
+        and existing[r.spec.part_number].serialized != r.spec.serialized
+    ]
+    locked = _with_stock_history(uow, changing)
+    for row in good:
+        if row.spec.part_number in locked:
+            problems.append(
+                Problem(row.line, "serialized", "cannot change: the part has stock history")
+            )
+    problems += _supersession_problems(uow, good, set(first_line))
+    if problems:
+        raise _refuse(problems, "parts")
+
+    created = updated = unchanged = 0
+    for row in good:
+        values = row.spec.model_dump(exclude={"superseded_by"})
+        part = existing.get(row.spec.part_number)
+        if part is None:
+            uow.session.add(Part(**values))
+            created += 1
+            continue
+        same = all(getattr(part, k) == v for k, v in values.items())
+        if same and part.superseded_by == row.spec.superseded_by:
+            unchanged += 1
+        else:
+            updated += 1
+        for name, value in values.items():
+            setattr(part, name, value)
+        uow.session.add(part)
+    # Successors may be parts created above, so they are linked once all exist.
+    uow.session.flush()
+    for row in good:
+        part = uow.session.get(Part, row.spec.part_number)
+        assert part is not None
+        if part.superseded_by != row.spec.superseded_by:
+            part.superseded_by = row.spec.superseded_by
+            uow.session.add(part)
+    uow.session.flush()
+    return ImportReport("parts", len(good), created=created, updated=updated, unchanged=unchanged)
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _StockRow:
+    line: int
+    depot: str
+    part: Part
+    qty: int
+    condition: str
+    serials: tuple[str, ...]
+
+
+def _split_serials(text: str) -> list[str]:
+    return [s.upper() for s in SERIAL_SEPARATORS.split(text.strip()) if s]
+
+
+def _known_serials(uow: UnitOfWork, serials: Sequence[str]) -> dict[str, Unit]:
+    found: dict[str, Unit] = {}
+    for chunk in _chunks(sorted(set(serials))):
+        for unit in uow.session.scalars(select(Unit).where(Unit.serial.in_(chunk))):
+            found[unit.serial] = unit
+    return found
+
+
+def _check_stock_row(
+    line: int,
+    cells: dict[str, str],
+    columns: set[str],
+    depots: set[str],
+    parts: dict[str, Part],
+) -> tuple[_StockRow | None, list[Problem]]:
+    problems: list[Problem] = []
+    depot = cells.get("depot", "").upper()
+    if "depot" in columns and depot not in depots:
+        reason = "is required" if not depot else f"unknown depot {depot!r}"
+        problems.append(Problem(line, "depot", reason))
+    number = cells.get("part_number", "").upper()
+    part = parts.get(number)
+    if "part_number" in columns and part is None:
+        reason = "is required" if not number else f"unknown part {number!r}"
+        problems.append(Problem(line, "part_number", reason))
+    qty: int | None = None
+    if "qty" in columns:
+        text = cells["qty"]
+        digits = text.lstrip("+").lstrip("0")
+        if not WHOLE_NUMBER.match(text) or not digits:
+            problems.append(Problem(line, "qty", "must be a whole number > 0"))
+        elif len(digits) > len(str(MAX_QTY)) or int(digits) > MAX_QTY:
+            problems.append(Problem(line, "qty", f"must be at most {MAX_QTY}"))
+        else:
+            qty = int(digits)
+    condition = (cells.get("condition") or Bucket.GOOD.value).lower()
+    if condition not in CONDITION_NAMES:
+        problems.append(Problem(line, "condition", f"must be one of {', '.join(CONDITION_NAMES)}"))
+    serials = _split_serials(cells.get("serials", ""))
+    bad = [s for s in serials if not SERIAL_PATTERN.match(s)]
+    if bad:
+        problems.append(
+            Problem(
+                line,
+                "serials",
+                f"malformed serial {', '.join(bad[:3])} (3-64 letters, digits, . _ / -)",
+            )
+        )
+    twice = sorted({s for s in serials if serials.count(s) > 1})
+    if twice:
+        problems.append(Problem(line, "serials", f"serial given twice: {', '.join(twice)}"))
+    if part is not None:
+        if not part.serialized and serials:
+            problems.append(
+                Problem(line, "serials", f"{part.part_number} is not serialized; leave it blank")
+            )
+        elif part.serialized and qty is not None and len(serials) != qty:
+            problems.append(
+                Problem(
+                    line,
+                    "serials",
+                    f"{part.part_number} is serialized: give {qty} serial(s), got {len(serials)}",
+                )
+            )
+    if problems or part is None or qty is None or not set(STOCK_COLUMNS) <= columns:
+        return None, problems
+    return _StockRow(line, depot, part, qty, condition, tuple(serials)), problems
+
+
+@transactional
+def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
+    """Book stock from CSV text as receipts (reason "stock import"); planners and admins.
+
+    Columns ``depot,part_number,qty`` are required; ``serials`` (separated by
+    ``;`` or spaces, one new serial per unit of a serialized part) and
+    ``condition`` (default good) are optional. Rows for the same depot and part
+    add up. Each row becomes one receipt movement in the ledger. Raises
+    ``Forbidden`` for other roles and ``Invalid`` (``extra["problems"]``: every
+    bad line, column, reason) when any row is bad; then nothing is booked.
+    """
+    actor.require_role(*IMPORT_ROLES)
+    table = _read_table(csv_text, STOCK_COLUMNS, STOCK_OPTIONAL)
+    problems = list(table.problems)
+    depots = set(uow.session.scalars(select(Depot.code)))
+    numbers = {cells.get("part_number", "").upper() for _, cells in table.rows}
+    parts = _existing_parts(uow, [n for n in numbers if n])
+    good: list[_StockRow] = []
+    for line, cells in table.rows:
+        row, row_problems = _check_stock_row(line, cells, table.columns, depots, parts)
+        problems += row_problems
+        if row is not None:
+            good.append(row)
+    # Serials must be new: not on the books, and not twice in the file.
+    seen: dict[str, int] = {}
+    for row in good:
+        repeated = [s for s in row.serials if s in seen]
+        if repeated:
+            problems.append(
+                Problem(
+                    row.line,
+                    "serials",
+                    f"serial {repeated[0]} is already on line {seen[repeated[0]]}",
+                )
+            )
+        for serial in row.serials:
+            seen.setdefault(serial, row.line)
+    known = _known_serials(uow, list(seen))
+    for row in good:
+        clash = [s for s in row.serials if s in known]
+        if clash:
+            unit = known[clash[0]]
+            problems.append(
+                Problem(
+                    row.line,
+                    "serials",
+                    f"serial {unit.serial} already exists ({unit.part_number}, {unit.location})",
+                )
+            )
+    if problems:
+        raise _refuse(problems, "stock")
+
+    now = clock.now()
+    reference = f"IMPORT-{clock.local(now):%Y%m%d-%H%M%S}"
+    movement_ids: list[int] = []
+    for row in good:
+        uow.session.add_all(
+            Unit(
+                serial=serial,
+                part_number=row.part.part_number,
+                condition=row.condition,
+                location=Location.DEPOT,
+                depot_code=row.depot,
+                updated_at=now,
+            )
+            for serial in row.serials
+        )
+        deltas = (
+            [Delta(row.depot, row.part.part_number, row.condition, 1, s) for s in row.serials]
+            if row.serials
+            else [Delta(row.depot, row.part.part_number, row.condition, row.qty)]
+        )
+        movement = ledger.post(
+            uow,
+            "receipt",
+            actor.username,
+            deltas,
+            reason=STOCK_IMPORT_REASON,
+            reference=reference,
+        )
+        assert movement.id is not None
+        movement_ids.append(movement.id)
+    return ImportReport(
+        "stock",
+        len(good),
+        created=len(movement_ids),
+        units=sum(row.qty for row in good),
+        movement_ids=tuple(movement_ids),
+    )
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@read_only
+def export_stock_csv(uow: UnitOfWork, *, depot: str | None = None) -> str:
+    """Stock per (depot, part) as CSV text with the header
+    ``depot,part_number,description,good,reserved,available,defective,in_repair,
+    quarantine,in_transit`` (whole units; in_transit is what is on the road towards
+    the depot). Rows with no stock at all are left out. ``NotFound`` for an
+    unknown depot."""
+    code = require_depot(uow, depot).code if depot else None
+    rows: list[queries.StockRow] = []
+    while True:
+        page = queries.stock(uow, depot=code, limit=EXPORT_PAGE, offset=len(rows))
+        rows += page
+        if len(page) < EXPORT_PAGE:
+            break
+    return _csv_text(
+        STOCK_EXPORT_COLUMNS,
+        (
+            (
+                r.depot,
+                r.part_number,
+                r.description,
+                r.good,
+                r.reserved,
+                r.available,
+                r.defective,
+                r.in_repair,
+                r.quarantine,
+                r.in_transit,
+            )
+            for r in rows
+        ),
+    )
+
+
+def _iso_local(at: datetime) -> str:
+    return clock.local(at).isoformat()
+
+
+@read_only
+def export_ledger_csv(
+    uow: UnitOfWork, *, depot: str | None = None, part_number: str | None = None
+) -> str:
+    """Ledger entries, oldest first, as CSV text with the header
+    ``id,at,movement,kind,actor,reason,reference,depot,part_number,bucket,qty,serial``;
+    ``at`` is ISO 8601 in Asia/Shanghai with its offset, ``qty`` is signed.
+    ``NotFound`` for an unknown depot or part."""
+    code = require_depot(uow, depot).code if depot else None
+    number = catalog.get_part_row(uow, part_number).part_number if part_number else None
+    pages: list[list[queries.LedgerLine]] = []
+    before: int | None = None
+    while True:
+        page = queries.ledger_lines(
+            uow, depot=code, part_number=number, before_id=before, limit=EXPORT_PAGE
+        )
+        pages.append(page)
+        if len(page) < EXPORT_PAGE:
+            break
+        before = page[-1].id
+    lines = [line for page in reversed(pages) for line in reversed(page)]
+    return _csv_text(
+        LEDGER_EXPORT_COLUMNS,
+        (
+            (
+                line.id,
+                _iso_local(line.at),
+                line.movement_id,
+                line.kind,
+                line.actor,
+                line.reason,
+                line.reference or "",
+                line.depot,
+                line.part_number,
+                line.bucket,
+                line.qty,
+                line.serial or "",
+            )
+            for line in lines
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Use cases of the RMA package, split by subject."""
