@@ -37,6 +37,7 @@ import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,7 +57,9 @@ class WorkingCalendar:
     ``holidays`` close a day that is normally worked; ``workdays`` (make-up
     working days) open a day that is normally closed. A date cannot be both.
     ``always_open`` ignores everything else: all hours of all days count.
-    Raises ``ValueError`` for an inconsistent definition.
+    ``timezone`` may also be given as a zone name ("Asia/Shanghai"). Frozen and
+    hashable: load it once and reuse it. Raises ``ValueError`` for an
+    inconsistent definition.
     """
 
     code: str
@@ -139,11 +142,14 @@ def is_working_time(calendar: WorkingCalendar, instant: datetime) -> bool:
     moment = _utc(instant, "instant")
     if calendar.always_open:
         return True
-    today = moment.astimezone(calendar.timezone).date()
-    for day in (today - ONE_DAY, today):
-        window = _working_window(calendar, day)
-        if window is not None and window[0] <= moment < window[1]:
-            return True
+    try:
+        today = moment.astimezone(calendar.timezone).date()
+        for day in (today - ONE_DAY, today):
+            window = _working_window(calendar, day)
+            if window is not None and window[0] <= moment < window[1]:
+                return True
+    except OverflowError as error:
+        raise ValueError(f"{instant} is beyond the supported dates") from error
     return False
 
 
@@ -171,7 +177,9 @@ def working_hours_between(calendar: WorkingCalendar, start: datetime, end: datet
         raise ValueError("span reaches beyond the supported dates") from error
 
 
-def add_working_hours(calendar: WorkingCalendar, start: datetime, hours: float) -> datetime:
+def add_working_hours(
+    calendar: WorkingCalendar, start: datetime, hours: float | Decimal
+) -> datetime:
     """The UTC instant at which ``hours`` working hours have elapsed from ``start``.
 
     Starting outside working time counts from the next opening; for ``hours > 0``
@@ -207,7 +215,7 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(
             f"{text!r} has no UTC offset; write it with one, e.g. 2026-02-14T09:00:00+08:00"
         )
-    return parsed.astimezone(UTC)
+    return _utc(parsed, repr(text))
 
 
 def count_working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
@@ -236,11 +244,15 @@ def _utc(value: datetime, what: str) -> datetime:
         raise ValueError(f"{what} must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{what} {value.isoformat()} is naive; give it a time zone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as error:  # 0001-01-01T00:00+08:00 has no UTC equivalent
+        raise ValueError(f"{what} {value.isoformat()} is beyond the supported dates") from error
 
 
-def _hours_to_us(hours: float) -> int:
-    if isinstance(hours, bool) or not isinstance(hours, int | float):
+def _hours_to_us(hours: float | Decimal) -> int:
+    # Decimal too: lane and SLA hours are stored as numeric(7, 2) elsewhere.
+    if isinstance(hours, bool) or not isinstance(hours, int | float | Decimal):
         raise ValueError("hours must be a number")
     if not math.isfinite(hours):
         raise ValueError("hours must be a finite number")

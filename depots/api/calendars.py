@@ -50,7 +50,9 @@ def _instant(value: Any) -> Any:
 
 
 Instant = Annotated[datetime, BeforeValidator(_instant)]
-CalendarCode = Annotated[str, Field(min_length=1, max_length=16, description="calendar code, e.g. 5x8")]
+CalendarCode = Annotated[
+    str, Field(min_length=1, max_length=16, description="calendar code, e.g. 5x8")
+]
 
 
 class CalendarOut(BaseModel):

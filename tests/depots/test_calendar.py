@@ -3,8 +3,11 @@ other time zones, and properties checked with hypothesis against a day-by-day or
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -206,6 +209,12 @@ def test_results_are_in_utc() -> None:
     assert next_opening(CN, sh(2026, 3, 7)).tzinfo is UTC
 
 
+def test_decimal_hours_are_accepted() -> None:
+    assert due(sh(2026, 3, 2, 16), Decimal("1.25")) == sh(2026, 3, 3, 9, 15)
+    with pytest.raises(ValueError, match="finite"):
+        due(sh(2026, 3, 2, 16), Decimal("NaN"))
+
+
 def test_working_hours_are_signed() -> None:
     assert hours(sh(2026, 3, 3, 17), sh(2026, 3, 2, 9)) == -16
 
@@ -319,6 +328,32 @@ def test_results_past_year_9999_are_an_error() -> None:
         due(datetime(9999, 12, 30, tzinfo=UTC), 100)
     with pytest.raises(ValueError, match="supported"):
         due(datetime(9999, 12, 31, tzinfo=UTC), 1000, ALWAYS)
+
+
+@pytest.mark.parametrize("calendar", [CN, ALWAYS], ids=["5x8", "7x24"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00+08:00",
+        "0001-01-01T10:00+08:00",
+        "9999-12-31T23:59:59.999999+00:00",
+        "9999-12-31T23:59-08:00",
+    ],
+)
+def test_instants_at_the_ends_of_time_give_value_errors_only(
+    calendar: WorkingCalendar, text: str
+) -> None:
+    instant = datetime.fromisoformat(text)
+    attempts = (
+        partial(parse_instant, text),
+        partial(working_hours_between, calendar, instant, sh(2026, 1, 1)),
+        partial(add_working_hours, calendar, instant, 1),
+        partial(is_working_time, calendar, instant),
+        partial(next_opening, calendar, instant),
+    )
+    for attempt in attempts:
+        with contextlib.suppress(ValueError):
+            attempt()
 
 
 def test_long_spans_are_counted_not_walked_day_by_day(monkeypatch: pytest.MonkeyPatch) -> None:

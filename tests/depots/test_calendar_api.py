@@ -227,6 +227,8 @@ def test_an_unencoded_plus_in_the_offset_is_understood(client, api_token) -> Non
         due_url(start="2026-03-02T09:00+08:00", hours="lots"),
         due_url(start="2026-03-02T09:00+08:00", hours="1000000"),
         due_url(start="9999-12-31T09:00+08:00", hours="80000"),
+        due_url(start="0001-01-01T00:00+08:00", hours="1"),
+        hours_url(start="0001-01-01T10:00+08:00", end="2026-03-02T17:00+08:00"),
     ],
 )
 def test_bad_inputs_are_422(client, api_token, url: str) -> None:

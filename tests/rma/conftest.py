@@ -45,8 +45,13 @@ class Account:
 def account(engine, supervisor) -> Callable[..., Account]:
     """A customer with one site in ``city`` and, optionally, a contract."""
 
-    def factory(city: str = "Shanghai", *, coverage: str | None = "5x8", loaner: bool = False,
-                contract_days: int = 365) -> Account:
+    def factory(
+        city: str = "Shanghai",
+        *,
+        coverage: str | None = "5x8",
+        loaner: bool = False,
+        contract_days: int = 365,
+    ) -> Account:
         uow = UnitOfWork(engine)
         n = next(_numbers)
         customer = customers.create_customer(uow, supervisor, f"CUST-{n}", f"Customer {n}")
@@ -55,8 +60,14 @@ def account(engine, supervisor) -> Callable[..., Account]:
         if coverage:
             today = clock.local(clock.now()).date()
             contract = customers.create_contract(
-                uow, supervisor, customer.id, f"K-{n}", coverage, today - timedelta(days=30),
-                today + timedelta(days=contract_days), loaner=loaner,
+                uow,
+                supervisor,
+                customer.id,
+                f"K-{n}",
+                coverage,
+                today - timedelta(days=30),
+                today + timedelta(days=contract_days),
+                loaner=loaner,
             )
         return Account(customer, site, contract)
 
@@ -67,13 +78,25 @@ def account(engine, supervisor) -> Callable[..., Account]:
 def install(engine, supervisor) -> Callable[..., InstalledUnit]:
     """Put a unit of ``part_number`` at the account's site."""
 
-    def factory(acct: Account, part_number: str, *, phase: str = "in_warranty",
-                warranty_days: int = 200, serial: str | None = None) -> InstalledUnit:
+    def factory(
+        acct: Account,
+        part_number: str,
+        *,
+        phase: str = "in_warranty",
+        warranty_days: int = 200,
+        serial: str | None = None,
+    ) -> InstalledUnit:
         today = clock.local(clock.now()).date()
         return customers.create_installed_unit(
-            UnitOfWork(engine), supervisor, serial or f"INST{next(_numbers):08d}", part_number,
-            acct.site.id, today - timedelta(days=400), today + timedelta(days=warranty_days),
-            phase=phase, contract_id=acct.contract.id if acct.contract else None,
+            UnitOfWork(engine),
+            supervisor,
+            serial or f"INST{next(_numbers):08d}",
+            part_number,
+            acct.site.id,
+            today - timedelta(days=400),
+            today + timedelta(days=warranty_days),
+            phase=phase,
+            contract_id=acct.contract.id if acct.contract else None,
         )
 
     return factory

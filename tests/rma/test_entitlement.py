@@ -17,8 +17,9 @@ def decide(engine):
     def run(uow, customer_id, unit, kind):
         return entitlement.decide(uow, customer_id, unit, kind, today())
 
-    return lambda acct, unit, kind="advance_replacement": run(UnitOfWork(engine),
-                                                               acct.customer.id, unit, kind)
+    return lambda acct, unit, kind="advance_replacement": run(
+        UnitOfWork(engine), acct.customer.id, unit, kind
+    )
 
 
 def test_in_warranty_unit_is_entitled_to_replacement(decide, account, install, make_part):
