@@ -318,3 +318,31 @@ class PartIn(SQLModel):
         if value not in CRITICALITIES:
             raise ValueError(f"criticality must be one of {', '.join(CRITICALITIES)}")
         return value
+
+
+class StockTarget(SQLModel, table=True):
+    """Target (base-stock) level of a part at a depot: computed from demand, or set by a planner.
+
+    The effective target is the planner's override when there is one.
+    """
+
+    __tablename__ = "stock_target"
+    __table_args__ = (
+        CheckConstraint("computed >= 0", name="computed_not_negative"),
+        CheckConstraint("override IS NULL OR override >= 0", name="override_not_negative"),
+    )
+
+    depot_code: str = Field(foreign_key="depot.code", primary_key=True, max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", primary_key=True, max_length=40)
+    computed: int = 0
+    override: int | None = None
+    demand_per_day: float = 0.0
+    lead_time_days: float = 0.0
+    fill_rate: float = 0.95
+    computed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    override_by: str | None = Field(default=None, max_length=64)
+    override_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def effective(self) -> int:
+        return self.override if self.override is not None else self.computed

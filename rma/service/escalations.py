@@ -1,0 +1,705 @@
+"""Escalations: who is told when a fault stays without a confirmed cause, and the
+chasing of defective (or loaned) units that have not come back.
+
+The ladder (``EscalationStep`` rows) is data an administrator edits; the defaults
+come from DOMAIN.md. The support clock of an RMA runs from ``reported_at`` until
+``cause_confirmed_at``, in working hours of the 5x8 calendar, or in calendar
+hours for a C-1 fault of a 7x24 contract (``escalation_calendar_code``).
+
+Exactly once, even when two ``spares escalate`` run at the same time:
+
+* the unique constraint on (rma_id, step) is the guarantee: each escalation is
+  inserted with ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, and only the run
+  whose insert returned a row queues the notification, in the same transaction;
+* on PostgreSQL the RMAs with something due are also locked with
+  ``FOR UPDATE SKIP LOCKED``, so a second run skips what the first is raising
+  instead of waiting for it, and an RMA an engineer is updating (e.g. confirming
+  its cause) is left for the next run rather than escalated with stale data;
+* on SQLite writers are serialised by ``BEGIN IMMEDIATE``; the second run reads
+  what the first committed.
+
+``Escalation.support_hours`` holds the support-time limit that was crossed (the
+step's ``after_hours`` when it was raised, kept even if the ladder is edited
+later) and ``due_at`` the instant it was crossed. For the "at risk" escalation
+(step 0: no depot can deliver the replacement in time) ``support_hours`` is the
+support time elapsed when it was raised and ``due_at`` the instant the RMA was
+allocated (or approved, or reported).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core import clock
+from core.auth import Actor, Role, User
+from core.db import UnitOfWork, lock_for_update, read_only, transactional
+from core.errors import Conflict, Invalid, NotFound
+from depots.calendar import WorkingCalendar, add_working_hours, working_hours_between
+from depots.models import City
+from depots.service.calendars import get_calendar
+from inventory.models import Part
+from rma.models import (
+    FAULT_LEVELS,
+    OPEN_STATUSES,
+    Customer,
+    Escalation,
+    EscalationStep,
+    Kind,
+    Notification,
+    Rma,
+    RmaEvent,
+    Site,
+    Status,
+)
+from rma.service.lifecycle import escalation_calendar_code
+from rma.service.notifications import addresses_of_role, enqueue
+
+AT_RISK_STEP = 0
+AT_RISK_TITLE = "service supervisors"
+SYSTEM_ACTOR = "system"
+ESCALATION_KIND = "escalation"
+RETURN_REMINDER_KIND = "return_reminder"
+# Chunk for IN (...) lists: well under every database's bound-parameter limit.
+CHUNK = 500
+MAX_LIST = 1000
+EMAIL_PATTERN = re.compile(r"^[^@\s<>,;:\"()\[\]]+@[^@\s<>,;:\"()\[\]]+\.[^@\s<>,;:\"()\[\]]+$")
+TITLE_MAX = 80
+EMAIL_MAX = 200
+
+REGIONAL_SUPERVISOR = ("regional service supervisor", "regional-supervisor@spares.example")
+HQ_MANAGER = ("HQ service manager", "hq-service-manager@spares.example")
+HQ_DIRECTOR = ("HQ service director", "hq-service-director@spares.example")
+SERVICE_ENGINEERS = ("service engineer", "service-engineers@spares.example")
+
+# DOMAIN.md's ladder. The addresses are placeholders an administrator replaces
+# with the real mailboxes (`spares ladder set`, see docs/OPERATIONS.md).
+DEFAULT_LADDER: tuple[tuple[str, int, float, tuple[str, str]], ...] = (
+    ("C-1", 1, 1.0, REGIONAL_SUPERVISOR),
+    ("C-1", 2, 8.0, HQ_MANAGER),
+    ("C-1", 3, 24.0, HQ_DIRECTOR),
+    ("C-2", 1, 1.0, REGIONAL_SUPERVISOR),
+    ("C-2", 2, 8.0, HQ_MANAGER),
+    ("C-2", 3, 24.0, HQ_DIRECTOR),
+    ("C-3", 1, 1.0, SERVICE_ENGINEERS),
+    ("C-3", 2, 8.0, REGIONAL_SUPERVISOR),
+    ("C-3", 3, 24.0, HQ_MANAGER),
+)
+
+
+# --- the ladder ---------------------------------------------------------------------------
+
+
+@transactional
+def seed_ladder(uow: UnitOfWork) -> int:
+    """Insert the default ladder steps that are missing; returns how many were added.
+
+    Idempotent and respectful of edits: an existing (fault level, step) row is
+    never changed.
+    """
+    existing = set(uow.session.execute(select(EscalationStep.fault_level, EscalationStep.step)))
+    added = 0
+    for level, step, hours, (title, email) in DEFAULT_LADDER:
+        if (level, step) not in existing:
+            uow.session.add(
+                EscalationStep(
+                    fault_level=level,
+                    step=step,
+                    after_hours=hours,
+                    notify_title=title,
+                    notify_email=email,
+                )
+            )
+            added += 1
+    uow.session.flush()
+    return added
+
+
+@read_only
+def list_ladder(uow: UnitOfWork, fault_level: str | None = None) -> list[EscalationStep]:
+    """The ladder ordered by fault level and step (of one level if given).
+
+    Raises ``Invalid`` for an unknown fault level.
+    """
+    query = select(EscalationStep).order_by(EscalationStep.fault_level, EscalationStep.step)
+    if fault_level is not None:
+        query = query.where(EscalationStep.fault_level == _fault_level(fault_level))
+    return list(uow.session.scalars(query))
+
+
+@transactional
+def update_step(
+    uow: UnitOfWork,
+    actor: Actor,
+    fault_level: str,
+    step: int,
+    *,
+    after_hours: float | None = None,
+    notify_title: str | None = None,
+    notify_email: str | None = None,
+) -> EscalationStep:
+    """Change one rung of the ladder (administrators only); omitted fields stay.
+
+    ``after_hours`` are support hours (working hours, or calendar hours for C-1
+    on 7x24) and must be > 0 and strictly between the neighbouring steps' hours
+    of the same level; ``notify_email`` must look like an e-mail address.
+    Raises ``Forbidden``, ``NotFound`` (no such step), ``Invalid``. Escalations
+    already raised keep the values they were raised with.
+    """
+    actor.require_role(Role.ADMIN)
+    level = _fault_level(fault_level)
+    # Lock the whole level: two edits at once must not leave it out of order.
+    rows = list(
+        uow.session.scalars(
+            lock_for_update(
+                select(EscalationStep)
+                .where(EscalationStep.fault_level == level)
+                .order_by(EscalationStep.step)
+                .execution_options(populate_existing=True),
+                uow,
+            )
+        )
+    )
+    target = next((row for row in rows if row.step == step), None)
+    if target is None:
+        raise NotFound(f"the {level} ladder has no step {step}")
+    if after_hours is not None:
+        hours = _hours(after_hours)
+        below = [row.after_hours for row in rows if row.step < step]
+        above = [row.after_hours for row in rows if row.step > step]
+        if below and hours <= max(below):
+            raise Invalid(
+                f"after_hours of {level} step {step} must be more than step {step - 1}'s "
+                f"{_hours_text(max(below))}"
+            )
+        if above and hours >= min(above):
+            raise Invalid(
+                f"after_hours of {level} step {step} must be less than step {step + 1}'s "
+                f"{_hours_text(min(above))}"
+            )
+        target.after_hours = hours
+    if notify_title is not None:
+        title = notify_title.strip()
+        if not title or len(title) > TITLE_MAX:
+            raise Invalid(f"notify_title is required, at most {TITLE_MAX} characters")
+        target.notify_title = title
+    if notify_email is not None:
+        target.notify_email = _email(notify_email)
+    uow.session.add(target)
+    uow.session.flush()
+    return target
+
+
+def _fault_level(value: str) -> str:
+    level = (value or "").strip().upper()
+    if level not in FAULT_LEVELS:
+        raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
+    return level
+
+
+def _hours(value: float) -> float:
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise Invalid("after_hours must be a number of hours") from None
+    if isinstance(value, bool) or not math.isfinite(hours) or hours <= 0:
+        raise Invalid("after_hours must be a positive number of hours")
+    if hours > 24 * 366:
+        raise Invalid("after_hours must be at most a year")
+    return hours
+
+
+def _email(value: str) -> str:
+    email = (value or "").strip()
+    if len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
+        raise Invalid(f"notify_email {value!r} does not look like an e-mail address")
+    return email
+
+
+def _hours_text(hours: float) -> str:
+    return f"{hours:g} h"
+
+
+# --- raising what is due ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rung:
+    step: int
+    after_hours: float
+    title: str
+    email: str
+
+
+@dataclass(frozen=True)
+class _Due:
+    """One escalation to raise: which RMA, which rung, when it was crossed."""
+
+    rma_id: int
+    step: int
+    title: str
+    email: str
+    support_hours: float
+    due_at: datetime
+
+
+@transactional
+def raise_due_escalations(uow: UnitOfWork, now: datetime) -> list[Escalation]:
+    """Raise every escalation that is due at ``now`` (aware) and not yet raised.
+
+    For each open RMA whose cause is not confirmed, each ladder step of its
+    fault level whose ``after_hours`` have elapsed since ``reported_at`` (on
+    the RMA's escalation calendar) is raised once: an ``Escalation`` row, an
+    event in the RMA's history and an e-mail queued in the outbox to the
+    step's address. An open RMA flagged ``at_risk`` and not yet delivered gets
+    the "at risk" escalation (step 0) to the supervisors. Returns the
+    escalations raised by this call, ordered by RMA and step; a concurrent run
+    never raises the same one again and never fails because of this one.
+    """
+    now = clock.as_utc(now)
+    ladder = _ladder(uow)
+    calendars = {code: get_calendar(uow, code) for code in ("5x8", "7x24")}
+    due = _screen(uow, now, ladder, calendars)
+    if not due:
+        return []
+    at_risk_recipients = _at_risk_recipients(uow, ladder)
+    raised: list[Escalation] = []
+    by_rma: dict[int, list[_Due]] = defaultdict(list)
+    for item in due:
+        by_rma[item.rma_id].append(item)
+    for chunk in _chunks(sorted(by_rma), CHUNK):
+        for rma, customer, site, city, part in _lock_details(uow, chunk):
+            # Re-checked on the locked, fresh row: the case may have moved on
+            # since the screening read.
+            if rma.status not in OPEN_STATUSES:
+                continue
+            for item in by_rma[rma.id]:
+                if item.step != AT_RISK_STEP and rma.cause_confirmed_at is not None:
+                    continue
+                if item.step == AT_RISK_STEP and not (rma.at_risk and rma.delivered_at is None):
+                    continue
+                if item.step == AT_RISK_STEP:
+                    item = replace(item, email=", ".join(at_risk_recipients)[:EMAIL_MAX])
+                escalation = _insert_once(uow, item, rma.fault_level, now)
+                if escalation is None:
+                    continue  # another run raised it first
+                raised.append(escalation)
+                recipients = (
+                    at_risk_recipients if item.step == AT_RISK_STEP else [escalation.notify_email]
+                )
+                _announce(uow, escalation, rma, customer, site, city, part, recipients, calendars)
+    uow.session.flush()
+    return raised
+
+
+def _ladder(uow: UnitOfWork) -> dict[str, list[_Rung]]:
+    ladder: dict[str, list[_Rung]] = defaultdict(list)
+    for row in uow.session.scalars(select(EscalationStep).order_by(EscalationStep.step)):
+        ladder[row.fault_level].append(
+            _Rung(row.step, row.after_hours, row.notify_title, row.notify_email)
+        )
+    return ladder
+
+
+def _screen(
+    uow: UnitOfWork,
+    now: datetime,
+    ladder: dict[str, list[_Rung]],
+    calendars: dict[str, WorkingCalendar],
+) -> list[_Due]:
+    """What is due, from a plain read of the candidate RMAs (no locks, few columns)."""
+    candidates = (
+        (Rma.status.in_(OPEN_STATUSES))
+        & ((Rma.cause_confirmed_at.is_(None)) | (Rma.at_risk & Rma.delivered_at.is_(None)))
+        & (Rma.reported_at <= now)
+    )
+    raised = {
+        (rma_id, step)
+        for rma_id, step in uow.session.execute(
+            select(Escalation.rma_id, Escalation.step)
+            .join(Rma, Rma.id == Escalation.rma_id)
+            .where(candidates)
+        )
+    }
+    rows = uow.session.execute(
+        select(
+            Rma.id,
+            Rma.fault_level,
+            Rma.coverage,
+            Rma.reported_at,
+            Rma.cause_confirmed_at,
+            Rma.at_risk,
+            Rma.delivered_at,
+            Rma.allocated_at,
+            Rma.approved_at,
+        ).where(candidates)
+    )
+    due: list[_Due] = []
+    codes: dict[tuple[str, str], str] = {}
+    for rma_id, level, coverage, reported_at, confirmed_at, at_risk, delivered_at, *rest in rows:
+        if (level, coverage) not in codes:
+            # The lifecycle's rule, asked once per (level, coverage) pair.
+            codes[level, coverage] = escalation_calendar_code(
+                Rma(fault_level=level, coverage=coverage)
+            )
+        calendar = calendars[codes[level, coverage]]
+        rungs = [r for r in ladder.get(level, ()) if (rma_id, r.step) not in raised]
+        elapsed: float | None = None
+        if confirmed_at is None and rungs:
+            elapsed = working_hours_between(calendar, reported_at, now)
+            for rung in rungs:
+                if rung.after_hours <= elapsed:
+                    crossed = add_working_hours(calendar, reported_at, rung.after_hours)
+                    due.append(
+                        _Due(rma_id, rung.step, rung.title, rung.email, rung.after_hours, crossed)
+                    )
+        if at_risk and delivered_at is None and (rma_id, AT_RISK_STEP) not in raised:
+            allocated_at, approved_at = rest
+            if elapsed is None:
+                elapsed = working_hours_between(calendar, reported_at, now)
+            due.append(
+                _Due(
+                    rma_id,
+                    AT_RISK_STEP,
+                    AT_RISK_TITLE,
+                    "",
+                    round(max(elapsed, 0.0), 2),
+                    allocated_at or approved_at or reported_at,
+                )
+            )
+    return due
+
+
+def _lock_details(
+    uow: UnitOfWork, rma_ids: Sequence[int]
+) -> list[tuple[Rma, Customer, Site, City, Part | None]]:
+    query = (
+        select(Rma, Customer, Site, City, Part)
+        .join(Customer, Customer.id == Rma.customer_id)
+        .join(Site, Site.id == Rma.site_id)
+        .join(City, City.id == Site.city_id)
+        .outerjoin(Part, Part.part_number == Rma.part_number)
+        .where(Rma.id.in_(rma_ids))
+        .order_by(Rma.id)
+        .execution_options(populate_existing=True)
+    )
+    if uow.dialect == "postgresql":
+        query = query.with_for_update(of=Rma, skip_locked=True)
+    return [tuple(row) for row in uow.session.execute(query)]  # type: ignore[misc]
+
+
+def _insert_once(uow: UnitOfWork, item: _Due, fault_level: str, now: datetime) -> Escalation | None:
+    """Insert the escalation unless (rma, step) exists; ``None`` when it already did.
+
+    ``ON CONFLICT DO NOTHING`` never raises, so a concurrent run that inserted
+    the same row (committed or not) makes this one skip it instead of aborting
+    its transaction; PostgreSQL waits for an uncommitted twin to decide first.
+    """
+    dialect_insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
+    values = {
+        "rma_id": item.rma_id,
+        "step": item.step,
+        "fault_level": fault_level,
+        "notify_title": item.title,
+        "notify_email": item.email,
+        "support_hours": item.support_hours,
+        "due_at": item.due_at,
+        "raised_at": now,
+    }
+    statement = (
+        dialect_insert(Escalation)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["rma_id", "step"])
+        .returning(Escalation.id)
+    )
+    new_id = uow.session.execute(statement).scalar()
+    if new_id is None:
+        return None
+    return Escalation(id=new_id, **values)
+
+
+def _at_risk_recipients(uow: UnitOfWork, ladder: dict[str, list[_Rung]]) -> list[str]:
+    """Supervisors: every active supervisor user with an address, plus the regional
+    supervisor's mailbox of the ladder (C-1's first step)."""
+    first = ladder.get("C-1", [])
+    mailbox = first[0].email if first else REGIONAL_SUPERVISOR[1]
+    return sorted({mailbox, *addresses_of_role(uow, Role.SUPERVISOR)})
+
+
+def _announce(
+    uow: UnitOfWork,
+    escalation: Escalation,
+    rma: Rma,
+    customer: Customer,
+    site: Site,
+    city: City,
+    part: Part | None,
+    recipients: list[str],
+    calendars: dict[str, WorkingCalendar],
+) -> None:
+    code = escalation_calendar_code(rma)
+    unit = "hours" if code == "7x24" else "working hours"
+    if escalation.step == AT_RISK_STEP:
+        promised = _when(rma.due_replacement) or "24 hours after approval"
+        subject = (
+            f"{rma.number} {rma.fault_level}: at risk - no depot can deliver the replacement "
+            f"by {promised} - escalated to {AT_RISK_TITLE}"
+        )
+        headline = (
+            f"No depot can deliver the replacement for {rma.number} within the 24-hour "
+            f"promise (due {promised})."
+        )
+    else:
+        hours = escalation.support_hours
+        label = unit[:-1] if hours == 1 else unit
+        subject = (
+            f"{rma.number} {rma.fault_level}: {hours:g} {label} without a confirmed cause "
+            f"- escalated to {escalation.notify_title}"
+        )
+        headline = (
+            f"{rma.number} has had no confirmed cause for {hours:g} {label} "
+            f"(since {_when(escalation.due_at)}). You are its {escalation.notify_title}."
+        )
+    now_hours = working_hours_between(calendars[code], rma.reported_at, escalation.raised_at)
+    lines = [
+        headline,
+        "",
+        f"Customer:     {customer.name}" + (f" ({customer.name_zh})" if customer.name_zh else ""),
+        f"Site:         {site.name}, {city.name}",
+        f"Contact:      {' '.join(filter(None, [site.contact_name, site.contact_phone]))}",
+        f"Part:         {rma.part_number}" + (f" - {part.description}" if part else ""),
+        f"Serial:       {rma.serial or 'unknown'}",
+        f"Fault level:  {rma.fault_level} ({rma.kind.replace('_', ' ')})",
+        f"Status:       {rma.status}",
+        f"Reported:     {_when(rma.reported_at)} by {rma.reported_by}",
+        f"Support time: {max(now_hours, 0.0):.1f} {unit} without a confirmed cause",
+    ]
+    for label_, value in (
+        ("Replacement due", rma.due_replacement),
+        ("Promised delivery", rma.promised_delivery),
+        ("Repair return due", rma.due_repair_return),
+        ("Defective back due", rma.due_defective_return),
+    ):
+        if value is not None:
+            lines.append(f"{label_ + ':':19} {_when(value)}")
+    lines += ["", "Symptom:", rma.symptom, "", f"Open the case: /rmas/{rma.number}"]
+    enqueue(
+        uow,
+        ESCALATION_KIND,
+        recipients,
+        subject,
+        "\n".join(lines) + "\n",
+        rma=rma,
+        dedupe_key=f"esc:{rma.number}:{escalation.step}",
+    )
+    uow.session.add(
+        RmaEvent(
+            rma_id=rma.id,
+            at=escalation.raised_at,
+            actor=SYSTEM_ACTOR,
+            action="escalate",
+            from_status=rma.status,
+            to_status=rma.status,
+            detail=json.dumps(
+                {
+                    "step": escalation.step,
+                    "to": escalation.notify_title,
+                    "email": recipients,
+                    "support_hours": escalation.support_hours,
+                }
+            ),
+        )
+    )
+
+
+def _when(value: datetime | None) -> str:
+    return clock.local(value).strftime("%Y-%m-%d %H:%M (Asia/Shanghai)") if value else ""
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- reading and acknowledging ------------------------------------------------------------
+
+
+@read_only
+def list_escalations(
+    uow: UnitOfWork,
+    *,
+    open_only: bool = True,
+    fault_level: str | None = None,
+    limit: int = 200,
+) -> list[tuple[Escalation, Rma]]:
+    """Escalations with their RMA, the longest-standing first (by ``due_at``).
+
+    ``open_only``: not yet acknowledged, and the RMA is still open. Raises
+    ``Invalid`` for an unknown fault level or a limit outside 1-1000.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+        raise Invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
+    query = (
+        select(Escalation, Rma)
+        .join(Rma, Rma.id == Escalation.rma_id)
+        .order_by(Escalation.due_at, Escalation.id)
+        .limit(limit)
+    )
+    if open_only:
+        query = query.where(Escalation.acknowledged_at.is_(None), Rma.status.in_(OPEN_STATUSES))
+    if fault_level is not None:
+        query = query.where(Escalation.fault_level == _fault_level(fault_level))
+    return [(escalation, rma) for escalation, rma in uow.session.execute(query)]
+
+
+@transactional
+def acknowledge(uow: UnitOfWork, actor: Actor, escalation_id: int) -> Escalation:
+    """A supervisor (or administrator) takes the escalation on; recorded in the RMA's history.
+
+    Raises ``Forbidden``, ``NotFound`` (unknown id), ``Conflict`` (already acknowledged).
+    """
+    actor.require_role(Role.SUPERVISOR)
+    escalation = uow.session.scalar(
+        lock_for_update(
+            select(Escalation)
+            .where(Escalation.id == escalation_id)
+            .execution_options(populate_existing=True),
+            uow,
+        )
+    )
+    if escalation is None:
+        raise NotFound(f"unknown escalation {escalation_id}")
+    if escalation.acknowledged_at is not None:
+        raise Conflict(
+            f"escalation {escalation_id} was already acknowledged by "
+            f"{escalation.acknowledged_by} at {_when(escalation.acknowledged_at)}"
+        )
+    escalation.acknowledged_by, escalation.acknowledged_at = actor.username, clock.now()
+    uow.session.add(escalation)
+    rma = uow.session.get(Rma, escalation.rma_id)
+    if rma is not None:
+        uow.session.add(
+            RmaEvent(
+                rma_id=rma.id,
+                actor=actor.username,
+                action="acknowledge-escalation",
+                from_status=rma.status,
+                to_status=rma.status,
+                detail=json.dumps({"escalation": escalation.id, "step": escalation.step}),
+            )
+        )
+    uow.session.flush()
+    return escalation
+
+
+# --- chasing overdue returns --------------------------------------------------------------
+
+
+@transactional
+def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
+    """Remind about every unit that should be back by now and is not; at most once a day.
+
+    Covers delivered advance replacements (the customer's defective unit) and
+    delivered loaners (the substitute unit) whose ``due_defective_return`` has
+    passed. The reminder goes to the reporting engineer (their user e-mail)
+    and to the site's contact e-mail, or the customer's e-mail when the site
+    has none. Deduplicated per RMA and Asia/Shanghai date of ``now``
+    (``chase:<number>:<yyyy-mm-dd>``), so running every minute queues one
+    reminder a day. Returns the notifications queued by this call.
+    """
+    now = clock.as_utc(now)
+    today = clock.local(now).date().isoformat()
+    query = (
+        select(Rma, Customer, Site)
+        .join(Customer, Customer.id == Rma.customer_id)
+        .join(Site, Site.id == Rma.site_id)
+        .where(
+            Rma.status == Status.DELIVERED,
+            Rma.kind.in_((Kind.ADVANCE_REPLACEMENT, Kind.LOANER)),
+            Rma.due_defective_return.is_not(None),
+            Rma.due_defective_return <= now,
+        )
+        .order_by(Rma.id)
+        .execution_options(populate_existing=True)
+    )
+    if uow.dialect == "postgresql":
+        # Two runs at once split the work; the dedupe key stops a late second one.
+        query = query.with_for_update(of=Rma, skip_locked=True)
+    rows = list(uow.session.execute(query))
+    if not rows:
+        return []
+    engineers = {
+        username: email
+        for username, email in uow.session.execute(
+            select(User.username, User.email).where(
+                User.username.in_({rma.reported_by for rma, _c, _s in rows}),
+                User.active,
+                User.email.is_not(None),
+            )
+        )
+        if email
+    }
+    queued: list[Notification] = []
+    for rma, customer, site in rows:
+        recipients = [
+            address
+            for address in (engineers.get(rma.reported_by), site.contact_email or customer.email)
+            if address
+        ]
+        if not recipients:
+            continue
+        what = (
+            "the loaned substitute unit"
+            if rma.kind == Kind.LOANER
+            else "the defective unit replaced in advance"
+        )
+        serial = (rma.shipped_serial if rma.kind == Kind.LOANER else rma.serial) or "unknown"
+        days = max((now - rma.due_defective_return).days, 0)
+        overdue = f"{days} day{'s' if days != 1 else ''}" if days else "less than a day"
+        body = "\n".join(
+            [
+                f"{rma.number}: {what} ({rma.part_number}, serial {serial}) should have come "
+                f"back by {_when(rma.due_defective_return)} and has not arrived; "
+                f"overdue by {overdue}.",
+                "",
+                f"Customer:  {customer.name}",
+                f"Site:      {site.name}",
+                f"Delivered: {_when(rma.delivered_at)}",
+                f"Send it to depot {rma.depot_code or 'of the shipment'}, quoting {rma.number}.",
+                "",
+                f"Open the case: /rmas/{rma.number}",
+            ]
+        )
+        notifications = enqueue(
+            uow,
+            RETURN_REMINDER_KIND,
+            recipients,
+            f"{rma.number}: {what.removeprefix('the ')} is overdue for return "
+            f"(due {clock.local(rma.due_defective_return):%Y-%m-%d})",
+            body + "\n",
+            rma=rma,
+            dedupe_key=f"chase:{rma.number}:{today}",
+        )
+        if notifications:
+            queued.extend(notifications)
+            uow.session.add(
+                RmaEvent(
+                    rma_id=rma.id,
+                    at=now,
+                    actor=SYSTEM_ACTOR,
+                    action="chase-return",
+                    from_status=rma.status,
+                    to_status=rma.status,
+                    detail=json.dumps({"to": [n.to_address for n in notifications]}),
+                )
+            )
+    uow.session.flush()
+    return queued
