@@ -109,7 +109,7 @@ def demo_catalogue(rng: random.Random) -> list[DemoPart]:
                 )
             )
         for slot in range(1, rng.randint(5, 9)):
-            ports = rng.choice(["24XGE", "48GE", "8x100GE", "36x100GE", "16x25GE", "4x400GE"])
+            ports = rng.choice(["24XGE", "48GE", "8X100GE", "36X100GE", "16X25GE", "4X400GE"])
             parts.append(
                 DemoPart(
                     f"{line}-LC-{ports}-{slot:02d}",

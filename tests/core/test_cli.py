@@ -53,6 +53,23 @@ def test_demo_loads_once_and_refuses_a_second_time(app, engine):
     }
     assert expected <= usernames
     assert auth.authenticate(UnitOfWork(engine), "staff-xa", "spares-demo").depot_code == "XA"
+    from sqlalchemy import text
+
+    from inventory.service.ledger import check_books
+
+    assert check_books(UnitOfWork(engine)) == []
+    with engine.connect() as connection:
+        states = set(connection.execute(text("SELECT DISTINCT status FROM rma")).scalars())
+        cities_without_site = connection.execute(
+            text("SELECT count(*) FROM city WHERE id NOT IN (SELECT city_id FROM site)")
+        ).scalar()
+        parts = connection.execute(text("SELECT count(*) FROM part")).scalar()
+    assert states >= {
+        "requested", "approved", "allocated", "shipped", "delivered", "defective_received",
+        "received", "in_repair", "repaired", "returned", "back", "closed", "cancelled",
+    }
+    assert cities_without_site == 0
+    assert 280 <= parts <= 340
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 4
     assert runner.invoke(args=["demo", "--if-empty"]).exit_code == 0
