@@ -21,15 +21,12 @@ from core.web import uow
 from depots.api import api
 from depots.calendar import parse_instant
 from depots.service import calendars
-from depots.service.calendars import CalendarSummary, DayEntry
+from depots.service.calendars import MAX_HOURS, CalendarSummary, DayEntry
 
 TAG = Tag(name="calendars", description="Working-hours calendars, holidays and SLA arithmetic")
 
 # Checked before the body is validated, so a non-administrator learns "403", not "422".
 ADMIN_ENDPOINTS = frozenset({"depots_api.put_calendar_day", "depots_api.delete_calendar_day"})
-
-# 10 years of round-the-clock hours: far beyond any service commitment.
-MAX_HOURS = 87_600
 
 
 @api.before_request

@@ -17,7 +17,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,11 @@ CLI_ACTOR = "cli"
 MAX_IMPORT_ROWS = 10_000
 # Dates outside this range are almost certainly typos (0226 for 2026) rather than plans.
 FIRST_YEAR, LAST_YEAR = 2000, 2199
+# Instants the computations accept, and the most hours one may add (10 years round the
+# clock): far beyond any service commitment, and it keeps every computation quick.
+FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_HOURS = 87_600
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NAME_MAX = 80
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -191,10 +196,12 @@ def working_hours(uow: UnitOfWork, code: str, start: datetime, end: datetime) ->
     """Working hours of calendar ``code`` from ``start`` to ``end`` (aware instants).
 
     Negative when ``end`` is earlier. ``NotFound`` for an unknown calendar,
-    ``Invalid`` for naive instants or dates beyond the supported range.
+    ``Invalid`` for naive instants or instants outside 1970-2199.
     """
     calendar = get_calendar(uow, code)
     try:
+        _check_instant(start, "start")
+        _check_instant(end, "end")
         return working_hours_between(calendar, start, end)
     except ValueError as error:
         raise Invalid(str(error)) from error
@@ -205,11 +212,14 @@ def add_hours(uow: UnitOfWork, code: str, start: datetime, hours: float) -> date
     """The UTC instant when ``hours`` working hours of calendar ``code`` have passed
     since ``start`` (see ``depots.calendar.add_working_hours`` for the exact rule).
 
-    ``NotFound`` for an unknown calendar, ``Invalid`` for a naive start, negative
-    or non-finite hours, or a result beyond the supported range.
+    ``NotFound`` for an unknown calendar, ``Invalid`` for a naive start or one
+    outside 1970-2199, or hours that are negative, not finite or over 87,600.
     """
     calendar = get_calendar(uow, code)
     try:
+        _check_instant(start, "start")
+        if hours > MAX_HOURS:
+            raise ValueError(f"at most {MAX_HOURS} hours may be added; got {hours}")
         return add_working_hours(calendar, start, hours)
     except ValueError as error:
         raise Invalid(str(error)) from error
@@ -336,6 +346,13 @@ def seed_calendars(uow: UnitOfWork) -> None:
 
 
 # --- internals ----------------------------------------------------------------------------
+
+
+def _check_instant(value: datetime, what: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} {value.isoformat()} is naive; give it a time zone")
+    if not FIRST_INSTANT <= value < LAST_INSTANT:
+        raise ValueError(f"{what} {value.isoformat()} is outside the years 1970-2199")
 
 
 def _require_admin(actor: Actor | None) -> None:

@@ -134,3 +134,9 @@ def test_due_with_an_unknown_calendar_exits_3(app) -> None:
 
 def test_due_with_negative_hours_exits_2(app) -> None:
     assert run(app, "due", "--start", "2026-02-13T08:00Z", "--hours", "-1").exit_code == 2
+
+
+def test_due_with_absurd_hours_exits_2_at_once(app) -> None:
+    result = run(app, "due", "--start", "2026-02-13T08:00Z", "--hours", "1e9")
+    assert result.exit_code == 2
+    assert "at most 87600 hours" in result.output

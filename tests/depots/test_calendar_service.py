@@ -118,6 +118,18 @@ def test_naive_instants_and_negative_hours_are_invalid(uow: UnitOfWork) -> None:
         calendars.add_hours(uow, "5x8", sh(2026, 3, 2), -1)
 
 
+def test_computations_stay_within_the_years_1970_to_2199(uow: UnitOfWork) -> None:
+    with pytest.raises(Invalid, match="1970-2199"):
+        calendars.working_hours(uow, "5x8", sh(1969, 12, 31), sh(2026, 3, 3))
+    with pytest.raises(Invalid, match="1970-2199"):
+        calendars.working_hours(uow, "5x8", sh(2026, 3, 3), datetime(2200, 1, 1, tzinfo=UTC))
+    with pytest.raises(Invalid, match="1970-2199"):
+        calendars.add_hours(uow, "7x24", datetime(2200, 1, 1, tzinfo=UTC), 1)
+    with pytest.raises(Invalid, match="87600"):
+        calendars.add_hours(uow, "5x8", sh(2026, 3, 3), 87_601)
+    assert calendars.working_hours(uow, "7x24", sh(1970, 1, 1, 8), sh(1970, 1, 2, 8)) == 24
+
+
 # --- editing days ----------------------------------------------------------------------------
 
 
