@@ -2,10 +2,11 @@
 the ledger, serialized units, and CSV in and out.
 
 Every route needs a bearer token. Anyone signed in may read; writes need the
-role named on the route, and depot staff act only for their own depot (the
-service checks that). Every POST that writes runs through ``answer_once``, so a
-request repeated with the same ``Idempotency-Key`` gets the first answer again
-and writes nothing new.
+role named on the route's ``auth.api_roles`` guard (checked before the input is
+validated, see ``core.auth.enforce_api_access``), and depot staff act only for
+their own depot (the service checks that). Every POST that writes runs through
+``answer_once``, so a request repeated with the same ``Idempotency-Key`` gets
+the first answer again and writes nothing new.
 """
 
 from __future__ import annotations
@@ -97,28 +98,6 @@ RESERVING_ROLES = reservations.RESERVING_ROLES
 TRANSFER_PLANNERS = transfers.PLANNING_ROLES
 IMPORT_ROLES = imports.IMPORT_ROLES
 
-# Roles checked before flask-openapi3 validates the input, so a caller without
-# the right learns 403 rather than a 422 about a body it may not send anyway.
-# The same roles guard each route through ``auth.api_roles``.
-ROLES_BEFORE_INPUT: dict[str, tuple[str, ...]] = {
-    "inventory_api.post_part": CATALOGUE_ROLES,
-    "inventory_api.put_part": CATALOGUE_ROLES,
-    "inventory_api.post_receipt": STOCK_ROLES,
-    "inventory_api.post_adjustment": STOCK_ROLES,
-    "inventory_api.post_scrap": STOCK_ROLES,
-    "inventory_api.post_condition_change": STOCK_ROLES,
-    "inventory_api.post_count": STOCK_ROLES,
-    "inventory_api.post_reservation": RESERVING_ROLES,
-    "inventory_api.release_reservation": RESERVING_ROLES,
-    "inventory_api.pick_reservation": STOCK_ROLES,
-    "inventory_api.post_transfer": TRANSFER_PLANNERS,
-    "inventory_api.ship_transfer": STOCK_ROLES,
-    "inventory_api.receive_transfer": STOCK_ROLES,
-    "inventory_api.cancel_transfer": TRANSFER_PLANNERS,
-    "inventory_api.import_parts": IMPORT_ROLES,
-    "inventory_api.import_stock": IMPORT_ROLES,
-}
-
 CSV_MIMETYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
 CSV_RESPONSE = {
     "description": "CSV text with a header line",
@@ -126,7 +105,6 @@ CSV_RESPONSE = {
 }
 WRITE_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 MOVE_ERRORS: dict[int, Any] = {**WRITE_ERRORS, 409: InsufficientOut}
-
 
 # A CSV upload: the request body itself (text/csv), or the multipart field ``file``.
 CSV_UPLOAD = {
@@ -144,15 +122,6 @@ CSV_UPLOAD = {
         },
     }
 }
-
-
-@api.before_request
-def _authenticate_first() -> None:
-    """Refuse missing tokens and missing roles before any input validation."""
-    actor = auth.api_actor()
-    roles = ROLES_BEFORE_INPUT.get(request.endpoint or "")
-    if roles:
-        actor.require_role(*roles)
 
 
 # --- serialising ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     RootModel,
     StrictInt,
+    field_validator,
     model_validator,
 )
 
@@ -134,19 +135,25 @@ class PartBody(PartIn):
 
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("description", "superseded_by")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return None if value is None else _no_control_characters(value)
 
-class PartUpdateBody(PartIn):
+
+class PartUpdateBody(PartBody):
     """A part's new values (PUT replaces them all; the part number comes from the path)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     part_number: str | None = Field(  # type: ignore[assignment]
         default=None, max_length=40, description="optional; must match the path"
     )
 
 
+PathText = Annotated[str, AfterValidator(_no_control_characters)]
+
+
 class PartPath(BaseModel):
-    part_number: str = Field(max_length=40)
+    part_number: PathText = Field(max_length=40)
 
 
 class PartsQuery(BaseModel):
@@ -473,7 +480,7 @@ class LedgerPageOut(BaseModel):
 
 
 class SerialPath(BaseModel):
-    serial: str = Field(max_length=64)
+    serial: PathText = Field(max_length=64)
 
 
 class UnitsQuery(BaseModel):

@@ -68,6 +68,7 @@ MOVE_KINDS = {
     "count": "Count",
 }
 TRANSFER_FORM_MIN_LINES = 5
+TRANSFER_FORM_MAX_BLANK_LINES = 100
 
 
 # --- small helpers ------------------------------------------------------------------------
@@ -135,6 +136,12 @@ def _reference(raw: str | None) -> str | None:
     if len(value) > MAX_REFERENCE:
         raise Invalid(f"Reference: at most {MAX_REFERENCE} characters", field="reference")
     return value or None
+
+
+def _short_list(items: list[str], shown: int = 5) -> str:
+    """The first few items, and how many more there are, for a one-line message."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def _failed(template: str, error: DomainError, **context: Any) -> tuple[str, int]:
@@ -283,7 +290,7 @@ def receive() -> Any:
     part_number = form.get("part_number", "").strip().upper()
     flash(
         f"Received {qty} × {part_number} into {depot} good stock"
-        + (f" (serials {', '.join(serials)})" if serials else "")
+        + (f" (serials {_short_list(serials)})" if serials else "")
         + f" — movement #{movement.id}.",
         "ok",
     )
@@ -360,9 +367,9 @@ def _do_count(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) ->
         return f"Count recorded: {result.counted} counted, as on the books."
     details = ""
     if result.missing:
-        details += f" Missing: {', '.join(result.missing)}."
+        details += f" Missing: {_short_list(result.missing)}."
     if result.found:
-        details += f" Found: {', '.join(result.found)}."
+        details += f" Found: {_short_list(result.found)}."
     return (
         f"Count recorded: expected {result.expected}, counted {result.counted}; "
         f"the books were corrected by movement #{result.movement_id}.{details}"
@@ -377,10 +384,16 @@ MOVES: dict[str, Callable[[auth.Actor, Mapping[str, str], list[str]], str]] = {
 }
 
 
-@views.route("/stock/move", methods=["GET", "POST"], defaults={"kind": "adjust"})
+@views.route("/stock/move")
+@auth.page_roles(STAFF)
+def move() -> Any:
+    """The stock-move pages start at "adjust"."""
+    return redirect(url_for(".move_kind", kind="adjust", **request.args))
+
+
 @views.route("/stock/move/<kind>", methods=["GET", "POST"])
 @auth.page_roles(STAFF)
-def move(kind: str) -> Any:
+def move_kind(kind: str) -> Any:
     if kind not in MOVE_KINDS:
         raise NotFound(f"unknown kind of stock move {kind!r}")
     actor = _actor()
@@ -404,7 +417,7 @@ def move(kind: str) -> Any:
         return _failed("inventory/move.html", error, form=form, **context)
     part_number = form.get("part_number", "").strip().upper()
     flash(f"{part_number} at {form.get('depot', '').upper()}: {message}", "ok")
-    return redirect(url_for(".move", kind=kind, depot=form.get("depot", "").upper()))
+    return redirect(url_for(".move_kind", kind=kind, depot=form.get("depot", "").upper()))
 
 
 # --- transfers ----------------------------------------------------------------------------
@@ -464,10 +477,14 @@ def transfer_new() -> Any:
     context = {"depots": _depots(), "part_numbers": _part_numbers()}
     if request.method == "GET":
         form = {"from_depot": actor.depot_code or "", "to_depot": ""}
+        # ?lines=N gives more blank rows to browsers without JavaScript.
+        wanted = request.args.get("lines", "")
+        count = int(wanted) if wanted.isdigit() else TRANSFER_FORM_MIN_LINES
+        count = min(max(count, TRANSFER_FORM_MIN_LINES), TRANSFER_FORM_MAX_BLANK_LINES)
         return render_template(
             "inventory/transfer_new.html",
             form=form,
-            lines=[{"part_number": "", "qty": ""}] * TRANSFER_FORM_MIN_LINES,
+            lines=[{"part_number": "", "qty": ""}] * count,
             **context,
         )
     form = request.form
@@ -548,17 +565,15 @@ def _transfer_failed(transfer_id: int, error: DomainError, action: str) -> tuple
 @auth.page_roles(STAFF)
 def transfer_ship(transfer_id: int) -> Any:
     actor = _actor()
+    current = transfers.get_transfer(uow(), transfer_id)  # an unknown transfer is a 404 page
+    scanned = {}
+    for line in current.lines:
+        serials = scanned_serials(request.form.get(f"serials-{line.id}"))
+        if serials:
+            scanned[line.part_number] = serials
     try:
-        current = transfers.get_transfer(uow(), transfer_id)
-        scanned = {}
-        for line in current.lines:
-            serials = scanned_serials(request.form.get(f"serials-{line.id}"))
-            if serials:
-                scanned[line.part_number] = serials
         shipped = transfers.ship_transfer(uow(), actor, transfer_id, scanned or None)
-    except NotFound:
-        raise
-    except DomainError as error:
+    except DomainError as error:  # a mistyped serial too: shown on the form
         return _transfer_failed(transfer_id, error, "ship")
     units = sum(line.qty for line in shipped.lines)
     flash(
@@ -575,9 +590,10 @@ def _received_lines(view: TransferView, form: Any) -> list[ReceivedLine]:
     shipped: dict[str, list[str]] = {}
     for row in view.serials:
         shipped.setdefault(row.part_number, []).append(row.serial)
+    parts = _parts_of(view)
     received = []
     for line in view.lines:
-        if line.part_number in shipped or form.get(f"serials-{line.id}") is not None:
+        if parts[line.part_number].serialized:
             serials = scanned_serials(form.get(f"serials-{line.id}"))
             if form.get(f"none-{line.id}"):
                 if serials:
@@ -603,19 +619,18 @@ def _received_lines(view: TransferView, form: Any) -> list[ReceivedLine]:
 @auth.page_roles(STAFF)
 def transfer_receive(transfer_id: int) -> Any:
     actor = _actor()
+    current = transfers.get_transfer(uow(), transfer_id)  # an unknown transfer is a 404 page
     try:
-        current = transfers.get_transfer(uow(), transfer_id)
         done = transfers.receive_transfer(
             uow(), actor, transfer_id, _received_lines(current, request.form)
         )
-    except NotFound:
-        raise
     except DomainError as error:
         return _transfer_failed(transfer_id, error, "receive")
-    if done.discrepancies:
+    count = len(done.discrepancies)
+    if count:
         flash(
-            f"Transfer {transfer_code(transfer_id)} received with "
-            f"{len(done.discrepancies)} discrepancy(ies); see below.",
+            f"Transfer {transfer_code(transfer_id)} received with {count} "
+            f"{'discrepancy' if count == 1 else 'discrepancies'}; see below.",
             "error",
         )
     else:
@@ -626,10 +641,9 @@ def transfer_receive(transfer_id: int) -> Any:
 @views.route("/transfers/<int:transfer_id>/cancel", methods=["POST"])
 @auth.page_roles(*TRANSFER_ROLES)
 def transfer_cancel(transfer_id: int) -> Any:
+    transfers.get_transfer(uow(), transfer_id)  # an unknown transfer is a 404 page
     try:
         transfers.cancel_transfer(uow(), _actor(), transfer_id)
-    except NotFound:
-        raise
     except DomainError as error:
         return _transfer_failed(transfer_id, error, "cancel")
     flash(f"Transfer {transfer_code(transfer_id)} cancelled.", "ok")

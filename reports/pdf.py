@@ -50,6 +50,7 @@ FOOTER_HEIGHT = 10 * mm
 # is needlessly wide (points; 0.5 pt is about 0.18 mm, one dot pair at 300 dpi).
 MIN_BAR_WIDTH = 0.5
 MAX_BAR_WIDTH = 1.0
+QUIET_BARS = 10
 
 _registered: dict[Path, str] = {}
 _warned: set[Path] = set()
@@ -154,9 +155,12 @@ def code128(
     """
     if not value or not all(32 <= ord(ch) < 127 for ch in value):
         raise ValueError(f"Code128 carries printable ASCII only, not {value!r}")
-    unit = Code128(value, barWidth=1.0, barHeight=bar_height)
-    bar_width = max(MIN_BAR_WIDTH, min(max_bar_width, max_width / unit.width))
-    return Code128(value, barWidth=bar_width, barHeight=bar_height)
+    modules = Code128(value, barWidth=1.0, quiet=0).width
+    # The symbology asks for a quiet zone of ten bar widths each side; reportlab's
+    # default of a quarter inch would take a third of a table column.
+    bar_width = max(MIN_BAR_WIDTH, min(max_bar_width, max_width / (modules + 2 * QUIET_BARS)))
+    quiet = QUIET_BARS * bar_width
+    return Code128(value, barWidth=bar_width, barHeight=bar_height, lquiet=quiet, rquiet=quiet)
 
 
 def labelled_barcode(

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     Flowable,
@@ -199,6 +200,7 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
     ]
     rows: list[list[object]] = [header]
     commands: list[tuple[object, ...]] = []
+    muted = ParagraphStyle("continued", parent=style.small, alignment=1)
     part_width = LINE_COLUMNS[1] - 2 * CELL_PADDING
     serial_width = LINE_COLUMNS[5] - 2 * CELL_PADDING
     units = 0
@@ -233,7 +235,12 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
             cell = labelled_barcode(
                 serial, style.caption, max_width=serial_width, bar_height=7 * mm, note=status
             )
-            rows.append([*lead, cell] if index == 0 else ["", "", "", "", "", cell])
+            if index == 0:
+                rows.append([*lead, cell])
+            else:
+                # Named again, quietly, so a row that starts a new page is still clear.
+                more = Paragraph(f"{text(line.part_number)} ({index + 1}/{len(serials)})", muted)
+                rows.append(["", more, "", "", "", cell])
         commands.append(("LINEBELOW", (0, len(rows) - 1), (-1, len(rows) - 1), 0.5, RULE))
         if number % 2 == 0:
             commands.append(("BACKGROUND", (0, first), (-1, len(rows) - 1), SHADE))

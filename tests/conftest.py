@@ -34,9 +34,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from app import create_app
 from core import auth, schema
+from core.cli import SEEDERS_KEY
 from core.config import load_settings
 from core.db import UnitOfWork, make_engine
-from depots.service.reference import seed_reference_data
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_PASSWORD = "test-password-1"
@@ -53,12 +53,19 @@ def _require_postgres() -> bool:
 # --- SQLite -----------------------------------------------------------------------------
 
 
+def prepare_database(engine: Engine) -> None:
+    """Migrate and add the reference data, exactly as `spares db upgrade` does."""
+    schema.upgrade(engine)
+    app = create_app(load_settings(secret_key="test-secret"), engine=engine)
+    for seed in app.extensions[SEEDERS_KEY]:
+        seed(UnitOfWork(engine))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
-    schema.upgrade(engine)
-    seed_reference_data(UnitOfWork(engine))
+    prepare_database(engine)
     engine.dispose()  # closing the last connection checkpoints the WAL into the file
     return path
 
@@ -123,8 +130,7 @@ def postgres() -> Iterator[PostgresServer]:
 def postgres_template(postgres: PostgresServer) -> str:
     name = postgres.create("template")
     engine = make_engine(postgres.url_for(name))
-    schema.upgrade(engine)
-    seed_reference_data(UnitOfWork(engine))
+    prepare_database(engine)
     engine.dispose()
     return name
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from core import clock
 from core.auth import Actor, Role
@@ -71,10 +71,13 @@ MAX_IMPORT_ROWS = 20_000
 # Keeps IN (...) lists well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
 EXPORT_PAGE = 5_000
+RECEIPT_ROWS = 500
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
 SERIAL_SEPARATORS = re.compile(r"[;\s]+")
 WHOLE_NUMBER = re.compile(r"^\+?\d+$")
+# NUL and friends: never meant in a cell, and PostgreSQL refuses NUL in text.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class Problem:
 @dataclass(frozen=True)
 class ImportReport:
     """What an import did. Parts: ``created`` + ``updated`` + ``unchanged`` = ``rows``.
-    Stock: ``created`` receipts booked (one per row) bringing in ``units`` units."""
+    Stock: ``created`` receipt movements booked (one per depot, or per 500 rows)
+    bringing in ``units`` units."""
 
     kind: str  # "parts" or "stock"
     rows: int
@@ -113,7 +117,7 @@ class ImportReport:
                 f"parts: {self.rows} rows, {self.created} created, {self.updated} updated, "
                 f"{self.unchanged} unchanged"
             )
-        return f"stock: {self.rows} rows, {self.created} receipts booked, {self.units} units"
+        return f"stock: {self.rows} rows, {self.units} units booked in {self.created} receipt(s)"
 
 
 # --- reading a CSV file ------------------------------------------------------------------
@@ -194,7 +198,14 @@ def _read_table(text: str, required: Sequence[str], optional: Sequence[str]) -> 
                     Problem(line, "", f"{len(cells)} cells, but the header has {len(names)}")
                 )
                 continue
-            rows.append((line, {name: cells[index].strip() for name, index in positions.items()}))
+            values = {name: cells[index].strip() for name, index in positions.items()}
+            garbled = [name for name, value in values.items() if CONTROL.search(value)]
+            if garbled:
+                problems += [
+                    Problem(line, name, "must not contain control characters") for name in garbled
+                ]
+                continue
+            rows.append((line, values))
     except csv.Error as error:
         problems.append(Problem(next_line, "", f"unreadable CSV: {error}"))
     if not rows and not problems:
@@ -388,30 +399,34 @@ def import_parts(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
         raise _refuse(problems, "parts")
 
     created = updated = unchanged = 0
+    now = clock.now()
+    new_parts: list[dict[str, object]] = []
+    links: list[dict[str, object]] = []
     for row in good:
         values = row.spec.model_dump(exclude={"superseded_by"})
+        successor = row.spec.superseded_by
         part = existing.get(row.spec.part_number)
         if part is None:
-            uow.session.add(Part(**values))
+            new_parts.append({**values, "superseded_by": None, "created_at": now})
             created += 1
+            if successor is not None:
+                links.append({"part_number": row.spec.part_number, "superseded_by": successor})
             continue
-        same = all(getattr(part, k) == v for k, v in values.items())
-        if same and part.superseded_by == row.spec.superseded_by:
+        if part.superseded_by != successor:
+            links.append({"part_number": row.spec.part_number, "superseded_by": successor})
+        elif all(getattr(part, k) == v for k, v in values.items()):
             unchanged += 1
-        else:
-            updated += 1
+            continue
+        updated += 1
         for name, value in values.items():
             setattr(part, name, value)
         uow.session.add(part)
-    # Successors may be parts created above, so they are linked once all exist.
+    if new_parts:
+        uow.session.execute(insert(Part), new_parts)
     uow.session.flush()
-    for row in good:
-        part = uow.session.get(Part, row.spec.part_number)
-        assert part is not None
-        if part.superseded_by != row.spec.superseded_by:
-            part.superseded_by = row.spec.superseded_by
-            uow.session.add(part)
-    uow.session.flush()
+    # Successors may be parts created just above, so links are set once all exist.
+    if links:
+        uow.session.execute(update(Part), links)
     return ImportReport("parts", len(good), created=created, updated=updated, unchanged=unchanged)
 
 
@@ -422,7 +437,7 @@ def import_parts(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
 class _StockRow:
     line: int
     depot: str
-    part: Part
+    part_number: str
     qty: int
     condition: str
     serials: tuple[str, ...]
@@ -498,7 +513,7 @@ def _check_stock_row(
             )
     if problems or part is None or qty is None or not set(STOCK_COLUMNS) <= columns:
         return None, problems
-    return _StockRow(line, depot, part, qty, condition, tuple(serials)), problems
+    return _StockRow(line, depot, part.part_number, qty, condition, tuple(serials)), problems
 
 
 @transactional
@@ -508,7 +523,8 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
     Columns ``depot,part_number,qty`` are required; ``serials`` (separated by
     ``;`` or spaces, one new serial per unit of a serialized part) and
     ``condition`` (default good) are optional. Rows for the same depot and part
-    add up. Each row becomes one receipt movement in the ledger. Raises
+    add up. Each row becomes ledger entries of a receipt movement, one movement per
+    depot (split every 500 rows), all referenced ``IMPORT-<local time>``. Raises
     ``Forbidden`` for other roles and ``Invalid`` (``extra["problems"]``: every
     bad line, column, reason) when any row is bad; then nothing is booked.
     """
@@ -555,34 +571,50 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
 
     now = clock.now()
     reference = f"IMPORT-{clock.local(now):%Y%m%d-%H%M%S}"
-    movement_ids: list[int] = []
+    units = [
+        {
+            "serial": serial,
+            "part_number": row.part_number,
+            "condition": row.condition,
+            "location": Location.DEPOT.value,
+            "depot_code": row.depot,
+            "reservation_id": None,
+            "refurbished": False,
+            "note": "",
+            "updated_at": now,
+        }
+        for row in good
+        for serial in row.serials
+    ]
+    for chunk in _chunks(units):
+        uow.session.execute(insert(Unit), list(chunk))
+    # One receipt per depot (split every RECEIPT_ROWS rows, to keep each statement
+    # small): the import is one event per depot, not thousands of little ones.
+    by_depot: dict[str, list[_StockRow]] = {}
     for row in good:
-        uow.session.add_all(
-            Unit(
-                serial=serial,
-                part_number=row.part.part_number,
-                condition=row.condition,
-                location=Location.DEPOT,
-                depot_code=row.depot,
-                updated_at=now,
+        by_depot.setdefault(row.depot, []).append(row)
+    movement_ids: list[int] = []
+    for depot_rows in by_depot.values():
+        for start in range(0, len(depot_rows), RECEIPT_ROWS):
+            deltas = [
+                delta
+                for row in depot_rows[start : start + RECEIPT_ROWS]
+                for delta in (
+                    [Delta(row.depot, row.part_number, row.condition, 1, s) for s in row.serials]
+                    if row.serials
+                    else [Delta(row.depot, row.part_number, row.condition, row.qty)]
+                )
+            ]
+            movement = ledger.post(
+                uow,
+                "receipt",
+                actor.username,
+                deltas,
+                reason=STOCK_IMPORT_REASON,
+                reference=reference,
             )
-            for serial in row.serials
-        )
-        deltas = (
-            [Delta(row.depot, row.part.part_number, row.condition, 1, s) for s in row.serials]
-            if row.serials
-            else [Delta(row.depot, row.part.part_number, row.condition, row.qty)]
-        )
-        movement = ledger.post(
-            uow,
-            "receipt",
-            actor.username,
-            deltas,
-            reason=STOCK_IMPORT_REASON,
-            reference=reference,
-        )
-        assert movement.id is not None
-        movement_ids.append(movement.id)
+            assert movement.id is not None
+            movement_ids.append(movement.id)
     return ImportReport(
         "stock",
         len(good),

@@ -39,6 +39,10 @@ def _post(client, path: str, data: dict, *, form_path: str | None = None, **kwar
     return client.post(path, data={"csrf_token": token, **data}, **kwargs)
 
 
+def _logout(client) -> None:
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/stock")})
+
+
 def _books_balance(engine) -> None:
     assert ledger.check_books(UnitOfWork(engine)) == []
 
@@ -61,7 +65,7 @@ def test_staff_receive_serialized_stock_by_scanning_serials(client, login, engin
     assert f"Received 3 × {part} into BJ good stock" in page and "movement #" in page
     row = _stock(engine, "BJ", part)
     assert (row.good, row.available) == (3, 3)
-    unit, history = queries.get_unit(UnitOfWork(engine), serials[0])
+    unit, _ = queries.get_unit(UnitOfWork(engine), serials[0])
     assert (unit.depot_code, unit.location) == ("BJ", "depot")
     _books_balance(engine)
 
@@ -74,7 +78,9 @@ def test_receive_form_keeps_enter_from_submitting_and_offers_the_scanner_script(
     assert "input[data-enter-next]" in html  # the inline script that moves focus on Enter
     # Staff pick only their own depot.
     assert re.findall(r'<option value="(\w+)"', html.split('name="depot"')[1].split("</select>")[0])
-    options = re.findall(r'<option value="(\w+)"', html.split('name="depot"')[1].split("</select>")[0])
+    options = re.findall(
+        r'<option value="(\w+)"', html.split('name="depot"')[1].split("</select>")[0]
+    )
     assert options == ["BJ"]
 
 
@@ -141,7 +147,7 @@ def test_planner_sees_every_depot_and_staff_see_their_own(client, login, make_pa
     html = _html(client.get("/stock?depot=SH"))
     assert f"stock-row-SH-{part}" in html and f"stock-row-BJ-{part}" not in html
 
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/stock")})
+    _logout(client)
     login("depot_staff", depot="BJ")
     html = _html(client.get("/stock?depot=SH"))  # asking for another depot shows their own
     assert f"stock-row-BJ-{part}" in html and f"stock-row-SH-{part}" not in html
@@ -181,7 +187,7 @@ def test_rows_below_target_are_highlighted_when_targets_exist(
     html = _html(client.get("/stock"))
     assert 'class="low"' in _row(html, f"stock-row-BJ-{low}")
     assert 'class="low"' not in _row(html, f"stock-row-BJ-{fine}")
-    assert "<th class=\"num\">Target</th>" in html
+    assert '<th class="num">Target</th>' in html
 
 
 def test_part_page_lists_units_stock_by_depot_and_recent_ledger_lines(
@@ -225,9 +231,7 @@ def test_unit_page_shows_where_it_is_and_its_full_history(
 def test_adjust_needs_a_reason_and_changes_nothing_without_one(client, login, engine, make_part):
     login("depot_staff", depot="BJ")
     part = make_part()
-    response = _post(
-        client, "/stock/move/adjust", {"depot": "BJ", "part_number": part, "qty": "3"}
-    )
+    response = _post(client, "/stock/move/adjust", {"depot": "BJ", "part_number": part, "qty": "3"})
     assert response.status_code == 422 and "a reason is required" in _html(response)
     assert _stock(engine, "BJ", part) is None
     response = _post(
@@ -360,7 +364,7 @@ def test_transfer_drafted_shipped_and_received_through_the_pages(
     assert _stock(engine, "SH", optic).in_transit == 2
     assert _stock(engine, "BJ", cable).good == 6
 
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/stock")})
+    _logout(client)
     assert bj.depot_code == "BJ"
     login("depot_staff", depot="SH")
     html = _html(client.get(f"/transfers/{transfer_id}"))
@@ -398,7 +402,37 @@ def test_shipping_more_than_the_depot_has_shows_409_and_ships_nothing(
     assert _stock(engine, "BJ", part).good == 1
 
 
-def test_only_the_right_depot_may_ship_or_receive(client, login, engine, make_part, stock_up, staff):
+def test_a_mistyped_serial_when_shipping_is_shown_on_the_form_and_ships_nothing(
+    client, login, engine, make_part, stock_up, staff
+):
+    part = make_part(serialized=True)
+    serials = stock_up("BJ", part, 2, serialized=True)
+    view = transfers.create_transfer(UnitOfWork(engine), staff("BJ"), "BJ", "SH", [LineIn(part, 2)])
+    login("depot_staff", depot="BJ")
+    path = f"/transfers/{view.transfer.id}"
+    field = f"serials-{view.lines[0].id}"
+    response = _post(client, f"{path}/ship", {field: f"{serials[0]}\nNOSUCH-999"}, form_path=path)
+    assert response.status_code == 404
+    html = _html(response)
+    assert "unknown serial NOSUCH-999" in html and 'data-testid="ship-form"' in html
+    assert f"{serials[0]}\nNOSUCH-999</textarea>" in html  # what was scanned is kept
+    assert transfers.get_transfer(UnitOfWork(engine), view.transfer.id).transfer.status == "draft"
+    assert _stock(engine, "BJ", part).good == 2
+    assert client.get("/transfers/999999").status_code == 404
+
+
+def test_the_transfer_form_offers_more_lines_without_javascript(client, login):
+    login("planner")
+    html = _html(client.get("/transfers/new"))
+    assert html.count('name="part_number"') == 5
+    assert 'href="/transfers/new?lines=10"' in html
+    assert _html(client.get("/transfers/new?lines=12")).count('name="part_number"') == 12
+    assert _html(client.get("/transfers/new?lines=99999")).count('name="part_number"') == 100
+
+
+def test_only_the_right_depot_may_ship_or_receive(
+    client, login, engine, make_part, stock_up, staff
+):
     part = make_part()
     stock_up("BJ", part, 2)
     view = transfers.create_transfer(UnitOfWork(engine), staff("BJ"), "BJ", "SH", [LineIn(part, 2)])
@@ -410,7 +444,7 @@ def test_only_the_right_depot_may_ship_or_receive(client, login, engine, make_pa
     assert response.status_code == 403
     assert transfers.get_transfer(UnitOfWork(engine), view.transfer.id).transfer.status == "draft"
     transfers.ship_transfer(UnitOfWork(engine), staff("BJ"), view.transfer.id)
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/stock")})
+    _logout(client)
     login("depot_staff", depot="GZ")
     response = _post(client, f"{path}/receive", {}, form_path=path)
     assert response.status_code == 403
@@ -423,12 +457,17 @@ def test_transfer_form_errors_keep_the_lines_typed(client, login, engine, make_p
     response = _post(
         client,
         "/transfers/new",
-        {"from_depot": "BJ", "to_depot": "SH", "part_number": [part, "", part], "qty": ["x", "", "1"]},
+        {
+            "from_depot": "BJ",
+            "to_depot": "SH",
+            "part_number": [part, "", part],
+            "qty": ["x", "", "1"],
+        },
     )
     assert response.status_code == 422
     html = _html(response)
     assert "Line 1" in html and "is not a whole number" in html
-    assert html.count(f'value="{part}"') == 2
+    assert len(re.findall(rf'name="part_number" value="{part}"', html)) == 2
     response = _post(client, "/transfers/new", {"from_depot": "BJ", "to_depot": "SH"})
     assert response.status_code == 422 and "at least one line" in _html(response)
     response = _post(
@@ -442,7 +481,9 @@ def test_transfer_form_errors_keep_the_lines_typed(client, login, engine, make_p
 
 def test_transfer_list_filters_by_status_and_depot(client, login, engine, make_part, staff):
     part = make_part()
-    first = transfers.create_transfer(UnitOfWork(engine), staff("BJ"), "BJ", "SH", [LineIn(part, 1)])
+    first = transfers.create_transfer(
+        UnitOfWork(engine), staff("BJ"), "BJ", "SH", [LineIn(part, 1)]
+    )
     second = transfers.create_transfer(
         UnitOfWork(engine), staff("GZ"), "GZ", "CD", [LineIn(part, 1)]
     )
@@ -451,6 +492,7 @@ def test_transfer_list_filters_by_status_and_depot(client, login, engine, make_p
     html = _html(client.get("/transfers"))  # staff start with their own depot
     assert f"transfer-row-{first.transfer.id}" in html
     assert f"transfer-row-{second.transfer.id}" not in html
+    _logout(client)
     login("planner")
     html = _html(client.get("/transfers?status=draft"))
     assert f"transfer-row-{second.transfer.id}" in html
@@ -469,7 +511,7 @@ def test_transfer_note_pdf_is_served_for_a_transfer(client, login, engine, make_
     assert client.get("/transfers/999999/note.pdf").status_code == 404
 
 
-# --- CSV -------------------------------------------------------------------------------------------
+# --- CSV ----------------------------------------------------------------------------------------
 
 GOOD_PARTS = (
     "part_number,description,family,serialized,unit_cost\n"
@@ -544,7 +586,7 @@ def test_navigation_shows_the_inventory_pages_by_role(client, login):
     for label in ("Stock", "Receive", "Transfers", "Move stock"):
         assert f">{label}</a>" in nav
     assert ">Import CSV</a>" not in nav
-    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    _logout(client)
     login("planner")
     nav = _html(client.get("/")).split('<nav aria-label="Main">')[1].split("</nav>")[0]
     assert ">Import CSV</a>" in nav and ">Receive</a>" not in nav
