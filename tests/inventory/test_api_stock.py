@@ -81,18 +81,19 @@ def test_planner_replaces_a_part_and_the_path_names_it(client, auth_for, make_pa
     part = make_part()
     planner = auth_for("planner")
     body = {k: v for k, v in PART.items() if k != "part_number"}
-    updated = client.put(f"/api/v1/parts/{part.lower()}", json={**body, "weight_kg": 0.2},
-                         headers=planner)
+    updated = client.put(
+        f"/api/v1/parts/{part.lower()}", json={**body, "weight_kg": 0.2}, headers=planner
+    )
     assert updated.status_code == 200, updated.get_json()
     assert (updated.get_json()["part_number"], updated.get_json()["weight_kg"]) == (part, 0.2)
-    other = client.put(f"/api/v1/parts/{part}", json={**body, "part_number": "OTHER-1"},
-                       headers=planner)
+    other = client.put(
+        f"/api/v1/parts/{part}", json={**body, "part_number": "OTHER-1"}, headers=planner
+    )
     assert other.status_code == 422
     assert client.put("/api/v1/parts/NO-SUCH", json=body, headers=planner).status_code == 404
 
 
-def test_serialization_cannot_change_once_a_part_has_stock(client, auth_for, make_part,
-                                                          stock_up):
+def test_serialization_cannot_change_once_a_part_has_stock(client, auth_for, make_part, stock_up):
     part = make_part()
     stock_up("BJ", part, 1)
     body = {**PART, "part_number": part, "serialized": True}
@@ -147,12 +148,20 @@ def test_staff_cannot_move_stock_at_another_depot_and_others_not_at_all(
 ):
     part = make_part()
     body = {"depot": "SH", "part_number": part, "qty": 1}
-    assert client.post("/api/v1/stock/receipts", json=body,
-                       headers=auth_for("depot_staff", "BJ")).status_code == 403
-    assert client.post("/api/v1/stock/receipts", json=body,
-                       headers=auth_for("planner")).status_code == 403
-    assert client.post("/api/v1/stock/receipts", json=body,
-                       headers=auth_for("admin")).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/stock/receipts", json=body, headers=auth_for("depot_staff", "BJ")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/stock/receipts", json=body, headers=auth_for("planner")).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/stock/receipts", json=body, headers=auth_for("admin")).status_code
+        == 201
+    )
     assert [line.qty for line in _ledger(engine, part)] == [1]
 
 
@@ -165,30 +174,41 @@ BAD_RECEIPTS = [
     pytest.param({"depot": "BJ", "part_number": "{part}", "qty": -3}, 422, id="qty negative"),
     pytest.param({"depot": "BJ", "part_number": "{part}", "qty": 10**30}, 422, id="qty huge"),
     pytest.param({"depot": "BJ", "part_number": "{part}", "qty": 100_001}, 422, id="qty > max"),
-    pytest.param({"depot": "BJ", "part_number": "{part}", "qty": 1, "serial": ["AB1"]}, 422,
-                 id="unknown field"),
-    pytest.param({"depot": "BJ", "part_number": "{part}", "qty": 1, "serials": ["X1Y2"]}, 422,
-                 id="serials for a bulk part"),
+    pytest.param(
+        {"depot": "BJ", "part_number": "{part}", "qty": 1, "serial": ["AB1"]},
+        422,
+        id="unknown field",
+    ),
+    pytest.param(
+        {"depot": "BJ", "part_number": "{part}", "qty": 1, "serials": ["X1Y2"]},
+        422,
+        id="serials for a bulk part",
+    ),
     pytest.param({"depot": "B J", "part_number": "{part}", "qty": 1}, 422, id="depot malformed"),
     pytest.param({"depot": "ZZ", "part_number": "{part}", "qty": 1}, 404, id="depot unknown"),
     pytest.param({"depot": "BJ", "part_number": "NO-SUCH", "qty": 1}, 404, id="part unknown"),
-    pytest.param({"depot": "BJ", "part_number": "{part}", "qty": 1, "reference": "R\u0000"},
-                 422, id="NUL in text"),
-    pytest.param({"depot": "BJ", "part_number": "{part}", "qty": 1, "reference": "R" * 61},
-                 422, id="reference too long"),
+    pytest.param(
+        {"depot": "BJ", "part_number": "{part}", "qty": 1, "reference": "R\u0000"},
+        422,
+        id="NUL in text",
+    ),
+    pytest.param(
+        {"depot": "BJ", "part_number": "{part}", "qty": 1, "reference": "R" * 61},
+        422,
+        id="reference too long",
+    ),
     pytest.param([1, 2], 422, id="not an object"),
 ]
 
 
 @pytest.mark.parametrize(("body", "status"), BAD_RECEIPTS)
-def test_a_bad_receipt_is_a_json_4xx_and_books_nothing(client, auth_for, make_part, engine,
-                                                       body, status):
+def test_a_bad_receipt_is_a_json_4xx_and_books_nothing(
+    client, auth_for, make_part, engine, body, status
+):
     part = make_part()
     if isinstance(body, dict):
-        body = {k: v.replace("{part}", part) if isinstance(v, str) else v
-                for k, v in body.items()}
-    answer = client.post("/api/v1/stock/receipts", json=body,
-                         headers=auth_for("depot_staff", "BJ"))
+        body = {k: v.replace("{part}", part) if isinstance(v, str) else v for k, v in body.items()}
+    answer = client.post("/api/v1/stock/receipts", json=body, headers=auth_for("depot_staff", "BJ"))
     assert answer.status_code == status, answer.get_json()
     assert answer.get_json()["error"] and answer.get_json()["detail"]
     assert _ledger(engine, part) == []
@@ -227,8 +247,7 @@ def test_bad_serials_are_refused(client, auth_for, make_part, engine, serials):
     assert _ledger(engine, part) == []
 
 
-def test_a_serial_already_on_the_books_is_a_conflict(client, auth_for, make_part, stock_up,
-                                                     engine):
+def test_a_serial_already_on_the_books_is_a_conflict(client, auth_for, make_part, stock_up, engine):
     part = make_part(serialized=True)
     [serial] = stock_up("BJ", part, 1, serialized=True)
     answer = client.post(
@@ -240,24 +259,48 @@ def test_a_serial_already_on_the_books_is_a_conflict(client, auth_for, make_part
     assert len(_ledger(engine, part)) == 1
 
 
-def test_adjustments_need_a_reason_and_a_nonzero_signed_qty(client, auth_for, make_part,
-                                                            stock_up, engine):
+def test_adjustments_need_a_reason_and_a_nonzero_signed_qty(
+    client, auth_for, make_part, stock_up, engine
+):
     part = make_part()
     stock_up("GZ", part, 5)
     staff = auth_for("depot_staff", "GZ")
     url = "/api/v1/stock/adjustments"
-    assert client.post(url, json={"depot": "GZ", "part_number": part, "qty": -2},
-                       headers=staff).status_code == 422
-    assert client.post(url, json={"depot": "GZ", "part_number": part, "qty": 0,
-                                  "reason": "x"}, headers=staff).status_code == 422
-    assert client.post(url, json={"depot": "GZ", "part_number": part, "qty": 1,
-                                  "reason": "x", "condition": "broken"},
-                       headers=staff).status_code == 422
-    too_many = client.post(url, json={"depot": "GZ", "part_number": part, "qty": -6,
-                                      "reason": "lost"}, headers=staff)
+    assert (
+        client.post(
+            url, json={"depot": "GZ", "part_number": part, "qty": -2}, headers=staff
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            url, json={"depot": "GZ", "part_number": part, "qty": 0, "reason": "x"}, headers=staff
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            url,
+            json={
+                "depot": "GZ",
+                "part_number": part,
+                "qty": 1,
+                "reason": "x",
+                "condition": "broken",
+            },
+            headers=staff,
+        ).status_code
+        == 422
+    )
+    too_many = client.post(
+        url, json={"depot": "GZ", "part_number": part, "qty": -6, "reason": "lost"}, headers=staff
+    )
     assert too_many.status_code == 409
-    done = client.post(url, json={"depot": "GZ", "part_number": part, "qty": -2,
-                                  "reason": "water damage"}, headers=staff)
+    done = client.post(
+        url,
+        json={"depot": "GZ", "part_number": part, "qty": -2, "reason": "water damage"},
+        headers=staff,
+    )
     assert done.status_code == 201
     assert done.get_json()["stock"]["good"] == 3
     assert done.get_json()["reason"] == "water damage"
@@ -272,44 +315,80 @@ def test_defective_units_go_to_repair_come_back_good_or_are_scrapped(
     serials = new_serials(3)
     add = client.post(
         "/api/v1/stock/adjustments",
-        json={"depot": "WH", "part_number": part, "qty": 3, "reason": "defective returns",
-              "serials": serials, "condition": "defective"},
+        json={
+            "depot": "WH",
+            "part_number": part,
+            "qty": 3,
+            "reason": "defective returns",
+            "serials": serials,
+            "condition": "defective",
+        },
         headers=staff,
     )
     assert add.status_code == 201, add.get_json()
     repair = client.post(
         "/api/v1/stock/condition-changes",
-        json={"depot": "WH", "part_number": part, "qty": 2, "from_condition": "defective",
-              "to_condition": "in_repair", "serials": serials[:2]},
+        json={
+            "depot": "WH",
+            "part_number": part,
+            "qty": 2,
+            "from_condition": "defective",
+            "to_condition": "in_repair",
+            "serials": serials[:2],
+        },
         headers=staff,
     )
     assert repair.status_code == 201
     assert (repair.get_json()["stock"]["defective"], repair.get_json()["stock"]["in_repair"]) == (
-        1, 2)
+        1,
+        2,
+    )
     back = client.post(
         "/api/v1/stock/condition-changes",
-        json={"depot": "WH", "part_number": part, "qty": 1, "from_condition": "in_repair",
-              "to_condition": "good", "serials": [serials[0]]},
+        json={
+            "depot": "WH",
+            "part_number": part,
+            "qty": 1,
+            "from_condition": "in_repair",
+            "to_condition": "good",
+            "serials": [serials[0]],
+        },
         headers=staff,
     )
     assert back.status_code == 201
     scrapped = client.post(
         "/api/v1/stock/scrap",
-        json={"depot": "WH", "part_number": part, "qty": 1, "reason": "beyond repair",
-              "serials": [serials[2]]},
+        json={
+            "depot": "WH",
+            "part_number": part,
+            "qty": 1,
+            "reason": "beyond repair",
+            "serials": [serials[2]],
+        },
         headers=staff,
     )
     assert scrapped.status_code == 201
     unit = client.get(f"/api/v1/units/{serials[0].lower()}", headers=staff).get_json()
     assert (unit["condition"], unit["refurbished"], unit["depot"]) == ("good", True, "WH")
-    assert [h["kind"] for h in unit["history"]] == ["adjustment", "condition", "condition",
-                                                    "condition", "condition"]
+    assert [h["kind"] for h in unit["history"]] == [
+        "adjustment",
+        "condition",
+        "condition",
+        "condition",
+        "condition",
+    ]
     gone = client.get(f"/api/v1/units/{serials[2]}", headers=staff).get_json()
     assert (gone["location"], gone["depot"]) == ("scrapped", None)
     wrong = client.post(
         "/api/v1/stock/condition-changes",
-        json={"depot": "WH", "part_number": part, "qty": 1, "from_condition": "good",
-              "to_condition": "sparkling", "serials": [serials[0]]},
+        json={
+            "depot": "WH",
+            "part_number": part,
+            "qty": 1,
+            "from_condition": "good",
+            "to_condition": "sparkling",
+            "serials": [serials[0]],
+        },
         headers=staff,
     )
     assert wrong.status_code == 422
@@ -321,9 +400,11 @@ def test_a_count_turns_differences_into_adjustments(client, auth_for, make_part,
     stock_up("XA", bulk, 10)
     on_shelf = stock_up("XA", tracked, 3, serialized=True)
     staff = auth_for("depot_staff", "XA")
-    counted = client.post("/api/v1/stock/counts",
-                          json={"depot": "XA", "part_number": bulk, "counted": 8},
-                          headers=staff)
+    counted = client.post(
+        "/api/v1/stock/counts",
+        json={"depot": "XA", "part_number": bulk, "counted": 8},
+        headers=staff,
+    )
     assert counted.status_code == 201, counted.get_json()
     body = counted.get_json()
     assert (body["expected"], body["counted"], body["difference"]) == (10, 8, -2)
@@ -336,9 +417,14 @@ def test_a_count_turns_differences_into_adjustments(client, auth_for, make_part,
     )
     body = scanned.get_json()
     assert (body["missing"], body["found"]) == ([on_shelf[0]], extra)
-    assert client.post("/api/v1/stock/counts",
-                       json={"depot": "XA", "part_number": bulk, "counted": -1},
-                       headers=staff).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/stock/counts",
+            json={"depot": "XA", "part_number": bulk, "counted": -1},
+            headers=staff,
+        ).status_code
+        == 422
+    )
 
 
 def test_stock_filters_by_depot_part_and_condition(client, auth_for, make_part, stock_up):
@@ -349,7 +435,10 @@ def test_stock_filters_by_depot_part_and_condition(client, auth_for, make_part, 
     reader = auth_for("engineer")
     everything = client.get("/api/v1/stock", headers=reader).get_json()
     assert {(r["depot"], r["part_number"]) for r in everything} == {
-        ("BJ", first), ("SH", first), ("SH", second)}
+        ("BJ", first),
+        ("SH", first),
+        ("SH", second),
+    }
     at_sh = client.get("/api/v1/stock?depot=sh", headers=reader).get_json()
     assert {r["part_number"] for r in at_sh} == {first, second}
     assert client.get("/api/v1/stock?condition=defective", headers=reader).get_json() == []
@@ -360,8 +449,9 @@ def test_stock_filters_by_depot_part_and_condition(client, auth_for, make_part, 
 # --- idempotency --------------------------------------------------------------------------
 
 
-def test_a_replayed_receipt_gets_the_first_answer_and_books_once(client, auth_for, make_part,
-                                                                 engine):
+def test_a_replayed_receipt_gets_the_first_answer_and_books_once(
+    client, auth_for, make_part, engine
+):
     part = make_part()
     headers = {**auth_for("depot_staff", "BJ"), "Idempotency-Key": "receipt-42"}
     body = {"depot": "BJ", "part_number": part, "qty": 3}
@@ -378,8 +468,9 @@ def test_a_replayed_receipt_gets_the_first_answer_and_books_once(client, auth_fo
     assert _stock(engine, "BJ", part).good == 3
 
 
-def test_a_refused_request_can_be_retried_with_the_same_key(client, auth_for, make_part,
-                                                            stock_up, engine):
+def test_a_refused_request_can_be_retried_with_the_same_key(
+    client, auth_for, make_part, stock_up, engine
+):
     part = make_part()
     headers = {**auth_for("engineer"), "Idempotency-Key": "hold-1"}
     body = {"depot": "CD", "part_number": part, "qty": 2, "reference": "RMA-9"}

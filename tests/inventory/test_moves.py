@@ -72,8 +72,9 @@ def test_transfer_leaves_source_in_transit_then_arrives(uow, make_part, staff, p
     assert ledger.check_books(uow) == []
 
 
-def test_shipping_more_than_available_is_409_and_changes_nothing(uow, make_part, staff, planner,
-                                                                stock_up):
+def test_shipping_more_than_available_is_409_and_changes_nothing(
+    uow, make_part, staff, planner, stock_up
+):
     ok, short = make_part(), make_part()
     stock_up("BJ", ok, 5)
     stock_up("BJ", short, 1)
@@ -96,8 +97,9 @@ def test_reserved_stock_cannot_be_shipped(uow, make_part, staff, planner, stock_
         transfers.ship_transfer(uow, staff("GZ"), draft.transfer.id)
 
 
-def test_short_and_wrong_serials_are_recorded_as_discrepancies(uow, make_part, staff, planner,
-                                                               stock_up):
+def test_short_and_wrong_serials_are_recorded_as_discrepancies(
+    uow, make_part, staff, planner, stock_up
+):
     part = make_part(serialized=True)
     shipped = stock_up("CD", part, 3, serialized=True)
     elsewhere = stock_up("XA", part, 1, serialized=True)
@@ -105,12 +107,15 @@ def test_short_and_wrong_serials_are_recorded_as_discrepancies(uow, make_part, s
     transfers.ship_transfer(uow, staff("CD"), draft.transfer.id, {part: shipped[:2]})
     stranger = new_serials(1)[0]
     result = transfers.receive_transfer(
-        uow, staff("WH"), draft.transfer.id,
+        uow,
+        staff("WH"),
+        draft.transfer.id,
         [ReceivedLine(part, serials=[shipped[0], stranger, elsewhere[0]])],
     )
     kinds = sorted((d.kind, d.serial) for d in result.discrepancies)
-    assert kinds == sorted([("short", shipped[1]), ("extra", stranger),
-                            ("wrong_serial", elsewhere[0])])
+    assert kinds == sorted(
+        [("short", shipped[1]), ("extra", stranger), ("wrong_serial", elsewhere[0])]
+    )
     row = _row(uow, "WH", part)
     assert (row.good, row.in_transit) == (3, 0)
     assert queries.get_unit(uow, shipped[1])[0].location == "missing"
@@ -123,8 +128,9 @@ def test_bulk_short_receipt_records_the_shortfall(uow, make_part, staff, planner
     stock_up("SY", part, 10)
     draft = transfers.create_transfer(uow, planner, "SY", "JN", [LineIn(part, 10)])
     transfers.ship_transfer(uow, staff("SY"), draft.transfer.id)
-    result = transfers.receive_transfer(uow, staff("JN"), draft.transfer.id,
-                                        [ReceivedLine(part, qty=7)])
+    result = transfers.receive_transfer(
+        uow, staff("JN"), draft.transfer.id, [ReceivedLine(part, qty=7)]
+    )
     assert [(d.kind, d.qty) for d in result.discrepancies] == [("short", 3)]
     assert _row(uow, "JN", part).good == 7
     assert ledger.check_books(uow) == []
@@ -164,8 +170,9 @@ def test_reserve_release_and_pick(uow, make_part, staff, planner, stock_up):
 def test_repair_cycle_refurbishes_a_unit(uow, make_part, staff):
     part = make_part(serialized=True)
     serial = new_serials(1)[0]
-    moves.adjust(uow, staff("JN"), "JN", part, 1, "returned by customer", [serial],
-                 condition="defective")
+    moves.adjust(
+        uow, staff("JN"), "JN", part, 1, "returned by customer", [serial], condition="defective"
+    )
     moves.change_condition(uow, staff("JN"), "JN", part, 1, "defective", "in_repair", [serial])
     moves.change_condition(uow, staff("JN"), "JN", part, 1, "in_repair", "good", [serial])
     unit, history = queries.get_unit(uow, serial)
@@ -217,9 +224,17 @@ def test_ledger_rows_cannot_be_updated_or_deleted(any_engine, statement):
     uow = UnitOfWork(any_engine)
     planner = auth.create_user(uow, "p1", "a-long-password", "planner")
     staff = auth.create_user(uow, "s1", "a-long-password", "depot_staff", depot_code="BJ")
-    catalog.create_part(uow, planner, PartIn(part_number="LEDGER-1", description="x",
-                                             family="fan", serialized=False,
-                                             unit_cost=Decimal(1)))
+    catalog.create_part(
+        uow,
+        planner,
+        PartIn(
+            part_number="LEDGER-1",
+            description="x",
+            family="fan",
+            serialized=False,
+            unit_cost=Decimal(1),
+        ),
+    )
     moves.receive(uow, staff, "BJ", "LEDGER-1", 3)
     with pytest.raises(Exception, match="append-only"), any_engine.begin() as connection:
         connection.execute(text(statement))
@@ -231,7 +246,8 @@ def test_check_books_finds_a_tampered_balance(uow, engine, make_part, stock_up):
     part = make_part()
     stock_up("BJ", part, 4)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE stock_balance SET on_hand = 5 WHERE part_number = :p"),
-                           {"p": part})
+        connection.execute(
+            text("UPDATE stock_balance SET on_hand = 5 WHERE part_number = :p"), {"p": part}
+        )
     problems = ledger.check_books(uow)
     assert len(problems) == 1 and problems[0].actual == 5 and problems[0].expected == 4

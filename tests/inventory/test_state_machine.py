@@ -15,6 +15,7 @@ nothing (not even the ledger).
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -534,7 +535,8 @@ class InventoryMachine(RuleBasedStateMachine):
         )
         if done is None:
             return
-        assert sorted(s.serial for s in done.serials) == sorted(chosen)
+        shipped = sorted(s.serial for s in done.serials)
+        assert shipped == sorted(chosen), f"shipped {shipped}, expected {sorted(chosen)}"
         self.books.post(deltas)
         model.status, model.shipped_serials = "shipped", chosen
         for serial in chosen:
@@ -669,7 +671,9 @@ class InventoryMachine(RuleBasedStateMachine):
         assert units == self.books.units
         assert held == {rid: r.status for rid, r in self.reservations.items()}
         assert moving == {tid: t.status for tid, t in self.transfers.items()}
-        assert ledger.check_books(self.uow) == []
+        # Examples share the database; each is judged on its own parts so that a failing
+        # example cannot make the next ones fail (which would confuse the shrinker).
+        assert [d for d in ledger.check_books(self.uow) if d.part_number in parts] == []
 
 
 def machine_for(engine: Engine) -> type[InventoryMachine]:
@@ -701,6 +705,9 @@ RUNS = {
     "sqlite": settings(max_examples=30, stateful_step_count=30),
     "postgresql": settings(max_examples=10, stateful_step_count=25),
 }
+# Every step talks to a real database, so shrinking a failure can take minutes. CI reports
+# the failing run unshrunk (every step is printed); run locally to get it shrunk.
+PHASES = tuple(p for p in Phase if p != Phase.shrink) if os.environ.get("CI") else tuple(Phase)
 
 
 def test_stock_services_agree_with_a_simple_model(any_engine: Engine) -> None:
@@ -710,9 +717,11 @@ def test_stock_services_agree_with_a_simple_model(any_engine: Engine) -> None:
         settings=settings(
             RUNS[any_engine.dialect.name],
             deadline=None,
+            phases=PHASES,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+    assert ledger.check_books(UnitOfWork(any_engine)) == []
 
 
 def test_the_model_refuses_what_oversells() -> None:
