@@ -467,6 +467,8 @@ def get_transfer(uow: UnitOfWork, transfer_id: int) -> TransferView:
 def list_transfers(
     uow: UnitOfWork, *, status: str | None = None, depot: str | None = None, limit: int = 200
 ) -> list[TransferView]:
+    """Transfers, newest first, each with its lines, serials and discrepancies
+    (four queries in all, however many transfers)."""
     query = select(Transfer).order_by(Transfer.id.desc()).limit(limit)
     if status:
         if status not in {s.value for s in TransferStatus}:
@@ -475,4 +477,27 @@ def list_transfers(
     if depot:
         depot = depot.upper()
         query = query.where(or_(Transfer.from_depot == depot, Transfer.to_depot == depot))
-    return [view(uow, transfer) for transfer in uow.session.scalars(query)]
+    found = list(uow.session.scalars(query))
+    views = {t.id: TransferView(t, []) for t in found}
+    if not views:
+        return []
+    ids = list(views)
+    for line in uow.session.scalars(
+        select(TransferLine)
+        .where(TransferLine.transfer_id.in_(ids))
+        .order_by(TransferLine.part_number)
+    ):
+        views[line.transfer_id].lines.append(line)
+    for row in uow.session.scalars(
+        select(TransferSerial)
+        .where(TransferSerial.transfer_id.in_(ids))
+        .order_by(TransferSerial.serial)
+    ):
+        views[row.transfer_id].serials.append(row)
+    for item in uow.session.scalars(
+        select(TransferDiscrepancy)
+        .where(TransferDiscrepancy.transfer_id.in_(ids))
+        .order_by(TransferDiscrepancy.id)
+    ):
+        views[item.transfer_id].discrepancies.append(item)
+    return [views[t.id] for t in found]
