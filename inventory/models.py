@@ -346,3 +346,39 @@ class StockTarget(SQLModel, table=True):
     @property
     def effective(self) -> int:
         return self.override if self.override is not None else self.computed
+
+
+class RebalancePlan(SQLModel, table=True):
+    """A saved rebalancing plan: reviewed by a planner, then turned into draft transfers."""
+
+    __tablename__ = "rebalance_plan"
+    __table_args__ = (
+        CheckConstraint("status IN ('proposed', 'approved', 'discarded')", name="status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="proposed", max_length=10)
+    units_moved: int = 0
+    cost: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    shortage_before: int = 0
+    shortage_left: int = 0
+    parts: int = 0
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    transfer_ids: str = Field(default="[]", max_length=4000)
+
+
+class RebalanceMove(SQLModel, table=True):
+    __tablename__ = "rebalance_move"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="rebalance_plan.id", index=True)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    from_depot: str = Field(foreign_key="depot.code", max_length=4)
+    to_depot: str = Field(foreign_key="depot.code", max_length=4)
+    qty: int
+    unit_cost: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    cost: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))

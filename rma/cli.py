@@ -108,7 +108,8 @@ def _escalation_line(escalation: Any, number: str) -> str:
 def _numbers(u: UnitOfWork, rma_ids: list[int]) -> dict[int, str]:
     if not rma_ids:
         return {}
-    return dict(u.session.execute(select(Rma.id, Rma.number).where(Rma.id.in_(set(rma_ids)))))
+    rows = u.session.execute(select(Rma.id, Rma.number).where(Rma.id.in_(set(rma_ids))))
+    return {rma_id: number for rma_id, number in rows}
 
 
 @read_only
@@ -149,6 +150,7 @@ def notifications_command(status: str | None, limit: int) -> None:
 
 @click.group("ladder", cls=AppGroup, invoke_without_command=True)
 @click.pass_context
+@with_appcontext  # AppGroup gives its subcommands the app context, not the group itself
 @domain_errors
 def ladder_group(ctx: click.Context) -> None:
     """Print the escalation ladder (or change a step with `ladder set`)."""
@@ -161,7 +163,7 @@ def ladder_group(ctx: click.Context) -> None:
     for step in steps:
         unit = "h (calendar h on 7x24)" if step.fault_level == "C-1" else "working h"
         click.echo(
-            f"{step.fault_level} step {step.step}  after {step.after_hours:g} {unit:22} "
+            f"{step.fault_level} step {step.step}  after {step.after_hours:>4g} {unit:22} "
             f"{step.notify_title} <{step.notify_email}>"
         )
 

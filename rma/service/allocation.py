@@ -178,7 +178,7 @@ def _record_allocation(
     options: Options,
     reservation_id: int | None,
 ) -> None:
-    from rma.service.lifecycle import _move
+    from rma.service.lifecycle import move_to
 
     assert decision.depot is not None
     rma.depot_code = decision.depot
@@ -192,7 +192,7 @@ def _record_allocation(
     rma.reservation_id = reservation_id
     rma.at_risk, rma.backorder = decision.at_risk, False
     rma.allocated_at = clock.now()
-    _move(
+    move_to(
         uow,
         rma,
         Status.ALLOCATED,
@@ -221,12 +221,12 @@ def _record_allocation(
 
 
 def _record_backorder(uow: UnitOfWork, rma: Rma, decision: DepotDecision, options: Options) -> None:
-    from rma.service.lifecycle import _event
+    from rma.service.lifecycle import record_event
 
     rma.backorder, rma.at_risk = True, True
     rma.alternatives = alternatives_json(decision, options.part_at)
     uow.session.add(rma)
-    _event(uow, rma, "system", "backorder", detail={"part_number": rma.part_number})
+    record_event(uow, rma, "system", "backorder", detail={"part_number": rma.part_number})
     enqueue(
         uow,
         "backorder",

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -165,14 +164,14 @@ def deliver_pending(
     """
     if uow.in_transaction:
         raise RuntimeError("deliver_pending commits per message; call it outside a transaction")
-    started, start_at = time.monotonic(), clock.as_utc(now)
+    started, start_at = clock.now(), clock.as_utc(now)
     report = DeliveryReport()
     mailer = _Mailer(settings)
 
     def moment() -> datetime:
-        # ``now`` advanced by the real time this run has taken, so leases and
-        # back-offs stay right during a long run while tests can fix ``now``.
-        return start_at + timedelta(seconds=time.monotonic() - started)
+        # ``now`` advanced by the time this run has taken (by the clock, which
+        # tests freeze), so leases and back-offs stay right during a long run.
+        return start_at + (clock.now() - started)
 
     try:
         for _ in range(max(limit, 0)):

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
@@ -270,34 +270,67 @@ def raise_due_escalations(uow: UnitOfWork, now: datetime) -> list[Escalation]:
     due = _screen(uow, now, ladder, calendars)
     if not due:
         return []
-    at_risk_recipients = _at_risk_recipients(uow, ladder)
-    raised: list[Escalation] = []
+    at_risk_recipients = _at_risk_recipients(
+        uow, ladder, [item.rma_id for item in due if item.step == AT_RISK_STEP]
+    )
     by_rma: dict[int, list[_Due]] = defaultdict(list)
     for item in due:
+        if item.step == AT_RISK_STEP:
+            addresses = ", ".join(at_risk_recipients[item.rma_id])
+            item = replace(item, email=addresses[:EMAIL_MAX])
         by_rma[item.rma_id].append(item)
+    raised: list[Escalation] = []
     for chunk in _chunks(sorted(by_rma), CHUNK):
-        for rma, customer, site, city, part in _lock_details(uow, chunk):
+        wanted: list[tuple[_Due, _Case]] = []
+        for case in _lock_cases(uow, chunk):
             # Re-checked on the locked, fresh row: the case may have moved on
-            # since the screening read.
+            # since the screening read (cause confirmed, closed, delivered).
+            rma = case.rma
             if rma.status not in OPEN_STATUSES:
                 continue
             for item in by_rma[rma.id]:
-                if item.step != AT_RISK_STEP and rma.cause_confirmed_at is not None:
-                    continue
-                if item.step == AT_RISK_STEP and not (rma.at_risk and rma.delivered_at is None):
-                    continue
-                if item.step == AT_RISK_STEP:
-                    item = replace(item, email=", ".join(at_risk_recipients)[:EMAIL_MAX])
-                escalation = _insert_once(uow, item, rma.fault_level, now)
-                if escalation is None:
-                    continue  # another run raised it first
-                raised.append(escalation)
-                recipients = (
-                    at_risk_recipients if item.step == AT_RISK_STEP else [escalation.notify_email]
+                still_due = (
+                    rma.at_risk and rma.delivered_at is None
+                    if item.step == AT_RISK_STEP
+                    else rma.cause_confirmed_at is None
                 )
-                _announce(uow, escalation, rma, customer, site, city, part, recipients, calendars)
-    uow.session.flush()
+                if still_due:
+                    wanted.append((item, case))
+        inserted = _insert_once(uow, [(item, case.rma.fault_level) for item, case in wanted], now)
+        if not inserted:
+            continue
+        notifications: list[dict[str, object]] = []
+        events: list[dict[str, object]] = []
+        for item, case in wanted:
+            escalation = inserted.get((item.rma_id, item.step))
+            if escalation is None:
+                continue  # another run raised it first
+            raised.append(escalation)
+            recipients = (
+                at_risk_recipients[item.rma_id]
+                if item.step == AT_RISK_STEP
+                else [escalation.notify_email]
+            )
+            subject, body = _compose(escalation, case, calendars)
+            notifications += _outbox_rows(case.rma, escalation, recipients, subject, body, now)
+            events.append(_event_row(case.rma, escalation, recipients))
+        # Written in bulk: a run after an outage may raise thousands at once.
+        # The outbox rows are those ``notifications.enqueue`` would write; its
+        # duplicate check is not needed since each escalation is inserted once.
+        if notifications:
+            uow.session.execute(insert(Notification), notifications)
+        if events:
+            uow.session.execute(insert(RmaEvent), events)
     return raised
+
+
+@dataclass(frozen=True)
+class _Case:
+    rma: Rma
+    customer: Customer
+    site: Site
+    city: City
+    part: Part | None
 
 
 def _ladder(uow: UnitOfWork) -> dict[str, list[_Rung]]:
@@ -378,9 +411,7 @@ def _screen(
     return due
 
 
-def _lock_details(
-    uow: UnitOfWork, rma_ids: Sequence[int]
-) -> list[tuple[Rma, Customer, Site, City, Part | None]]:
+def _lock_cases(uow: UnitOfWork, rma_ids: Sequence[int]) -> list[_Case]:
     query = (
         select(Rma, Customer, Site, City, Part)
         .join(Customer, Customer.id == Rma.customer_id)
@@ -393,58 +424,79 @@ def _lock_details(
     )
     if uow.dialect == "postgresql":
         query = query.with_for_update(of=Rma, skip_locked=True)
-    return [tuple(row) for row in uow.session.execute(query)]  # type: ignore[misc]
+    return [_Case(*row) for row in uow.session.execute(query)]
 
 
-def _insert_once(uow: UnitOfWork, item: _Due, fault_level: str, now: datetime) -> Escalation | None:
-    """Insert the escalation unless (rma, step) exists; ``None`` when it already did.
+def _insert_once(
+    uow: UnitOfWork, items: list[tuple[_Due, str]], now: datetime
+) -> dict[tuple[int, int], Escalation]:
+    """Insert the escalations whose (rma, step) does not exist yet; returns those inserted.
 
     ``ON CONFLICT DO NOTHING`` never raises, so a concurrent run that inserted
     the same row (committed or not) makes this one skip it instead of aborting
     its transaction; PostgreSQL waits for an uncommitted twin to decide first.
     """
+    if not items:
+        return {}
     dialect_insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
-    values = {
-        "rma_id": item.rma_id,
-        "step": item.step,
-        "fault_level": fault_level,
-        "notify_title": item.title,
-        "notify_email": item.email,
-        "support_hours": item.support_hours,
-        "due_at": item.due_at,
-        "raised_at": now,
-    }
+    rows = [
+        {
+            "rma_id": item.rma_id,
+            "step": item.step,
+            "fault_level": fault_level,
+            "notify_title": item.title,
+            "notify_email": item.email,
+            "support_hours": item.support_hours,
+            "due_at": item.due_at,
+            "raised_at": now,
+        }
+        for item, fault_level in items
+    ]
+    table = Escalation.__table__  # type: ignore[attr-defined]
     statement = (
-        dialect_insert(Escalation)
-        .values(**values)
+        dialect_insert(table)
         .on_conflict_do_nothing(index_elements=["rma_id", "step"])
-        .returning(Escalation.id)
+        .returning(table.c.id)
     )
-    new_id = uow.session.execute(statement).scalar()
-    if new_id is None:
-        return None
-    return Escalation(id=new_id, **values)
+    # One compiled statement, batched by SQLAlchemy ("insertmanyvalues").
+    new_ids = [row.id for row in uow.session.connection().execute(statement, rows)]
+    if not new_ids:
+        return {}
+    # Loaded rather than constructed: ORM loading is far cheaper than model __init__.
+    loaded = uow.session.scalars(select(Escalation).where(Escalation.id.in_(new_ids)))
+    return {(row.rma_id, row.step): row for row in loaded}
 
 
-def _at_risk_recipients(uow: UnitOfWork, ladder: dict[str, list[_Rung]]) -> list[str]:
-    """Supervisors: every active supervisor user with an address, plus the regional
-    supervisor's mailbox of the ladder (C-1's first step)."""
+def _at_risk_recipients(
+    uow: UnitOfWork, ladder: dict[str, list[_Rung]], rma_ids: list[int]
+) -> dict[int, list[str]]:
+    """Who hears that a case is at risk: the regional supervisor's mailbox of the
+    ladder (C-1's first step), and every active supervisor user with an address
+    unless the allocation already e-mailed them about this case (kind ``at_risk``)."""
+    if not rma_ids:
+        return {}
     first = ladder.get("C-1", [])
     mailbox = first[0].email if first else REGIONAL_SUPERVISOR[1]
-    return sorted({mailbox, *addresses_of_role(uow, Role.SUPERVISOR)})
+    supervisors = set(addresses_of_role(uow, Role.SUPERVISOR))
+    told: set[int] = set()
+    for chunk in _chunks(sorted(set(rma_ids)), CHUNK):
+        told.update(
+            uow.session.scalars(
+                select(Notification.rma_id).where(
+                    Notification.kind == "at_risk", Notification.rma_id.in_(chunk)
+                )
+            )
+        )
+    return {
+        rma_id: sorted({mailbox} | (set() if rma_id in told else supervisors)) for rma_id in rma_ids
+    }
 
 
-def _announce(
-    uow: UnitOfWork,
-    escalation: Escalation,
-    rma: Rma,
-    customer: Customer,
-    site: Site,
-    city: City,
-    part: Part | None,
-    recipients: list[str],
-    calendars: dict[str, WorkingCalendar],
-) -> None:
+def _compose(
+    escalation: Escalation, case: _Case, calendars: dict[str, WorkingCalendar]
+) -> tuple[str, str]:
+    """Subject and plain-text body of an escalation e-mail (times in Asia/Shanghai)."""
+    rma, customer, site, city, part = case.rma, case.customer, case.site, case.city, case.part
     code = escalation_calendar_code(rma)
     unit = "hours" if code == "7x24" else "working hours"
     if escalation.step == AT_RISK_STEP:
@@ -468,56 +520,82 @@ def _announce(
             f"{rma.number} has had no confirmed cause for {hours:g} {label} "
             f"(since {_when(escalation.due_at)}). You are its {escalation.notify_title}."
         )
-    now_hours = working_hours_between(calendars[code], rma.reported_at, escalation.raised_at)
+    if rma.cause_confirmed_at is not None:
+        support = f"Cause:        confirmed {_when(rma.cause_confirmed_at)}"
+    else:
+        elapsed = working_hours_between(calendars[code], rma.reported_at, escalation.raised_at)
+        support = f"Support time: {max(elapsed, 0.0):.1f} {unit} without a confirmed cause"
+    contact = " ".join(filter(None, [site.contact_name, site.contact_phone]))
     lines = [
         headline,
         "",
         f"Customer:     {customer.name}" + (f" ({customer.name_zh})" if customer.name_zh else ""),
         f"Site:         {site.name}, {city.name}",
-        f"Contact:      {' '.join(filter(None, [site.contact_name, site.contact_phone]))}",
+        f"Contact:      {contact}",
         f"Part:         {rma.part_number}" + (f" - {part.description}" if part else ""),
         f"Serial:       {rma.serial or 'unknown'}",
         f"Fault level:  {rma.fault_level} ({rma.kind.replace('_', ' ')})",
         f"Status:       {rma.status}",
         f"Reported:     {_when(rma.reported_at)} by {rma.reported_by}",
-        f"Support time: {max(now_hours, 0.0):.1f} {unit} without a confirmed cause",
+        support,
     ]
-    for label_, value in (
+    for name, value in (
         ("Replacement due", rma.due_replacement),
         ("Promised delivery", rma.promised_delivery),
         ("Repair return due", rma.due_repair_return),
         ("Defective back due", rma.due_defective_return),
     ):
         if value is not None:
-            lines.append(f"{label_ + ':':19} {_when(value)}")
+            lines.append(f"{name + ':':19} {_when(value)}")
     lines += ["", "Symptom:", rma.symptom, "", f"Open the case: /rmas/{rma.number}"]
-    enqueue(
-        uow,
-        ESCALATION_KIND,
-        recipients,
-        subject,
-        "\n".join(lines) + "\n",
-        rma=rma,
-        dedupe_key=f"esc:{rma.number}:{escalation.step}",
-    )
-    uow.session.add(
-        RmaEvent(
-            rma_id=rma.id,
-            at=escalation.raised_at,
-            actor=SYSTEM_ACTOR,
-            action="escalate",
-            from_status=rma.status,
-            to_status=rma.status,
-            detail=json.dumps(
-                {
-                    "step": escalation.step,
-                    "to": escalation.notify_title,
-                    "email": recipients,
-                    "support_hours": escalation.support_hours,
-                }
-            ),
-        )
-    )
+    return subject[:200], "\n".join(lines) + "\n"
+
+
+def _outbox_rows(
+    rma: Rma,
+    escalation: Escalation,
+    recipients: list[str],
+    subject: str,
+    body: str,
+    now: datetime,
+) -> list[dict[str, object]]:
+    key = f"esc:{rma.number}:{escalation.step}"
+    return [
+        {
+            "kind": ESCALATION_KIND,
+            "rma_id": rma.id,
+            "to_address": address,
+            "subject": subject,
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "last_error": "",
+            "created_at": now,
+            "next_attempt_at": now,
+            "sent_at": None,
+            "dedupe_key": f"{key}:{address}"[:80],
+        }
+        for address in recipients
+    ]
+
+
+def _event_row(rma: Rma, escalation: Escalation, recipients: list[str]) -> dict[str, object]:
+    return {
+        "rma_id": rma.id,
+        "at": escalation.raised_at,
+        "actor": SYSTEM_ACTOR,
+        "action": "escalate",
+        "from_status": rma.status,
+        "to_status": rma.status,
+        "detail": json.dumps(
+            {
+                "step": escalation.step,
+                "to": escalation.notify_title,
+                "email": recipients,
+                "support_hours": escalation.support_hours,
+            }
+        ),
+    }
 
 
 def _when(value: datetime | None) -> str:

@@ -114,7 +114,7 @@ def _require_step(rma: Rma, target: Status) -> None:
         )
 
 
-def _event(
+def record_event(
     uow: UnitOfWork,
     rma: Rma,
     actor: str,
@@ -135,7 +135,7 @@ def _event(
     )
 
 
-def _move(
+def move_to(
     uow: UnitOfWork,
     rma: Rma,
     target: Status,
@@ -146,7 +146,7 @@ def _move(
     before = rma.status
     rma.status = target
     uow.session.add(rma)
-    _event(uow, rma, actor.username, action, from_status=before, detail=detail)
+    record_event(uow, rma, actor.username, action, from_status=before, detail=detail)
 
 
 def lock_rma(uow: UnitOfWork, number: str) -> Rma:
@@ -257,7 +257,7 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
     uow.session.flush()
     assert rma.id is not None
     rma.number = _number_for(rma.id, reported_at)
-    _event(
+    record_event(
         uow,
         rma,
         actor.username,
@@ -286,7 +286,7 @@ def _approve(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) -> Non
     rma.approved_at, rma.approved_by = clock.now(), actor.username
     if rma.kind in (Kind.ADVANCE_REPLACEMENT, Kind.LOANER):
         rma.due_replacement = rma.approved_at + timedelta(hours=REPLACEMENT_HOURS)
-    _move(
+    move_to(
         uow,
         rma,
         Status.APPROVED,
@@ -331,7 +331,7 @@ def ship(uow: UnitOfWork, actor: Actor, number: str, serial: str | None) -> Rma:
     moves_ = reservations.pick(uow, actor, rma.reservation_id, [serial] if serial else None)
     rma.shipped_serial = serial.strip().upper() if serial else None
     rma.shipped_at = clock.now()
-    _move(
+    move_to(
         uow,
         rma,
         Status.SHIPPED,
@@ -363,7 +363,7 @@ def deliver(
     if rma.kind == Kind.ADVANCE_REPLACEMENT and rma.shipped_serial:
         _install_replacement(uow, rma)
     met = rma.due_replacement is None or at <= rma.due_replacement
-    _move(
+    move_to(
         uow,
         rma,
         Status.DELIVERED,
@@ -440,7 +440,7 @@ def receive_defective(
             if original is not None:
                 original.active = False
                 uow.session.add(original)
-    _move(uow, rma, target, actor, "receive-defective", {"depot": depot, "serial": serial})
+    move_to(uow, rma, target, actor, "receive-defective", {"depot": depot, "serial": serial})
     return rma
 
 
@@ -459,7 +459,7 @@ def _repair_step(uow: UnitOfWork, actor: Actor, number: str, target: Status, act
     detail: dict[str, object] = {}
     if target == Status.RETURNED and rma.due_repair_return:
         detail["within_72_working_hours"] = now <= rma.due_repair_return
-    _move(uow, rma, target, actor, action, detail)
+    move_to(uow, rma, target, actor, action, detail)
     return rma
 
 
@@ -500,7 +500,7 @@ def loaner_back(uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: 
         reason=f"loaner back from {rma.number}",
     )
     rma.back_at, rma.return_depot, rma.returned_serial = clock.now(), depot, serial
-    _move(uow, rma, Status.BACK, actor, "loaner-back", {"depot": depot, "serial": serial})
+    move_to(uow, rma, Status.BACK, actor, "loaner-back", {"depot": depot, "serial": serial})
     return rma
 
 
@@ -518,7 +518,7 @@ def confirm_cause(uow: UnitOfWork, actor: Actor, number: str, cause: str) -> Rma
         raise Invalid("describe the confirmed cause")
     rma.cause_confirmed_at = clock.now()
     uow.session.add(rma)
-    _event(uow, rma, actor.username, "confirm-cause", detail={"cause": text[:1000]})
+    record_event(uow, rma, actor.username, "confirm-cause", detail={"cause": text[:1000]})
     return rma
 
 
@@ -547,7 +547,7 @@ def close(
     rma.closed_at = now
     if rma.cause_confirmed_at is None:
         rma.cause_confirmed_at = now
-    _move(uow, rma, Status.CLOSED, actor, "close", {"rating": rating, "signed_by": signer})
+    move_to(uow, rma, Status.CLOSED, actor, "close", {"rating": rating, "signed_by": signer})
     return rma
 
 
@@ -562,7 +562,7 @@ def cancel(uow: UnitOfWork, actor: Actor, number: str, reason: str) -> Rma:
         raise Invalid("a reason is required to cancel")
     released = release_held_stock(uow, rma, actor, f"{rma.number} cancelled")
     rma.cancelled_at, rma.cancel_reason = clock.now(), text[:300]
-    _move(uow, rma, Status.CANCELLED, actor, "cancel", {"reason": text, "released": released})
+    move_to(uow, rma, Status.CANCELLED, actor, "cancel", {"reason": text, "released": released})
     return rma
 
 
