@@ -25,6 +25,7 @@ from pydantic import (
     RootModel,
     StrictBool,
     StrictInt,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -47,6 +48,8 @@ StatusName = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
 Coverage = Literal[COVERAGES]  # type: ignore[valid-type]
 Phase = Literal[PHASES]  # type: ignore[valid-type]
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+# Answered as a JSON number (core.web's JSON provider), so documented as one.
+Money = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "CNY"})]
 
 
 def _one_line(value: str) -> str:
@@ -72,7 +75,11 @@ def _required(value: str) -> str:
 
 def _line(max_length: int, *, required: bool = False) -> Any:
     """A one-line text type of at most ``max_length`` characters, trimmed."""
-    checks: list[Any] = [Field(max_length=max_length), AfterValidator(_one_line)]
+    length = (
+        Field(min_length=1, max_length=max_length) if required else Field(max_length=max_length)
+    )
+    checks: list[Any] = [length]
+    checks.append(AfterValidator(_one_line))
     if required:
         checks.append(AfterValidator(_required))
     return Annotated[(str, *checks)]
@@ -90,7 +97,11 @@ CancelReason = _line(300, required=True)
 
 Symptom = Annotated[
     str,
-    Field(max_length=MAX_SYMPTOM, description="what the customer sees; line breaks allowed"),
+    Field(
+        min_length=1,
+        max_length=MAX_SYMPTOM,
+        description="what the customer sees; line breaks allowed",
+    ),
     AfterValidator(_multi_line),
     AfterValidator(_required),
 ]
@@ -222,7 +233,10 @@ class CancelBody(Body):
 
 class ConfirmCauseBody(Body):
     cause: Annotated[
-        str, Field(max_length=1000), AfterValidator(_multi_line), AfterValidator(_required)
+        str,
+        Field(min_length=1, max_length=1000),
+        AfterValidator(_multi_line),
+        AfterValidator(_required),
     ]
 
 
@@ -339,7 +353,7 @@ class AlternativeOut(BaseModel):
     service: str | None = Field(description="standard or emergency")
     ships_at: datetime | None
     arrival: datetime | None
-    cost: Decimal | None = Field(description="CNY")
+    cost: Money | None
     meets_due: bool
     chosen: bool
     reason: str
@@ -355,7 +369,7 @@ class PreviewOut(BaseModel):
     service: str | None
     ships_at: datetime | None
     promised_delivery: datetime | None
-    cost: Decimal | None
+    cost: Money | None
     at_risk: bool
     backorder: bool
     alternatives: list[AlternativeOut]
@@ -421,7 +435,7 @@ class AllocationOut(BaseModel):
     service: str | None = Field(description="standard or emergency")
     ships_at: datetime | None
     promised_delivery: datetime | None
-    cost: Decimal | None = Field(description="CNY")
+    cost: Money | None
     lane_id: int | None
     alternatives: list[AlternativeOut] = Field(description="every depot, the chosen one first")
 

@@ -321,6 +321,7 @@ def raise_due_escalations(uow: UnitOfWork, now: datetime) -> list[Escalation]:
             uow.session.execute(insert(Notification), notifications)
         if events:
             uow.session.execute(insert(RmaEvent), events)
+    raised.sort(key=lambda escalation: (escalation.rma_id, escalation.step))
     return raised
 
 

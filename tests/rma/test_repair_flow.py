@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from core import clock
-from core.db import UnitOfWork
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from rma.service import lifecycle
 from rma.service.lifecycle import OpenRequest

@@ -18,7 +18,8 @@ MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 def _open(uow, engineer, unit, level="C-2", kind="advance_replacement"):
     return lifecycle.open_rma(
-        uow, engineer,
+        uow,
+        engineer,
         OpenRequest(fault_level=level, kind=kind, symptom="no power", serial=unit.serial),
     )
 
@@ -104,8 +105,9 @@ def test_cancel_releases_the_reservation(uow, engineer, account, install, make_p
     assert ledger.check_books(uow) == []
 
 
-def test_remote_site_far_from_stock_is_at_risk(uow, engineer, account, install, make_part,
-                                               stock_up):
+def test_remote_site_far_from_stock_is_at_risk(
+    uow, engineer, account, install, make_part, stock_up
+):
     part = make_part(serialized=True)
     stock_up("SY", part, 1, serialized=True)
     # Friday 17:30 in Shenyang, C-3 to Lhasa: air + 12 h last mile, next morning's pickup.
@@ -115,8 +117,9 @@ def test_remote_site_far_from_stock_is_at_risk(uow, engineer, account, install, 
     assert rma.promised_delivery > rma.due_replacement
 
 
-def test_shipping_needs_the_reserved_depots_stock(uow, engineer, staff, account, install,
-                                                  make_part, stock_up):
+def test_shipping_needs_the_reserved_depots_stock(
+    uow, engineer, staff, account, install, make_part, stock_up
+):
     part = make_part(serialized=True)
     stock_up("JN", part, 1, serialized=True)
     elsewhere = stock_up("BJ", part, 1, serialized=True)
