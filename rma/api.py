@@ -150,18 +150,13 @@ def _context(
     rmas: Iterable[Rma] = (),
     *,
     sites: Iterable[Site] = (),
-    customer_ids: Iterable[int] = (),
 ) -> _Context:
     """Everything ``rmas`` (and ``sites``) refer to, in one query per table."""
     rmas, extra_sites = list(rmas), list(sites)
     site_rows = _by_id(uow, Site, [r.site_id for r in rmas])
     site_rows.update({s.id: s for s in extra_sites if s.id is not None})
     customer_rows = _by_id(
-        uow,
-        Customer,
-        [r.customer_id for r in rmas]
-        + [s.customer_id for s in site_rows.values()]
-        + list(customer_ids),
+        uow, Customer, [r.customer_id for r in rmas] + [s.customer_id for s in site_rows.values()]
     )
     cities = _by_id(uow, City, [s.city_id for s in site_rows.values()])
     contracts = {

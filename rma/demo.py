@@ -70,6 +70,21 @@ REMARKS = [
     "",
 ]
 
+# How long ago the open cases in each state were reported (hours, range).
+OPEN_CASE_AGE_HOURS = {
+    "requested": (1, 30),
+    "approved": (1, 20),
+    "allocated": (2, 30),
+    "shipped": (6, 30),
+    "delivered": (30, 200),
+    "defective_received": (16 * 24, 20 * 24),
+    "received": (10, 30),
+    "in_repair": (70, 100),
+    "repaired": (130, 160),
+    "returned": (190, 230),
+    "back": (16 * 24, 20 * 24),
+}
+
 INSTALLED_FAMILIES = ("chassis", "line_card", "supervisor", "power", "optic", "module")
 
 
@@ -229,13 +244,10 @@ def _history(uow: UnitOfWork, rng: random.Random, units: list[InstalledUnit], no
             if target == "back"
             else "advance_replacement"
         )
-        # Some fresh, some near the 24-hour limit, some past it.
-        age = (
-            rng.choice([1, 5, 20, 23, 30, 60, 200, 400])
-            * 0.05
-            * (1 if target in ("allocated", "approved", "requested") else 20)
-        )
-        reported = now - timedelta(hours=age)
+        # Old enough for the steps to lie in the past; replacements still waiting
+        # to ship range from fresh to past their 24-hour promise.
+        low, high = OPEN_CASE_AGE_HOURS[target]
+        reported = now - timedelta(hours=rng.uniform(low, high))
         rma = _run_case(uow, rng, unit, kind, reported, engineer, supervisor, until=target)
         opened += rma is not None
     return f"{closed} closed and {opened} open RMAs"
@@ -272,6 +284,8 @@ def _run_case(
         return rma  # waiting for approval, or approved at once under a contract
     if rma.status == "requested":
         step_at += timedelta(hours=rng.uniform(0.5, 3))
+        if step_at > clock.now():
+            return rma  # the next step lies in the future: the case is open there
         with clock.frozen(step_at):
             rma = lifecycle.approve(uow, supervisor, rma.number)
     if until in ("approved",) or rma.backorder:
@@ -284,18 +298,24 @@ def _run_case(
     if serial is None:
         return rma
     step_at = max(step_at + timedelta(minutes=rng.uniform(20, 90)), rma.ships_at or step_at)
+    if step_at > clock.now():
+        return rma  # the next step lies in the future: the case is open there
     with clock.frozen(step_at):
         rma = lifecycle.ship(uow, _staff(uow, rma.depot_code or ""), rma.number, serial)
     if until == "shipped":
         return rma
     late = timedelta(hours=rng.choice([0, 0, 0, 0, 3, 9]))
     step_at = (rma.promised_delivery or step_at) + late
+    if step_at > clock.now():
+        return rma  # the next step lies in the future: the case is open there
     with clock.frozen(step_at):
         rma = lifecycle.deliver(uow, engineer, rma.number)
     if until == "delivered":
         return rma
     depot = rma.depot_code or "BJ"
     step_at += timedelta(days=rng.uniform(2, 12))
+    if step_at > clock.now():
+        return rma  # the next step lies in the future: the case is open there
     with clock.frozen(step_at):
         if kind == "loaner":
             rma = lifecycle.loaner_back(
@@ -327,7 +347,9 @@ def _repair(
     ]
     for state, step in steps:
         step_at += timedelta(hours=rng.uniform(4, 30))
-        with clock.frozen(min(step_at, clock.now())):
+        if step_at > clock.now():
+            return rma
+        with clock.frozen(step_at):
             rma = step()
         if until == state:
             return rma
@@ -338,7 +360,9 @@ def _close(
     uow: UnitOfWork, rng: random.Random, rma: Rma, step_at: datetime, engineer: Actor
 ) -> Rma:
     step_at += timedelta(hours=rng.uniform(1, 48))
-    with clock.frozen(min(step_at, clock.now())):
+    if step_at > clock.now():
+        return rma
+    with clock.frozen(step_at):
         return lifecycle.close(
             uow,
             engineer,

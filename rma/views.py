@@ -560,6 +560,8 @@ def _event_detail(raw: str) -> list[tuple[str, str]]:
             text = f"{clock.local(instant):%Y-%m-%d %H:%M}"
         elif isinstance(value, bool):
             text = "yes" if value else "no"
+        elif isinstance(value, list):
+            text = ", ".join(str(item) for item in value)
         else:
             text = str(value)
         pairs.append((key.replace("_", " "), text))

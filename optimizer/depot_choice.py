@@ -1,0 +1,270 @@
+"""Which depot ships ONE replacement unit, and why every other depot lost.
+
+The caller (the RMA service) gathers, for each candidate depot, the good units of
+the requested part or a part that supersedes it, the depot's target stock of that
+part, and the transit quotes it computed for the customer's site: always the
+standard carrier service and, only when the case may book it (C-1), the emergency
+courier. This module ranks them; it never calls a solver: it is a sort over at
+most eight candidates and answers in microseconds.
+
+The rule, in this order
+-----------------------
+1. Meets the due time (arrival at or before ``due``; the instant itself is in time).
+2. Leaves the depot at or above its target stock after shipping one unit
+   (``available - 1 >= target``), so a replacement does not strip a depot that
+   is needed for its own region when another depot can serve as fast.
+3. Lowest cost (CNY, exact ``Decimal`` comparison).
+4. Earliest arrival.
+5. Depot code, so equal candidates always give the same answer.
+
+Emergency courier: for each depot the standard service is used when it meets the
+due time; the emergency quote (3x the cost) only when it is the only way for that
+depot to meet it. A depot on emergency then competes under the same rule, so a
+cheaper standard shipment from another depot that also meets the due time wins.
+
+When no depot meets the due time, the replacement is still shipped and flagged
+``at_risk``: the earliest standard arrival wins (then target protection, cost,
+code). The emergency courier is not booked then: it would cost three times as
+much without meeting the promise. When no depot has a unit (or no depot with a
+unit has a lane), the decision is a ``backorder`` with no depot. ``at_risk`` and
+``backorder`` are never both set.
+
+Every candidate comes back in ``alternatives`` (the chosen one first, then in rank
+order, then depots that could not ship, by code) with its arrival, cost, whether
+it meets the due time and a short English reason, e.g. "arrives 2026-03-02 14:00,
+after the due time", "would fall below target stock (2 < 3)", "costs 412.00 CNY,
+120.00 more", "no stock". Times in reasons are Asia/Shanghai wall-clock time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+STANDARD = "standard"
+EMERGENCY = "emergency"
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class TransitOption:
+    """A quote for carrying the unit from the depot to the site: aware instants, CNY."""
+
+    ships_at: datetime
+    arrives_at: datetime
+    cost: Decimal
+
+    def __post_init__(self) -> None:
+        _require_aware("ships_at", self.ships_at)
+        _require_aware("arrives_at", self.arrives_at)
+        if self.arrives_at < self.ships_at:
+            raise ValueError("arrives_at must not be before ships_at")
+        if not isinstance(self.cost, Decimal) or not self.cost.is_finite() or self.cost < 0:
+            raise ValueError("cost must be a finite Decimal >= 0 (CNY)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One depot that might ship: good units on hand, target stock, transit quotes.
+
+    ``standard`` is None when the depot has no lane to the site. ``emergency`` is
+    given only when the case may book an emergency courier (C-1); it needs a
+    standard quote on the same lane.
+    """
+
+    depot: str
+    available: int
+    target: int
+    standard: TransitOption | None
+    emergency: TransitOption | None = None
+
+    def __post_init__(self) -> None:
+        if not self.depot:
+            raise ValueError("depot code must not be empty")
+        if self.available < 0 or self.target < 0:
+            raise ValueError(f"{self.depot}: available and target must be >= 0")
+        if self.emergency is not None and self.standard is None:
+            raise ValueError(f"{self.depot}: an emergency quote needs a standard quote")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """How one candidate fared: the option it would use and why it lost (or "chosen")."""
+
+    depot: str
+    service: str | None
+    ships_at: datetime | None
+    arrives_at: datetime | None
+    cost: Decimal | None
+    meets_due: bool
+    chosen: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DepotDecision:
+    """The answer for one replacement.
+
+    ``depot``/``service``/``ships_at``/``promised_delivery``/``cost`` are None for a
+    backorder. ``promised_delivery`` is the chosen quote's arrival (aware).
+    """
+
+    due: datetime
+    depot: str | None
+    service: str | None
+    ships_at: datetime | None
+    promised_delivery: datetime | None
+    cost: Decimal | None
+    at_risk: bool
+    backorder: bool
+    alternatives: tuple[Alternative, ...]
+
+    @property
+    def meets_due(self) -> bool:
+        """True when a depot ships and its promised delivery is at or before the due time."""
+        return self.depot is not None and not self.at_risk
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    candidate: Candidate
+    service: str
+    option: TransitOption
+    meets_due: bool
+    keeps_target: bool
+
+
+def choose_depot(candidates: Iterable[Candidate], due: datetime) -> DepotDecision:
+    """Pick the depot that ships one unit by the rule in the module notes.
+
+    ``due`` must be aware. Raises ``ValueError`` for a naive ``due`` or a depot
+    listed twice. Never raises for "nothing can ship": that is a backorder decision.
+    """
+    _require_aware("due", due)
+    pool = list(candidates)
+    codes = [c.depot for c in pool]
+    if len(set(codes)) != len(codes):
+        raise ValueError("each depot may be a candidate only once")
+
+    ranked: list[_Ranked] = []
+    unusable: list[Alternative] = []
+    for candidate in pool:
+        if candidate.available < 1:
+            unusable.append(_unusable(candidate.depot, "no stock"))
+        elif candidate.standard is None:
+            unusable.append(_unusable(candidate.depot, "no transit lane to the site"))
+        else:
+            ranked.append(_rank(candidate, due))
+    unusable.sort(key=lambda alt: alt.depot)
+
+    if not ranked:
+        return DepotDecision(due, None, None, None, None, None, False, True, tuple(unusable))
+
+    on_time = any(r.meets_due for r in ranked)
+    ranked.sort(key=_on_time_key if on_time else _late_key)
+    winner = ranked[0]
+    alternatives = [_describe(winner, winner, on_time)]
+    alternatives += [_describe(r, winner, on_time) for r in ranked[1:]]
+    alternatives += unusable
+    return DepotDecision(
+        due=due,
+        depot=winner.candidate.depot,
+        service=winner.service,
+        ships_at=winner.option.ships_at,
+        promised_delivery=winner.option.arrives_at,
+        cost=winner.option.cost,
+        at_risk=not on_time,
+        backorder=False,
+        alternatives=tuple(alternatives),
+    )
+
+
+def _rank(candidate: Candidate, due: datetime) -> _Ranked:
+    standard = candidate.standard
+    assert standard is not None
+    service, option = STANDARD, standard
+    emergency = candidate.emergency
+    if standard.arrives_at > due and emergency is not None and emergency.arrives_at <= due:
+        service, option = EMERGENCY, emergency
+    return _Ranked(
+        candidate=candidate,
+        service=service,
+        option=option,
+        meets_due=option.arrives_at <= due,
+        keeps_target=candidate.available - 1 >= candidate.target,
+    )
+
+
+def _on_time_key(r: _Ranked) -> tuple[bool, bool, Decimal, datetime, str]:
+    option = r.option
+    return (not r.meets_due, not r.keeps_target, option.cost, option.arrives_at, r.candidate.depot)
+
+
+def _late_key(r: _Ranked) -> tuple[datetime, bool, Decimal, str]:
+    return (r.option.arrives_at, not r.keeps_target, r.option.cost, r.candidate.depot)
+
+
+def _describe(r: _Ranked, winner: _Ranked, on_time: bool) -> Alternative:
+    chosen = r is winner
+    reason = "chosen" if chosen else _why_lost(r, winner, on_time)
+    return Alternative(
+        depot=r.candidate.depot,
+        service=r.service,
+        ships_at=r.option.ships_at,
+        arrives_at=r.option.arrives_at,
+        cost=r.option.cost,
+        meets_due=r.meets_due,
+        chosen=chosen,
+        reason=reason,
+    )
+
+
+def _why_lost(r: _Ranked, w: _Ranked, on_time: bool) -> str:
+    """The first rule on which ``r`` ranks after the winner ``w``, in words."""
+    arrives = _local(r.option.arrives_at)
+    if on_time and not r.meets_due:
+        return f"arrives {arrives}, after the due time"
+    if not on_time and r.option.arrives_at > w.option.arrives_at:
+        later = _duration(r.option.arrives_at - w.option.arrives_at)
+        return f"arrives {arrives}, after the due time and {later} after {w.candidate.depot}"
+    if w.keeps_target and not r.keeps_target:
+        left = r.candidate.available - 1
+        return f"would fall below target stock ({left} < {r.candidate.target})"
+    if r.option.cost > w.option.cost:
+        extra = r.option.cost - w.option.cost
+        return f"costs {_cny(r.option.cost)} CNY, {_cny(extra)} more"
+    if r.option.arrives_at > w.option.arrives_at:
+        later = _duration(r.option.arrives_at - w.option.arrives_at)
+        return f"same cost, arrives {arrives}, {later} later"
+    return f"same cost and arrival as {w.candidate.depot}, which comes first by code"
+
+
+def _unusable(depot: str, reason: str) -> Alternative:
+    return Alternative(depot, None, None, None, None, False, False, reason)
+
+
+def _local(instant: datetime) -> str:
+    return instant.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def _cny(amount: Decimal) -> str:
+    return f"{amount.quantize(CENT):.2f}"
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (with a time zone)")

@@ -1,0 +1,243 @@
+"""Depot choice for one replacement (optimizer.depot_choice): the rule, in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from optimizer.depot_choice import Candidate, TransitOption, choose_depot
+
+# 2026-03-02 12:00 Asia/Shanghai.
+DUE = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+SHIPS = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def quote(hours_before_due: float, cost: str) -> TransitOption:
+    """A quote arriving ``hours_before_due`` hours before the due time (negative: late)."""
+    return TransitOption(SHIPS, DUE - timedelta(hours=hours_before_due), Decimal(cost))
+
+
+def depot(code, standard, emergency=None, available=5, target=1):
+    return Candidate(code, available, target, standard, emergency)
+
+
+def reasons(decision):
+    return {alt.depot: alt.reason for alt in decision.alternatives}
+
+
+def test_meeting_the_due_time_beats_a_cheaper_late_depot():
+    decision = choose_depot([depot("GZ", quote(-2, "90.00")), depot("WH", quote(1, "400.00"))], DUE)
+    assert decision.depot == "WH"
+    assert not decision.at_risk and not decision.backorder and decision.meets_due
+    assert reasons(decision)["GZ"] == "arrives 2026-03-02 14:00, after the due time"
+
+
+def test_arriving_exactly_at_the_due_time_meets_it():
+    decision = choose_depot([depot("SH", quote(0, "100.00"))], DUE)
+    assert decision.depot == "SH" and not decision.at_risk
+
+
+def test_target_stock_is_protected_before_cost():
+    decision = choose_depot(
+        [
+            depot("BJ", quote(3, "100.00"), available=3, target=3),
+            depot("JN", quote(2, "300.00"), available=4, target=3),
+        ],
+        DUE,
+    )
+    assert decision.depot == "JN"
+    assert reasons(decision)["BJ"] == "would fall below target stock (2 < 3)"
+
+
+def test_lowest_cost_wins_among_on_time_depots():
+    decision = choose_depot([depot("SH", quote(1, "412.00")), depot("JN", quote(5, "292.00"))], DUE)
+    assert decision.depot == "JN"
+    assert decision.cost == Decimal("292.00")
+    assert reasons(decision)["SH"] == "costs 412.00 CNY, 120.00 more"
+
+
+def test_earliest_arrival_breaks_a_cost_tie():
+    decision = choose_depot(
+        [depot("SH", quote(1, "200.00")), depot("WH", quote(3.5, "200.00"))], DUE
+    )
+    assert decision.depot == "WH"
+    assert reasons(decision)["SH"] == "same cost, arrives 2026-03-02 11:00, 2 h 30 min later"
+
+
+def test_depot_code_breaks_a_full_tie():
+    decision = choose_depot([depot("XA", quote(2, "150.00")), depot("CD", quote(2, "150.00"))], DUE)
+    assert decision.depot == "CD"
+    assert reasons(decision)["XA"] == "same cost and arrival as CD, which comes first by code"
+
+
+def test_emergency_courier_is_used_only_when_standard_misses_the_due_time():
+    on_time = choose_depot([depot("BJ", quote(1, "100.00"), quote(6, "300.00"))], DUE)
+    assert on_time.service == "standard" and on_time.cost == Decimal("100.00")
+
+    rescued = choose_depot([depot("BJ", quote(-4, "100.00"), quote(1, "300.00"))], DUE)
+    assert rescued.service == "emergency"
+    assert rescued.cost == Decimal("300.00")
+    assert rescued.promised_delivery == DUE - timedelta(hours=1)
+    assert not rescued.at_risk
+
+
+def test_cheaper_standard_depot_beats_a_depot_that_needs_the_emergency_courier():
+    decision = choose_depot(
+        [
+            depot("BJ", quote(-4, "100.00"), quote(1, "300.00")),
+            depot("SY", quote(1, "250.00")),
+        ],
+        DUE,
+    )
+    assert decision.depot == "SY" and decision.service == "standard"
+    bj = next(alt for alt in decision.alternatives if alt.depot == "BJ")
+    assert bj.service == "emergency" and bj.meets_due
+    assert bj.reason == "costs 300.00 CNY, 50.00 more"
+
+
+def test_emergency_courier_is_not_booked_when_it_would_still_be_late():
+    decision = choose_depot([depot("BJ", quote(-6, "100.00"), quote(-2, "300.00"))], DUE)
+    assert decision.at_risk
+    assert decision.service == "standard" and decision.cost == Decimal("100.00")
+
+
+def test_no_depot_on_time_ships_the_earliest_arrival_at_risk():
+    decision = choose_depot(
+        [depot("GZ", quote(-10, "90.00")), depot("CD", quote(-3, "600.00"))], DUE
+    )
+    assert decision.depot == "CD"
+    assert decision.at_risk and not decision.backorder and not decision.meets_due
+    assert (
+        reasons(decision)["GZ"] == "arrives 2026-03-02 22:00, after the due time and 7 h after CD"
+    )
+
+
+def test_no_stock_anywhere_is_a_backorder_with_every_reason():
+    decision = choose_depot(
+        [
+            depot("SH", quote(1, "100.00"), available=0),
+            depot("BJ", quote(1, "100.00"), available=0),
+            depot("GZ", None, available=3),
+        ],
+        DUE,
+    )
+    assert decision.backorder and not decision.at_risk
+    assert decision.depot is None and decision.promised_delivery is None
+    assert [(a.depot, a.reason) for a in decision.alternatives] == [
+        ("BJ", "no stock"),
+        ("GZ", "no transit lane to the site"),
+        ("SH", "no stock"),
+    ]
+
+
+def test_no_candidates_is_a_backorder():
+    decision = choose_depot([], DUE)
+    assert decision.backorder and decision.alternatives == ()
+
+
+def test_alternatives_list_every_candidate_chosen_first_then_rank_then_unusable():
+    decision = choose_depot(
+        [
+            depot("WH", quote(-1, "80.00")),
+            depot("SH", quote(2, "300.00")),
+            depot("BJ", quote(2, "200.00")),
+            depot("XA", quote(2, "100.00"), available=0),
+        ],
+        DUE,
+    )
+    assert [a.depot for a in decision.alternatives] == ["BJ", "SH", "WH", "XA"]
+    chosen = decision.alternatives[0]
+    assert chosen.chosen and chosen.reason == "chosen" and chosen.meets_due
+    assert [a.meets_due for a in decision.alternatives] == [True, True, False, False]
+    assert decision.alternatives[2].arrives_at == DUE + timedelta(hours=1)
+    assert decision.alternatives[3].cost is None
+
+
+def test_decision_carries_the_chosen_quote():
+    standard = quote(2, "123.45")
+    decision = choose_depot([depot("JN", standard)], DUE)
+    assert decision.ships_at == standard.ships_at
+    assert decision.promised_delivery == standard.arrives_at
+    assert decision.due == DUE
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: choose_depot([depot("BJ", quote(1, "1")), depot("BJ", quote(1, "2"))], DUE),
+        lambda: choose_depot([], DUE.replace(tzinfo=None)),
+        lambda: TransitOption(SHIPS.replace(tzinfo=None), DUE, Decimal(1)),
+        lambda: TransitOption(DUE, SHIPS, Decimal(1)),
+        lambda: TransitOption(SHIPS, DUE, Decimal(-1)),
+        lambda: Candidate("BJ", -1, 0, quote(1, "1")),
+        lambda: Candidate("BJ", 1, 0, None, quote(1, "1")),
+    ],
+)
+def test_malformed_input_is_refused(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+offset = st.integers(-48 * 60, 48 * 60)
+EARLY = DUE - timedelta(days=3)
+
+
+@st.composite
+def candidate_sets(draw):
+    codes = draw(
+        st.lists(st.sampled_from(["BJ", "SH", "GZ", "CD", "WH", "XA", "SY", "JN"]), unique=True)
+    )
+    out = []
+    for code in codes:
+        arrives = DUE + timedelta(minutes=draw(offset))
+        std = TransitOption(EARLY, arrives, Decimal(draw(st.integers(0, 900))))
+        emg = None
+        if draw(st.booleans()):
+            emg = TransitOption(EARLY, DUE + timedelta(minutes=draw(offset)), std.cost * 3)
+        out.append(Candidate(code, draw(st.integers(0, 4)), draw(st.integers(0, 4)), std, emg))
+    return out
+
+
+@given(candidate_sets())
+def test_choice_is_never_beaten_by_another_candidate_under_the_rule(cands):
+    decision = choose_depot(cands, DUE)
+    usable = [c for c in cands if c.available > 0]
+    assert decision.backorder == (not usable)
+    assert {a.depot for a in decision.alternatives} == {c.depot for c in cands}
+    if decision.backorder:
+        return
+
+    def option(c):
+        if c.standard.arrives_at > DUE and c.emergency and c.emergency.arrives_at <= DUE:
+            return c.emergency
+        return c.standard
+
+    on_time = [c for c in usable if option(c).arrives_at <= DUE]
+    assert decision.at_risk == (not on_time)
+    if on_time:
+        best = min(
+            on_time,
+            key=lambda c: (
+                c.available - 1 < c.target,
+                option(c).cost,
+                option(c).arrives_at,
+                c.depot,
+            ),
+        )
+    else:
+        best = min(
+            usable,
+            key=lambda c: (
+                c.standard.arrives_at,
+                c.available - 1 < c.target,
+                c.standard.cost,
+                c.depot,
+            ),
+        )
+    assert decision.depot == best.depot
+    assert decision.promised_delivery == option(best).arrives_at
+    assert all(a.reason for a in decision.alternatives)
