@@ -124,12 +124,14 @@ def _register_blueprints(app: OpenAPI) -> None:
     from depots.views import views as depots_views
     from inventory.api import api as inventory_api
     from inventory.views import views as inventory_views
+    from planning.api import api as planning_api
+    from planning.views import views as planning_views
     from rma.api import api as rma_api
     from rma.views import views as rma_views
 
-    for blueprint in (core_views, depots_views, inventory_views, rma_views):
+    for blueprint in (core_views, depots_views, inventory_views, rma_views, planning_views):
         app.register_blueprint(blueprint)
-    for api_blueprint in (core_api, depots_api, inventory_api, rma_api):
+    for api_blueprint in (core_api, depots_api, inventory_api, rma_api, planning_api):
         app.register_api(api_blueprint)
 
 
@@ -138,12 +140,14 @@ def _register_cli(app: OpenAPI) -> None:
     from demo.users import build_users
     from depots.cli import register as register_depot_commands
     from inventory.cli import register as register_inventory_commands
+    from planning.cli import register as register_planning_commands
     from rma.cli import register as register_rma_commands
 
     register_core_commands(app)
     register_depot_commands(app)
     register_inventory_commands(app)
     register_rma_commands(app)
+    register_planning_commands(app)
     from inventory.demo import build_demo as build_inventory_demo
 
     from rma.demo import build_demo as build_rma_demo

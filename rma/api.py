@@ -517,6 +517,17 @@ def post_approve(path: RmaPath) -> Any:
 
 
 @api.post(
+    "/rmas/<number>/allocate",
+    responses={200: RmaDetailOut, **WRITE_ERRORS},
+    summary="Retry the allocation of a backordered replacement (stock may have arrived)",
+)
+@auth.api_roles(auth.Role.ENGINEER, auth.Role.SUPERVISOR, auth.Role.PLANNER)
+def post_allocate(path: RmaPath) -> Any:
+    actor = auth.api_actor()
+    return _step(lambda u: lifecycle.allocate_again(u, actor, path.number))
+
+
+@api.post(
     "/rmas/<number>/ship",
     responses={200: RmaDetailOut, **WRITE_ERRORS},
     summary="Ship the reserved unit with its scanned serial (staff of the allocated depot)",

@@ -574,6 +574,7 @@ class Permissions:
 
     allowed: list[str]
     approve: bool
+    allocate: bool
     ship: bool
     deliver: bool
     receive: bool
@@ -588,6 +589,7 @@ class Permissions:
         return any(
             (
                 self.approve,
+                self.allocate,
                 self.ship,
                 self.deliver,
                 self.receive,
@@ -617,6 +619,7 @@ def permissions(actor: auth.Actor, rma: Rma) -> Permissions:
     return Permissions(
         allowed=allowed,
         approve="approve" in allowed and (admin or role == SUPERVISOR),
+        allocate="allocate" in allowed and (admin or role in (*OPENERS, PLANNER)),
         ship="ship" in allowed and at(rma.depot_code),
         deliver="deliver" in allowed and (desk or at(rma.depot_code)),
         receive="receive-defective" in allowed and staff,
@@ -730,6 +733,13 @@ def _depot_of(actor: auth.Actor, form: Mapping[str, str]) -> str:
     return depot
 
 
+def _do_allocate(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
+    done = lifecycle.allocate_again(uow(), actor, number)
+    if done.status == "allocated":
+        return f"{done.number} allocated to {done.depot_code}."
+    return f"{done.number}: still no depot has the part in stock (backorder)."
+
+
 def _do_approve(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     done = lifecycle.approve(uow(), actor, number)
     if done.status == Status.ALLOCATED:
@@ -815,6 +825,7 @@ def _do_close(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
 
 ACTIONS: dict[str, Callable[[auth.Actor, str, Mapping[str, str]], str]] = {
     "approve": _do_approve,
+    "allocate": _do_allocate,
     "ship": _do_ship,
     "deliver": _do_deliver,
     "receive-defective": _do_receive,

@@ -204,9 +204,12 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
         raise Invalid("reported_at cannot be in the future")
     unit: InstalledUnit | None = None
     if request.serial:
-        unit = uow.session.scalar(
-            select(InstalledUnit).where(InstalledUnit.serial == request.serial.strip().upper())
-        )
+        # Locked, so two requests opening the same serial at once queue here and the
+        # second sees the first's open case (PostgreSQL; SQLite holds the writer lock).
+        query = select(InstalledUnit).where(InstalledUnit.serial == request.serial.strip().upper())
+        unit = uow.session.scalars(
+            lock_for_update(query.execution_options(populate_existing=True), uow)
+        ).first()
         if unit is None:
             raise NotFound(
                 f"serial {request.serial!r} is not in the installed base; "
@@ -306,6 +309,18 @@ def approve(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
     actor.require_role(Role.SUPERVISOR)
     rma = lock_rma(uow, number)
     _approve(uow, rma, actor, automatic=False)
+    return rma
+
+
+@transactional
+def allocate_again(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
+    """Try again to allocate an approved replacement that waits for stock (backorder)."""
+    actor.require_role(Role.ENGINEER, Role.SUPERVISOR, Role.PLANNER)
+    rma = lock_rma(uow, number)
+    _require_step(rma, Status.ALLOCATED)
+    from rma.service.allocation import allocate
+
+    allocate(uow, rma, actor)
     return rma
 
 
@@ -411,8 +426,8 @@ def receive_defective(
     rma = lock_rma(uow, number)
     target = Status.RECEIVED if rma.kind == Kind.REPAIR else Status.DEFECTIVE_RECEIVED
     _require_step(rma, target)
-    depot = (depot or "").strip().upper()
     actor.require_role(Role.DEPOT_STAFF)
+    depot = require_depot(uow, depot).code
     actor.require_depot(depot)
     serial = (serial or "").strip().upper() or None
     if rma.serial and serial and serial != rma.serial:
@@ -421,7 +436,6 @@ def receive_defective(
     now = clock.now()
     rma.return_depot, rma.returned_serial, rma.defective_received_at = depot, serial, now
     if rma.kind == Kind.REPAIR:
-        require_depot(uow, depot)
         calendar = get_calendar(uow, "7x24" if rma.coverage == "7x24" else "5x8")
         rma.due_repair_return = add_working_hours(calendar, now, REPAIR_WORKING_HOURS)
     else:
@@ -483,8 +497,8 @@ def loaner_back(uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: 
     """The loaner comes back to ``depot``, into quarantine until inspected."""
     rma = lock_rma(uow, number)
     _require_step(rma, Status.BACK)
-    depot = (depot or "").strip().upper()
     actor.require_role(Role.DEPOT_STAFF)
+    depot = require_depot(uow, depot).code
     actor.require_depot(depot)
     serial = (serial or "").strip().upper() or rma.shipped_serial
     if rma.shipped_serial and serial != rma.shipped_serial:

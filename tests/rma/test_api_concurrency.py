@@ -12,7 +12,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from core import auth, clock
@@ -185,14 +184,7 @@ def test_two_cases_racing_for_the_last_unit_never_get_it_both(any_engine):
     assert ledger.check_books(UnitOfWork(any_engine)) == []
 
 
-def test_one_serial_opened_twice_at_once_gets_one_open_rma(any_engine, request):
-    if any_engine.dialect.name == "postgresql":
-        # lifecycle.open_rma checks for an open RMA of the serial with a plain read; at
-        # READ COMMITTED both requests pass the check. Reported to the lead: lock the
-        # installed unit (FOR UPDATE) or add a partial unique index on open RMAs' serials.
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="open_rma races on PostgreSQL (see comment)")
-        )
+def test_one_serial_opened_twice_at_once_gets_one_open_rma(any_engine):
     world = _world(any_engine)
     body = {"serial": world.units[0], "fault_level": "C-1", "kind": "advance_replacement"}
     answers = _race(

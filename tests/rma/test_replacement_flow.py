@@ -129,3 +129,25 @@ def test_shipping_needs_the_reserved_depots_stock(
     with pytest.raises((Conflict, InsufficientStock)):
         lifecycle.ship(uow, staff("JN"), rma.number, elsewhere[0])
     assert lifecycle.get_rma(uow, rma.number).rma.status == "allocated"
+
+
+def test_backordered_case_is_allocated_once_stock_arrives(
+    uow, engineer, account, install, make_part, stock_up, make_user, client, login
+):
+    make_user("planner")
+    part = make_part(serialized=True)
+    rma = _open(uow, engineer, install(account("Nanjing"), part))
+    assert rma.backorder and lifecycle.allowed_actions(rma) == ["allocate", "cancel"]
+    again = lifecycle.allocate_again(uow, engineer, rma.number)
+    assert (again.status, again.backorder) == ("approved", True)
+    stock_up("SH", part, 1, serialized=True)
+    login("engineer")
+    page = client.get(f"/rmas/{rma.number}").get_data(as_text=True)
+    assert 'data-testid="allocate"' in page
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, f"/rmas/{rma.number}")
+    answer = client.post(f"/rmas/{rma.number}/allocate", data={"csrf_token": token})
+    assert answer.status_code == 302
+    done = lifecycle.get_rma(uow, rma.number).rma
+    assert (done.status, done.depot_code, done.backorder) == ("allocated", "SH", False)
