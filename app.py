@@ -149,7 +149,6 @@ def _register_cli(app: OpenAPI) -> None:
     register_rma_commands(app)
     register_planning_commands(app)
     from inventory.demo import build_demo as build_inventory_demo
-
     from rma.demo import build_demo as build_rma_demo
 
     app.extensions[DEMO_KEY].extend([build_users, build_inventory_demo, build_rma_demo])

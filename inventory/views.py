@@ -36,7 +36,7 @@ from core.errors import DomainError, Invalid, NotFound
 from core.web import add_nav, uow
 from depots.service import network
 from inventory.models import BUCKET_NAMES, CONDITIONS, FAMILIES, Part, TransferStatus
-from inventory.service import catalog, imports, moves, queries, transfers
+from inventory.service import catalog, imports, moves, queries, targets, transfers
 from inventory.service.stock import describe_location
 from inventory.service.transfers import LineIn, ReceivedLine, TransferView
 from reports.transfer_note import render_transfer_note, transfer_code
@@ -155,12 +155,9 @@ def _failed(template: str, error: DomainError, **context: Any) -> tuple[str, int
 
 
 def stock_targets(depot: str | None) -> Mapping[tuple[str, str], int] | None:
-    """Target stock per (depot, part number) for low-stock highlighting.
-
-    The planning targets arrive with a later issue; until then there are none
-    and the stock page highlights nothing. The template already accepts them.
-    """
-    return None
+    """Effective target stock per (depot, part number), for the Target column and
+    low-stock highlighting (one depot's, or every depot's when ``depot`` is None)."""
+    return targets.effective_targets(uow(), depot=depot)
 
 
 # --- stock --------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
 from alembic import context
 from sqlmodel import SQLModel
-
-import importlib
 
 from core.db import UTCDateTime, make_engine
 

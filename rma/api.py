@@ -45,6 +45,7 @@ from rma.models import (
     Contract,
     Customer,
     Escalation,
+    EscalationStep,
     InstalledUnit,
     Kind,
     Rma,
@@ -75,6 +76,10 @@ from rma.schemas import (
     InstalledUnitOut,
     InstalledUnitQuery,
     InstalledUnitsQuery,
+    LadderOut,
+    LadderStepBody,
+    LadderStepOut,
+    LadderStepPath,
     OpenRmaBody,
     ReturnBody,
     RmaDetailOut,
@@ -951,3 +956,47 @@ def _unit_detail(uow: UnitOfWork, serial: str, fault_level: str | None) -> dict[
 @auth.api_roles(*READERS)
 def get_installed_unit(path: SerialPath, query: InstalledUnitQuery) -> Any:
     return _json(_unit_detail(uow(), path.serial, query.fault_level))
+
+
+# --- the escalation ladder ----------------------------------------------------------------
+
+
+def _ladder_step(step: EscalationStep) -> dict[str, Any]:
+    return LadderStepOut(
+        fault_level=step.fault_level,
+        step=step.step,
+        after_hours=step.after_hours,
+        notify_title=step.notify_title,
+        notify_email=step.notify_email,
+    ).model_dump()
+
+
+@api.get(
+    "/escalation-ladder",
+    responses={200: LadderOut, **READ_ERRORS},
+    summary="Who is told after how many support hours, per fault level",
+)
+@auth.api_roles()
+def get_ladder() -> Any:
+    steps = escalations.list_ladder(uow())
+    return [_ladder_step(step) for step in steps]
+
+
+@api.put(
+    "/escalation-ladder/<fault_level>/<int:step>",
+    responses={200: LadderStepOut, **WRITE_ERRORS},
+    summary="Change one rung of the escalation ladder (administrators)",
+)
+@auth.api_roles("admin")
+def put_ladder_step(path: LadderStepPath, body: LadderStepBody) -> Any:
+    actor = auth.api_actor()
+    changed = escalations.update_step(
+        uow(),
+        actor,
+        path.fault_level,
+        path.step,
+        after_hours=body.after_hours,
+        notify_title=body.notify_title,
+        notify_email=body.notify_email,
+    )
+    return _ladder_step(changed)

@@ -21,6 +21,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
     RootModel,
     StrictBool,
@@ -530,3 +531,29 @@ class EscalationOut(BaseModel):
 
 
 EscalationList = RootModel[list[EscalationOut]]
+
+
+class LadderStepOut(BaseModel):
+    fault_level: str
+    step: int
+    after_hours: float = Field(
+        description="support hours (working hours; calendar hours for C-1 on 7x24)"
+    )
+    notify_title: str
+    notify_email: str
+
+
+LadderOut = RootModel[list[LadderStepOut]]
+
+
+class LadderStepPath(BaseModel):
+    fault_level: str = Field(pattern=r"^C-[123]$")
+    step: int = Field(ge=1, le=3)
+
+
+class LadderStepBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after_hours: float | None = Field(default=None, gt=0, le=10_000)
+    notify_title: str | None = Field(default=None, min_length=1, max_length=80)
+    notify_email: str | None = Field(default=None, min_length=3, max_length=200)

@@ -1138,6 +1138,48 @@ def acknowledge(escalation_id: int) -> Any:
     return redirect(url_for(".escalations"))
 
 
+@views.route("/escalations/ladder", methods=["GET", "POST"])
+@auth.page_roles(SUPERVISOR)
+def ladder() -> Any:
+    """The escalation ladder; administrators change a rung with the form on its row."""
+    error: DomainError | None = None
+    failed: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        level, step = request.form.get("fault_level", ""), request.form.get("step", "")
+        failed = {"fault_level": level, "step": step}
+        try:
+            hours_text = request.form.get("after_hours", "").strip()
+            try:
+                hours = float(hours_text) if hours_text else None
+            except ValueError:
+                raise Invalid("after_hours must be a number of hours") from None
+            if not step.isdigit():
+                raise Invalid("step must be 1, 2 or 3")
+            changed = escalation_service.update_step(
+                uow(),
+                _actor(),
+                level,
+                int(step),
+                after_hours=hours,
+                notify_title=request.form.get("notify_title") or None,
+                notify_email=request.form.get("notify_email") or None,
+            )
+        except DomainError as caught:
+            error, status = caught, caught.status
+        else:
+            flash(f"{changed.fault_level} step {changed.step} saved.", "ok")
+            return redirect(url_for(".ladder"))
+    steps = escalation_service.list_ladder(uow())
+    return render_template(
+        "rma/ladder.html",
+        steps=steps,
+        error=error,
+        failed=failed,
+        can_edit=_actor().role == ADMIN,
+    ), status
+
+
 # --- the printable service record -----------------------------------------------------------
 
 

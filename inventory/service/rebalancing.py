@@ -1,10 +1,11 @@
 """Rebalancing: plan transfers toward target stock, review the plan, turn it into drafts.
 
-The position of a depot counts what is on the road to it: the optimizer is
-given each depot's available good stock and its target less what is already
-in transit towards it. So a depot never ships below what it will need once
-its incoming transfers land, a depot with enough on the way is not sent more,
-and planning twice before transfers arrive does not move the same shortage
+The position of a depot counts the transfers already under way: stock in
+transit towards it and draft transfers to it count as incoming (its target is
+lowered by them), and draft transfers from it are already spoken for (its
+available stock is lowered by them). So a depot never ships below what it will
+need once its transfers land, a depot with enough on the way is not sent more,
+and planning again before approved drafts ship does not move the same shortage
 twice. The plan itself comes from ``optimizer.rebalance`` (one min-cost flow
 for all parts at once): most units into shortages, then the lowest cost,
 direct depot-to-depot lanes only.
@@ -24,7 +25,15 @@ from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from depots.service.network import list_depots, list_lanes
-from inventory.models import RebalanceMove, RebalancePlan, StockBalance, StockTarget
+from inventory.models import (
+    RebalanceMove,
+    RebalancePlan,
+    StockBalance,
+    StockTarget,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
 from inventory.service import transfers
 from optimizer.rebalance import rebalance
 
@@ -56,6 +65,13 @@ def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarra
             available[(depot, part)] += on_hand - reserved
         else:
             incoming[(depot, part)] += on_hand
+    for source, target, part, qty in uow.session.execute(
+        select(Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty)
+        .join(TransferLine, TransferLine.transfer_id == Transfer.id)
+        .where(Transfer.status == TransferStatus.DRAFT)
+    ):
+        available[(source, part)] -= qty
+        incoming[(target, part)] += qty
     effective = func.coalesce(StockTarget.override, StockTarget.computed)
     targets = {
         (d, p): int(t)

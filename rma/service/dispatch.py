@@ -130,13 +130,13 @@ def replan(uow: UnitOfWork, actor: Actor) -> DispatchReport:
         (part, depot): max(0, units) for (part, depot), units in free.items() if part in set(groups)
     }
     result = dispatch(requests, codes, stock, arrival, cost)
-    met_before = sum(
-        1
-        for c in cases
-        if c.status == Status.ALLOCATED
-        and c.promised_delivery is not None
-        and c.promised_delivery <= c.due_replacement
-    )
+    # "Before" is the current allocation shipped from now on, not the stored
+    # promise, which may have been made hours ago.
+    met_before = 0
+    for r, case in enumerate(cases):
+        if case.status == Status.ALLOCATED and case.depot_code in codes:
+            quote = quotes.get((r, codes.index(case.depot_code)))
+            met_before += quote is not None and quote.arrives_at <= case.due_replacement
     changed = _apply(uow, actor, cases, groups, result.assignments, quotes, codes, lanes)
     return DispatchReport(
         len(cases), changed, met_before, result.met_due, result.backorders, result.total_cost
@@ -173,12 +173,22 @@ def _apply(
     lanes,
 ) -> list[str]:
     system = Actor(id=actor.id, username=actor.username, role=Role.ADMIN)
+    pairs = list(enumerate(zip(cases, assignments, strict=True)))
     moving = [
         (r, case, a)
-        for r, (case, a) in enumerate(zip(cases, assignments, strict=True))
+        for r, (case, a) in pairs
         if (a.depot, groups[r]) != (case.depot_code, case.ship_part_number)
         or case.status != Status.ALLOCATED
     ]
+    staying = {r for r, _ in pairs} - {r for r, _, _ in moving}
+    # Cases that stay where they are get today's promise from the same quotes.
+    for r in sorted(staying):
+        case, assignment = cases[r], assignments[r]
+        quote = quotes[(r, codes.index(assignment.depot))]
+        case.service, case.ships_at = quote.service, quote.ships_at
+        case.promised_delivery, case.shipping_cost = quote.arrives_at, quote.cost
+        case.at_risk = not assignment.meets_due
+        uow.session.add(case)
     # Release everything that moves first, then reserve: a unit freed by one case
     # may be exactly the one another case is given.
     for _, case, _ in moving:

@@ -65,8 +65,19 @@ def test_demo_loads_once_and_refuses_a_second_time(app, engine):
         ).scalar()
         parts = connection.execute(text("SELECT count(*) FROM part")).scalar()
     assert states >= {
-        "requested", "approved", "allocated", "shipped", "delivered", "defective_received",
-        "received", "in_repair", "repaired", "returned", "back", "closed", "cancelled",
+        "requested",
+        "approved",
+        "allocated",
+        "shipped",
+        "delivered",
+        "defective_received",
+        "received",
+        "in_repair",
+        "repaired",
+        "returned",
+        "back",
+        "closed",
+        "cancelled",
     }
     assert cities_without_site == 0
     assert 280 <= parts <= 340

@@ -30,8 +30,9 @@ def test_only_planners_set_targets(uow, engineer, make_part):
         targets.set_override(uow, engineer, "GZ", make_part(), 3)
 
 
-def test_targets_follow_the_installed_base_of_each_region(uow, planner, make_part, account,
-                                                         install):
+def test_targets_follow_the_installed_base_of_each_region(
+    uow, planner, make_part, account, install
+):
     part = make_part(serialized=True)
     guangzhou_area = account("Shenzhen", coverage=None)
     for _ in range(60):
@@ -57,18 +58,23 @@ def test_rebalancing_moves_surplus_into_shortage_and_becomes_draft_transfers(
     targets.set_override(uow, planner, "JN", part, 2)
     view = rebalancing.propose_plan(uow, planner)
     assert view.plan.units_moved == 6 and view.plan.shortage_left == 0
-    assert {(m.from_depot, m.to_depot, m.qty) for m in view.moves} == {("BJ", "SY", 4),
-                                                                        ("BJ", "JN", 2)}
+    assert {(m.from_depot, m.to_depot, m.qty) for m in view.moves} == {
+        ("BJ", "SY", 4),
+        ("BJ", "JN", 2),
+    }
     approved = rebalancing.approve_plan(uow, planner, view.plan.id)
     drafts = [transfers.get_transfer(uow, i) for i in approved.transfer_ids]
     assert {(d.transfer.from_depot, d.transfer.to_depot, d.transfer.status) for d in drafts} == {
-        ("BJ", "SY", "draft"), ("BJ", "JN", "draft")}
+        ("BJ", "SY", "draft"),
+        ("BJ", "JN", "draft"),
+    }
     with pytest.raises(Conflict):
         rebalancing.approve_plan(uow, planner, view.plan.id)
 
 
-def test_stock_on_the_road_counts_toward_the_receivers_target(uow, planner, staff, make_part,
-                                                             stock_up):
+def test_stock_on_the_road_counts_toward_the_receivers_target(
+    uow, planner, staff, make_part, stock_up
+):
     part = make_part()
     stock_up("SH", part, 10)
     targets.set_override(uow, planner, "WH", part, 3)
@@ -78,12 +84,18 @@ def test_stock_on_the_road_counts_toward_the_receivers_target(uow, planner, staf
 
 
 def _open(uow, engineer, unit, level):
-    return lifecycle.open_rma(uow, engineer, OpenRequest(
-        fault_level=level, kind="advance_replacement", symptom="down", serial=unit.serial))
+    return lifecycle.open_rma(
+        uow,
+        engineer,
+        OpenRequest(
+            fault_level=level, kind="advance_replacement", symptom="down", serial=unit.serial
+        ),
+    )
 
 
-def test_batch_dispatch_gives_the_last_unit_to_the_c1(uow, planner, engineer, make_part,
-                                                      stock_up, account, install):
+def test_batch_dispatch_gives_the_last_unit_to_the_c1(
+    uow, planner, engineer, make_part, stock_up, account, install
+):
     part = make_part(serialized=True)
     stock_up("CD", part, 1, serialized=True)
     with clock.frozen(MONDAY_10_SHANGHAI):
@@ -104,3 +116,30 @@ def test_batch_dispatch_gives_the_last_unit_to_the_c1(uow, planner, engineer, ma
 
 def test_dispatch_with_nothing_open_changes_nothing(uow, planner):
     assert dispatch.replan(uow, planner).cases == 0
+
+
+def test_planning_again_before_drafts_ship_moves_nothing_twice(uow, planner, make_part, stock_up):
+    part = make_part()
+    stock_up("GZ", part, 8)
+    targets.set_override(uow, planner, "CD", part, 3)
+    first = rebalancing.propose_plan(uow, planner)
+    assert first.plan.units_moved == 3
+    rebalancing.approve_plan(uow, planner, first.plan.id)
+    assert rebalancing.propose_plan(uow, planner).plan.units_moved == 0
+
+
+def test_dispatch_refreshes_the_promise_of_cases_that_stay(
+    uow, planner, engineer, make_part, stock_up, account, install
+):
+    part = make_part(serialized=True)
+    stock_up("XA", part, 1, serialized=True)
+    with clock.frozen(MONDAY_10_SHANGHAI):
+        case = _open(uow, engineer, install(account("Xi'an"), part), "C-2")
+    assert not case.at_risk
+    later = MONDAY_10_SHANGHAI.replace(day=4)  # two days on, never shipped
+    with clock.frozen(later):
+        report = dispatch.replan(uow, planner)
+    again = lifecycle.get_rma(uow, case.number).rma
+    assert again.depot_code == "XA" and again.at_risk
+    assert again.promised_delivery > later
+    assert (report.met_due_before, report.met_due_after) == (0, 0)

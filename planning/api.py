@@ -1,0 +1,526 @@
+"""JSON API of the planners: depot choice, target stock, rebalancing plans, batch dispatch.
+
+Every route needs a bearer token. Anyone signed in may read (and ask which depot
+would ship a replacement: that reserves nothing); writes need the planner role
+(admins pass), checked before the input is validated. Every write runs through
+``core.web.answer_once``, so a request repeated with the same
+``Idempotency-Key`` gets the first answer again and writes nothing new.
+
+Instants are answered as ISO 8601 in Asia/Shanghai with their offset, money as
+CNY numbers (``core.web.SparesJSONProvider``). Bad input answers 4xx JSON
+``{"error", "detail"}``: 422 for values that cannot be right, 404 for a depot,
+part, city or plan that does not exist, 409 for a plan already decided.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from flask import Response, current_app
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    RootModel,
+    StrictInt,
+)
+
+from core import auth
+from core.db import UnitOfWork
+from core.web import answer_once, uow
+from depots.calendar import parse_instant
+from inventory.models import RebalanceMove, RebalancePlan, StockTarget
+from inventory.schemas import MAX_ID, Body, DepotCode, ErrorOut, OptionalBody, PartNumber
+from inventory.service import rebalancing, targets
+from inventory.service.rebalancing import PlanView
+from optimizer.depot_choice import DepotDecision
+from planning import find_targets
+from rma.models import FAULT_LEVELS
+from rma.schemas import AlternativeOut
+from rma.service import allocation, demand, dispatch
+from rma.service.allocation import Options
+from rma.service.demand import TargetsReport
+from rma.service.dispatch import DispatchReport
+
+api = APIBlueprint(
+    "planning_api",
+    __name__,
+    url_prefix="/api/v1",
+    abp_security=[{"bearer": []}],
+    abp_tags=[Tag(name="planning")],
+)
+
+READERS: tuple[str, ...] = ()  # anyone signed in
+PLANNERS = ("planner",)
+
+READ_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+WRITE_ERRORS: dict[int, Any] = {
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+# The depot choice looks 24 hours ahead of ``at``; instants outside these years are typos.
+EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AT = datetime(2199, 12, 31, tzinfo=UTC)
+
+
+# --- request models -------------------------------------------------------------------------
+
+
+def _instant(value: Any) -> datetime:
+    """ISO 8601 with a UTC offset to an aware UTC instant; naive or garbled text raises."""
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date and time with a UTC offset")
+    # In a query string an unencoded '+08:00' arrives as ' 08:00'; put the plus back.
+    repaired = re.sub(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$", r"\1+\2", value.strip())
+    instant = parse_instant(repaired)
+    if not EARLIEST_AT <= instant <= LATEST_AT:
+        raise ValueError("must be between the years 2000 and 2199")
+    return instant
+
+
+def _one_line(value: str) -> str:
+    value = value.strip()
+    if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be a non-empty single line of text")
+    return value
+
+
+def _code(value: str) -> str:
+    return value.strip().upper()
+
+
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+CityName = Annotated[
+    str,
+    Field(min_length=1, max_length=100, description="customer city (English name), e.g. Chengdu"),
+    AfterValidator(_one_line),
+]
+# A required query parameter may not carry a list of ``examples`` (OpenAPI wants a map
+# there), so the query's part number is declared without the body type's examples.
+QueryPartNumber = Annotated[
+    str,
+    Field(
+        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._/+-]{1,39}\s*$",
+        description="part number, e.g. SFP-10G-SR",
+    ),
+    AfterValidator(_code),
+]
+FaultLevel = Literal[FAULT_LEVELS]  # type: ignore[valid-type]
+
+
+class DepotChoiceQuery(BaseModel):
+    part_number: QueryPartNumber
+    city: CityName
+    fault_level: FaultLevel = Field(description="C-1, C-2 or C-3")
+    at: Instant | None = Field(
+        default=None,
+        description="when the replacement would be requested (ISO 8601 with offset); "
+        "default now. The due time is 24 hours later.",
+    )
+
+
+class TargetsQuery(BaseModel):
+    depot: DepotCode | None = None
+    part_number: PartNumber | None = None
+    nonzero: bool = Field(default=False, description="only targets above 0")
+    limit: int = Field(default=1000, ge=1, le=5000)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+
+
+class TargetBody(Body):
+    """A planner's own target for a part at a depot; ``null`` returns to the computed one."""
+
+    depot: DepotCode
+    part_number: PartNumber
+    override: Annotated[StrictInt, Field(ge=0, le=targets.MAX_TARGET)] | None = Field(
+        description=f"whole units, 0 to {targets.MAX_TARGET}, or null"
+    )
+
+
+class ComputeBody(OptionalBody):
+    fill_rate: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="share of demand met from stock, e.g. 0.95 (the default)",
+    )
+    lead_time_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=365,
+        allow_inf_nan=False,
+        description=f"replenishment lead time in days (default {demand.DEFAULT_LEAD_TIME_DAYS:g})",
+    )
+    window_days: Annotated[StrictInt, Field(ge=7, le=3650)] | None = Field(
+        default=None,
+        description=f"days of RMA history to count (default {demand.DEFAULT_WINDOW_DAYS})",
+    )
+
+
+class PlansQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class PlanPath(BaseModel):
+    id: int = Field(ge=1, le=MAX_ID)
+
+
+# --- response models ------------------------------------------------------------------------
+
+
+class DepotChoiceOut(BaseModel):
+    """The depot that would ship now, and why the others lost; nothing is reserved."""
+
+    depot: str | None = Field(description="null for a backorder")
+    part_number: str = Field(description="the part that depot ships (requested or successor)")
+    service: str | None = Field(description="standard or emergency")
+    ships_at: datetime | None
+    promised_delivery: datetime | None
+    cost: Decimal | None = Field(description="CNY")
+    at_risk: bool = Field(description="no depot can deliver by the due time")
+    backorder: bool = Field(description="no depot holds the part or a successor")
+    due: datetime = Field(description="at + 24 hours")
+    alternatives: list[AlternativeOut] = Field(description="every depot, the chosen one first")
+
+
+class TargetOut(BaseModel):
+    depot: str
+    part_number: str
+    target: int = Field(description="the effective target: the override, else the computed one")
+    source: Literal["computed", "override"]
+    computed: int
+    override: int | None
+    demand_per_day: float | None = Field(description="units per day; null if never computed")
+    lead_time_days: float | None
+    fill_rate: float | None
+    computed_at: datetime | None
+    override_by: str | None
+    override_at: datetime | None
+
+
+TargetList = RootModel[list[TargetOut]]
+
+
+class TargetsReportOut(BaseModel):
+    parts: int = Field(description="parts with a target or some demand")
+    rows: int = Field(description="(depot, part) targets stored")
+    total_target: int = Field(description="units over all depots and parts (computed)")
+    fill_rate: float
+    lead_time_days: float
+    window_days: int
+    summary: str
+
+
+class MoveOut(BaseModel):
+    part_number: str
+    from_depot: str
+    to_depot: str
+    qty: int
+    unit_cost: Decimal = Field(description="CNY per unit on the lane")
+    cost: Decimal = Field(description="CNY")
+
+
+class PlanSummaryOut(BaseModel):
+    id: int
+    status: Literal["proposed", "approved", "discarded"]
+    created_by: str
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    parts: int = Field(description="parts moved")
+    units_moved: int
+    cost: Decimal = Field(description="CNY")
+    shortage_before: int = Field(description="units below target before the plan")
+    shortage_left: int = Field(description="units still below target after it")
+    transfer_ids: list[int] = Field(description="draft transfers made on approval")
+
+
+PlanList = RootModel[list[PlanSummaryOut]]
+
+
+class PlanOut(PlanSummaryOut):
+    moves: list[MoveOut]
+
+
+class DispatchOut(BaseModel):
+    cases: int = Field(description="open unshipped replacements re-planned")
+    met_due_before: int
+    met_due_after: int
+    changed: list[str] = Field(description="RMAs now shipped from another depot")
+    backorders: int
+    total_cost: Decimal = Field(description="CNY")
+    summary: str
+
+
+# --- serialising ----------------------------------------------------------------------------
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return current_app.response_class(
+        current_app.json.dumps(body), status=status, mimetype="application/json"
+    )
+
+
+def decision_json(decision: DepotDecision, options: Options, part_number: str) -> dict[str, Any]:
+    """The allocation object of a previewed depot choice (the RMA answer's shape)."""
+    shipped = options.part_at.get(decision.depot) if decision.depot else None
+    return {
+        "depot": decision.depot,
+        "part_number": shipped or part_number.strip().upper(),
+        "service": decision.service,
+        "ships_at": decision.ships_at,
+        "promised_delivery": decision.promised_delivery,
+        "cost": decision.cost,
+        "at_risk": decision.at_risk,
+        "backorder": decision.backorder,
+        "due": decision.due,
+        "alternatives": [
+            {
+                "depot": alt.depot,
+                "part_number": options.part_at.get(alt.depot),
+                "service": alt.service,
+                "ships_at": alt.ships_at,
+                "arrival": alt.arrives_at,
+                "cost": alt.cost,
+                "meets_due": alt.meets_due,
+                "chosen": alt.chosen,
+                "reason": alt.reason,
+            }
+            for alt in decision.alternatives
+        ],
+    }
+
+
+def target_json(target: StockTarget) -> dict[str, Any]:
+    """A stored (or absent: all zero) target and how it came about."""
+    computed = target.computed_at is not None
+    return {
+        "depot": target.depot_code,
+        "part_number": target.part_number,
+        "target": target.effective,
+        "source": "override" if target.override is not None else "computed",
+        "computed": target.computed,
+        "override": target.override,
+        "demand_per_day": target.demand_per_day if computed else None,
+        "lead_time_days": target.lead_time_days if computed else None,
+        "fill_rate": target.fill_rate if computed else None,
+        "computed_at": target.computed_at,
+        "override_by": target.override_by,
+        "override_at": target.override_at,
+    }
+
+
+def _plan_summary(plan: RebalancePlan, transfer_ids: list[int]) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "status": plan.status,
+        "created_by": plan.created_by,
+        "created_at": plan.created_at,
+        "decided_by": plan.decided_by,
+        "decided_at": plan.decided_at,
+        "parts": plan.parts,
+        "units_moved": plan.units_moved,
+        "cost": plan.cost,
+        "shortage_before": plan.shortage_before,
+        "shortage_left": plan.shortage_left,
+        "transfer_ids": transfer_ids,
+    }
+
+
+def _move(move: RebalanceMove) -> dict[str, Any]:
+    return {
+        "part_number": move.part_number,
+        "from_depot": move.from_depot,
+        "to_depot": move.to_depot,
+        "qty": move.qty,
+        "unit_cost": move.unit_cost,
+        "cost": move.cost,
+    }
+
+
+def plan_json(found: PlanView) -> dict[str, Any]:
+    """A saved plan with its moves (the contract's ``id, moves, units_moved, cost,
+    shortage_left``, plus its status and history)."""
+    return {
+        **_plan_summary(found.plan, found.transfer_ids),
+        "moves": [_move(m) for m in found.moves],
+    }
+
+
+def targets_report_json(report: TargetsReport) -> dict[str, Any]:
+    return {
+        "parts": report.parts,
+        "rows": report.rows,
+        "total_target": report.total_target,
+        "fill_rate": report.fill_rate,
+        "lead_time_days": report.lead_time_days,
+        "window_days": report.window_days,
+        "summary": report.summary(),
+    }
+
+
+def dispatch_json(report: DispatchReport) -> dict[str, Any]:
+    return {
+        "cases": report.cases,
+        "met_due_before": report.met_due_before,
+        "met_due_after": report.met_due_after,
+        "changed": list(report.changed),
+        "backorders": report.backorders,
+        "total_cost": report.total_cost,
+        "summary": report.summary(),
+    }
+
+
+# --- depot choice ---------------------------------------------------------------------------
+
+
+@api.get(
+    "/depot-choice",
+    responses={200: DepotChoiceOut, **READ_ERRORS},
+    summary="Which depot would ship a replacement now, and why the others lost (reserves nothing)",
+)
+@auth.api_roles(*READERS)
+def get_depot_choice(query: DepotChoiceQuery) -> Any:
+    decision, options = allocation.preview(
+        uow(), query.part_number, query.city, query.fault_level, query.at
+    )
+    return _json(decision_json(decision, options, query.part_number))
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+@api.get(
+    "/targets",
+    responses={200: TargetList, **READ_ERRORS},
+    summary="Target stock per depot and part: the effective target, the computed one, the "
+    "override and how it was computed",
+)
+@auth.api_roles(*READERS)
+def get_targets(query: TargetsQuery) -> Any:
+    rows = find_targets(
+        uow(),
+        depot=query.depot,
+        part_number=query.part_number,
+        nonzero=query.nonzero,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return _json([target_json(t) for t in rows])
+
+
+@api.put(
+    "/targets",
+    responses={200: TargetOut, **WRITE_ERRORS},
+    summary="Set or clear a planner's override of a target (planners)",
+)
+@auth.api_roles(*PLANNERS)
+def put_target(body: TargetBody) -> Any:
+    actor = auth.api_actor()
+
+    def work(u: UnitOfWork) -> tuple[Any, int]:
+        saved = targets.set_override(u, actor, body.depot, body.part_number, body.override)
+        return target_json(saved), 200
+
+    return answer_once(work)
+
+
+@api.post(
+    "/targets/compute",
+    responses={200: TargetsReportOut, **WRITE_ERRORS},
+    summary="Recompute every part's target at every depot from regional demand (planners; "
+    "overrides are kept)",
+)
+@auth.api_roles(*PLANNERS)
+def post_targets_compute(body: ComputeBody) -> Any:
+    actor = auth.api_actor()
+    options = body.model_dump(exclude_none=True)
+
+    def work(u: UnitOfWork) -> tuple[Any, int]:
+        return targets_report_json(demand.compute_targets(u, actor, **options)), 200
+
+    return answer_once(work)
+
+
+# --- rebalancing ----------------------------------------------------------------------------
+
+
+@api.post(
+    "/rebalance/plans",
+    responses={201: PlanOut, **WRITE_ERRORS},
+    summary="Plan transfers toward the target stock from current stock, and save the plan "
+    "(planners)",
+)
+@auth.api_roles(*PLANNERS)
+def post_plan() -> Any:
+    actor = auth.api_actor()
+    return answer_once(lambda u: (plan_json(rebalancing.propose_plan(u, actor)), 201))
+
+
+@api.get(
+    "/rebalance/plans",
+    responses={200: PlanList, **READ_ERRORS},
+    summary="Rebalancing plans, newest first",
+)
+@auth.api_roles(*READERS)
+def get_plans(query: PlansQuery) -> Any:
+    plans = rebalancing.list_plans(uow(), limit=query.limit)
+    return _json([_plan_summary(p, PlanView(p, []).transfer_ids) for p in plans])
+
+
+@api.get(
+    "/rebalance/plans/<int:id>",
+    responses={200: PlanOut, **READ_ERRORS},
+    summary="One rebalancing plan with its moves",
+)
+@auth.api_roles(*READERS)
+def get_plan(path: PlanPath) -> Any:
+    return _json(plan_json(rebalancing.get_plan(uow(), path.id)))
+
+
+@api.post(
+    "/rebalance/plans/<int:id>/approve",
+    responses={200: PlanOut, **WRITE_ERRORS},
+    summary="Approve a proposed plan: one draft transfer per lane; answers their ids (planners)",
+)
+@auth.api_roles(*PLANNERS)
+def post_plan_approve(path: PlanPath) -> Any:
+    actor = auth.api_actor()
+    return answer_once(lambda u: (plan_json(rebalancing.approve_plan(u, actor, path.id)), 200))
+
+
+@api.post(
+    "/rebalance/plans/<int:id>/discard",
+    responses={200: PlanOut, **WRITE_ERRORS},
+    summary="Discard a proposed plan (planners)",
+)
+@auth.api_roles(*PLANNERS)
+def post_plan_discard(path: PlanPath) -> Any:
+    actor = auth.api_actor()
+    return answer_once(lambda u: (plan_json(rebalancing.discard_plan(u, actor, path.id)), 200))
+
+
+# --- batch dispatch -------------------------------------------------------------------------
+
+
+@api.post(
+    "/dispatch/optimize",
+    responses={200: DispatchOut, **WRITE_ERRORS},
+    summary="Re-plan every open, unshipped replacement together: most on time, C-1 first, "
+    "then the lowest cost (planners)",
+)
+@auth.api_roles(*PLANNERS)
+def post_dispatch_optimize() -> Any:
+    actor = auth.api_actor()
+    return answer_once(lambda u: (dispatch_json(dispatch.replan(u, actor)), 200))
