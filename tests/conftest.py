@@ -173,7 +173,7 @@ def make_test_app(engine: Engine, **overrides: Any) -> Any:
     settings = load_settings(
         database_url=engine.url.render_as_string(hide_password=False),
         secret_key="test-secret",
-        ratelimit_storage_uri="memory://",
+        ratelimit_storage_uri=overrides.pop("ratelimit_storage_uri", "memory://"),
         login_rate_limit=overrides.pop("login_rate_limit", "1000 per minute"),
         **overrides,
     )

@@ -147,3 +147,31 @@ def test_token_endpoint_is_rate_limited(engine, make_user):
     ]
     assert statuses[:3] == [401, 401, 401]
     assert statuses[3:] == [429, 429]
+
+
+def test_workers_share_the_login_limit_through_redis(engine):
+    """Two app instances (as two gunicorn workers would be) count one limit in Redis."""
+    import uuid
+
+    from tests.conftest import make_test_app
+
+    workers = [
+        make_test_app(
+            engine,
+            login_rate_limit="3 per minute",
+            ratelimit_storage_uri="redis://127.0.0.1:6379/15",
+        ).test_client()
+        for _ in range(2)
+    ]
+    client_address = {"REMOTE_ADDR": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"}
+    statuses = [
+        workers[i % 2]
+        .post(
+            "/api/v1/auth/token",
+            json={"username": "x", "password": "y-long"},
+            environ_base=client_address,
+        )
+        .status_code
+        for i in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
