@@ -406,7 +406,8 @@ def postgres_reachable(url: str) -> bool:
 
 
 def markdown(rows: list[Row], header: list[str]) -> str:
-    lines = [*header, ""]
+    """The header paragraphs, then one table row per figure."""
+    lines = ["\n\n".join(header), ""]
     lines.append("| database | through | what | clients | measured | target | met |")
     lines.append("|---|---|---|---|---|---|---|")
     for row in rows:
@@ -457,12 +458,11 @@ def main(argv: list[str] | None = None) -> int:
     started_load = load_average()
     header = [
         f"Command: `.venv/bin/{command.strip()}` (from the repository root).",
-        "",
         f"Machine: {machine(args.postgres_url if 'postgresql' in kinds else None)}. "
         f"Measured {date.today().isoformat()}; load average (1/5/15 min) "
         f"{started_load} at the start.",
     ]
-    print("\n".join(header), flush=True)
+    print("\n\n".join(header), flush=True)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-inventory-") as tmp:
         for kind in kinds:
@@ -483,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
                 for row in rows[-3:]:
                     print(row, flush=True)
     header[-1] += f" Load average at the end: {load_average()}."
-    header += [f"`spares serve --workers {args.workers}` for the HTTP figures.", *skipped]
+    header += [
+        f"HTTP figures: `spares serve --workers {args.workers}`, clients on the same machine.",
+        *skipped,
+    ]
     table = markdown(rows, header)
     print()
     print(table)

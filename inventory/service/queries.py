@@ -59,31 +59,44 @@ def stock(
     and in transit towards the depot. ``condition`` keeps rows that have some of it."""
     if condition is not None and condition not in BUCKET_NAMES:
         raise Invalid(f"condition must be one of {', '.join(BUCKET_NAMES)}")
-    good = _bucket_sum("good")
-    columns = (
-        good,
-        _bucket_sum("good", StockBalance.reserved),
-        _bucket_sum("defective"),
-        _bucket_sum("in_repair"),
-        _bucket_sum("quarantine"),
-        _bucket_sum("in_transit"),
-    )
+    # Total the buckets per (depot, part) on the balance table alone, then join
+    # the catalogue to the totals: grouping by the parts' text columns as well
+    # made the database sort wide rows.
+    totals = select(
+        StockBalance.depot_code.label("depot"),
+        StockBalance.part_number.label("part"),
+        _bucket_sum("good").label("good"),
+        _bucket_sum("good", StockBalance.reserved).label("reserved"),
+        _bucket_sum("defective").label("defective"),
+        _bucket_sum("in_repair").label("in_repair"),
+        _bucket_sum("quarantine").label("quarantine"),
+        _bucket_sum("in_transit").label("in_transit"),
+    ).group_by(StockBalance.depot_code, StockBalance.part_number)
+    if depot:
+        totals = totals.where(StockBalance.depot_code == depot.strip().upper())
+    if part_number:
+        totals = totals.where(StockBalance.part_number == part_number.strip().upper())
+    if condition:
+        totals = totals.having(_bucket_sum(condition) > 0)
+    elif nonzero:
+        totals = totals.having(func.sum(StockBalance.on_hand) > 0)
+    t = totals.subquery()
     query = (
         select(
-            StockBalance.depot_code,
-            StockBalance.part_number,
+            t.c.depot,
+            t.c.part,
             Part.description,
             Part.family,
-            *columns,
+            t.c.good,
+            t.c.reserved,
+            t.c.defective,
+            t.c.in_repair,
+            t.c.quarantine,
+            t.c.in_transit,
         )
-        .join(Part, Part.part_number == StockBalance.part_number)
-        .group_by(StockBalance.depot_code, StockBalance.part_number, Part.description, Part.family)
-        .order_by(StockBalance.part_number, StockBalance.depot_code)
+        .join(Part, Part.part_number == t.c.part)
+        .order_by(t.c.part, t.c.depot)
     )
-    if depot:
-        query = query.where(StockBalance.depot_code == depot.strip().upper())
-    if part_number:
-        query = query.where(StockBalance.part_number == part_number.strip().upper())
     if family:
         query = query.where(Part.family == family)
     if search:
@@ -91,10 +104,6 @@ def stock(
         query = query.where(
             func.lower(Part.part_number).like(pattern) | func.lower(Part.description).like(pattern)
         )
-    if condition:
-        query = query.having(_bucket_sum(condition) > 0)
-    elif nonzero:
-        query = query.having(func.sum(StockBalance.on_hand) > 0)
     rows = uow.session.execute(query.limit(limit).offset(offset)).all()
     return [
         StockRow(d, p, desc, fam, int(g), int(r), int(g) - int(r), int(df), int(ir), int(q), int(t))

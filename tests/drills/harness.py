@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "spares-demo"
 CLI_TIMEOUT_S = 300.0
@@ -74,6 +76,11 @@ class Deployment:
         (folder / "instance").mkdir(parents=True, exist_ok=True)
         (folder / "run").mkdir(mode=0o700, exist_ok=True)
         return cls(database_url, folder)
+
+    @property
+    def dialect(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return make_url(self.database_url).get_backend_name()
 
     @property
     def env(self) -> dict[str, str]:

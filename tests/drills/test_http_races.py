@@ -20,7 +20,7 @@ from collections import Counter
 
 import pytest
 
-from tests.drills.harness import Deployment, Request, volley
+from tests.drills.harness import Deployment, Request, Server, volley
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,8 @@ CLIENT_PROCESSES = 4
 RACERS = {"postgresql": 200, "sqlite": 40}
 
 
-def new_part(server, planner: str, prefix: str, *, serialized: bool = False) -> str:
+def new_part(server: Server, planner: str, prefix: str, *, serialized: bool = False) -> str:
+    """A new part in the catalogue, created through the API by a planner."""
     number = f"{prefix}-{uuid.uuid4().hex[:8].upper()}"
     server.must(
         "POST",
@@ -49,7 +50,7 @@ def new_part(server, planner: str, prefix: str, *, serialized: bool = False) -> 
 
 
 def test_concurrent_reservations_never_oversell(deployment: Deployment) -> None:
-    requests = RACERS[deployment.database_url.split(":", 1)[0].split("+", 1)[0]]
+    requests = RACERS[deployment.dialect]
     with deployment.serve(workers=4) as server:
         planner, staff = server.token("planner"), server.token("staff-bj")
         part = new_part(server, planner, "RACE")
@@ -99,7 +100,7 @@ STORM_STOCK = 20  # per part and depot
 def test_concurrent_ships_both_ways_through_the_api_conserve_stock(
     deployment: Deployment,
 ) -> None:
-    ships = SHIPS[deployment.database_url.split(":", 1)[0].split("+", 1)[0]]
+    ships = SHIPS[deployment.dialect]
     rng = random.Random(ships)
     with deployment.serve(workers=4) as server:
         planner = server.token("planner")
