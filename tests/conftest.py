@@ -149,10 +149,23 @@ def pg_engine(postgres: PostgresServer, postgres_template: str) -> Iterator[Engi
 # --- engines, apps, clients ---------------------------------------------------------------
 
 
+def assert_books_balance(request: pytest.FixtureRequest, engine: Engine) -> None:
+    """`spares check` must be clean after every test, unless the test tampers on purpose."""
+    if request.node.get_closest_marker("tampers_with_books"):
+        return
+    from inventory.service.ledger import check_books
+
+    problems = check_books(UnitOfWork(engine))
+    assert problems == [], "books do not balance after the test: " + "; ".join(map(str, problems))
+
+
 @pytest.fixture
-def engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+def engine(
+    sqlite_template: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
     engine = _sqlite_engine(sqlite_template, tmp_path)
     yield engine
+    assert_books_balance(request, engine)
     engine.dispose()
 
 
@@ -161,9 +174,12 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     if request.param == "sqlite":
         engine = _sqlite_engine(request.getfixturevalue("sqlite_template"), tmp_path)
         yield engine
+        assert_books_balance(request, engine)
         engine.dispose()
     else:
-        yield request.getfixturevalue("pg_engine")
+        engine = request.getfixturevalue("pg_engine")
+        yield engine
+        assert_books_balance(request, engine)
 
 
 @pytest.fixture

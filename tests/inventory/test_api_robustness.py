@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, insert
@@ -320,6 +321,7 @@ def _seed_balances(engine, parts: int) -> int:
     return len(rows)
 
 
+@pytest.mark.tampers_with_books
 def test_stock_list_takes_a_fixed_number_of_queries_with_thousands_of_rows(
     app, client, engine, api_token
 ):

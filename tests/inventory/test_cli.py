@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from sqlalchemy import text
 
 from core.db import UnitOfWork
@@ -91,6 +92,7 @@ def test_check_is_clean_after_a_run_of_api_moves(app, client, api_token, make_pa
     assert result.output.strip() == f"books balance: {balances} balance rows checked"
 
 
+@pytest.mark.tampers_with_books
 def test_check_prints_each_discrepancy_and_fails_after_tampering(app, engine, make_part, stock_up):
     part = make_part()
     stock_up("GZ", part, 5)

@@ -242,6 +242,7 @@ def test_ledger_rows_cannot_be_updated_or_deleted(any_engine, statement):
     assert [line.qty for line in queries.ledger_lines(uow)] == [3]
 
 
+@pytest.mark.tampers_with_books
 def test_check_books_finds_a_tampered_balance(uow, engine, make_part, stock_up):
     part = make_part()
     stock_up("BJ", part, 4)
