@@ -126,12 +126,21 @@ def _register_blueprints(app: OpenAPI) -> None:
     from inventory.views import views as inventory_views
     from planning.api import api as planning_api
     from planning.views import views as planning_views
+    from reports.api import api as reports_api
+    from reports.views import views as reports_views
     from rma.api import api as rma_api
     from rma.views import views as rma_views
 
-    for blueprint in (core_views, depots_views, inventory_views, rma_views, planning_views):
+    for blueprint in (
+        core_views,
+        depots_views,
+        inventory_views,
+        rma_views,
+        planning_views,
+        reports_views,
+    ):
         app.register_blueprint(blueprint)
-    for api_blueprint in (core_api, depots_api, inventory_api, rma_api, planning_api):
+    for api_blueprint in (core_api, depots_api, inventory_api, rma_api, planning_api, reports_api):
         app.register_api(api_blueprint)
 
 
@@ -141,6 +150,7 @@ def _register_cli(app: OpenAPI) -> None:
     from depots.cli import register as register_depot_commands
     from inventory.cli import register as register_inventory_commands
     from planning.cli import register as register_planning_commands
+    from reports.cli import register as register_report_commands
     from rma.cli import register as register_rma_commands
 
     register_core_commands(app)
@@ -148,6 +158,7 @@ def _register_cli(app: OpenAPI) -> None:
     register_inventory_commands(app)
     register_rma_commands(app)
     register_planning_commands(app)
+    register_report_commands(app)
     from inventory.demo import build_demo as build_inventory_demo
     from rma.demo import build_demo as build_rma_demo
 

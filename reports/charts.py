@@ -1,0 +1,329 @@
+"""The charts of the service-levels report, drawn with ``reportlab.graphics``.
+
+Each function takes a table of ``reports.service_levels`` and answers a
+``Drawing`` of the given size (points) that goes into a PDF as a flowable and
+onto a web page as SVG (``to_svg``). Charts of empty data still draw: the axes
+and a "no data" note, never an error. Text uses the report's font, so Chinese
+prints where the CJK font is installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+import pandas as pd
+from reportlab.graphics import renderSVG
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.shapes import Drawing, Line, String
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+
+from reports.pdf import INK, MUTED, RULE, Fonts
+
+ACCENT = colors.HexColor("#0b5cad")
+ACCENT_LIGHT = colors.HexColor("#8fb4dc")
+GOOD = colors.HexColor("#1f7a3a")
+WARN = colors.HexColor("#d08c00")
+BAD = colors.HexColor("#b3261e")
+GRID = colors.HexColor("#e3e8ee")
+# Rating 1 (worst) to 5 (best).
+RATING_COLOURS = ("#b3261e", "#e0701b", "#d9b300", "#6aa84f", "#1f7a3a")
+
+DEFAULT_WIDTH = 178 * mm
+DEFAULT_HEIGHT = 62 * mm
+# Promise met at or above this share is shown green, below LOW red, between amber.
+GOOD_PCT = 95.0
+LOW_PCT = 80.0
+MAX_CATEGORY_LABELS = 16
+WEB_FONTS = "system-ui, 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif"
+
+
+def _frame(width: float, height: float, font: Fonts, title: str) -> Drawing:
+    drawing = Drawing(width, height)
+    drawing.add(String(0, height - 10, title, fontName=font.bold, fontSize=9.5, fillColor=INK))
+    return drawing
+
+
+def _bar_chart(
+    drawing: Drawing,
+    font: Fonts,
+    categories: Sequence[str],
+    data: Sequence[Sequence[float]],
+    *,
+    value_max: float | None = None,
+    value_step: float | None = None,
+    left: float = 34,
+    bottom: float = 22,
+    top: float = 22,
+    right: float = 8,
+    labels: Sequence[Sequence[str]] | None = None,
+    label_format: str | None = "%.0f",
+) -> VerticalBarChart:
+    chart = VerticalBarChart()
+    chart.x, chart.y = left, bottom
+    chart.width = drawing.width - left - right
+    chart.height = drawing.height - bottom - top
+    chart.data = [list(series) for series in data]
+    chart.strokeColor = None
+    chart.categoryAxis.categoryNames = list(categories)
+    chart.categoryAxis.labels.fontName = font.regular
+    chart.categoryAxis.labels.fontSize = 7.5
+    chart.categoryAxis.labels.fillColor = INK
+    chart.categoryAxis.labels.dy = -3
+    chart.categoryAxis.strokeColor = RULE
+    chart.categoryAxis.visibleTicks = False
+    chart.valueAxis.labels.fontName = font.regular
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fillColor = MUTED
+    chart.valueAxis.strokeColor = None
+    chart.valueAxis.visibleTicks = False
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = GRID
+    chart.valueAxis.gridStrokeWidth = 0.5
+    chart.valueAxis.valueMin = 0
+    highest = max((v for series in data for v in series if v is not None), default=0)
+    chart.valueAxis.valueMax = value_max if value_max is not None else max(highest * 1.15, 1)
+    if value_step is not None:
+        chart.valueAxis.valueStep = value_step
+    elif highest < 5 and value_max is None:
+        chart.valueAxis.valueStep = 1  # counts: whole numbers only
+    chart.barSpacing = 1
+    chart.groupSpacing = 6 if len(data) > 1 else 10
+    chart.barLabels.fontName = font.regular
+    chart.barLabels.fontSize = 6.5
+    chart.barLabels.fillColor = INK
+    chart.barLabels.nudge = 5
+    if labels is not None:
+        chart.barLabelFormat = "values"
+        chart.barLabelArray = [list(row) for row in labels]
+    else:
+        chart.barLabelFormat = label_format
+    chart.bars.strokeColor = None
+    drawing.add(chart)
+    return chart
+
+
+def _no_data(drawing: Drawing, font: Fonts, text: str = "no data in this period") -> None:
+    drawing.add(
+        String(
+            drawing.width / 2,
+            drawing.height / 2,
+            text,
+            fontName=font.regular,
+            fontSize=9,
+            fillColor=MUTED,
+            textAnchor="middle",
+        )
+    )
+
+
+def _pct_colour(value: float | None) -> colors.Color:
+    if value is None:
+        return RULE
+    if value >= GOOD_PCT:
+        return GOOD
+    return WARN if value >= LOW_PCT else BAD
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def on_time_by_depot(
+    depots: pd.DataFrame,
+    font: Fonts,
+    *,
+    overall_pct: float | None = None,
+    width: float = DEFAULT_WIDTH,
+    height: float = DEFAULT_HEIGHT,
+) -> Drawing:
+    """Bars of the 24-hour promise met (%) per depot, coloured green from 95 %, red
+    below 80 %; depots without deliveries show "n/a"; a dashed line marks the
+    network's share when ``overall_pct`` is given."""
+    drawing = _frame(width, height, font, "24-hour replacement promise met, by depot (%)")
+    values = [_number(v) for v in depots["met_pct"]]
+    delivered = [int(n) for n in depots["delivered"]]
+    labels = [
+        ["n/a" if v is None else f"{v:.0f}% ({n})" for v, n in zip(values, delivered, strict=True)]
+    ]
+    chart = _bar_chart(
+        drawing,
+        font,
+        list(depots["depot"]),
+        [[v or 0.0 for v in values]],
+        value_max=110,
+        value_step=20,
+        labels=labels,
+    )
+    for index, value in enumerate(values):
+        chart.bars[(0, index)].fillColor = _pct_colour(value)
+    note = "(n) deliveries"
+    if overall_pct is not None:
+        note = f"dashed: all depots {overall_pct:.0f}% · {note}"
+        y = chart.y + chart.height * overall_pct / 110
+        drawing.add(
+            Line(
+                chart.x,
+                y,
+                chart.x + chart.width,
+                y,
+                strokeColor=ACCENT,
+                strokeWidth=0.8,
+                strokeDashArray=[3, 2],
+            )
+        )
+    drawing.add(
+        String(
+            width - 4,
+            height - 10,
+            note,
+            fontName=font.regular,
+            fontSize=7,
+            fillColor=MUTED,
+            textAnchor="end",
+        )
+    )
+    if not any(delivered):
+        _no_data(drawing, font, "no replacements delivered in this period")
+    return drawing
+
+
+def weekly_flow(
+    weekly: pd.DataFrame,
+    font: Fonts,
+    *,
+    width: float = DEFAULT_WIDTH,
+    height: float = DEFAULT_HEIGHT,
+) -> Drawing:
+    """Grouped bars of RMAs opened and closed per week; long periods label every
+    n-th week only, so the labels never overlap."""
+    drawing = _frame(width, height, font, "RMAs opened and closed per week")
+    weeks = list(weekly["week_start"])
+    years = {w.year for w in weeks}
+    # Across a new year the labels carry the year, so fewer of them fit.
+    fmt, most = ("%m-%d", MAX_CATEGORY_LABELS) if len(years) <= 1 else ("%y-%m-%d", 12)
+    every = max(1, -(-len(weeks) // most))
+    names = [w.strftime(fmt) if i % every == 0 else "" for i, w in enumerate(weeks)]
+    opened = [int(v) for v in weekly["opened"]]
+    closed = [int(v) for v in weekly["closed"]]
+    few = len(weeks) <= 26
+    chart = _bar_chart(
+        drawing,
+        font,
+        names,
+        [opened, closed],
+        label_format="%.0f" if few else None,
+        top=26,
+    )
+    chart.bars[0].fillColor = ACCENT
+    chart.bars[1].fillColor = ACCENT_LIGHT
+    chart.groupSpacing = 8 if few else 2
+    legend = Legend()
+    legend.x, legend.y = width - 120, height - 5
+    legend.alignment = "right"
+    legend.columnMaximum = 1
+    legend.dx, legend.dy = 7, 7
+    legend.deltax = 55
+    legend.fontName = font.regular
+    legend.fontSize = 7.5
+    legend.strokeColor = None
+    legend.colorNamePairs = [(ACCENT, "opened"), (ACCENT_LIGHT, "closed")]
+    drawing.add(legend)
+    drawing.add(
+        String(
+            chart.x,
+            4,
+            "week starting (Monday, Asia/Shanghai)",
+            fontName=font.regular,
+            fontSize=6.5,
+            fillColor=MUTED,
+        )
+    )
+    if not any(opened) and not any(closed):
+        _no_data(drawing, font, "no RMAs opened or closed in this period")
+    return drawing
+
+
+def rating_distribution(
+    ratings: pd.DataFrame,
+    font: Fonts,
+    *,
+    width: float = DEFAULT_WIDTH,
+    height: float = DEFAULT_HEIGHT,
+) -> Drawing:
+    """Bars of how many closed cases got each rating, 1 (red) to 5 (green)."""
+    drawing = _frame(width, height, font, "Customer ratings of closed cases (1 poor - 5 excellent)")
+    counts = [int(v) for v in ratings["count"]]
+    shares = [_number(v) for v in ratings["share_pct"]]
+    labels = [
+        [
+            f"{c} ({s:.0f}%)" if s is not None else str(c)
+            for c, s in zip(counts, shares, strict=True)
+        ]
+    ]
+    chart = _bar_chart(
+        drawing,
+        font,
+        [str(int(r)) for r in ratings["rating"]],
+        [counts],
+        labels=labels,
+        left=26,
+    )
+    for index, colour in enumerate(RATING_COLOURS[: len(counts)]):
+        chart.bars[(0, index)].fillColor = colors.HexColor(colour)
+    if not any(counts):
+        _no_data(drawing, font, "no ratings in this period")
+    return drawing
+
+
+def stock_value_by_depot(
+    stock: pd.DataFrame,
+    font: Fonts,
+    *,
+    width: float = DEFAULT_WIDTH,
+    height: float = DEFAULT_HEIGHT,
+) -> Drawing:
+    """Bars of good-stock value per depot, in thousand or million CNY (whichever
+    keeps the labels short)."""
+    values = [float(v) for v in stock["stock_value_cny"]]
+    highest = max(values, default=0.0)
+    scale, unit = (1e6, "million CNY") if highest >= 1e6 else (1e3, "thousand CNY")
+    drawing = _frame(width, height, font, f"Good stock value by depot ({unit})")
+    scaled = [v / scale for v in values]
+    digits = 1 if max(scaled, default=0) < 100 else 0
+    chart = _bar_chart(
+        drawing,
+        font,
+        list(stock["depot"]),
+        [scaled],
+        labels=[[f"{v:,.{digits}f}" for v in scaled]],
+        left=30,
+    )
+    chart.bars[0].fillColor = ACCENT
+    if not any(values):
+        _no_data(drawing, font, "no stock")
+    return drawing
+
+
+def to_svg(drawing: Drawing, *, key: str, title: str = "") -> str:
+    """The drawing as an inline, width-fluid ``<svg>`` element for a web page.
+
+    ``key`` makes the clip path's id unique on the page (several charts share
+    one page); text uses the page's fonts, since the PDF font's registered name
+    means nothing to a browser.
+    """
+    markup = renderSVG.drawToString(drawing)
+    markup = markup[max(markup.find("<svg"), 0) :]
+    markup = re.sub(r'<svg width="[^"]*" height="[^"]*"', "<svg", markup, count=1)
+    markup = markup.replace(
+        "<svg", f'<svg class="chart" role="img" aria-label="{escape(title)}"', 1
+    )
+    markup = markup.replace("<title>...</title>", f"<title>{escape(title)}</title>", 1)
+    markup = markup.replace("<desc>...</desc>", "", 1)
+    markup = markup.replace('id="clip"', f'id="clip-{key}"').replace(
+        "url(#clip)", f"url(#clip-{key})"
+    )
+    return re.sub(r"font-family: [^;\"]+", f"font-family: {WEB_FONTS}", markup)
