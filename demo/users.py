@@ -12,6 +12,13 @@ from depots.models import Depot
 
 DEMO_PASSWORD = "spares-demo"
 
+# More service engineers than the one demo login, so evaluations compare people.
+EXTRA_ENGINEERS = {
+    "chen.jie": "Chen Jie (service engineer)",
+    "liu.yang": "Liu Yang (service engineer)",
+    "zhao.lei": "Zhao Lei (service engineer)",
+}
+
 ROLE_USERS = {
     "admin": ("Administrator", Role.ADMIN),
     "planner": ("Li Na (planner)", Role.PLANNER),
@@ -30,6 +37,15 @@ def build_users(uow: UnitOfWork, _rng: random.Random) -> str:
             full_name=full_name,
             email=f"{username}@spares.example",
         )
+    for username, full_name in EXTRA_ENGINEERS.items():
+        create_user(
+            uow,
+            username,
+            DEMO_PASSWORD,
+            Role.ENGINEER,
+            full_name=full_name,
+            email=f"{username}@spares.example",
+        )
     depots = uow.session.exec(select(Depot).order_by(Depot.code)).all()
     for depot in depots:
         create_user(
@@ -41,4 +57,5 @@ def build_users(uow: UnitOfWork, _rng: random.Random) -> str:
             full_name=f"{depot.name} depot staff",
             email=f"staff-{depot.code.lower()}@spares.example",
         )
-    return f"  {len(ROLE_USERS) + len(depots)} users (password {DEMO_PASSWORD!r})"
+    count = len(ROLE_USERS) + len(EXTRA_ENGINEERS) + len(depots)
+    return f"  {count} users (password {DEMO_PASSWORD!r})"

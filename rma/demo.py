@@ -18,10 +18,12 @@ from sqlalchemy import select
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork
+from demo.users import EXTRA_ENGINEERS
 from depots.models import City, Depot
 from inventory.models import Location, Part, Unit
 from rma.models import OPEN_STATUSES, Contract, Customer, InstalledUnit, Rma, Site
 from rma.service import lifecycle
+from rma.service.escalations import raise_due_escalations
 from rma.service.lifecycle import OpenRequest
 
 ORGANISATIONS = [
@@ -47,6 +49,14 @@ SYMPTOMS = [
     "Optical module reports Rx power -40 dBm, link down",
     "Firewall session table resets, core dump in the logs",
     "Wireless controller drops all APs after config commit",
+]
+
+CAUSES = [
+    "Failed power module: output voltage out of range under load",
+    "Line card ASIC fault confirmed by diagnostics",
+    "Fan tray motor failure",
+    "Corrupted flash on the main processing unit",
+    "Optical transmitter degraded below specification",
 ]
 
 SIGNERS = [
@@ -194,7 +204,9 @@ def _free_serial(uow: UnitOfWork, rma: Rma) -> str | None:
 
 def _history(uow: UnitOfWork, rng: random.Random, units: list[InstalledUnit], now: datetime) -> str:
     """Closed cases over the last four months, then open cases in every state."""
-    engineer = Actor(id=0, username="engineer", role=Role.ENGINEER)
+    engineers = [
+        Actor(id=0, username=name, role=Role.ENGINEER) for name in ("engineer", *EXTRA_ENGINEERS)
+    ]
     supervisor = Actor(id=0, username="supervisor", role=Role.SUPERVISOR)
     pool = rng.sample(units, k=min(len(units), 110))
     closed = 0
@@ -208,15 +220,22 @@ def _history(uow: UnitOfWork, rng: random.Random, units: list[InstalledUnit], no
                 unit,
                 "advance_replacement",
                 reported,
-                engineer,
+                rng.choice(engineers),
                 supervisor,
                 until="allocated",
             )
             if rma is not None and rma.status in OPEN_STATUSES:
                 with clock.frozen(reported + timedelta(hours=2)):
-                    lifecycle.cancel(uow, engineer, rma.number, "customer found a loose cable")
+                    lifecycle.cancel(
+                        uow,
+                        Actor(id=0, username=rma.reported_by, role=Role.ENGINEER),
+                        rma.number,
+                        "customer found a loose cable",
+                    )
             continue
-        rma = _run_case(uow, rng, unit, kind, reported, engineer, supervisor, until="closed")
+        rma = _run_case(
+            uow, rng, unit, kind, reported, rng.choice(engineers), supervisor, until="closed"
+        )
         closed += rma is not None and rma.status == "closed"
     open_states = [
         "requested",
@@ -248,9 +267,13 @@ def _history(uow: UnitOfWork, rng: random.Random, units: list[InstalledUnit], no
         # to ship range from fresh to past their 24-hour promise.
         low, high = OPEN_CASE_AGE_HOURS[target]
         reported = now - timedelta(hours=rng.uniform(low, high))
-        rma = _run_case(uow, rng, unit, kind, reported, engineer, supervisor, until=target)
+        rma = _run_case(
+            uow, rng, unit, kind, reported, rng.choice(engineers), supervisor, until=target
+        )
         opened += rma is not None
-    return f"{closed} closed and {opened} open RMAs"
+    # Escalations that the every-minute job would have raised by now.
+    raised = raise_due_escalations(uow, now)
+    return f"{closed} closed and {opened} open RMAs, {len(raised)} escalations raised"
 
 
 def _run_case(
@@ -302,6 +325,10 @@ def _run_case(
         return rma  # the next step lies in the future: the case is open there
     with clock.frozen(step_at):
         rma = lifecycle.ship(uow, _staff(uow, rma.depot_code or ""), rma.number, serial)
+        # Most causes are confirmed by remote diagnosis by the time the unit ships;
+        # the rest keep the escalation clock running.
+        if rng.random() < 0.8:
+            rma = lifecycle.confirm_cause(uow, engineer, rma.number, rng.choice(CAUSES))
     if until == "shipped":
         return rma
     late = timedelta(hours=rng.choice([0, 0, 0, 0, 3, 9]))
@@ -351,6 +378,8 @@ def _repair(
             return rma
         with clock.frozen(step_at):
             rma = step()
+            if state == "in_repair" and rng.random() < 0.8:
+                rma = lifecycle.confirm_cause(uow, engineer, rma.number, rng.choice(CAUSES))
         if until == state:
             return rma
     return _close(uow, rng, rma, step_at, engineer)
