@@ -25,6 +25,7 @@ from depots.service.calendars import MAX_HOURS, CalendarSummary, DayEntry
 
 TAG = Tag(name="calendars", description="Working-hours calendars, holidays and SLA arithmetic")
 
+
 def _instant(value: Any) -> Any:
     """An ISO 8601 text with offset to an aware UTC datetime; naive or garbled raises."""
     if isinstance(value, datetime):

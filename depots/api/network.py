@@ -30,6 +30,7 @@ Mode = Literal["courier", "road", "air"]
 Kind = Literal["city", "depot"]
 ServiceName = Literal["standard", "emergency"]
 
+
 class ErrorOut(BaseModel):
     error: str
     detail: str
