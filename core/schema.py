@@ -12,6 +12,18 @@ import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
+# Importing a models module registers its tables on the shared metadata; a new
+# models module must be listed here for migrations (and their check) to see it.
+MODEL_MODULES = ("core.auth", "depots.models", "core.idempotency", "inventory.models", "rma.models")
+
+
+def load_models() -> None:
+    """Import every models module, so ``SQLModel.metadata`` holds all tables."""
+    import importlib
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 from alembic import context
 from sqlmodel import SQLModel
 
 from core.db import UTCDateTime, make_engine
-
-# Importing a models module registers its tables on the shared metadata.
-FOUNDATION_MODELS = ("core.auth", "depots.models")
-ALL_MODELS = (*FOUNDATION_MODELS, "core.idempotency", "inventory.models", "rma.models")
+from core.schema import load_models
 
 config = context.config
-# `-x scope=foundation` (tools/regen-foundation-migration.sh) compares against the
-# foundation tables only, so later migrations keep their own tables.
-scope = context.get_x_argument(as_dictionary=True).get("scope")
-for module in FOUNDATION_MODELS if scope == "foundation" else ALL_MODELS:
-    importlib.import_module(module)
+load_models()
 target_metadata = SQLModel.metadata
 
 
