@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, Field
 
 from core import auth
+from core.errors import ErrorOut
 from core.web import limiter, settings, uow
 
 api = APIBlueprint("core_api", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="auth")])
@@ -26,11 +27,6 @@ class TokenOut(BaseModel):
     username: str
     role: str
     depot: str | None
-
-
-class ErrorOut(BaseModel):
-    error: str
-    detail: str
 
 
 class MeOut(BaseModel):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 
 class DomainError(Exception):
     """A use case refused: the message is for people, the code for programs."""
@@ -56,6 +58,13 @@ class Conflict(DomainError):
 
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
+
+
+class ErrorOut(BaseModel):
+    """The JSON body of every 4xx/5xx answer, for the OpenAPI document."""
+
+    error: str
+    detail: str
 
 
 def http_answer(error: DomainError) -> tuple[dict[str, Any], int]:

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.errors import ErrorOut
 from inventory.models import CRITICALITIES, FAMILIES, PartIn
 from inventory.service.stock import MAX_QTY
 from inventory.service.transfers import MAX_LINES
@@ -103,11 +104,6 @@ class OptionalBody(Body):
     @classmethod
     def _absent_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
-
-
-class ErrorOut(BaseModel):
-    error: str
-    detail: str
 
 
 class ProblemOut(BaseModel):

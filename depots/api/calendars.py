@@ -16,7 +16,7 @@ from flask_openapi3 import Tag
 from pydantic import BaseModel, BeforeValidator, Field, RootModel, field_validator
 
 from core import auth
-from core.api import ErrorOut
+from core.errors import ErrorOut
 from core.web import uow
 from depots.api import api
 from depots.calendar import parse_instant

@@ -17,6 +17,7 @@ from flask_openapi3 import Tag
 from pydantic import BaseModel, Field, RootModel, field_validator
 
 from core import auth, clock
+from core.errors import ErrorOut
 from core.web import uow
 from depots.api import api
 from depots.lanes import as_instant
@@ -29,11 +30,6 @@ TAG = Tag(name="network", description="Depots, customer cities, lanes and transi
 Mode = Literal["courier", "road", "air"]
 Kind = Literal["city", "depot"]
 ServiceName = Literal["standard", "emergency"]
-
-
-class ErrorOut(BaseModel):
-    error: str
-    detail: str
 
 
 class DepotOut(BaseModel):
