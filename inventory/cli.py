@@ -22,10 +22,11 @@ from core.web import uow
 from inventory.models import StockBalance
 from inventory.service import imports, ledger
 from inventory.service.ledger import Discrepancy
+from inventory.service.serials import SerialInTwoPlaces
 
 
 @read_only
-def _books(u: UnitOfWork) -> tuple[int, list[Discrepancy]]:
+def _books(u: UnitOfWork) -> tuple[int, list[Discrepancy | SerialInTwoPlaces]]:
     """Balance rows checked and the discrepancies found, read in one snapshot."""
     rows = u.session.scalar(select(func.count()).select_from(StockBalance)) or 0
     return rows, ledger.check_books(u)
@@ -35,7 +36,8 @@ def _books(u: UnitOfWork) -> tuple[int, list[Discrepancy]]:
 @with_appcontext
 @domain_errors
 def check_command() -> None:
-    """Verify every stock balance against the ledger, reservations and units."""
+    """Verify every stock balance against the ledger, reservations and units, and
+    that no serial is in two places."""
     rows, problems = _books(uow())
     if problems:
         for problem in problems:

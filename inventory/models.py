@@ -54,6 +54,8 @@ class Location(StrEnum):
     REPAIR = "repair"
     SCRAPPED = "scrapped"
     MISSING = "missing"
+    # Not ours: an extra unit that arrived on a transfer and was sent back to its sender.
+    SENT_BACK = "sent_back"
 
 
 FAMILIES = ("chassis", "line_card", "supervisor", "power", "fan", "optic", "cable", "module")
@@ -138,7 +140,8 @@ class Unit(SQLModel, table=True):
 
     __table_args__ = (
         CheckConstraint(
-            "location IN ('depot', 'in_transit', 'customer', 'repair', 'scrapped', 'missing')",
+            "location IN ('depot', 'in_transit', 'customer', 'repair', 'scrapped', 'missing', "
+            "'sent_back')",
             name="location_known",
         ),
         CheckConstraint(
@@ -239,11 +242,20 @@ class TransferSerial(SQLModel, table=True):
 
 
 class TransferDiscrepancy(SQLModel, table=True):
-    """What arrived differently from what was shipped: recorded, never lost."""
+    """What arrived differently from what was shipped: recorded, never lost.
+
+    An ``extra`` (units nobody shipped on this transfer) waits in the receiving
+    depot's quarantine for a decision: ``accepted`` after inspection (into good
+    stock) or ``sent_back`` to its sender (out of our books).
+    """
 
     __tablename__ = "transfer_discrepancy"
     __table_args__ = (
         CheckConstraint("kind IN ('short', 'extra', 'wrong_serial')", name="kind_known"),
+        CheckConstraint(
+            "resolution IS NULL OR resolution IN ('accepted', 'sent_back')",
+            name="resolution_known",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -254,6 +266,9 @@ class TransferDiscrepancy(SQLModel, table=True):
     serial: str | None = Field(default=None, max_length=64)
     note: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+    resolution: str | None = Field(default=None, max_length=10)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class StockCount(SQLModel, table=True):
@@ -368,6 +383,9 @@ class RebalancePlan(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     transfer_ids: str = Field(default="[]", max_length=4000)
+    # Fingerprint of the inputs the plan was computed from (stock, transfers under way,
+    # targets, lanes): approving it once they have changed would move stock twice.
+    basis: str | None = Field(default=None, max_length=64)
 
 
 class RebalanceMove(SQLModel, table=True):

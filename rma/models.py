@@ -36,6 +36,7 @@ class Status(StrEnum):
     REPAIRED = "repaired"
     RETURNED = "returned"
     BACK = "back"  # loaner: the substitute unit came back
+    RETURNING = "returning"  # cancelled after shipping: the shipped unit is expected back
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
@@ -176,6 +177,10 @@ class Rma(SQLModel, table=True):
     service: str | None = Field(default=None, max_length=10)
     ships_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     promised_delivery: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The first promise made (``promised_delivery`` is the current one) and why the
+    # case is at risk, once it is.
+    original_promised_delivery: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    at_risk_reason: str = Field(default="", max_length=200)
     shipping_cost: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2)))
     lane_id: int | None = Field(default=None, foreign_key="lane.id")
     alternatives: str = Field(default="[]", sa_column=Column(Text, nullable=False))

@@ -26,6 +26,7 @@ from core.errors import Invalid
 from depots.models import Depot
 from inventory.models import Bucket, LedgerEntry, Location, Part, PartIn, Unit
 from inventory.service import catalog, ledger, queries
+from inventory.service import serials as serial_space
 from inventory.service.ledger import Delta
 from inventory.service.stock import (
     CONDITION_NAMES,
@@ -555,6 +556,7 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
         for serial in row.serials:
             seen.setdefault(serial, row.line)
     known = _known_serials(uow, list(seen))
+    held = serial_space.held_elsewhere(uow, [s for s in seen if s not in known])
     for row in good:
         clash = [s for s in row.serials if s in known]
         if clash:
@@ -564,6 +566,16 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
                     row.line,
                     "serials",
                     f"serial {unit.serial} already exists ({unit.part_number}, {unit.location})",
+                )
+            )
+        elsewhere = [s for s in row.serials if s in held]
+        if elsewhere:
+            problems.append(
+                Problem(
+                    row.line,
+                    "serials",
+                    f"serial {elsewhere[0]} is {held[elsewhere[0]]}; one serial cannot be in "
+                    "two places",
                 )
             )
     if problems:

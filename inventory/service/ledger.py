@@ -21,6 +21,7 @@ from inventory.models import (
     StockBalance,
     Unit,
 )
+from inventory.service.serials import SerialInTwoPlaces, serials_in_two_places
 
 BalanceKey = tuple[str, str, str]  # (depot, part number, bucket)
 MAX_REFERENCE = 60
@@ -183,12 +184,13 @@ class Discrepancy:
 
 
 @read_only
-def check_books(uow: UnitOfWork) -> list[Discrepancy]:
+def check_books(uow: UnitOfWork) -> list[Discrepancy | SerialInTwoPlaces]:
     """Every way the balances could disagree with the ledger, reservations and units.
 
     - on hand per (depot, part, bucket) must equal the sum of its ledger entries;
     - reserved on good stock must equal the sum of active reservations;
-    - for serialized parts, on hand must equal the units recorded there.
+    - for serialized parts, on hand must equal the units recorded there;
+    - no serial in stock may also be held elsewhere (e.g. installed at a customer).
     """
     session = uow.session
     ledger = {
@@ -237,7 +239,7 @@ def check_books(uow: UnitOfWork) -> list[Discrepancy]:
         )
     }
     serialized = set(session.scalars(select(Part.part_number).where(Part.serialized)))
-    problems: list[Discrepancy] = []
+    problems: list[Discrepancy | SerialInTwoPlaces] = []
     for key in sorted(set(ledger) | set(balances) | set(reserved)):
         on_hand, held = balances.get(key, (0, 0))
         if on_hand != ledger.get(key, 0):
@@ -250,4 +252,5 @@ def check_books(uow: UnitOfWork) -> list[Discrepancy]:
         on_hand = balances.get(key, (0, 0))[0]
         if units.get(key, 0) != on_hand:
             problems.append(Discrepancy(*key, "serialized units", on_hand, units.get(key, 0)))
+    problems.extend(serials_in_two_places(uow))
     return problems

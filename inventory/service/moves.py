@@ -14,6 +14,7 @@ from core.errors import Conflict, Invalid
 from inventory.models import Bucket, Location, Movement, StockBalance, StockCount, Unit
 from inventory.service import ledger
 from inventory.service.ledger import Delta
+from inventory.service.serials import require_not_held_elsewhere
 from inventory.service.stock import (
     lock_units,
     normalize_serials,
@@ -40,13 +41,15 @@ def _reason(reason: str | None, *, required: bool) -> str:
 def _new_units(
     uow: UnitOfWork, serials: Sequence[str], part_number: str, depot: str, condition: str
 ) -> None:
-    """Create units for serials never seen before (``Conflict`` if any is known)."""
+    """Create units for serials never seen before (``Conflict`` if any is known, in
+    stock or held by another domain, e.g. installed at a customer)."""
     known = lock_units(uow, serials)
     if known:
         first = next(iter(known.values()))
         raise Conflict(
             f"serial {first.serial} already exists ({first.part_number}, {first.location})"
         )
+    require_not_held_elsewhere(uow, serials)
     now = clock.now()
     uow.session.add_all(
         Unit(

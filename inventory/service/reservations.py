@@ -1,4 +1,13 @@
-"""Good stock held for an RMA: reserve, release, pick."""
+"""Good stock held for a reference: reserve, release, pick.
+
+Two doors lead in. People (planners, engineers, depot staff) ``reserve`` and
+``release`` by hand, with the role and depot checks of a person. Other domains
+hold stock for a service case through ``hold_for_case`` and
+``release_case_hold``: the case, not a person, needs the unit, so the rules are
+the case's (one unit, from any depot's available good stock, recorded as done
+for the person who moved the case on), not a disguise as an administrator.
+Both doors share one posting rule: reserved never exceeds on hand.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ from sqlalchemy import select
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from inventory.models import Bucket, Location, Movement, Reservation
 from inventory.service import ledger
 from inventory.service.ledger import Delta
@@ -45,13 +54,36 @@ def reserve(
     actor.require_role(*RESERVING_ROLES)
     depot = require_depot(uow, depot).code
     actor.require_depot(depot)
-    part = part_for_move(uow, part_number)
-    qty = require_qty(qty)
     reference = (reference or "").strip()[:60] or f"manual by {actor.username}"
+    return _hold(uow, depot, part_number, require_qty(qty), reference, actor.username)
+
+
+@transactional
+def hold_for_case(
+    uow: UnitOfWork, depot: str, part_number: str, case: str, *, by: str
+) -> Reservation:
+    """Hold one available good unit of ``part_number`` at ``depot`` for the service
+    case ``case`` (e.g. an RMA number), on behalf of ``by`` (the user whose step
+    asked for it, or ``system``).
+
+    Any depot may be asked: the case's own rules chose it. Raises ``NotFound`` for
+    an unknown depot or part and ``InsufficientStock`` (nothing held) when the depot
+    has no available unit.
+    """
+    case = (case or "").strip()
+    if not case:
+        raise Invalid("a case hold needs the case's reference")
+    return _hold(uow, require_depot(uow, depot).code, part_number, 1, case[:60], by)
+
+
+def _hold(
+    uow: UnitOfWork, depot: str, part_number: str, qty: int, reference: str, by: str
+) -> Reservation:
+    part = part_for_move(uow, part_number)
     ledger.post(
         uow,
         "reserve",
-        actor.username,
+        by,
         [],
         reference=reference,
         reserved_changes={(depot, part.part_number, Bucket.GOOD.value): qty},
@@ -61,7 +93,7 @@ def reserve(
         part_number=part.part_number,
         qty=qty,
         reference=reference,
-        created_by=actor.username,
+        created_by=by,
     )
     uow.session.add(reservation)
     uow.session.flush()
@@ -74,12 +106,24 @@ def release(uow: UnitOfWork, actor: Actor, reservation_id: int, *, reason: str =
     actor.require_role(*RESERVING_ROLES)
     reservation = _lock_reservation(uow, reservation_id)
     actor.require_depot(reservation.depot_code)
+    _release(uow, reservation, actor.username, reason)
+    return reservation
+
+
+@transactional
+def release_case_hold(uow: UnitOfWork, reservation_id: int, *, by: str, reason: str) -> bool:
+    """Give a case's held unit back to available stock (the case moved on, was
+    re-planned or cancelled). False when the hold was already picked or released."""
+    return _release(uow, _lock_reservation(uow, reservation_id), by, reason)
+
+
+def _release(uow: UnitOfWork, reservation: Reservation, by: str, reason: str) -> bool:
     if reservation.status != "active":
-        return reservation
+        return False
     ledger.post(
         uow,
         "release",
-        actor.username,
+        by,
         [],
         reason=reason,
         reference=reservation.reference,
@@ -89,7 +133,7 @@ def release(uow: UnitOfWork, actor: Actor, reservation_id: int, *, reason: str =
     )
     reservation.status, reservation.closed_at = "released", clock.now()
     uow.session.add(reservation)
-    return reservation
+    return True
 
 
 @transactional

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,6 +14,7 @@ from core.db import UnitOfWork, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from depots.models import City
 from inventory.models import Part
+from inventory.service import serials as serial_space
 from rma.models import COVERAGES, PHASES, Contract, Customer, InstalledUnit, Site
 
 EDITING_ROLES = (Role.ENGINEER, Role.SUPERVISOR, Role.PLANNER)
@@ -180,6 +182,12 @@ def create_installed_unit(
         raise Invalid("warranty cannot end before the unit shipped")
     if uow.session.scalar(select(InstalledUnit.id).where(InstalledUnit.serial == serial)):
         raise Conflict(f"serial {serial} is already installed somewhere")
+    stocked = serial_space.in_stock(uow, [serial])
+    if stocked:
+        raise Conflict(
+            f"serial {serial} is {stocked[serial]}; one serial cannot be in two places "
+            "(ship it through an RMA, or correct the stock first)"
+        )
     unit = InstalledUnit(
         serial=serial,
         part_number=part_number.strip().upper(),
@@ -192,6 +200,19 @@ def create_installed_unit(
     uow.session.add(unit)
     uow.session.flush()
     return unit
+
+
+def installed_serials(uow: UnitOfWork, serials: Sequence[str]) -> dict[str, str]:
+    """{serial: where} for those of ``serials`` installed and running at a customer's
+    site: the installed base's share of the one serial space (see
+    ``inventory.service.serials``)."""
+    rows = uow.session.execute(
+        select(InstalledUnit.serial, Site.name, Customer.code)
+        .join(Site, Site.id == InstalledUnit.site_id)
+        .join(Customer, Customer.id == Site.customer_id)
+        .where(InstalledUnit.serial.in_(list(serials)), InstalledUnit.active)
+    )
+    return {serial: f"installed at {site} ({customer})" for serial, site, customer in rows}
 
 
 @dataclass(frozen=True)

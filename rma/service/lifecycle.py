@@ -439,6 +439,13 @@ def receive_defective(
         calendar = get_calendar(uow, "7x24" if rma.coverage == "7x24" else "5x8")
         rma.due_repair_return = add_working_hours(calendar, now, REPAIR_WORKING_HOURS)
     else:
+        # Taken out of the installed base before it enters stock: one serial, one place.
+        if rma.installed_unit_id:
+            original = uow.session.get(InstalledUnit, rma.installed_unit_id)
+            if original is not None:
+                original.active = False
+                uow.session.add(original)
+                uow.session.flush()
         moves.receive_return(
             uow,
             actor,
@@ -449,11 +456,6 @@ def receive_defective(
             reference=rma.number,
             reason=f"defective unit of {rma.number}",
         )
-        if rma.installed_unit_id:
-            original = uow.session.get(InstalledUnit, rma.installed_unit_id)
-            if original is not None:
-                original.active = False
-                uow.session.add(original)
     move_to(uow, rma, target, actor, "receive-defective", {"depot": depot, "serial": serial})
     return rma
 

@@ -1,0 +1,44 @@
+"""Cross-workflow tests: where one capability's step is another's input.
+
+The factories are those of the RMA and inventory tests; ``auth_for`` gives a
+cached bearer header per (role, depot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import bearer
+from tests.rma.conftest import (  # noqa: F401  (fixtures shared with the RMA tests)
+    account,
+    engineer,
+    install,
+    supervisor,
+)
+from tests.inventory.conftest import (  # noqa: F401  (fixtures shared with inventory tests)
+    make_part,
+    planner,
+    staff,
+    stock_up,
+)
+
+
+@pytest.fixture
+def auth_for(api_token) -> Callable[..., dict[str, str]]:
+    cache: dict[tuple[str, str | None], dict[str, str]] = {}
+
+    def factory(role: str, depot: str | None = None) -> dict[str, str]:
+        if (role, depot) not in cache:
+            cache[(role, depot)] = bearer(api_token(role, depot=depot))
+        return cache[(role, depot)]
+
+    return factory
+
+
+def call(client, method: str, path: str, headers: dict[str, str], status: int, **kwargs):
+    """One API call that must answer ``status``; its JSON body."""
+    answer = client.open(path, method=method, headers=headers, **kwargs)
+    assert answer.status_code == status, (answer.status_code, answer.get_json())
+    return answer.get_json()
