@@ -17,21 +17,29 @@ The rule, in this order
 4. Earliest arrival.
 5. Depot code, so equal candidates always give the same answer.
 
-Emergency courier: for each depot the standard service is used when it meets the
-due time; the emergency quote (3x the cost) only when it is the only way for that
-depot to meet it. A depot on emergency then competes under the same rule, so a
-cheaper standard shipment from another depot that also meets the due time wins.
+Which service each depot offers (``offered_options``, the one rule for a single
+case and for batch dispatch alike; emergency quotes are only ever given for C-1):
+
+* when some depot with stock meets the due time by standard service, every
+  depot offers standard service: the emergency courier (3x the cost) is not
+  booked while the standard carrier keeps the promise;
+* otherwise each depot offers whichever arrives sooner, the emergency courier
+  included (standard on a tie, being cheaper). So a C-1 case gets the
+  emergency courier wherever it rescues the due time, and when nothing can meet
+  it, the earliest arrival possible: a C-1 request in Urumqi at 19:00 is not
+  left waiting for the next morning's standard pick-up.
+
+The depots then compete under the rule above with the option they offer.
 
 When no depot meets the due time, the replacement is still shipped and flagged
-``at_risk``: the earliest standard arrival wins (then target protection, cost,
-code). The emergency courier is not booked then: it would cost three times as
-much without meeting the promise. When no depot has a unit (or no depot with a
-unit has a lane), the decision is a ``backorder`` with no depot. ``at_risk`` and
-``backorder`` are never both set.
+``at_risk``: the earliest arrival wins (then target protection, cost, code).
+When no depot has a unit (or no depot with a unit has a lane), the decision is
+a ``backorder`` with no depot. ``at_risk`` and ``backorder`` are never both set.
 
 Every candidate comes back in ``alternatives`` (the chosen one first, then in rank
 order, then depots that could not ship, by code) with its arrival, cost, whether
-it meets the due time and a short English reason, e.g. "arrives 2026-03-02 14:00,
+it meets the due time, its emergency quote (when given) with a note on why it
+was or was not used, and a short English reason, e.g. "arrives 2026-03-02 14:00,
 after the due time", "would fall below target stock (2 < 3)", "costs 412.00 CNY,
 120.00 more", "no stock". Times in reasons are Asia/Shanghai wall-clock time.
 """
@@ -93,7 +101,12 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Alternative:
-    """How one candidate fared: the option it would use and why it lost (or "chosen")."""
+    """How one candidate fared: the option it would use and why it lost (or "chosen").
+
+    ``emergency`` is the depot's emergency-courier quote when one was given (C-1),
+    whether or not it is the option used; ``emergency_note`` says why it was or
+    was not used ("" without a quote).
+    """
 
     depot: str
     service: str | None
@@ -103,6 +116,17 @@ class Alternative:
     meets_due: bool
     chosen: bool
     reason: str
+    emergency: TransitOption | None = None
+    emergency_note: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The option one depot offers a case under the service rule, and why."""
+
+    service: str
+    option: TransitOption
+    emergency_note: str
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,42 @@ class _Ranked:
     option: TransitOption
     meets_due: bool
     keeps_target: bool
+    emergency_note: str
+
+
+def can_ship(candidate: Candidate) -> bool:
+    """A depot can ship when it has a unit and a lane to the site."""
+    return candidate.available >= 1 and candidate.standard is not None
+
+
+def offered_options(candidates: Iterable[Candidate], due: datetime) -> dict[str, Offer]:
+    """The option each depot that can ship offers, by the service rule in the module
+    notes: standard everywhere when some depot meets ``due`` by standard service,
+    otherwise the sooner of standard and emergency at each depot."""
+    usable = [c for c in candidates if can_ship(c)]
+    standard_on_time = next(
+        (c.depot for c in usable if c.standard is not None and c.standard.arrives_at <= due), None
+    )
+    offers: dict[str, Offer] = {}
+    for candidate in usable:
+        standard, emergency = candidate.standard, candidate.emergency
+        assert standard is not None
+        if emergency is None:
+            offers[candidate.depot] = Offer(STANDARD, standard, "")
+        elif standard_on_time is not None:
+            note = f"not booked: standard service from {standard_on_time} meets the due time"
+            offers[candidate.depot] = Offer(STANDARD, standard, note)
+        elif emergency.arrives_at < standard.arrives_at:
+            sooner = _duration(standard.arrives_at - emergency.arrives_at)
+            offers[candidate.depot] = Offer(
+                EMERGENCY,
+                emergency,
+                f"booked: arrives {_local(emergency.arrives_at)}, {sooner} sooner than standard",
+            )
+        else:
+            note = "not booked: it arrives no sooner than standard service"
+            offers[candidate.depot] = Offer(STANDARD, standard, note)
+    return offers
 
 
 def choose_depot(candidates: Iterable[Candidate], due: datetime) -> DepotDecision:
@@ -150,6 +210,7 @@ def choose_depot(candidates: Iterable[Candidate], due: datetime) -> DepotDecisio
     if len(set(codes)) != len(codes):
         raise ValueError("each depot may be a candidate only once")
 
+    offers = offered_options(pool, due)
     ranked: list[_Ranked] = []
     unusable: list[Alternative] = []
     for candidate in pool:
@@ -158,7 +219,7 @@ def choose_depot(candidates: Iterable[Candidate], due: datetime) -> DepotDecisio
         elif candidate.standard is None:
             unusable.append(_unusable(candidate.depot, "no transit lane to the site"))
         else:
-            ranked.append(_rank(candidate, due))
+            ranked.append(_rank(candidate, offers[candidate.depot], due))
     unusable.sort(key=lambda alt: alt.depot)
 
     if not ranked:
@@ -183,19 +244,14 @@ def choose_depot(candidates: Iterable[Candidate], due: datetime) -> DepotDecisio
     )
 
 
-def _rank(candidate: Candidate, due: datetime) -> _Ranked:
-    standard = candidate.standard
-    assert standard is not None
-    service, option = STANDARD, standard
-    emergency = candidate.emergency
-    if standard.arrives_at > due and emergency is not None and emergency.arrives_at <= due:
-        service, option = EMERGENCY, emergency
+def _rank(candidate: Candidate, offer: Offer, due: datetime) -> _Ranked:
     return _Ranked(
         candidate=candidate,
-        service=service,
-        option=option,
-        meets_due=option.arrives_at <= due,
+        service=offer.service,
+        option=offer.option,
+        meets_due=offer.option.arrives_at <= due,
         keeps_target=candidate.available - 1 >= candidate.target,
+        emergency_note=offer.emergency_note,
     )
 
 
@@ -220,6 +276,8 @@ def _describe(r: _Ranked, winner: _Ranked, on_time: bool) -> Alternative:
         meets_due=r.meets_due,
         chosen=chosen,
         reason=reason,
+        emergency=r.candidate.emergency,
+        emergency_note=r.emergency_note,
     )
 
 

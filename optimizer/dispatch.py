@@ -20,14 +20,21 @@ Objective, lexicographic
 2. Then maximise the requests that get a unit at all (late beats not at all),
    with the same priority between levels. A request is left unassigned (backorder)
    only when the stock it could use went to requests that rank higher.
-3. Then minimise the total transit cost.
+3. Then minimise the total lateness (minutes past the due time) of the requests
+   that are served late: a request that cannot be on time gets the earliest
+   arrival the competition leaves it, as ``depot_choice`` does for one case.
+4. Then minimise the units taken from below a depot's target stock
+   (``spare[(group, depot)]`` units may go without falling below it; the rest are
+   protected), as ``depot_choice`` protects targets before cost.
+5. Then minimise the total transit cost.
 
-Why min-cost flow, and why in three stages
-------------------------------------------
+Why min-cost flow, and why in stages
+------------------------------------
 The problem is a transportation problem: request nodes with supply 1, one node
 per (group, depot) holding stock, arcs request -> (group, depot) of capacity 1,
-(group, depot) -> sink of capacity = stock, and an "unassigned" arc request ->
-sink. Its constraint matrix is totally unimodular, so OR-Tools' min-cost flow
+(group, depot) -> sink of capacity = stock (two parallel arcs: the spare units
+above target, and the protected rest), and an "unassigned" arc request -> sink.
+Its constraint matrix is totally unimodular, so OR-Tools' min-cost flow
 (``SimpleMinCostFlow``, exact integer arithmetic, milliseconds for thousands of
 requests) gives integral optimal assignments without any branching; CP-SAT would
 solve the same model but has no advantage on a pure network and is slower.
@@ -39,7 +46,7 @@ rejects an arc cost above int64_max / (2 (nodes + 1)) (``BAD_COST_RANGE``, about
 4.6e15 for 1,000 requests); six count tiers of about 334 requests each (weights
 multiplying by ~335 per tier, ~1.4e15) on top of a cost tier of up to 1,000 x 3e8
 fen need weights near 4e26, beyond even int64 itself (9.2e18). So the objective is
-solved in three stages, each a min-cost flow with small integer costs, each later
+solved in five stages, each a min-cost flow with small integer costs, each later
 stage confined to the optimal solutions of the earlier ones:
 
 * After a stage, shortest-path distances in its residual graph (Bellman-Ford,
@@ -60,6 +67,8 @@ stage confined to the optimal solutions of the earlier ones:
   Those weights are strict lexicographic weights; the largest must stay below
   ``MAX_ARC_COST`` (1e9, i.e. up to ~60,000 competing requests in ONE group), else
   ``ValueError`` asks to split the batch.
+* Stage L charges each late option its minutes past the due time (at most
+  ``MAX_LATE_MINUTES``), stage P one per unit on a protected arc.
 * Stage C minimises cost in fen (rounded half-up, int64: OR-Tools would truncate
   float costs silently). A shipment may cost at most ``MAX_SHIPMENT_CNY`` (10
   million CNY = 1e9 fen); any OR-Tools range failure raises, never truncates.
@@ -84,6 +93,7 @@ from ortools.graph.python import min_cost_flow
 FAULT_LEVELS = ("C-1", "C-2", "C-3")
 MAX_SHIPMENT_CNY = 10_000_000
 MAX_ARC_COST = 1_000_000_000
+MAX_LATE_MINUTES = 1_000_000  # about two years: later than that is "very late" alike
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MISSING = np.iinfo(np.int64).min
@@ -139,16 +149,20 @@ def dispatch(
     stock: Mapping[tuple[str, str], int],
     arrival: ArrayLike,
     cost: ArrayLike,
+    *,
+    spare: Mapping[tuple[str, str], int] | None = None,
 ) -> DispatchResult:
     """Assign depots to competing requests by the lexicographic objective above.
 
     ``arrival``: R x D aware datetimes (None when impossible), numpy datetime64
     (NaT), or seconds since the Unix epoch (NaN). ``cost``: R x D CNY as Decimals,
     ints or floats (None/NaN when impossible), rounded half-up to the fen.
-    ``stock[(group, depot)]`` units >= 0; a missing key means 0. Arrival at the
-    due instant meets it. Raises ``ValueError`` for malformed input (shapes,
-    duplicate ids or depots, naive datetimes, negative stock or cost, unknown
-    depots in ``stock``) or an instance beyond the documented bounds.
+    ``stock[(group, depot)]`` units >= 0; a missing key means 0. ``spare[(group,
+    depot)]``: how many of those units may go without the depot falling below its
+    target stock (missing key or no mapping: all of them). Arrival at the due
+    instant meets it. Raises ``ValueError`` for malformed input (shapes, duplicate
+    ids or depots, naive datetimes, negative stock or cost, unknown depots in
+    ``stock`` or ``spare``) or an instance beyond the documented bounds.
     """
     n_req, n_dep = len(requests), len(depots)
     if len({r.id for r in requests}) != n_req:
@@ -163,25 +177,38 @@ def dispatch(
     group_ids: dict[str, int] = {}
     group = np.array([group_ids.setdefault(r.group, len(group_ids)) for r in requests], np.int64)
     units = _stock_matrix(stock, group_ids, depots)
+    free_units = (
+        units if spare is None else np.minimum(units, _stock_matrix(spare, group_ids, depots))
+    )
 
     usable = (arrival_us != _MISSING) & (cost_fen >= 0)
     if n_req:
         usable &= units[group] > 0
     req_idx, dep_idx = np.nonzero(usable)
-    meets = arrival_us[req_idx, dep_idx] <= due_us[req_idx]
+    late_us = arrival_us[req_idx, dep_idx] - due_us[req_idx]
+    meets = late_us <= 0
 
-    # Nodes: requests 0..R-1, one per used (group, depot) cell, then the sink.
+    # Nodes: requests 0..R-1, one per used (group, depot) cell, then the sink. Each
+    # cell reaches the sink twice: its spare units, then the protected ones.
     cell = group[req_idx] * n_dep + dep_idx
     cells, cell_node = np.unique(cell, return_inverse=True)
     n_cells = cells.size
     sink = n_req + n_cells
-    tails = np.concatenate([req_idx, n_req + np.arange(n_cells), np.arange(n_req)])
-    heads = np.concatenate([n_req + cell_node, np.full(n_cells, sink), np.full(n_req, sink)])
+    cell_nodes = n_req + np.arange(n_cells)
+    spare_caps = free_units.ravel()[cells]
+    tails = np.concatenate([req_idx, cell_nodes, cell_nodes, np.arange(n_req)])
+    heads = np.concatenate([n_req + cell_node, np.full(2 * n_cells, sink), np.full(n_req, sink)])
     caps = np.concatenate(
-        [np.ones(req_idx.size, np.int64), units.ravel()[cells], np.ones(n_req, np.int64)]
+        [
+            np.ones(req_idx.size, np.int64),
+            spare_caps,
+            units.ravel()[cells] - spare_caps,
+            np.ones(n_req, np.int64),
+        ]
     )
     n_opt = req_idx.size
-    zeros_cells = np.zeros(n_cells, np.int64)
+    zeros_cells = np.zeros(2 * n_cells, np.int64)
+    zeros_req = np.zeros(n_req, np.int64)
 
     # Stage A: a missed due time (late or unassigned) costs 3/2/1 by level.
     miss_weight = np.array([3, 2, 1], np.int64)[level]
@@ -189,13 +216,20 @@ def dispatch(
     # Stage B: leaving a request without a unit, lexicographic by level within its group.
     served_weight = _served_weights(group, level, len(group_ids))
     stage_b = np.concatenate([np.zeros(n_opt, np.int64), zeros_cells, served_weight])
+    # Stage L: minutes past the due time of a late option.
+    late_minutes = np.minimum(-(-np.maximum(late_us, 0) // 60_000_000), MAX_LATE_MINUTES)
+    stage_l = np.concatenate([late_minutes, zeros_cells, zeros_req])
+    # Stage P: a unit taken from below the depot's target.
+    protected = np.concatenate([np.zeros(n_cells, np.int64), np.ones(n_cells, np.int64)])
+    stage_p = np.concatenate([np.zeros(n_opt, np.int64), protected, zeros_req])
     # Stage C: transit cost in fen.
-    stage_c = np.concatenate([cost_fen[req_idx, dep_idx], zeros_cells, np.zeros(n_req, np.int64)])
+    stage_c = np.concatenate([cost_fen[req_idx, dep_idx], zeros_cells, zeros_req])
 
     supplies = np.zeros(sink + 1, np.int64)
     supplies[:n_req] = 1
     supplies[sink] = -n_req
-    flows = _lexicographic_flow(tails, heads, caps, [stage_a, stage_b, stage_c], supplies)
+    stages = [stage_a, stage_b, stage_l, stage_p, stage_c]
+    flows = _lexicographic_flow(tails, heads, caps, stages, supplies)
 
     chosen = flows[:n_opt] > 0
     depot_of = np.full(n_req, -1, np.int64)

@@ -85,24 +85,46 @@ def test_emergency_courier_is_used_only_when_standard_misses_the_due_time():
     assert not rescued.at_risk
 
 
-def test_cheaper_standard_depot_beats_a_depot_that_needs_the_emergency_courier():
+def test_standard_service_is_used_everywhere_when_some_depot_meets_the_due_time_by_it():
     decision = choose_depot(
         [
             depot("BJ", quote(-4, "100.00"), quote(1, "300.00")),
-            depot("SY", quote(1, "250.00")),
+            depot("SY", quote(1, "250.00"), quote(6, "750.00")),
         ],
         DUE,
     )
     assert decision.depot == "SY" and decision.service == "standard"
     bj = next(alt for alt in decision.alternatives if alt.depot == "BJ")
-    assert bj.service == "emergency" and bj.meets_due
-    assert bj.reason == "costs 300.00 CNY, 50.00 more"
+    assert bj.service == "standard" and not bj.meets_due
+    assert bj.emergency == quote(1, "300.00")
+    assert bj.emergency_note == "not booked: standard service from SY meets the due time"
+    assert bj.reason == "arrives 2026-03-02 16:00, after the due time"
 
 
-def test_emergency_courier_is_not_booked_when_it_would_still_be_late():
-    decision = choose_depot([depot("BJ", quote(-6, "100.00"), quote(-2, "300.00"))], DUE)
+def test_when_nothing_meets_the_due_time_c1_gets_the_earliest_arrival_emergency_included():
+    # Standard leaves next morning; the emergency courier leaves within the hour.
+    decision = choose_depot(
+        [
+            depot("BJ", quote(-14, "100.00"), quote(-1, "300.00")),
+            depot("XA", quote(-12, "80.00"), quote(-3, "240.00")),
+        ],
+        DUE,
+    )
+    assert decision.at_risk and decision.depot == "BJ" and decision.service == "emergency"
+    assert decision.promised_delivery == DUE + timedelta(hours=1)
+    chosen, xa = decision.alternatives
+    assert chosen.emergency_note == "booked: arrives 2026-03-02 13:00, 13 h sooner than standard"
+    assert xa.service == "emergency" and xa.arrives_at == DUE + timedelta(hours=3)
+    assert xa.reason == "arrives 2026-03-02 15:00, after the due time and 2 h after BJ"
+
+
+def test_emergency_courier_is_not_booked_when_it_arrives_no_sooner():
+    decision = choose_depot([depot("BJ", quote(-6, "100.00"), quote(-6, "300.00"))], DUE)
     assert decision.at_risk
     assert decision.service == "standard" and decision.cost == Decimal("100.00")
+    assert decision.alternatives[0].emergency_note == (
+        "not booked: it arrives no sooner than standard service"
+    )
 
 
 def test_no_depot_on_time_ships_the_earliest_arrival_at_risk():
@@ -211,10 +233,12 @@ def test_choice_is_never_beaten_by_another_candidate_under_the_rule(cands):
     if decision.backorder:
         return
 
+    standard_on_time = any(c.standard.arrives_at <= DUE for c in usable)
+
     def option(c):
-        if c.standard.arrives_at > DUE and c.emergency and c.emergency.arrives_at <= DUE:
-            return c.emergency
-        return c.standard
+        if standard_on_time or c.emergency is None:
+            return c.standard
+        return c.emergency if c.emergency.arrives_at < c.standard.arrives_at else c.standard
 
     on_time = [c for c in usable if option(c).arrives_at <= DUE]
     assert decision.at_risk == (not on_time)
@@ -232,9 +256,9 @@ def test_choice_is_never_beaten_by_another_candidate_under_the_rule(cands):
         best = min(
             usable,
             key=lambda c: (
-                c.standard.arrives_at,
+                option(c).arrives_at,
                 c.available - 1 < c.target,
-                c.standard.cost,
+                option(c).cost,
                 c.depot,
             ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -21,8 +22,9 @@ def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
 
-def brute_force_best(requests, depots, stock, arrival, cost_fen):
-    """Best (met per level, served per level, -cost) over every possible assignment."""
+def brute_force_best(requests, depots, stock, arrival, cost_fen, spare=None):
+    """Best (met per level, served per level, -minutes late, -units below target, -cost)
+    over every possible assignment."""
     options = []
     for r, request in enumerate(requests):
         choices = [None]
@@ -42,25 +44,39 @@ def brute_force_best(requests, depots, stock, arrival, cost_fen):
             continue
         met = [0, 0, 0]
         served = [0, 0, 0]
-        fen = 0
+        fen = late = 0
         for r, d in enumerate(combo):
             if d is None:
                 continue
             lvl = LEVELS.index(requests[r].fault_level)
             served[lvl] += 1
             met[lvl] += arrival[r][d] <= requests[r].due
+            late += max(0, math.ceil((arrival[r][d] - requests[r].due).total_seconds() / 60))
             fen += cost_fen[r][d]
-        key = (*met, *served, -fen)
+        spare = spare or {}
+        protected = sum(max(0, n - spare.get(key, stock.get(key, 0))) for key, n in used.items())
+        key = (*met, *served, -late, -protected, -fen)
         if best is None or key > best:
             best = key
     return best
 
 
-def outcome(result, requests):
+def outcome(result, requests, depots=None, spare=None, stock=None):
     met = [result.met_by_level[level] for level in LEVELS]
     served = [result.assigned_by_level[level] for level in LEVELS]
     fen = int(result.total_cost * 100)
-    return (*met, *served, -fen)
+    late = sum(
+        max(0, math.ceil((a.arrives_at - r.due).total_seconds() / 60))
+        for a, r in zip(result.assignments, requests, strict=True)
+        if a.depot is not None
+    )
+    used: dict[tuple[str, str], int] = {}
+    for a, r in zip(result.assignments, requests, strict=True):
+        if a.depot is not None:
+            used[(r.group, a.depot)] = used.get((r.group, a.depot), 0) + 1
+    spare, stock = spare or {}, stock or {}
+    protected = sum(max(0, n - spare.get(key, stock.get(key, 0))) for key, n in used.items())
+    return (*met, *served, -late, -protected, -fen)
 
 
 def random_instance(rng, n_req, n_dep, n_groups):
@@ -87,7 +103,7 @@ def random_instance(rng, n_req, n_dep, n_groups):
     return requests, depots, stock, arrival, cost_fen
 
 
-def run(requests, depots, stock, arrival, cost_fen):
+def run(requests, depots, stock, arrival, cost_fen, spare=None):
     cost = np.array(
         [
             [Decimal(f) / 100 if a is not None else None for f, a in zip(fr, ar, strict=True)]
@@ -96,7 +112,7 @@ def run(requests, depots, stock, arrival, cost_fen):
         dtype=object,
     ).reshape(len(requests), len(depots))
     arr = np.array(arrival, dtype=object).reshape(len(requests), len(depots))
-    return dispatch(requests, depots, stock, arr, cost)
+    return dispatch(requests, depots, stock, arr, cost, spare=spare)
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -105,7 +121,20 @@ def test_dispatch_matches_brute_force_on_small_random_instances(seed):
     n_req = int(rng.integers(1, 6))
     instance = random_instance(rng, n_req, int(rng.integers(1, 4)), int(rng.integers(1, 3)))
     result = run(*instance)
-    assert outcome(result, instance[0]) == brute_force_best(*instance)
+    assert outcome(result, instance[0], stock=instance[2]) == brute_force_best(*instance)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_dispatch_protects_targets_before_cost_like_brute_force(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n_req = int(rng.integers(1, 6))
+    requests, depots, stock, arrival, cost_fen = random_instance(
+        rng, n_req, int(rng.integers(1, 4)), int(rng.integers(1, 3))
+    )
+    spare = {key: int(rng.integers(0, units + 1)) for key, units in stock.items()}
+    result = run(requests, depots, stock, arrival, cost_fen, spare)
+    best = brute_force_best(requests, depots, stock, arrival, cost_fen, spare)
+    assert outcome(result, requests, depots, spare, stock) == best
 
 
 @st.composite
@@ -121,7 +150,7 @@ def instances(draw):
 def test_dispatch_is_optimal_and_consistent(instance):
     requests, depots, stock, arrival, _ = instance
     result = run(*instance)
-    assert outcome(result, requests) == brute_force_best(*instance)
+    assert outcome(result, requests, depots, None, stock) == brute_force_best(*instance)
     used: dict[tuple[str, str], int] = {}
     for request, assignment in zip(requests, result.assignments, strict=True):
         assert assignment.request_id == request.id
@@ -169,6 +198,26 @@ def test_late_unit_is_better_than_none():
     assert result.assignments[0].depot == "GZ"
     assert not result.assignments[0].meets_due
     assert result.total_cost == Decimal("500.00")
+
+
+def test_a_request_that_cannot_be_on_time_gets_the_earliest_arrival_before_the_cheapest():
+    requests = [DispatchRequest("a", "P", "C-1", at(10))]
+    arrival = np.array([[at(30), at(12)]], dtype=object)
+    stock = {("P", "GZ"): 1, ("P", "CD"): 1}
+    result = dispatch(requests, ["GZ", "CD"], stock, arrival, np.array([[90.0, 600.0]]))
+    assert result.assignments[0].depot == "CD"
+    assert result.assignments[0].arrives_at == at(12)
+
+
+def test_target_stock_is_protected_before_cost():
+    requests = [DispatchRequest("a", "P", "C-2", at(10))]
+    arrival = np.array([[at(5), at(6)]], dtype=object)
+    stock = {("P", "BJ"): 3, ("P", "JN"): 4}
+    spare = {("P", "BJ"): 0, ("P", "JN"): 1}
+    result = dispatch(
+        requests, ["BJ", "JN"], stock, arrival, np.array([[100.0, 300.0]]), spare=spare
+    )
+    assert result.assignments[0].depot == "JN"
 
 
 def test_cheapest_plan_among_equally_good_ones():
