@@ -21,7 +21,7 @@ from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
-from reports.pdf import INK, MUTED, RULE, Fonts
+from core.pdf import INK, MUTED, RULE, Fonts
 
 ACCENT = colors.HexColor("#0b5cad")
 ACCENT_LIGHT = colors.HexColor("#8fb4dc")

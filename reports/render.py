@@ -4,7 +4,7 @@ and JSON.
 * PDF: A4, a title page (period, generation time, key figures, contents), then
   one section per subject with tables and charts, page x of y in the footer.
   Chinese customer and city names print with the house CJK font
-  (``reports.pdf.fonts``).
+  (``core.pdf.fonts``).
 * XLSX: one sheet per table (``SHEETS``), headers in words, bold and frozen;
   percentages, money and times formatted; times are Asia/Shanghai wall-clock
   (Excel has no time zones).
@@ -48,8 +48,7 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import HRFlowable
 
 from core import clock
-from reports import charts
-from reports.pdf import (
+from core.pdf import (
     INK,
     MUTED,
     PAGE_MARGIN,
@@ -62,6 +61,7 @@ from reports.pdf import (
     styles,
     text,
 )
+from reports import charts
 from reports.service_levels import KIND_LABELS, TABLES, ServiceLevels
 
 FORMATS = ("pdf", "xlsx", "csv", "json")

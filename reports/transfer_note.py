@@ -25,9 +25,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from inventory.models import Part
-from inventory.service.transfers import TransferView
-from reports.pdf import (
+from core.pdf import (
     INK,
     RULE,
     SHADE,
@@ -39,6 +37,8 @@ from reports.pdf import (
     styles,
     text,
 )
+from inventory.models import Part
+from inventory.service.transfers import TransferView
 
 CONTENT_WIDTH = 178 * mm  # A4 less two 16 mm margins
 # #, part number, description, qty, received, serial numbers

@@ -19,9 +19,9 @@ from markupsafe import Markup
 from core import auth
 from core.auth import Role
 from core.errors import Invalid
+from core.pdf import fonts
 from core.web import add_nav, uow
 from reports import charts
-from reports.pdf import fonts
 from reports.render import COLUMN_LABELS, FORMATS, SHORT_KINDS, records, render
 from reports.service_levels import DEFAULT_DAYS, TABLES, Period, ServiceLevels, service_levels
 

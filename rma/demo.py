@@ -22,7 +22,7 @@ from demo.users import EXTRA_ENGINEERS
 from depots.models import City, Depot
 from inventory.models import Location, Part, Unit
 from rma.models import OPEN_STATUSES, Contract, Customer, InstalledUnit, Rma, Site
-from rma.service import lifecycle
+from rma.service import lifecycle, returns
 from rma.service.escalations import raise_due_escalations
 from rma.service.lifecycle import OpenRequest
 
@@ -345,13 +345,11 @@ def _run_case(
         return rma  # the next step lies in the future: the case is open there
     with clock.frozen(step_at):
         if kind == "loaner":
-            rma = lifecycle.loaner_back(
+            rma = returns.loaner_back(
                 uow, _staff(uow, depot), rma.number, depot, rma.shipped_serial
             )
         else:
-            rma = lifecycle.receive_defective(
-                uow, _staff(uow, depot), rma.number, depot, rma.serial
-            )
+            rma = returns.receive_defective(uow, _staff(uow, depot), rma.number, depot, rma.serial)
     if until in ("defective_received", "back"):
         return rma
     return _close(uow, rng, rma, step_at, engineer)
@@ -364,13 +362,13 @@ def _repair(
     steps = [
         (
             "received",
-            lambda: lifecycle.receive_defective(
+            lambda: returns.receive_defective(
                 uow, _staff(uow, depot), rma.number, depot, rma.serial
             ),
         ),
-        ("in_repair", lambda: lifecycle.start_repair(uow, _staff(uow, depot), rma.number)),
-        ("repaired", lambda: lifecycle.finish_repair(uow, _staff(uow, depot), rma.number)),
-        ("returned", lambda: lifecycle.return_repaired(uow, _staff(uow, depot), rma.number)),
+        ("in_repair", lambda: returns.start_repair(uow, _staff(uow, depot), rma.number)),
+        ("repaired", lambda: returns.finish_repair(uow, _staff(uow, depot), rma.number)),
+        ("returned", lambda: returns.return_repaired(uow, _staff(uow, depot), rma.number)),
     ]
     for state, step in steps:
         step_at += timedelta(hours=rng.uniform(4, 30))

@@ -348,6 +348,16 @@ class EntitlementOut(BaseModel):
     coverage: str = Field(description="5x8 or 7x24")
 
 
+class EmergencyOut(BaseModel):
+    """A depot's emergency-courier option (C-1 only), booked or not, and why."""
+
+    ships_at: datetime | None
+    arrival: datetime | None
+    cost: Money | None
+    booked: bool
+    note: str
+
+
 class AlternativeOut(BaseModel):
     depot: str
     part_number: str | None = Field(description="what that depot would ship")
@@ -358,6 +368,22 @@ class AlternativeOut(BaseModel):
     meets_due: bool
     chosen: bool
     reason: str
+    emergency: EmergencyOut | None = Field(
+        default=None, description="the depot's emergency-courier option (C-1 cases)"
+    )
+
+
+class PromiseOut(BaseModel):
+    """The live delivery promise of a replacement or loaner."""
+
+    due: datetime = Field(description="approval + 24 hours: the commitment")
+    original: datetime | None = Field(description="the first promised delivery")
+    current: datetime | None = Field(
+        description="the promise now, recomputed from now once a promise passed unmet; "
+        "null when none can be given (backorder, or shipped and past its promise)"
+    )
+    ships_by: datetime | None = Field(description="the pick-up the current promise rests on")
+    service: str | None
 
 
 class PreviewOut(BaseModel):
@@ -409,7 +435,8 @@ class DueOut(BaseModel):
     replacement_delivery: datetime | None = Field(description="approval + 24 hours")
     repair_return: datetime | None = Field(description="receipt + 72 working hours")
     defective_return: datetime | None = Field(
-        description="delivery + 15 days (the defective unit, or the loaner, back)"
+        description="delivery + 15 days (the defective unit, or the loaner, back); for a "
+        "case cancelled after shipping, cancellation + 15 days (the shipped unit back)"
     )
 
 
@@ -478,7 +505,12 @@ class RmaOut(BaseModel):
     due: DueOut
     due_in_hours: DueHoursOut
     due_met: DueMetOut
-    at_risk: bool = Field(description="no depot can meet the replacement due time")
+    at_risk: bool = Field(
+        description="the replacement promise cannot be kept: no depot can meet the due time, "
+        "or a promised pick-up or delivery passed unmet, or a backorder"
+    )
+    at_risk_reason: str | None = Field(description="why the case is at risk")
+    promise: PromiseOut | None = Field(description="replacements and loaners once approved")
     backorder: bool = Field(description="no depot holds the part or a successor")
     allocation: AllocationOut | None = Field(description="null until a depot is allocated")
     shipped_serial: str | None

@@ -20,12 +20,9 @@ needed).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -40,11 +37,15 @@ from depots.models import City
 from depots.service import network
 from inventory.service import catalog
 from optimizer.depot_choice import DepotDecision
-from reports.service_record import render_service_record
+from rma import kinds as kind_rules
+from rma.documents import render_service_record
 from rma.models import FAULT_LEVELS, OPEN_STATUSES, Customer, Escalation, Kind, Rma, Site, Status
-from rma.service import allocation, customers, entitlement, lifecycle
+from rma.service import allocation, customers, entitlement, lifecycle, queries
 from rma.service import escalations as escalation_service
-from rma.service.lifecycle import OpenRequest, RmaView
+from rma.service import returns as return_steps
+from rma.service.lifecycle import OpenRequest
+from rma.service.promises import Commitment, ReplacementPromise, commitments, live_promises
+from rma.service.queries import AlternativeView, RmaView
 
 views = Blueprint("rma", __name__, template_folder="templates")
 
@@ -90,9 +91,9 @@ SCOPES = {
 }
 # A clock turns amber when less than this is left.
 WARN_WITHIN = {
-    "replacement": timedelta(hours=4),
-    "repair": timedelta(hours=8),
-    "return": timedelta(days=2),
+    "replacement_delivery": timedelta(hours=4),
+    "repair_return": timedelta(hours=8),
+    "defective_return": timedelta(days=2),
     "ship": timedelta(hours=1),
 }
 
@@ -140,88 +141,43 @@ class SlaClock:
     short: str = ""  # what lists call it: "delivery", "repair return", ...
 
 
-def sla_clock(
-    label: str,
-    due: datetime,
-    done_at: datetime | None,
-    now: datetime,
-    warn_within: timedelta,
-    *,
-    stopped: bool = False,
-    short: str = "",
-) -> SlaClock:
-    """The state of a promise due at ``due`` (UTC) as seen at ``now``.
-
-    Kept or broken once ``done_at`` is known; otherwise time left or overdue,
-    unless the case ``stopped`` (closed or cancelled) without it.
-    """
-    if done_at is not None:
-        if done_at <= due:
+def sla_clock(commitment: Commitment, now: datetime) -> SlaClock:
+    """How a commitment looks at ``now``: kept or broken once done; otherwise time
+    left or overdue, unless the case went on without it."""
+    assert commitment.due is not None
+    due, done_at = commitment.due, commitment.done_at
+    if commitment.met is not None and done_at is not None:
+        if commitment.met:
             text, tone = f"met, {format_duration(due - done_at)} early", "ok"
         else:
             text, tone = f"missed by {format_duration(done_at - due)}", "bad"
-    elif stopped:
+    elif commitment.stopped:
         text, tone = "not needed any more", "muted"
     elif due >= now:
         left = due - now
-        text, tone = f"due in {format_duration(left)}", "warn" if left <= warn_within else "ok"
+        warn = left <= WARN_WITHIN.get(commitment.key, timedelta(hours=4))
+        text, tone = f"due in {format_duration(left)}", "warn" if warn else "ok"
     else:
         text, tone = f"overdue by {format_duration(now - due)}", "bad"
-    return SlaClock(label, due, done_at, text, tone, short or label)
+    return SlaClock(commitment.label, due, done_at, text, tone, commitment.short)
 
 
 def rma_clocks(rma: Rma, now: datetime) -> list[SlaClock]:
-    """Every promise of the case that has a due time, in the order they arise."""
-    stopped = rma.status not in OPEN_STATUSES
-    clocks = []
-    if rma.due_replacement is not None:
-        clocks.append(
-            sla_clock(
-                "Replacement delivered (24 h)",
-                rma.due_replacement,
-                rma.delivered_at,
-                now,
-                WARN_WITHIN["replacement"],
-                stopped=stopped,
-                short="loaner delivery" if rma.kind == Kind.LOANER else "delivery",
-            )
-        )
-    if rma.due_repair_return is not None:
-        clocks.append(
-            sla_clock(
-                "Repaired unit sent back (72 working hours)",
-                rma.due_repair_return,
-                rma.returned_at,
-                now,
-                WARN_WITHIN["repair"],
-                stopped=stopped,
-                short="repair return",
-            )
-        )
-    if rma.due_defective_return is not None:
-        label = "Loaner back" if rma.kind == Kind.LOANER else "Defective unit back"
-        clocks.append(
-            sla_clock(
-                f"{label} (15 days)",
-                rma.due_defective_return,
-                rma.back_at or rma.defective_received_at,
-                now,
-                WARN_WITHIN["return"],
-                stopped=stopped,
-                short=f"{label.lower()}",
-            )
-        )
-    return clocks
+    """Every commitment of the case that has a due time, in the order they arise."""
+    return [
+        sla_clock(item, now)
+        for item in commitments(rma, now)
+        if item.applicable and item.due is not None
+    ]
 
 
 def current_clock(rma: Rma, now: datetime) -> SlaClock | None:
     """The promise the case is working towards now, if any (lists show this one)."""
-    if rma.status not in OPEN_STATUSES:
-        return None
-    for item in rma_clocks(rma, now):
-        if item.done_at is None:
-            return item
-    return None
+    item = next(
+        (c for c in commitments(rma, now) if c.due is not None and c.hours_left is not None),
+        None,
+    )
+    return sla_clock(item, now) if item is not None and rma.status in OPEN_STATUSES else None
 
 
 # --- what lists show ------------------------------------------------------------------------
@@ -234,16 +190,25 @@ class CaseRow:
     site: Site
     city: City
     clock: SlaClock | None
+    promise: ReplacementPromise | None = None  # live delivery promise (replacements, loaners)
+
+    @property
+    def at_risk(self) -> bool:
+        return self.promise.at_risk if self.promise else self.rma.at_risk
 
 
 def _case_rows(unit: UnitOfWork, rmas: Iterable[Rma], now: datetime) -> list[CaseRow]:
-    """Each RMA with its customer, site and city (inside the page's read transaction)."""
+    """Each RMA with its customer, site, city and live promise (inside the page's read
+    transaction)."""
+    rmas = list(rmas)
+    promises = live_promises(unit, rmas, now) if rmas else {}
     rows = []
     for rma in rmas:
         customer = customers.require_customer(unit, rma.customer_id)
         site = customers.require_site(unit, rma.site_id)
         city = customers.require_city(unit, site.city_id)
-        rows.append(CaseRow(rma, customer, site, city, current_clock(rma, now)))
+        promise = promises.get(rma.id or 0)
+        rows.append(CaseRow(rma, customer, site, city, current_clock(rma, now), promise))
     return rows
 
 
@@ -425,7 +390,7 @@ def _cases_page(default_scope: str) -> Any:
     now = clock.now()
     unit = uow()
     with unit.transaction(write=False):
-        found = lifecycle.list_rmas(
+        found = queries.list_rmas(
             unit,
             status=status,
             depot=depot,
@@ -469,99 +434,27 @@ def open_cases() -> Any:
 # --- one RMA --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AlternativeRow:
-    depot: str
-    part_number: str | None
-    service: str | None
-    ships_at: datetime | None
-    arrival: datetime | None
-    cost: Decimal | None
-    meets_due: bool
-    chosen: bool
-    reason: str
-
-
-def _instant(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return clock.as_utc(datetime.fromisoformat(value))
-    except ValueError:
-        return None
-
-
-def _money(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def stored_alternatives(rma: Rma) -> list[AlternativeRow]:
-    """The depots considered when the case was allocated, as stored on the RMA."""
-    try:
-        items = json.loads(rma.alternatives or "[]")
-    except ValueError:
-        return []
-    return [
-        AlternativeRow(
-            depot=str(item.get("depot", "")),
-            part_number=item.get("part_number"),
-            service=item.get("service"),
-            ships_at=_instant(item.get("ships_at")),
-            arrival=_instant(item.get("arrival")),
-            cost=_money(item.get("cost")),
-            meets_due=bool(item.get("meets_due")),
-            chosen=bool(item.get("chosen")),
-            reason=str(item.get("reason", "")),
-        )
-        for item in items
-        if isinstance(item, dict)
-    ]
-
-
-def _decision_rows(decision: DepotDecision, part_at: Mapping[str, str]) -> list[AlternativeRow]:
-    return [
-        AlternativeRow(
-            alt.depot,
-            part_at.get(alt.depot),
-            alt.service,
-            alt.ships_at,
-            alt.arrives_at,
-            alt.cost,
-            alt.meets_due,
-            alt.chosen,
-            alt.reason,
-        )
-        for alt in decision.alternatives
-    ]
-
-
-ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+def _decision_rows(decision: DepotDecision, part_at: Mapping[str, str]) -> list[AlternativeView]:
+    """A preview's alternatives, read as if stored on the case."""
+    return queries.alternatives_of(allocation.alternatives_json(decision, dict(part_at)))
 
 
 def _event_detail(raw: str) -> list[tuple[str, str]]:
     """An event's detail as (name, text) pairs; instants in Shanghai time."""
-    try:
-        detail = json.loads(raw or "{}")
-    except ValueError:
-        return [("", raw)]
-    if not isinstance(detail, dict):
-        return [("", str(detail))]
     pairs = []
-    for key, value in detail.items():
+    for key, value in queries.event_detail(raw).items():
         if value is None or value == "" or key == "movement":
             continue
-        instant = _instant(value) if isinstance(value, str) and ISO_INSTANT.match(value) else None
-        if instant is not None:
-            text = f"{clock.local(instant):%Y-%m-%d %H:%M}"
+        if isinstance(value, datetime):
+            text = f"{clock.local(value):%Y-%m-%d %H:%M}"
         elif isinstance(value, bool):
             text = "yes" if value else "no"
         elif isinstance(value, list):
             text = ", ".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            text = ", ".join(
+                f"{k.replace('_', ' ')} {v}" for k, v in value.items() if v not in (None, "")
+            )
         else:
             text = str(value)
         pairs.append((key.replace("_", " "), text))
@@ -580,6 +473,7 @@ class Permissions:
     receive: bool
     repair_step: str | None
     loaner_back: bool
+    receive_back: bool
     confirm_cause: bool
     cancel: bool
     close: bool
@@ -595,6 +489,7 @@ class Permissions:
                 self.receive,
                 self.repair_step,
                 self.loaner_back,
+                self.receive_back,
                 self.confirm_cause,
                 self.cancel,
                 self.close,
@@ -625,6 +520,7 @@ def permissions(actor: auth.Actor, rma: Rma) -> Permissions:
         receive="receive-defective" in allowed and staff,
         repair_step=repair_step if repair_step and at(rma.return_depot) else None,
         loaner_back="loaner-back" in allowed and staff,
+        receive_back=kind_rules.RECEIVE_REPLACEMENT_BACK in allowed and staff,
         confirm_cause=rma.status in OPEN_STATUSES and rma.cause_confirmed_at is None and desk,
         cancel="cancel" in allowed and desk,
         close="close" in allowed and desk,
@@ -643,8 +539,9 @@ def _rma_page(
     now = clock.now()
     unit = uow()
     with unit.transaction(write=False):
-        view: RmaView = lifecycle.get_rma(unit, number)
+        view: RmaView = queries.get_rma(unit, number)
         rma = view.rma
+        promise = live_promises(unit, [rma], now).get(rma.id or 0)
         city = customers.require_city(unit, view.site.city_id)
         contract = next(
             (
@@ -656,7 +553,7 @@ def _rma_page(
         )
         part = catalog.get_part(unit, rma.part_number)
         preview = None
-        if rma.status == Status.REQUESTED and rma.kind != Kind.REPAIR:
+        if rma.status == Status.REQUESTED and kind_rules.ships_unit(rma.kind):
             decision, options = allocation.preview(
                 unit, rma.part_number, city.name, rma.fault_level
             )
@@ -671,7 +568,9 @@ def _rma_page(
             contract=contract,
             part=part,
             clocks=rma_clocks(rma, now),
-            alternatives=stored_alternatives(rma),
+            alternatives=queries.alternatives_of(rma.alternatives),
+            promise=promise,
+            cancel_returns=kind_rules.cancel_outcome(rma).to == Status.RETURNING,
             preview=preview,
             events=[(event, _event_detail(event.detail)) for event in view.events],
             can=permissions(actor, rma),
@@ -770,7 +669,7 @@ def _do_deliver(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
 
 def _do_receive(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     depot = _depot_of(actor, form)
-    done = lifecycle.receive_defective(
+    done = return_steps.receive_defective(
         uow(), actor, number, depot, (form.get("serial") or "").strip() or None
     )
     if done.kind == Kind.REPAIR:
@@ -790,10 +689,21 @@ def _repair_step(
 
 def _do_loaner_back(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     depot = _depot_of(actor, form)
-    done = lifecycle.loaner_back(
+    done = return_steps.loaner_back(
         uow(), actor, number, depot, (form.get("serial") or "").strip() or None
     )
     return f"{done.number}: loaner {done.returned_serial or ''} back at {depot} (quarantine)."
+
+
+def _do_receive_back(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
+    depot = _depot_of(actor, form)
+    done = return_steps.receive_replacement_back(
+        uow(), actor, number, depot, (form.get("serial") or "").strip() or None
+    )
+    return (
+        f"{done.number}: unit {done.returned_serial or ''} back at {depot} (quarantine); "
+        "the case is cancelled."
+    )
 
 
 def _do_confirm_cause(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
@@ -809,6 +719,12 @@ def _do_cancel(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     if not reason:
         raise Invalid("Reason: why is the case cancelled?", field="reason")
     done = lifecycle.cancel(uow(), actor, number, reason)
+    if done.status == Status.RETURNING:
+        assert done.due_defective_return is not None
+        return (
+            f"{done.number} is cancelled and returning: unit {done.shipped_serial or ''} is "
+            f"expected back by {clock.local(done.due_defective_return):%Y-%m-%d}."
+        )
     return f"{done.number} cancelled; anything it held was released."
 
 
@@ -829,12 +745,13 @@ ACTIONS: dict[str, Callable[[auth.Actor, str, Mapping[str, str]], str]] = {
     "ship": _do_ship,
     "deliver": _do_deliver,
     "receive-defective": _do_receive,
-    "start-repair": _repair_step(lifecycle.start_repair, "repair started"),
-    "finish-repair": _repair_step(lifecycle.finish_repair, "repaired"),
+    "start-repair": _repair_step(return_steps.start_repair, "repair started"),
+    "finish-repair": _repair_step(return_steps.finish_repair, "repaired"),
     "return-repaired": _repair_step(
-        lifecycle.return_repaired, "repaired unit sent back to the customer"
+        return_steps.return_repaired, "repaired unit sent back to the customer"
     ),
     "loaner-back": _do_loaner_back,
+    kind_rules.RECEIVE_REPLACEMENT_BACK: _do_receive_back,
     "confirm-cause": _do_confirm_cause,
     "cancel": _do_cancel,
     "close": _do_close,
@@ -897,6 +814,13 @@ class PickRow:
     part_description: str
 
 
+def _ship_by(ships_at: datetime, now: datetime) -> SlaClock:
+    """The promised pick-up as a clock: staff see it run, and see it passed."""
+    hours = round((ships_at - now).total_seconds() / 3600, 2)
+    pickup = Commitment("ship", "Ship by", "ship by", True, ships_at, None, None, hours, False)
+    return sla_clock(pickup, now)
+
+
 def _pick_page(
     *,
     error: DomainError | None = None,
@@ -908,17 +832,13 @@ def _pick_page(
     now = clock.now()
     unit = uow()
     with unit.transaction(write=False):
-        found = lifecycle.list_rmas(
+        found = queries.list_rmas(
             unit, status=Status.ALLOCATED.value, depot=depot, limit=LIST_LIMIT
         )
         rows = []
         for case in _case_rows(unit, found, now):
             rma = case.rma
-            ship_by = (
-                sla_clock("Ship by", rma.ships_at, None, now, WARN_WITHIN["ship"])
-                if rma.ships_at
-                else None
-            )
+            ship_by = _ship_by(rma.ships_at, now) if rma.ships_at else None
             part = catalog.get_part(unit, rma.ship_part_number or rma.part_number)
             rows.append(PickRow(case, ship_by, part.description))
     rows.sort(
@@ -950,19 +870,13 @@ def pick_list() -> Any:
     return _pick_page()
 
 
-RETURN_WHAT = {
-    Kind.ADVANCE_REPLACEMENT.value: "defective unit",
-    Kind.LOANER.value: "loaner",
-    Kind.REPAIR.value: "unit for repair",
-}
-
-
 @dataclass(frozen=True)
 class ReturnRow:
     case: CaseRow
     action: str  # the route that takes the unit in
     what: str
     expected_serial: str | None
+    part_number: str
     mine: bool
 
 
@@ -977,28 +891,26 @@ def _returns_page(
     now = clock.now()
     unit = uow()
     with unit.transaction(write=False):
-        delivered = lifecycle.list_rmas(unit, status=Status.DELIVERED.value, limit=LIST_LIMIT)
-        waiting_repairs = [
-            r
-            for r in lifecycle.list_rmas(unit, status=Status.APPROVED.value, limit=LIST_LIMIT)
-            if r.kind == Kind.REPAIR
+        waiting = [
+            rma
+            for status in (Status.DELIVERED, Status.RETURNING, Status.APPROVED)
+            for rma in queries.list_rmas(unit, status=status.value, limit=LIST_LIMIT)
         ]
-        expected = [
-            ReturnRow(
-                case,
-                "loaner-back" if case.rma.kind == Kind.LOANER else "receive-defective",
-                RETURN_WHAT[case.rma.kind],
-                case.rma.shipped_serial if case.rma.kind == Kind.LOANER else case.rma.serial,
-                depot is not None and case.rma.depot_code == depot,
+        expected = []
+        for case in _case_rows(unit, waiting, now):
+            back = kind_rules.expected_back(case.rma)
+            if back is None:
+                continue
+            mine = depot is not None and case.rma.depot_code == depot
+            expected.append(
+                ReturnRow(case, back.action, back.what, back.serial, back.part_number, mine)
             )
-            for case in _case_rows(unit, [*delivered, *waiting_repairs], now)
-        ]
         in_repair = _case_rows(
             unit,
             [
                 r
                 for status in (Status.RECEIVED, Status.IN_REPAIR, Status.REPAIRED)
-                for r in lifecycle.list_rmas(unit, status=status.value, depot=depot)
+                for r in queries.list_rmas(unit, status=status.value, depot=depot)
                 if depot is None or r.return_depot == depot
             ],
             now,
@@ -1090,7 +1002,7 @@ def _escalations_page(
         ]
         waiting = _case_rows(
             unit,
-            lifecycle.list_rmas(
+            queries.list_rmas(
                 unit, status=Status.REQUESTED.value, fault_level=level, limit=LIST_LIMIT
             ),
             now,
@@ -1190,7 +1102,7 @@ def service_record(number: str) -> Response:
     (marked "not yet signed" until the case is closed)."""
     unit = uow()
     with unit.transaction(write=False):
-        view = lifecycle.get_rma(unit, number)
+        view = queries.get_rma(unit, number)
         rma = view.rma
         contract = next(
             (

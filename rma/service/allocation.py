@@ -1,5 +1,4 @@
-"""Which depot ships a replacement: gather the options, let the optimizer choose,
-reserve the unit, and keep the promise and its alternatives on the RMA.
+"""Which depot ships a replacement: gather the options and let the optimizer choose.
 
 The candidates for an RMA are the eight depots. At each, the unit shipped is
 the requested part when it has some available, otherwise the nearest part that
@@ -7,6 +6,9 @@ supersedes it. Transit comes from the stored lanes (depot -> the site's city)
 and each depot's pickup window; the emergency courier is quoted for C-1 cases
 only. ``optimizer.depot_choice`` ranks them (due time, target stock, cost,
 arrival, code) and explains why each lost.
+
+This module only decides (``decide``) and reads; the lifecycle applies the
+decision through its allowed steps (holding the unit, recording the promise).
 """
 
 from __future__ import annotations
@@ -19,20 +21,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from core import clock
-from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only
-from core.errors import InsufficientStock, Invalid
-from depots import lanes as lane_rule
+from core.errors import Invalid
 from depots.models import City
 from depots.service.network import list_depots, list_lanes
 from inventory.models import StockBalance, StockTarget
-from inventory.service import reservations
 from inventory.service.catalog import substitutes
-from optimizer.depot_choice import Candidate, DepotDecision, TransitOption, choose_depot
-from rma.models import Rma, Site, Status
-from rma.service.notifications import addresses_of_role, enqueue
-
-MAX_REALLOCATION_ATTEMPTS = 8
+from optimizer.depot_choice import Candidate, DepotDecision, choose_depot
+from rma.models import Rma, Site
+from rma.service.promises import transit_options
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,6 @@ def gather_options(
     }
     targets = stock_targets(uow, chain)
     lanes = {lane.from_depot: lane for lane in list_lanes(uow, to=city.name, kind="city")}
-    emergency_allowed = lane_rule.service_allowed(lane_rule.Service.EMERGENCY, fault_level)
     candidates, part_at, lane_at = [], {}, {}
     for depot in list_depots(uow):
         if depot.code in exclude:
@@ -88,13 +84,7 @@ def gather_options(
         lane = lanes.get(depot.code)
         standard = emergency = None
         if lane is not None:
-            quote = lane_rule.quote(lane.terms, ready_at, lane_rule.Service.STANDARD, depot.window)
-            standard = TransitOption(quote.ships_at, quote.arrives_at, quote.cost)
-            if emergency_allowed:
-                quote = lane_rule.quote(
-                    lane.terms, ready_at, lane_rule.Service.EMERGENCY, depot.window
-                )
-                emergency = TransitOption(quote.ships_at, quote.arrives_at, quote.cost)
+            standard, emergency = transit_options(lane.terms, depot.window, ready_at, fault_level)
             lane_at[depot.code] = lane.id
         part_at[depot.code] = part
         candidates.append(
@@ -109,7 +99,7 @@ def gather_options(
     return Options(candidates, part_at, lane_at)
 
 
-def _site_city(uow: UnitOfWork, rma: Rma) -> City:
+def site_city(uow: UnitOfWork, rma: Rma) -> City:
     site = uow.session.get(Site, rma.site_id)
     assert site is not None
     city = uow.session.get(City, site.city_id)
@@ -118,125 +108,66 @@ def _site_city(uow: UnitOfWork, rma: Rma) -> City:
 
 
 def alternatives_json(decision: DepotDecision, part_at: dict[str, str]) -> str:
+    """The alternatives as stored on the case (instants ISO 8601, money as text)."""
+
+    def instant(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
     return json.dumps(
         [
             {
                 "depot": alt.depot,
                 "part_number": part_at.get(alt.depot),
                 "service": alt.service,
-                "ships_at": alt.ships_at.isoformat() if alt.ships_at else None,
-                "arrival": alt.arrives_at.isoformat() if alt.arrives_at else None,
+                "ships_at": instant(alt.ships_at),
+                "arrival": instant(alt.arrives_at),
                 "cost": str(alt.cost) if alt.cost is not None else None,
                 "meets_due": alt.meets_due,
                 "chosen": alt.chosen,
                 "reason": alt.reason,
+                "emergency": {
+                    "ships_at": instant(alt.emergency.ships_at),
+                    "arrival": instant(alt.emergency.arrives_at),
+                    "cost": str(alt.emergency.cost),
+                    "booked": alt.service == "emergency",
+                    "note": alt.emergency_note,
+                }
+                if alt.emergency is not None
+                else None,
             }
             for alt in decision.alternatives
         ]
     )
 
 
-def allocate(uow: UnitOfWork, rma: Rma, actor: Actor) -> DepotDecision:
-    """Choose the depot for an approved replacement or loaner and reserve the unit there.
+@dataclass(frozen=True)
+class Allocation:
+    """The depot choice for a case, with what it rests on; nothing is held yet."""
 
-    Runs inside the caller's transaction. If the chosen depot's stock is taken
-    by a concurrent reservation, the next decision is made without it. With no
-    stock anywhere the RMA stays approved, flagged backorder, and planners are
-    told; when no depot can meet the due time it is flagged at risk.
-    """
+    decision: DepotDecision
+    options: Options
+
+    @property
+    def part_number(self) -> str | None:
+        depot = self.decision.depot
+        return self.options.part_at[depot] if depot else None
+
+    @property
+    def lane_id(self) -> int | None:
+        depot = self.decision.depot
+        return self.options.lane_at.get(depot) if depot else None
+
+
+def decide(
+    uow: UnitOfWork, rma: Rma, ready_at: datetime, *, exclude: Sequence[str] = ()
+) -> Allocation:
+    """Which depot should ship ``rma``'s unit when it is ready at ``ready_at``,
+    leaving out the depots in ``exclude``. Reads only; the lifecycle applies it."""
     if rma.due_replacement is None:
         raise Invalid(f"{rma.number} has no replacement due time")
-    city = _site_city(uow, rma)
-    now = clock.now()
-    excluded: list[str] = []
-    system = Actor(id=actor.id, username=actor.username, role=Role.ADMIN)
-    for _ in range(MAX_REALLOCATION_ATTEMPTS):
-        options = gather_options(uow, rma.part_number, city, rma.fault_level, now, exclude=excluded)
-        decision = choose_depot(options.candidates, rma.due_replacement)
-        if decision.backorder:
-            _record_backorder(uow, rma, decision, options)
-            return decision
-        assert decision.depot is not None
-        try:
-            reservation = reservations.reserve(
-                uow, system, decision.depot, options.part_at[decision.depot], 1, rma.number
-            )
-        except InsufficientStock:
-            excluded.append(decision.depot)
-            continue
-        _record_allocation(uow, rma, actor, decision, options, reservation.id)
-        return decision
-    _record_backorder(uow, rma, choose_depot([], rma.due_replacement), Options([], {}, {}))
-    return choose_depot([], rma.due_replacement)
-
-
-def _record_allocation(
-    uow: UnitOfWork,
-    rma: Rma,
-    actor: Actor,
-    decision: DepotDecision,
-    options: Options,
-    reservation_id: int | None,
-) -> None:
-    from rma.service.lifecycle import move_to
-
-    assert decision.depot is not None
-    rma.depot_code = decision.depot
-    rma.ship_part_number = options.part_at[decision.depot]
-    rma.service = decision.service
-    rma.ships_at = decision.ships_at
-    rma.promised_delivery = decision.promised_delivery
-    rma.shipping_cost = decision.cost
-    rma.lane_id = options.lane_at.get(decision.depot)
-    rma.alternatives = alternatives_json(decision, options.part_at)
-    rma.reservation_id = reservation_id
-    rma.at_risk, rma.backorder = decision.at_risk, False
-    rma.allocated_at = clock.now()
-    move_to(
-        uow,
-        rma,
-        Status.ALLOCATED,
-        actor,
-        "allocate",
-        {
-            "depot": decision.depot,
-            "part_number": rma.ship_part_number,
-            "service": decision.service,
-            "promised_delivery": decision.promised_delivery,
-            "cost": decision.cost,
-            "at_risk": decision.at_risk,
-        },
-    )
-    if decision.at_risk:
-        enqueue(
-            uow,
-            "at_risk",
-            addresses_of_role(uow, Role.SUPERVISOR),
-            f"{rma.number} {rma.fault_level}: no depot can deliver within 24 hours",
-            f"Best option: {decision.depot} by {decision.service}, arriving "
-            f"{clock.local(decision.promised_delivery):%Y-%m-%d %H:%M} (due "
-            f"{clock.local(rma.due_replacement):%Y-%m-%d %H:%M}).",
-            rma=rma,
-        )
-
-
-def _record_backorder(uow: UnitOfWork, rma: Rma, decision: DepotDecision, options: Options) -> None:
-    from rma.service.lifecycle import record_event
-
-    rma.backorder, rma.at_risk = True, True
-    rma.alternatives = alternatives_json(decision, options.part_at)
-    uow.session.add(rma)
-    record_event(uow, rma, "system", "backorder", detail={"part_number": rma.part_number})
-    enqueue(
-        uow,
-        "backorder",
-        addresses_of_role(uow, Role.PLANNER),
-        f"{rma.number}: no stock of {rma.part_number} in any depot",
-        f"{rma.fault_level} replacement for {rma.number} is backordered: no depot holds "
-        f"{rma.part_number} or a part that supersedes it.",
-        rma=rma,
-        dedupe_key=f"backorder:{rma.number}",
-    )
+    city = site_city(uow, rma)
+    options = gather_options(uow, rma.part_number, city, rma.fault_level, ready_at, exclude=exclude)
+    return Allocation(choose_depot(options.candidates, rma.due_replacement), options)
 
 
 @read_only

@@ -47,13 +47,13 @@ from depots.calendar import WorkingCalendar, add_working_hours, working_hours_be
 from depots.models import City
 from depots.service.calendars import get_calendar
 from inventory.models import Part
+from rma import kinds
 from rma.models import (
     FAULT_LEVELS,
     OPEN_STATUSES,
     Customer,
     Escalation,
     EscalationStep,
-    Kind,
     Notification,
     Rma,
     RmaEvent,
@@ -62,12 +62,19 @@ from rma.models import (
 )
 from rma.service.lifecycle import escalation_calendar_code
 from rma.service.notifications import addresses_of_role, enqueue
+from rma.service.queries import overdue_returns_query
 
 AT_RISK_STEP = 0
 AT_RISK_TITLE = "service supervisors"
 SYSTEM_ACTOR = "system"
 ESCALATION_KIND = "escalation"
 RETURN_REMINDER_KIND = "return_reminder"
+# What a reminder calls the unit expected back (``rma.kinds.expected_back``'s ``what``).
+RETURN_WORDS = {
+    "defective unit": "the defective unit replaced in advance",
+    "loaner": "the loaned substitute unit",
+    "replacement": "the replacement shipped on the cancelled case",
+}
 # Chunk for IN (...) lists: well under every database's bound-parameter limit.
 CHUNK = 500
 MAX_LIST = 1000
@@ -290,7 +297,7 @@ def raise_due_escalations(uow: UnitOfWork, now: datetime) -> list[Escalation]:
                 continue
             for item in by_rma[rma.id]:
                 still_due = (
-                    rma.at_risk and rma.delivered_at is None
+                    rma.at_risk and rma.delivered_at is None and rma.status != Status.RETURNING
                     if item.step == AT_RISK_STEP
                     else rma.cause_confirmed_at is None
                 )
@@ -352,7 +359,10 @@ def _screen(
     """What is due, from a plain read of the candidate RMAs (no locks, few columns)."""
     candidates = (
         (Rma.status.in_(OPEN_STATUSES))
-        & ((Rma.cause_confirmed_at.is_(None)) | (Rma.at_risk & Rma.delivered_at.is_(None)))
+        & (
+            (Rma.cause_confirmed_at.is_(None))
+            | (Rma.at_risk & Rma.delivered_at.is_(None) & (Rma.status != Status.RETURNING))
+        )
         & (Rma.reported_at <= now)
     )
     raised = {
@@ -370,7 +380,7 @@ def _screen(
             Rma.coverage,
             Rma.reported_at,
             Rma.cause_confirmed_at,
-            Rma.at_risk,
+            Rma.at_risk & (Rma.status != Status.RETURNING),
             Rma.delivered_at,
             Rma.allocated_at,
             Rma.approved_at,
@@ -686,33 +696,22 @@ def acknowledge(uow: UnitOfWork, actor: Actor, escalation_id: int) -> Escalation
 def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
     """Remind about every unit that should be back by now and is not; at most once a day.
 
-    Covers delivered advance replacements (the customer's defective unit) and
-    delivered loaners (the substitute unit) whose ``due_defective_return`` has
-    passed. The reminder goes to the reporting engineer (their user e-mail)
-    and to the site's contact e-mail, or the customer's e-mail when the site
-    has none. Deduplicated per RMA and Asia/Shanghai date of ``now``
-    (``chase:<number>:<yyyy-mm-dd>``), so running every minute queues one
-    reminder a day. Returns the notifications queued by this call.
+    The cases are ``queries.overdue_returns_query``'s: delivered advance replacements
+    (the customer's defective unit), delivered loaners (the substitute unit) and
+    cases cancelled after shipping (the shipped unit), past their due time. The
+    reminder goes to the reporting engineer (their user e-mail) and to the site's
+    contact e-mail, or the customer's e-mail when the site has none. Deduplicated
+    per RMA and Asia/Shanghai date of ``now`` (``chase:<number>:<yyyy-mm-dd>``), so
+    running every minute queues one reminder a day. Returns the notifications
+    queued by this call.
     """
     now = clock.as_utc(now)
     today = clock.local(now).date().isoformat()
-    query = (
-        select(Rma, Customer, Site)
-        .join(Customer, Customer.id == Rma.customer_id)
-        .join(Site, Site.id == Rma.site_id)
-        .where(
-            Rma.status == Status.DELIVERED,
-            Rma.kind.in_((Kind.ADVANCE_REPLACEMENT, Kind.LOANER)),
-            Rma.due_defective_return.is_not(None),
-            Rma.due_defective_return <= now,
-        )
-        .order_by(Rma.id)
-        .execution_options(populate_existing=True)
-    )
+    query = overdue_returns_query(now).execution_options(populate_existing=True)
     if uow.dialect == "postgresql":
         # Two runs at once split the work; the dedupe key stops a late second one.
         query = query.with_for_update(of=Rma, skip_locked=True)
-    rows = list(uow.session.execute(query))
+    rows = [(rma, customer, site) for rma, customer, site, _city in uow.session.execute(query)]
     if not rows:
         return []
     engineers = {
@@ -735,17 +734,15 @@ def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
         ]
         if not recipients:
             continue
-        what = (
-            "the loaned substitute unit"
-            if rma.kind == Kind.LOANER
-            else "the defective unit replaced in advance"
-        )
-        serial = (rma.shipped_serial if rma.kind == Kind.LOANER else rma.serial) or "unknown"
+        expected = kinds.expected_back(rma)
+        assert expected is not None
+        what = RETURN_WORDS[expected.what]
+        serial = expected.serial or "unknown"
         days = max((now - rma.due_defective_return).days, 0)
         overdue = f"{days} day{'s' if days != 1 else ''}" if days else "less than a day"
         body = "\n".join(
             [
-                f"{rma.number}: {what} ({rma.part_number}, serial {serial}) should have come "
+                f"{rma.number}: {what} ({expected.part_number}, serial {serial}) should have come "
                 f"back by {_when(rma.due_defective_return)} and has not arrived; "
                 f"overdue by {overdue}.",
                 "",

@@ -1,10 +1,17 @@
-"""The RMA state machine: open, approve, allocate, ship, deliver, get the defective
-unit back, repair, close with the customer's verdict, or cancel.
+"""The RMA state machine: open, approve, allocate, ship, deliver, close with the
+customer's verdict, or cancel; and re-planning an unshipped case (batch dispatch).
 
-Every step checks the transition is allowed (``Conflict`` with the allowed next
-steps otherwise), records an event, and does its stock work through the
-inventory services in the same transaction: an RMA never holds stock it should
-not, and a refused step changes nothing.
+What each kind allows is ``rma.kinds``' policy; this module applies it. Every step
+checks the transition is allowed (``Conflict`` with the allowed next steps
+otherwise), records an event with the status before and after, and does its
+stock work through inventory's entry points in the same transaction: an RMA
+never holds stock it should not, and a refused step changes nothing. The steps
+that take a unit back in (defective unit, repair, loaner, a cancelled case's
+replacement) are in ``rma.service.returns``.
+
+Allocation is decided by ``rma.service.allocation`` (which only reads) and
+applied here: the unit is held for the case with ``hold_for_case`` and the
+promise, its alternatives and the at-risk flag are stored on the case.
 """
 
 from __future__ import annotations
@@ -13,19 +20,18 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from core import clock
 from core.auth import Actor, Role
-from core.db import UnitOfWork, lock_for_update, read_only, transactional
-from core.errors import Conflict, Invalid, NotFound
-from depots.calendar import add_working_hours
-from depots.service.calendars import get_calendar
-from inventory.models import Reservation
-from inventory.service import moves, reservations
+from core.db import UnitOfWork, lock_for_update, transactional
+from core.errors import Conflict, InsufficientStock, Invalid, NotFound
+from inventory.service import reservations
 from inventory.service.catalog import get_part_row
-from inventory.service.stock import require_depot
+from rma import kinds
+from rma.kinds import ACTIONS, REPLACEMENT_HOURS, RETURN_AFTER_CANCEL_DAYS
 from rma.models import (
     FAULT_LEVELS,
     OPEN_STATUSES,
@@ -34,84 +40,50 @@ from rma.models import (
     Kind,
     Rma,
     RmaEvent,
-    Site,
     Status,
 )
+from rma.service import allocation
 from rma.service import entitlement as entitlement_rules
 from rma.service.customers import require_site
 from rma.service.notifications import addresses_of_role, enqueue
+from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT
+from rma.service.queries import RmaView, get_rma, list_rmas  # noqa: F401  (TEMPORARY, planning)
 
-REPLACEMENT_HOURS = 24
-REPAIR_WORKING_HOURS = 72
-DEFECTIVE_RETURN_DAYS = 15
 MAX_SYMPTOM = 4000
-
-NEXT_STEPS: dict[str, dict[str, tuple[str, ...]]] = {
-    Kind.ADVANCE_REPLACEMENT: {
-        Status.REQUESTED: (Status.APPROVED,),
-        Status.APPROVED: (Status.ALLOCATED,),
-        Status.ALLOCATED: (Status.SHIPPED,),
-        Status.SHIPPED: (Status.DELIVERED,),
-        Status.DELIVERED: (Status.DEFECTIVE_RECEIVED,),
-        Status.DEFECTIVE_RECEIVED: (Status.CLOSED,),
-    },
-    Kind.REPAIR: {
-        Status.REQUESTED: (Status.APPROVED,),
-        Status.APPROVED: (Status.RECEIVED,),
-        Status.RECEIVED: (Status.IN_REPAIR,),
-        Status.IN_REPAIR: (Status.REPAIRED,),
-        Status.REPAIRED: (Status.RETURNED,),
-        Status.RETURNED: (Status.CLOSED,),
-    },
-    Kind.LOANER: {
-        Status.REQUESTED: (Status.APPROVED,),
-        Status.APPROVED: (Status.ALLOCATED,),
-        Status.ALLOCATED: (Status.SHIPPED,),
-        Status.SHIPPED: (Status.DELIVERED,),
-        Status.DELIVERED: (Status.BACK,),
-        Status.BACK: (Status.CLOSED,),
-    },
-}
-
-# The API's verbs for each target status.
-ACTIONS = {
-    Status.APPROVED: "approve",
-    Status.ALLOCATED: "allocate",
-    Status.SHIPPED: "ship",
-    Status.DELIVERED: "deliver",
-    Status.DEFECTIVE_RECEIVED: "receive-defective",
-    Status.RECEIVED: "receive-defective",
-    Status.IN_REPAIR: "start-repair",
-    Status.REPAIRED: "finish-repair",
-    Status.RETURNED: "return-repaired",
-    Status.BACK: "loaner-back",
-    Status.CLOSED: "close",
-    Status.CANCELLED: "cancel",
+# Tries to hold a unit when concurrent cases keep taking the chosen depot's last one.
+MAX_ALLOCATION_ATTEMPTS = 8
+# Re-planning (batch dispatch) may move an unshipped case between these states.
+REPLAN_STEPS: dict[Status, tuple[Status, ...]] = {
+    Status.ALLOCATED: (Status.ALLOCATED, Status.APPROVED),
+    Status.APPROVED: (Status.ALLOCATED,),
 }
 
 
 def allowed_actions(rma: Rma) -> list[str]:
-    """The verbs that may be applied to ``rma`` now (``cancel`` while it is open)."""
-    steps = NEXT_STEPS[Kind(rma.kind)].get(Status(rma.status), ())
-    verbs = [ACTIONS[s] for s in steps]
-    if rma.status in OPEN_STATUSES:
-        verbs.append("cancel")
-    return verbs
+    """The verbs that may be applied to ``rma`` now (see ``rma.kinds``)."""
+    return kinds.allowed_actions(rma)
 
 
-def _require_step(rma: Rma, target: Status) -> None:
-    if target == Status.CANCELLED:
-        ok = rma.status in OPEN_STATUSES
-    else:
-        ok = target in NEXT_STEPS[Kind(rma.kind)].get(Status(rma.status), ())
-    if not ok:
-        allowed = allowed_actions(rma)
+def require_step(rma: Rma, target: Status) -> None:
+    """``Conflict`` naming the allowed verbs unless ``target`` is a step ``rma`` may take."""
+    if target == Status.CANCELLED and rma.status != Status.RETURNING:
+        outcome = kinds.cancel_outcome(rma)
+        if outcome.to is not None:
+            return
         raise Conflict(
-            f"{rma.number} is {rma.status}; cannot {ACTIONS[target]} "
-            f"(allowed: {', '.join(allowed) or 'nothing, it is ' + rma.status})",
+            f"{rma.number} cannot be cancelled: {outcome.refusal}",
             status=rma.status,
-            allowed=allowed,
+            allowed=allowed_actions(rma),
         )
+    if target in kinds.next_steps(rma):
+        return
+    allowed = allowed_actions(rma)
+    raise Conflict(
+        f"{rma.number} is {rma.status}; cannot {ACTIONS[target]} "
+        f"(allowed: {', '.join(allowed) or 'nothing, it is ' + rma.status})",
+        status=rma.status,
+        allowed=allowed,
+    )
 
 
 def record_event(
@@ -123,12 +95,13 @@ def record_event(
     from_status: str | None = None,
     detail: dict[str, object] | None = None,
 ) -> None:
+    """Append to the case's history; ``from_status`` None for an event that is not a step."""
     uow.session.add(
         RmaEvent(
             rma_id=rma.id,
             actor=actor,
             action=action,
-            from_status=from_status,
+            from_status=from_status if from_status is not None else rma.status,
             to_status=rma.status,
             detail=json.dumps(detail or {}, default=str),
         )
@@ -143,6 +116,7 @@ def move_to(
     action: str,
     detail: dict[str, object] | None = None,
 ) -> None:
+    """Change the case's status and record the step."""
     before = rma.status
     rma.status = target
     uow.session.add(rma)
@@ -285,9 +259,10 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
 
 
 def _approve(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) -> None:
-    _require_step(rma, Status.APPROVED)
+    require_step(rma, Status.APPROVED)
     rma.approved_at, rma.approved_by = clock.now(), actor.username
-    if rma.kind in (Kind.ADVANCE_REPLACEMENT, Kind.LOANER):
+    ships = kinds.ships_unit(rma.kind)
+    if ships:
         rma.due_replacement = rma.approved_at + timedelta(hours=REPLACEMENT_HOURS)
     move_to(
         uow,
@@ -297,10 +272,8 @@ def _approve(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) -> Non
         "approve",
         {"automatic": automatic, "billable": rma.billable},
     )
-    if rma.kind in (Kind.ADVANCE_REPLACEMENT, Kind.LOANER):
-        from rma.service.allocation import allocate
-
-        allocate(uow, rma, actor)
+    if ships:
+        _allocate(uow, rma, actor)
 
 
 @transactional
@@ -317,11 +290,194 @@ def allocate_again(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
     """Try again to allocate an approved replacement that waits for stock (backorder)."""
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR, Role.PLANNER)
     rma = lock_rma(uow, number)
-    _require_step(rma, Status.ALLOCATED)
-    from rma.service.allocation import allocate
-
-    allocate(uow, rma, actor)
+    require_step(rma, Status.ALLOCATED)
+    _allocate(uow, rma, actor)
     return rma
+
+
+def _allocate(uow: UnitOfWork, rma: Rma, actor: Actor) -> None:
+    """Choose the depot for an approved replacement or loaner and hold the unit there.
+
+    If the chosen depot's last unit is taken by a concurrent case, the next
+    decision is made without that depot. With no stock anywhere the case stays
+    approved, flagged backorder, and planners are told.
+    """
+    now = clock.now()
+    excluded: list[str] = []
+    for _ in range(MAX_ALLOCATION_ATTEMPTS):
+        choice = allocation.decide(uow, rma, now, exclude=excluded)
+        decision = choice.decision
+        if decision.backorder or decision.depot is None:
+            _record_backorder(
+                uow, rma, allocation.alternatives_json(decision, choice.options.part_at)
+            )
+            return
+        try:
+            held = reservations.hold_for_case(
+                uow,
+                decision.depot,
+                choice.part_number or rma.part_number,
+                rma.number,
+                by=actor.username,
+            )
+        except InsufficientStock:
+            excluded.append(decision.depot)
+            continue
+        _record_allocation(uow, rma, actor, choice, held.id)
+        return
+    _record_backorder(uow, rma, "[]")
+
+
+def _record_allocation(
+    uow: UnitOfWork, rma: Rma, actor: Actor, choice: allocation.Allocation, hold_id: int | None
+) -> None:
+    decision = choice.decision
+    assert decision.depot is not None and decision.promised_delivery is not None
+    rma.depot_code = decision.depot
+    rma.ship_part_number = choice.part_number
+    rma.service = decision.service
+    rma.ships_at = decision.ships_at
+    rma.promised_delivery = decision.promised_delivery
+    if rma.original_promised_delivery is None:
+        rma.original_promised_delivery = decision.promised_delivery
+    rma.shipping_cost = decision.cost
+    rma.lane_id = choice.lane_id
+    rma.alternatives = allocation.alternatives_json(decision, choice.options.part_at)
+    rma.reservation_id = hold_id
+    rma.at_risk, rma.backorder = decision.at_risk, False
+    rma.at_risk_reason = AT_RISK_NO_DEPOT if decision.at_risk else ""
+    rma.allocated_at = clock.now()
+    move_to(
+        uow,
+        rma,
+        Status.ALLOCATED,
+        actor,
+        "allocate",
+        {
+            "depot": decision.depot,
+            "part_number": rma.ship_part_number,
+            "service": decision.service,
+            "promised_delivery": decision.promised_delivery,
+            "cost": decision.cost,
+            "at_risk": decision.at_risk,
+        },
+    )
+    if decision.at_risk:
+        _tell_at_risk(uow, rma)
+
+
+def _tell_at_risk(uow: UnitOfWork, rma: Rma) -> None:
+    assert rma.promised_delivery is not None and rma.due_replacement is not None
+    enqueue(
+        uow,
+        "at_risk",
+        addresses_of_role(uow, Role.SUPERVISOR),
+        f"{rma.number} {rma.fault_level}: no depot can deliver within 24 hours",
+        f"Best option: {rma.depot_code} by {rma.service}, arriving "
+        f"{clock.local(rma.promised_delivery):%Y-%m-%d %H:%M} (due "
+        f"{clock.local(rma.due_replacement):%Y-%m-%d %H:%M}).",
+        rma=rma,
+    )
+
+
+def _record_backorder(uow: UnitOfWork, rma: Rma, alternatives: str) -> None:
+    rma.backorder, rma.at_risk, rma.at_risk_reason = True, True, AT_RISK_BACKORDER
+    rma.alternatives = alternatives
+    uow.session.add(rma)
+    record_event(uow, rma, "system", "backorder", detail={"part_number": rma.part_number})
+    enqueue(
+        uow,
+        "backorder",
+        addresses_of_role(uow, Role.PLANNER),
+        f"{rma.number}: no stock of {rma.part_number} in any depot",
+        f"{rma.fault_level} replacement for {rma.number} is backordered: no depot holds "
+        f"{rma.part_number} or a part that supersedes it.",
+        rma=rma,
+        dedupe_key=f"backorder:{rma.number}",
+    )
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    """Where batch dispatch wants an unshipped case's unit to come from: ``depot``
+    None is a backorder. ``service``/``ships_at``/``arrives_at``/``cost`` are the
+    quote; ``alternatives`` the JSON shown on the case."""
+
+    depot: str | None
+    part_number: str | None
+    lane_id: int | None
+    service: str | None
+    ships_at: datetime | None
+    arrives_at: datetime | None
+    cost: Decimal | None
+    meets_due: bool
+    alternatives: str
+
+    def changes(self, rma: Rma) -> bool:
+        """Would applying it change where the case's unit comes from?"""
+        if self.depot is None:
+            return not (rma.status == Status.APPROVED and rma.backorder)
+        return (rma.status, rma.depot_code, rma.ship_part_number) != (
+            Status.ALLOCATED,
+            self.depot,
+            self.part_number,
+        )
+
+
+def replan(uow: UnitOfWork, actor: Actor, rma: Rma, plan: CasePlan, why: str) -> bool:
+    """Apply a re-planning decision to an unshipped case (batch dispatch): release its
+    hold and hold the unit at the planned depot, or put it on backorder. Runs in the
+    caller's transaction; returns False (and records nothing) when the plan changes
+    nothing. ``Conflict`` when the case is not an unshipped replacement."""
+    if not plan.changes(rma):
+        return False
+    target = Status.APPROVED if plan.depot is None else Status.ALLOCATED
+    if target not in REPLAN_STEPS.get(Status(rma.status), ()) or not kinds.ships_unit(rma.kind):
+        raise Conflict(f"{rma.number} is {rma.status}; only an unshipped replacement is re-planned")
+    if rma.status == Status.APPROVED and not rma.backorder:
+        raise Conflict(f"{rma.number} is being allocated; it is not waiting for stock")
+    before = rma.depot_code
+    release_held_stock(uow, rma, actor, f"{rma.number} re-planned by {why}")
+    rma.alternatives = plan.alternatives
+    if plan.depot is None:
+        rma.depot_code = rma.ship_part_number = rma.service = None
+        rma.ships_at = rma.promised_delivery = rma.shipping_cost = rma.lane_id = None
+        rma.backorder, rma.at_risk, rma.at_risk_reason = True, True, AT_RISK_BACKORDER
+    else:
+        assert plan.part_number is not None
+        held = reservations.hold_for_case(
+            uow, plan.depot, plan.part_number, rma.number, by=actor.username
+        )
+        rma.reservation_id = held.id
+        rma.depot_code, rma.ship_part_number, rma.lane_id = (
+            plan.depot,
+            plan.part_number,
+            plan.lane_id,
+        )
+        rma.service, rma.ships_at, rma.shipping_cost = plan.service, plan.ships_at, plan.cost
+        rma.promised_delivery = plan.arrives_at
+        if rma.original_promised_delivery is None:
+            rma.original_promised_delivery = plan.arrives_at
+        rma.backorder, rma.at_risk = False, not plan.meets_due
+        rma.at_risk_reason = "" if plan.meets_due else AT_RISK_NO_DEPOT
+        rma.allocated_at = clock.now()
+    move_to(
+        uow,
+        rma,
+        target,
+        actor,
+        "reallocate",
+        {
+            "from": before,
+            "to": rma.depot_code,
+            "by": why,
+            "promised_delivery": rma.promised_delivery,
+            "at_risk": rma.at_risk,
+        },
+    )
+    if rma.at_risk and plan.depot is not None:
+        _tell_at_risk(uow, rma)
+    return True
 
 
 def _require_allocated_depot_staff(actor: Actor, rma: Rma) -> str:
@@ -336,7 +492,7 @@ def _require_allocated_depot_staff(actor: Actor, rma: Rma) -> str:
 def ship(uow: UnitOfWork, actor: Actor, number: str, serial: str | None) -> Rma:
     """The allocated depot picks the reserved unit (scanned serial) and ships it."""
     rma = lock_rma(uow, number)
-    _require_step(rma, Status.SHIPPED)
+    require_step(rma, Status.SHIPPED)
     _require_allocated_depot_staff(actor, rma)
     if rma.reservation_id is None:
         raise Conflict(f"{rma.number} holds no reservation to ship from")
@@ -364,7 +520,7 @@ def deliver(
     """The replacement reached the customer's site (courier's proof of delivery)."""
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR, Role.DEPOT_STAFF)
     rma = lock_rma(uow, number)
-    _require_step(rma, Status.DELIVERED)
+    require_step(rma, Status.DELIVERED)
     if actor.role == Role.DEPOT_STAFF:
         _require_allocated_depot_staff(actor, rma)
     now = clock.now()
@@ -374,7 +530,8 @@ def deliver(
     if rma.shipped_at and at < rma.shipped_at:
         raise Invalid("delivered_at cannot be before the unit shipped")
     rma.delivered_at = at
-    rma.due_defective_return = at + timedelta(days=DEFECTIVE_RETURN_DAYS)
+    back_within = kinds.return_due_after_delivery(rma)
+    rma.due_defective_return = at + back_within if back_within else None
     if rma.kind == Kind.ADVANCE_REPLACEMENT and rma.shipped_serial:
         _install_replacement(uow, rma)
     met = rma.due_replacement is None or at <= rma.due_replacement
@@ -390,134 +547,26 @@ def deliver(
 
 
 def _install_replacement(uow: UnitOfWork, rma: Rma) -> None:
+    """The delivered replacement joins the customer's installed base (the unit it
+    replaces stays until the defective one comes back). A serial installed before,
+    replaced and refurbished since, is installed again at its new site."""
     original = (
         uow.session.get(InstalledUnit, rma.installed_unit_id) if rma.installed_unit_id else None
     )
-    if uow.session.scalar(
-        select(InstalledUnit.id).where(InstalledUnit.serial == rma.shipped_serial)
-    ):
-        return
     today = clock.local(clock.now()).date()
-    uow.session.add(
-        InstalledUnit(
-            serial=rma.shipped_serial,
-            part_number=rma.ship_part_number or rma.part_number,
-            site_id=rma.site_id,
-            contract_id=original.contract_id if original else rma.contract_id,
-            shipped_on=today,
-            warranty_end=max(
-                original.warranty_end if original else today, today + timedelta(days=90)
-            ),
-            phase=original.phase if original else "in_warranty",
-        )
+    unit = uow.session.scalar(
+        select(InstalledUnit).where(InstalledUnit.serial == rma.shipped_serial)
+    ) or InstalledUnit(serial=rma.shipped_serial)
+    unit.part_number = rma.ship_part_number or rma.part_number
+    unit.site_id = rma.site_id
+    unit.contract_id = original.contract_id if original else rma.contract_id
+    unit.shipped_on = today
+    unit.warranty_end = max(
+        original.warranty_end if original else today, today + timedelta(days=90)
     )
-
-
-@transactional
-def receive_defective(
-    uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None
-) -> Rma:
-    """The customer's faulty unit arrives at ``depot``.
-
-    Advance replacement: it becomes the depot's defective stock and the case can
-    close. Repair: the 72-working-hour repair clock starts (the unit stays the
-    customer's, outside our stock).
-    """
-    rma = lock_rma(uow, number)
-    target = Status.RECEIVED if rma.kind == Kind.REPAIR else Status.DEFECTIVE_RECEIVED
-    _require_step(rma, target)
-    actor.require_role(Role.DEPOT_STAFF)
-    depot = require_depot(uow, depot).code
-    actor.require_depot(depot)
-    serial = (serial or "").strip().upper() or None
-    if rma.serial and serial and serial != rma.serial:
-        raise Invalid(f"{rma.number} is for serial {rma.serial}, not {serial}")
-    serial = serial or rma.serial
-    now = clock.now()
-    rma.return_depot, rma.returned_serial, rma.defective_received_at = depot, serial, now
-    if rma.kind == Kind.REPAIR:
-        calendar = get_calendar(uow, "7x24" if rma.coverage == "7x24" else "5x8")
-        rma.due_repair_return = add_working_hours(calendar, now, REPAIR_WORKING_HOURS)
-    else:
-        # Taken out of the installed base before it enters stock: one serial, one place.
-        if rma.installed_unit_id:
-            original = uow.session.get(InstalledUnit, rma.installed_unit_id)
-            if original is not None:
-                original.active = False
-                uow.session.add(original)
-                uow.session.flush()
-        moves.receive_return(
-            uow,
-            actor,
-            depot,
-            rma.part_number,
-            serial,
-            condition="defective",
-            reference=rma.number,
-            reason=f"defective unit of {rma.number}",
-        )
-    move_to(uow, rma, target, actor, "receive-defective", {"depot": depot, "serial": serial})
-    return rma
-
-
-def _repair_step(uow: UnitOfWork, actor: Actor, number: str, target: Status, action: str) -> Rma:
-    rma = lock_rma(uow, number)
-    _require_step(rma, target)
-    actor.require_role(Role.DEPOT_STAFF)
-    actor.require_depot(rma.return_depot or "")
-    now = clock.now()
-    if target == Status.IN_REPAIR:
-        rma.repair_started_at = now
-    elif target == Status.REPAIRED:
-        rma.repaired_at = now
-    else:
-        rma.returned_at = now
-    detail: dict[str, object] = {}
-    if target == Status.RETURNED and rma.due_repair_return:
-        detail["within_72_working_hours"] = now <= rma.due_repair_return
-    move_to(uow, rma, target, actor, action, detail)
-    return rma
-
-
-@transactional
-def start_repair(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
-    return _repair_step(uow, actor, number, Status.IN_REPAIR, "start-repair")
-
-
-@transactional
-def finish_repair(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
-    return _repair_step(uow, actor, number, Status.REPAIRED, "finish-repair")
-
-
-@transactional
-def return_repaired(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
-    return _repair_step(uow, actor, number, Status.RETURNED, "return-repaired")
-
-
-@transactional
-def loaner_back(uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None) -> Rma:
-    """The loaner comes back to ``depot``, into quarantine until inspected."""
-    rma = lock_rma(uow, number)
-    _require_step(rma, Status.BACK)
-    actor.require_role(Role.DEPOT_STAFF)
-    depot = require_depot(uow, depot).code
-    actor.require_depot(depot)
-    serial = (serial or "").strip().upper() or rma.shipped_serial
-    if rma.shipped_serial and serial != rma.shipped_serial:
-        raise Invalid(f"the loaner of {rma.number} is {rma.shipped_serial}, not {serial}")
-    moves.receive_return(
-        uow,
-        actor,
-        depot,
-        rma.ship_part_number or rma.part_number,
-        serial,
-        condition="quarantine",
-        reference=rma.number,
-        reason=f"loaner back from {rma.number}",
-    )
-    rma.back_at, rma.return_depot, rma.returned_serial = clock.now(), depot, serial
-    move_to(uow, rma, Status.BACK, actor, "loaner-back", {"depot": depot, "serial": serial})
-    return rma
+    unit.phase = original.phase if original else "in_warranty"
+    unit.active = True
+    uow.session.add(unit)
 
 
 @transactional
@@ -545,7 +594,7 @@ def close(
     """Close with the customer's signed verdict: rating 1-5, remarks, signer's name."""
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
     rma = lock_rma(uow, number)
-    _require_step(rma, Status.CLOSED)
+    require_step(rma, Status.CLOSED)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise Invalid("rating must be a whole number from 1 to 5")
     signer = (signed_by or "").strip()
@@ -569,79 +618,43 @@ def close(
 
 @transactional
 def cancel(uow: UnitOfWork, actor: Actor, number: str, reason: str) -> Rma:
-    """Cancel an open RMA; stock it held is released."""
+    """Cancel an open RMA (see ``rma.kinds`` for what that means at each step).
+
+    Before anything ships, stock it held is released and the case is cancelled.
+    After its unit shipped, the case turns ``returning``: the shipped serial is
+    expected back within 15 days (chased like any return) and the case ends
+    cancelled when it is received back (``returns.receive_replacement_back``).
+    """
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
     rma = lock_rma(uow, number)
-    _require_step(rma, Status.CANCELLED)
+    require_step(rma, Status.CANCELLED)
     text = (reason or "").strip()
     if not text:
         raise Invalid("a reason is required to cancel")
+    outcome = kinds.cancel_outcome(rma)
+    assert outcome.to is not None
     released = release_held_stock(uow, rma, actor, f"{rma.number} cancelled")
-    rma.cancelled_at, rma.cancel_reason = clock.now(), text[:300]
+    now = clock.now()
+    rma.cancel_reason = text[:300]
+    if outcome.to == Status.RETURNING:
+        rma.due_defective_return = now + timedelta(days=RETURN_AFTER_CANCEL_DAYS)
+        move_to(
+            uow,
+            rma,
+            Status.RETURNING,
+            actor,
+            "cancel",
+            {"reason": text, "expected_back": rma.shipped_serial, "due": rma.due_defective_return},
+        )
+        return rma
+    rma.cancelled_at = now
     move_to(uow, rma, Status.CANCELLED, actor, "cancel", {"reason": text, "released": released})
     return rma
 
 
 def release_held_stock(uow: UnitOfWork, rma: Rma, actor: Actor, reason: str) -> bool:
-    """Release the RMA's active reservation, if any. Runs as the system: whoever may
-    cancel the case may give its stock back, wherever it is held."""
+    """Give the case's held unit back to available stock, wherever it is held (the
+    case's own right, not the actor's). False when it held nothing."""
     if rma.reservation_id is None:
         return False
-    reservation = uow.session.get(Reservation, rma.reservation_id)
-    if reservation is None or reservation.status != "active":
-        return False
-    system = Actor(id=actor.id, username=actor.username, role=Role.ADMIN)
-    reservations.release(uow, system, rma.reservation_id, reason=reason)
-    return True
-
-
-@dataclass(frozen=True)
-class RmaView:
-    rma: Rma
-    customer: Customer
-    site: Site
-    events: list[RmaEvent]
-
-
-@read_only
-def get_rma(uow: UnitOfWork, number: str) -> RmaView:
-    rma = uow.session.scalar(select(Rma).where(Rma.number == (number or "").strip().upper()))
-    if rma is None:
-        raise NotFound(f"unknown RMA {number!r}")
-    customer = uow.session.get(Customer, rma.customer_id)
-    site = uow.session.get(Site, rma.site_id)
-    events = list(
-        uow.session.scalars(select(RmaEvent).where(RmaEvent.rma_id == rma.id).order_by(RmaEvent.id))
-    )
-    assert customer is not None and site is not None
-    return RmaView(rma, customer, site, events)
-
-
-@read_only
-def list_rmas(
-    uow: UnitOfWork,
-    *,
-    status: str | None = None,
-    depot: str | None = None,
-    fault_level: str | None = None,
-    reported_by: str | None = None,
-    open_only: bool = False,
-    limit: int = 200,
-    offset: int = 0,
-) -> list[Rma]:
-    query = select(Rma).order_by(Rma.id.desc()).limit(min(limit, 1000)).offset(offset)
-    if status:
-        if status not in {s.value for s in Status}:
-            raise Invalid(f"status must be one of {', '.join(s.value for s in Status)}")
-        query = query.where(Rma.status == status)
-    if depot:
-        query = query.where((Rma.depot_code == depot.upper()) | (Rma.return_depot == depot.upper()))
-    if fault_level:
-        if fault_level not in FAULT_LEVELS:
-            raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
-        query = query.where(Rma.fault_level == fault_level)
-    if reported_by:
-        query = query.where(Rma.reported_by == reported_by)
-    if open_only:
-        query = query.where(Rma.status.in_(OPEN_STATUSES))
-    return list(uow.session.scalars(query))
+    return reservations.release_case_hold(uow, rma.reservation_id, by=actor.username, reason=reason)

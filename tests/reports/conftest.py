@@ -47,7 +47,7 @@ from core.db import UnitOfWork
 from inventory.service import targets
 from reports.service_levels import Period
 from rma.models import Rma
-from rma.service import escalations, lifecycle
+from rma.service import escalations, lifecycle, queries, returns
 from rma.service.lifecycle import OpenRequest
 from tests.conftest import TEST_PASSWORD
 from tests.inventory.conftest import make_part, planner, staff, stock_up  # noqa: F401
@@ -114,10 +114,10 @@ def history(engine, request: pytest.FixtureRequest) -> History:
     # Z: a repair opened before the period, returned and closed in it.
     friday = T0 - timedelta(days=3)
     z = open_case("Z", wang, "repair", "C-3", friday).number
-    at(friday + timedelta(hours=1), lambda: lifecycle.receive_defective(uow, sh, z, "SH", None))
-    at(friday + timedelta(hours=2), lambda: lifecycle.start_repair(uow, sh, z))
-    at(T0 - timedelta(minutes=30), lambda: lifecycle.finish_repair(uow, sh, z))
-    at(T0 + timedelta(hours=2), lambda: lifecycle.return_repaired(uow, sh, z))
+    at(friday + timedelta(hours=1), lambda: returns.receive_defective(uow, sh, z, "SH", None))
+    at(friday + timedelta(hours=2), lambda: returns.start_repair(uow, sh, z))
+    at(T0 - timedelta(minutes=30), lambda: returns.finish_repair(uow, sh, z))
+    at(T0 + timedelta(hours=2), lambda: returns.return_repaired(uow, sh, z))
     cases["Z"] = at(
         T0 + timedelta(days=1),
         lambda: lifecycle.close(uow, wang, z, 3, "Repaired well", "Ms. Chen"),
@@ -128,7 +128,7 @@ def history(engine, request: pytest.FixtureRequest) -> History:
     at(T0 + timedelta(hours=5), lambda: lifecycle.deliver(uow, wang, a))
     at(
         T0 + timedelta(days=2),
-        lambda: lifecycle.receive_defective(uow, sh, a, "SH", units["A"].serial),
+        lambda: returns.receive_defective(uow, sh, a, "SH", units["A"].serial),
     )
     cases["A"] = at(
         T0 + timedelta(days=3),
@@ -141,10 +141,10 @@ def history(engine, request: pytest.FixtureRequest) -> History:
     )
     # C: a repair returned within 72 working hours.
     c = open_case("C", li, "repair", "C-3", T0).number
-    at(T0 + timedelta(hours=1), lambda: lifecycle.receive_defective(uow, sh, c, "SH", None))
-    at(T0 + timedelta(hours=2), lambda: lifecycle.start_repair(uow, sh, c))
-    at(T0 + timedelta(days=1), lambda: lifecycle.finish_repair(uow, sh, c))
-    at(T0 + timedelta(days=2), lambda: lifecycle.return_repaired(uow, sh, c))
+    at(T0 + timedelta(hours=1), lambda: returns.receive_defective(uow, sh, c, "SH", None))
+    at(T0 + timedelta(hours=2), lambda: returns.start_repair(uow, sh, c))
+    at(T0 + timedelta(days=1), lambda: returns.finish_repair(uow, sh, c))
+    at(T0 + timedelta(days=2), lambda: returns.return_repaired(uow, sh, c))
     cases["C"] = at(T0 + timedelta(days=3), lambda: lifecycle.close(uow, li, c, 4, "", "Ms. Wu"))
     # D: C-1 at 19:00 for Harbin, only Beijing has the part: the emergency courier.
     d_opened = T0 + timedelta(hours=9)
@@ -158,7 +158,7 @@ def history(engine, request: pytest.FixtureRequest) -> History:
     at(b_opened + timedelta(hours=30), lambda: lifecycle.deliver(uow, wang, b))
     at(
         T0 + timedelta(days=4),
-        lambda: lifecycle.receive_defective(uow, sh, b, "SH", units["B"].serial),
+        lambda: returns.receive_defective(uow, sh, b, "SH", units["B"].serial),
     )
     cases["B"] = at(
         T0 + timedelta(days=4, hours=1),
@@ -169,5 +169,5 @@ def history(engine, request: pytest.FixtureRequest) -> History:
         escalations.raise_due_escalations(uow, clock.now())
     for depot, part, target in (("SH", p1, 3), ("BJ", p2, 1), ("GZ", p3, 2)):
         targets.set_override(uow, planner_user, depot, part, target)
-    cases = {key: lifecycle.get_rma(uow, rma.number).rma for key, rma in cases.items()}
+    cases = {key: queries.get_rma(uow, rma.number).rma for key, rma in cases.items()}
     return History(cases, PERIOD, NOW, wang, li)

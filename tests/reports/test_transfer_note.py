@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import reports.pdf
+import core.pdf
+from core.pdf import code128
 from inventory.models import Part, Transfer, TransferDiscrepancy, TransferLine, TransferSerial
 from inventory.service.transfers import TransferView
-from reports.pdf import code128
 from reports.transfer_note import render_transfer_note
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -180,8 +180,8 @@ def test_a_long_transfer_continues_on_more_pages_with_the_table_header_repeated(
 
 
 def test_chinese_depot_names_are_embedded_when_the_font_is_present(tmp_path, poppler):
-    if not reports.pdf.CJK_FONT_PATH.is_file():
-        pytest.skip(f"{reports.pdf.CJK_FONT_PATH} missing; tools/ensure-chromium.sh installs it")
+    if not core.pdf.CJK_FONT_PATH.is_file():
+        pytest.skip(f"{core.pdf.CJK_FONT_PATH} missing; tools/ensure-chromium.sh installs it")
     view, parts = _view()
     path = _write(tmp_path, render_transfer_note(view, DEPOTS, parts))
     embedded = [line for line in _fonts(path).splitlines() if "WenQuanYi" in line]
@@ -193,9 +193,9 @@ def test_chinese_depot_names_are_embedded_when_the_font_is_present(tmp_path, pop
 def test_a_missing_font_falls_back_to_helvetica_with_a_warning(
     tmp_path, poppler, monkeypatch, caplog
 ):
-    monkeypatch.setattr(reports.pdf, "CJK_FONT_PATH", tmp_path / "no-such-font.ttc")
+    monkeypatch.setattr(core.pdf, "CJK_FONT_PATH", tmp_path / "no-such-font.ttc")
     view, parts = _view()
-    with caplog.at_level(logging.WARNING, logger="reports.pdf"):
+    with caplog.at_level(logging.WARNING, logger="core.pdf"):
         pdf = render_transfer_note(view, DEPOTS, parts)
     assert "no-such-font.ttc is missing" in caplog.text
     path = _write(tmp_path, pdf)
@@ -207,9 +207,9 @@ def test_a_missing_font_falls_back_to_helvetica_with_a_warning(
 def test_a_damaged_font_file_does_not_stop_printing(tmp_path, poppler, monkeypatch, caplog):
     broken = tmp_path / "broken.ttc"
     broken.write_bytes(b"this is not a font")
-    monkeypatch.setattr(reports.pdf, "CJK_FONT_PATH", broken)
+    monkeypatch.setattr(core.pdf, "CJK_FONT_PATH", broken)
     view, parts = _view()
-    with caplog.at_level(logging.WARNING, logger="reports.pdf"):
+    with caplog.at_level(logging.WARNING, logger="core.pdf"):
         pdf = render_transfer_note(view, DEPOTS, parts)
     assert pdf.startswith(b"%PDF-") and "could not be loaded" in caplog.text
 
@@ -246,9 +246,9 @@ def test_barcodes_fit_their_column_and_refuse_what_code128_cannot_carry():
     narrow = code128("BJ2100000001234567", max_width=150)
     assert 140 < narrow.width <= 150 + 1e-6
     wide = code128("T1", max_width=500)
-    assert wide.barWidth == reports.pdf.MAX_BAR_WIDTH  # short codes are not blown up
+    assert wide.barWidth == core.pdf.MAX_BAR_WIDTH  # short codes are not blown up
     tiny = code128("X" * 60, max_width=50)
-    assert tiny.barWidth == reports.pdf.MIN_BAR_WIDTH  # never thinner than a scanner reads
+    assert tiny.barWidth == core.pdf.MIN_BAR_WIDTH  # never thinner than a scanner reads
     for value in ("", "北京-1", "tab\there"):
         with pytest.raises(ValueError, match="printable ASCII"):
             code128(value, max_width=100)

@@ -28,7 +28,7 @@ from depots.service.calendars import get_calendar
 from inventory.models import PartIn
 from inventory.service import catalog, moves
 from rma.models import Escalation, Notification, Rma, Site
-from rma.service import customers, escalations, lifecycle
+from rma.service import customers, escalations, lifecycle, queries
 from rma.service.lifecycle import OpenRequest
 
 SH = clock.SHANGHAI
@@ -485,7 +485,7 @@ def test_escalation_queues_an_email_with_the_case_facts(world):
 def test_raising_is_recorded_in_the_case_history(world):
     rma = world.open(world.customer(), "C-2", sh(2026, 3, 9, 9, 0))
     escalations.raise_due_escalations(world.uow, sh(2026, 3, 9, 10, 0))
-    history = lifecycle.get_rma(world.uow, rma.number).events
+    history = queries.get_rma(world.uow, rma.number).events
     assert [e.action for e in history][-1] == "escalate"
     assert json.loads(history[-1].detail)["step"] == 1
 
@@ -557,7 +557,7 @@ def test_open_escalations_are_listed_with_their_case_until_acknowledged(world):
     assert [r.number for _e, r in escalations.list_escalations(world.uow)] == [c3.number]
     everything = escalations.list_escalations(world.uow, open_only=False)
     assert len(everything) == 2
-    assert lifecycle.get_rma(world.uow, c1.number).events[-1].action == "acknowledge-escalation"
+    assert queries.get_rma(world.uow, c1.number).events[-1].action == "acknowledge-escalation"
 
 
 def test_acknowledging_twice_or_without_rights_is_refused(world):

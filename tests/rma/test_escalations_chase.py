@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from core import clock
 from core.db import UnitOfWork
-from rma.service import escalations, lifecycle
+from rma.service import escalations, lifecycle, queries, returns
 from tests.rma.test_escalations import make_world, outbox, sh
 
 DELIVERED = sh(2026, 3, 2, 10, 0)  # defective unit due back 15 days later
@@ -56,7 +56,7 @@ def test_reminder_says_what_is_overdue_and_where_it_goes(engine):
         f"/rmas/{rma.number}",
     ):
         assert fact in reminder.body
-    assert lifecycle.get_rma(world.uow, rma.number).events[-1].action == "chase-return"
+    assert queries.get_rma(world.uow, rma.number).events[-1].action == "chase-return"
 
 
 def test_customer_email_is_used_when_the_site_has_no_contact_email(engine):
@@ -76,7 +76,7 @@ def test_returned_unit_is_not_chased(engine):
     with clock.frozen(DELIVERED):
         lifecycle.deliver(world.uow, world.engineer, rma.number)
     with clock.frozen(DUE_BACK - timedelta(days=1)):
-        lifecycle.receive_defective(world.uow, staff, rma.number, "SH", rma.serial)
+        returns.receive_defective(world.uow, staff, rma.number, "SH", rma.serial)
     assert escalations.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=5)) == []
 
 

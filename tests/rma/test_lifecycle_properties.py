@@ -24,7 +24,7 @@ from core.errors import DomainError
 from inventory.models import PartIn, Reservation
 from inventory.service import catalog, ledger, moves
 from rma.models import OPEN_STATUSES, Rma
-from rma.service import customers, lifecycle
+from rma.service import customers, lifecycle, queries, returns
 from rma.service.lifecycle import OpenRequest
 
 DEPOTS = ("SH", "WH")
@@ -148,20 +148,20 @@ def make_machine(template: str, folder: str) -> type[RuleBasedStateMachine]:
         )
         def step(self, pick: int, step: str, depot: str, rating: int) -> None:
             number = self.numbers[pick % len(self.numbers)]
-            rma = lifecycle.get_rma(self.uow, number).rma
+            rma = queries.get_rma(self.uow, number).rma
             staff = self.staff.get(rma.depot_code or rma.return_depot or depot, self.staff[depot])
             free = self._free_serial(rma)
             calls = {
                 "approve": lambda: lifecycle.approve(self.uow, self.supervisor, number),
                 "ship": lambda: lifecycle.ship(self.uow, staff, number, free),
                 "deliver": lambda: lifecycle.deliver(self.uow, self.engineer, number),
-                "receive": lambda: lifecycle.receive_defective(
+                "receive": lambda: returns.receive_defective(
                     self.uow, self.staff[depot], number, depot, rma.serial
                 ),
-                "start": lambda: lifecycle.start_repair(self.uow, staff, number),
-                "finish": lambda: lifecycle.finish_repair(self.uow, staff, number),
-                "return": lambda: lifecycle.return_repaired(self.uow, staff, number),
-                "back": lambda: lifecycle.loaner_back(
+                "start": lambda: returns.start_repair(self.uow, staff, number),
+                "finish": lambda: returns.finish_repair(self.uow, staff, number),
+                "return": lambda: returns.return_repaired(self.uow, staff, number),
+                "back": lambda: returns.loaner_back(
                     self.uow, self.staff[depot], number, depot, rma.shipped_serial
                 ),
                 "confirm": lambda: lifecycle.confirm_cause(

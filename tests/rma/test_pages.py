@@ -13,7 +13,8 @@ import pytest
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
-from rma.service import escalations, lifecycle
+from rma.service import escalations, lifecycle, returns
+from rma.service import queries as rma_queries
 from rma.service.lifecycle import OpenRequest
 from rma.views import format_duration
 from tests.conftest import csrf_token
@@ -58,7 +59,7 @@ def _open(engine, engineer, unit, *, level: str = "C-2", kind: str = "advance_re
 
 
 def _rma(engine, number: str):
-    return lifecycle.get_rma(UnitOfWork(engine), number).rma
+    return rma_queries.get_rma(UnitOfWork(engine), number).rma
 
 
 def _available(engine, depot: str, part: str) -> int:
@@ -67,7 +68,7 @@ def _available(engine, depot: str, part: str) -> int:
 
 
 def _all_rmas(engine):
-    return lifecycle.list_rmas(UnitOfWork(engine))
+    return rma_queries.list_rmas(UnitOfWork(engine))
 
 
 @pytest.fixture
@@ -504,7 +505,7 @@ def test_closing_needs_the_customers_rating_and_signer(
     rma, unit, serials = replacement_at_sh
     lifecycle.ship(UnitOfWork(engine), staff("SH"), rma.number, serials[0])
     lifecycle.deliver(UnitOfWork(engine), staff("SH"), rma.number)
-    lifecycle.receive_defective(UnitOfWork(engine), staff("SH"), rma.number, "SH", unit.serial)
+    returns.receive_defective(UnitOfWork(engine), staff("SH"), rma.number, "SH", unit.serial)
     _switch(client, login, "engineer")
     assert 'data-testid="close-form"' in _html(client.get(f"/rmas/{rma.number}"))
     path = f"/rmas/{rma.number}/close"

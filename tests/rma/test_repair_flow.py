@@ -8,7 +8,7 @@ import pytest
 
 from core import clock
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from rma.service import lifecycle
+from rma.service import lifecycle, queries, returns
 from rma.service.lifecycle import OpenRequest
 
 
@@ -41,16 +41,16 @@ def test_repair_return_is_due_72_working_hours_after_receipt(
     # Fri 25 Sep starts the Mid-Autumn closure (25-27), then National Day (1-7 Oct).
     received = datetime(2026, 9, 18, 2, 0, tzinfo=UTC)
     with clock.frozen(received):
-        rma = lifecycle.receive_defective(uow, staff("WH"), rma.number, "WH", unit.serial)
+        rma = returns.receive_defective(uow, staff("WH"), rma.number, "WH", unit.serial)
     assert rma.status == "received"
     # 7 h Fri + 8 h Sun 20 + 8 h x 4 (21-24) = 47 h; Mon 28, Tue 29, Wed 30 give 24 h -> 71 h;
     # the last hour on Thu 8 Oct (first working day after National Day) until 10:00.
     assert clock.local(rma.due_repair_return) == datetime(2026, 10, 8, 10, 0, tzinfo=clock.SHANGHAI)
-    for step in (lifecycle.start_repair, lifecycle.finish_repair, lifecycle.return_repaired):
+    for step in (returns.start_repair, returns.finish_repair, returns.return_repaired):
         rma = step(uow, staff("WH"), rma.number)
     rma = lifecycle.close(uow, engineer, rma.number, 5, "fast and friendly", "Ms. Chen")
     assert (rma.status, rma.rating, rma.signed_by) == ("closed", 5, "Ms. Chen")
-    view = lifecycle.get_rma(uow, rma.number)
+    view = queries.get_rma(uow, rma.number)
     assert [e.action for e in view.events] == [
         "open",
         "approve",
@@ -69,7 +69,7 @@ def test_an_illegal_step_is_409_with_the_allowed_next_steps(
     with pytest.raises(Conflict) as refused:
         lifecycle.close(uow, engineer, rma.number, 5, "", "someone")
     assert refused.value.extra["allowed"] == ["receive-defective", "cancel"]
-    assert lifecycle.get_rma(uow, rma.number).rma.status == "approved"
+    assert queries.get_rma(uow, rma.number).rma.status == "approved"
 
 
 def test_only_the_receiving_depots_staff_receive(
@@ -78,11 +78,11 @@ def test_only_the_receiving_depots_staff_receive(
     unit = install(account(), make_part(serialized=True))
     rma = _open(uow, engineer, unit)
     with pytest.raises(Forbidden):
-        lifecycle.receive_defective(uow, staff("BJ"), rma.number, "SH", unit.serial)
+        returns.receive_defective(uow, staff("BJ"), rma.number, "SH", unit.serial)
     with pytest.raises(Forbidden):
-        lifecycle.receive_defective(uow, engineer, rma.number, "SH", unit.serial)
+        returns.receive_defective(uow, engineer, rma.number, "SH", unit.serial)
     with pytest.raises(Invalid, match="is for serial"):
-        lifecycle.receive_defective(uow, staff("SH"), rma.number, "SH", "OTHER-SERIAL")
+        returns.receive_defective(uow, staff("SH"), rma.number, "SH", "OTHER-SERIAL")
 
 
 def test_billable_rma_waits_for_a_supervisor(
@@ -122,4 +122,4 @@ def test_bad_requests_open_nothing(uow, engineer, account, install, make_part, c
     fields.update(change)
     with pytest.raises(error):
         lifecycle.open_rma(uow, engineer, OpenRequest(**fields))
-    assert lifecycle.list_rmas(uow) == []
+    assert queries.list_rmas(uow) == []

@@ -10,7 +10,8 @@ import pytest
 from core import clock
 from core.errors import Conflict, Forbidden, InsufficientStock
 from inventory.service import ledger, queries
-from rma.service import lifecycle
+from rma.service import lifecycle, returns
+from rma.service import queries as rma_queries
 from rma.service.lifecycle import OpenRequest
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -66,7 +67,7 @@ def test_whole_journey_to_close(uow, engineer, staff, account, install, make_par
         rma = lifecycle.deliver(uow, engineer, rma.number)
     assert rma.due_defective_return == MONDAY_10_SHANGHAI + timedelta(hours=8, days=15)
     with clock.frozen(MONDAY_10_SHANGHAI + timedelta(days=3)):
-        rma = lifecycle.receive_defective(uow, staff("GZ"), rma.number, "GZ", unit.serial)
+        rma = returns.receive_defective(uow, staff("GZ"), rma.number, "GZ", unit.serial)
     assert queries.stock(uow, depot="GZ", part_number=part)[0].defective == 1
     rma = lifecycle.close(uow, engineer, rma.number, 4, "good", "Mr. Li")
     assert rma.status == "closed"
@@ -128,7 +129,7 @@ def test_shipping_needs_the_reserved_depots_stock(
     assert rma.depot_code == "JN"
     with pytest.raises((Conflict, InsufficientStock)):
         lifecycle.ship(uow, staff("JN"), rma.number, elsewhere[0])
-    assert lifecycle.get_rma(uow, rma.number).rma.status == "allocated"
+    assert rma_queries.get_rma(uow, rma.number).rma.status == "allocated"
 
 
 def test_backordered_case_is_allocated_once_stock_arrives(
@@ -149,5 +150,5 @@ def test_backordered_case_is_allocated_once_stock_arrives(
     token = csrf_token(client, f"/rmas/{rma.number}")
     answer = client.post(f"/rmas/{rma.number}/allocate", data={"csrf_token": token})
     assert answer.status_code == 302
-    done = lifecycle.get_rma(uow, rma.number).rma
+    done = rma_queries.get_rma(uow, rma.number).rma
     assert (done.status, done.depot_code, done.backorder) == ("allocated", "SH", False)

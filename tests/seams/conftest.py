@@ -11,17 +11,17 @@ from collections.abc import Callable
 import pytest
 
 from tests.conftest import bearer
-from tests.rma.conftest import (  # noqa: F401  (fixtures shared with the RMA tests)
-    account,
-    engineer,
-    install,
-    supervisor,
-)
 from tests.inventory.conftest import (  # noqa: F401  (fixtures shared with inventory tests)
     make_part,
     planner,
     staff,
     stock_up,
+)
+from tests.rma.conftest import (  # noqa: F401  (fixtures shared with the RMA tests)
+    account,
+    engineer,
+    install,
+    supervisor,
 )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +28,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from core import clock
-from depots.models import City
-from reports.pdf import (
+from core.pdf import (
     INK,
     MUTED,
     RULE,
@@ -43,8 +41,10 @@ from reports.pdf import (
     styles,
     text,
 )
+from depots.models import City
 from rma.models import Kind, Rma, RmaEvent, Status
-from rma.service.lifecycle import DEFECTIVE_RETURN_DAYS, REPAIR_WORKING_HOURS, RmaView
+from rma.service.promises import Commitment, commitments
+from rma.service.queries import RmaView
 
 CONTENT_WIDTH = 178 * mm  # A4 less two 16 mm margins
 HISTORY_COLUMNS = (27 * mm, 27 * mm, 27 * mm, 33 * mm, 64 * mm)
@@ -64,79 +64,6 @@ KIND_LABEL = {
 }
 ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 CLOSED_STATES = (Status.CLOSED, Status.CANCELLED)
-
-
-@dataclass(frozen=True)
-class Promise:
-    """One service commitment of an RMA and how it stands at ``now``.
-
-    ``applicable`` is false when the commitment does not apply to the RMA's kind.
-    ``met`` is set once the step happened (True: at or before the due time).
-    ``hours_left`` is the calendar hours from ``now`` to the due time while the
-    step is still to come on an open RMA, negative when overdue; None otherwise.
-    """
-
-    key: str
-    label: str
-    applicable: bool
-    due: datetime | None
-    done_at: datetime | None
-    met: bool | None
-    hours_left: float | None
-
-
-def promises(rma: Rma, now: datetime) -> list[Promise]:
-    """The three commitments of ``rma`` (replacement delivery, repair return,
-    defective return), in that order, evaluated at the aware instant ``now``."""
-    loaner = rma.kind == Kind.LOANER
-    ships_unit = rma.kind in (Kind.ADVANCE_REPLACEMENT, Kind.LOANER)
-    unit_word = "Loaner" if loaner else "Replacement"
-    specs = [
-        (
-            "replacement_delivery",
-            f"{unit_word} delivered within 24 hours of approval",
-            ships_unit,
-            rma.due_replacement,
-            rma.delivered_at,
-        ),
-        (
-            "repair_return",
-            f"Repaired and sent back within {REPAIR_WORKING_HOURS} working hours",
-            rma.kind == Kind.REPAIR,
-            rma.due_repair_return,
-            rma.returned_at,
-        ),
-        (
-            "defective_return",
-            f"{'Loaner' if loaner else 'Defective unit'} back within "
-            f"{DEFECTIVE_RETURN_DAYS} days of delivery",
-            ships_unit,
-            rma.due_defective_return,
-            rma.back_at if loaner else rma.defective_received_at,
-        ),
-    ]
-    open_case = rma.status not in CLOSED_STATES
-    result = []
-    for key, label, applicable, due, done_at in specs:
-        met = hours_left = None
-        if applicable and due is not None:
-            if done_at is not None:
-                met = clock.as_utc(done_at) <= clock.as_utc(due)
-            elif open_case:
-                seconds = (clock.as_utc(due) - clock.as_utc(now)).total_seconds()
-                hours_left = round(seconds / 3600, 2)
-        result.append(
-            Promise(
-                key,
-                label,
-                applicable,
-                due if applicable else None,
-                done_at if applicable else None,
-                met,
-                hours_left,
-            )
-        )
-    return result
 
 
 def render_service_record(
@@ -344,7 +271,7 @@ def _entitlement_block(rma: Rma, contract: str | None, style: Styles) -> Table:
     return _facts(rows, style)
 
 
-def _promise_result(promise: Promise, rma: Rma) -> tuple[str, Any]:
+def _promise_result(promise: Commitment, rma: Rma) -> tuple[str, Any]:
     """The words and colour for how a commitment stands."""
     if not promise.applicable:
         return f"not applicable to {KIND_LABEL.get(Kind(rma.kind), rma.kind)}", MUTED
@@ -368,7 +295,7 @@ def _promise_result(promise: Promise, rma: Rma) -> tuple[str, Any]:
 def _promises_table(rma: Rma, now: datetime, style: Styles) -> Table:
     header = [Paragraph(label, style.small) for label in ("Commitment", "Due", "Done", "Result")]
     rows: list[list[object]] = [header]
-    for promise in promises(rma, now):
+    for promise in commitments(rma, now):
         words, color = _promise_result(promise, rma)
         rows.append(
             [

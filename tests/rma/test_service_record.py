@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-import reports.pdf
+import core.pdf
 from depots.models import City
-from reports.service_record import promises, render_service_record
+from rma.documents import render_service_record
 from rma.models import Customer, Rma, RmaEvent, Site
-from rma.service.lifecycle import RmaView
+from rma.service.promises import commitments
+from rma.service.queries import RmaView
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_TOOLS = REPO_ROOT / "tools" / "ensure-chromium.sh"  # installs poppler-utils and the font
@@ -178,8 +179,8 @@ def test_signed_record_names_number_customer_site_unit_and_signer(tmp_path, popp
 def test_chinese_names_of_customer_city_and_signer_print_when_the_font_is_present(
     tmp_path, poppler
 ):
-    if not reports.pdf.CJK_FONT_PATH.is_file():
-        pytest.skip(f"{reports.pdf.CJK_FONT_PATH} missing; tools/ensure-chromium.sh installs it")
+    if not core.pdf.CJK_FONT_PATH.is_file():
+        pytest.skip(f"{core.pdf.CJK_FONT_PATH} missing; tools/ensure-chromium.sh installs it")
     text = _text(_render(_view(), tmp_path))
     for expected in ("乌鲁木齐", "新疆电网", "李伟", "很好", "服务记录单"):
         assert expected in text, expected
@@ -205,7 +206,7 @@ def test_promises_say_met_or_missed(tmp_path, poppler):
 
 def test_open_promises_say_how_much_time_is_left_or_how_overdue(tmp_path, poppler):
     view = _view(closed=False)
-    state = {p.key: p for p in promises(view.rma, view.rma.delivered_at + timedelta(days=16))}
+    state = {p.key: p for p in commitments(view.rma, view.rma.delivered_at + timedelta(days=16))}
     assert state["replacement_delivery"].met is True
     assert state["defective_return"].met is None
     assert state["defective_return"].hours_left == -24.0
@@ -240,8 +241,8 @@ def test_a_long_history_continues_on_more_pages(tmp_path, poppler):
 
 
 def test_a_missing_chinese_font_still_prints(tmp_path, poppler, monkeypatch, caplog):
-    monkeypatch.setattr(reports.pdf, "CJK_FONT_PATH", tmp_path / "no-such-font.ttc")
-    with caplog.at_level(logging.WARNING, logger="reports.pdf"):
+    monkeypatch.setattr(core.pdf, "CJK_FONT_PATH", tmp_path / "no-such-font.ttc")
+    with caplog.at_level(logging.WARNING, logger="core.pdf"):
         path = _render(_view(), tmp_path)
     assert "no-such-font.ttc is missing" in caplog.text
     assert "RMA-2026-000042" in _text(path)
@@ -253,7 +254,7 @@ def test_a_cancelled_case_says_so_and_its_promises_were_not_reached(tmp_path, po
     rma = view.rma
     rma.status, rma.delivered_at, rma.due_defective_return = "cancelled", None, None
     rma.cancelled_at, rma.cancel_reason = REPORTED + timedelta(hours=5), "customer fixed it"
-    assert all(p.hours_left is None for p in promises(rma, REPORTED + timedelta(days=3)))
+    assert all(p.hours_left is None for p in commitments(rma, REPORTED + timedelta(days=3)))
     text = _text(_render(view, tmp_path))
     assert "Cancelled" in text and "customer fixed it" in text
     assert "not reached" in text

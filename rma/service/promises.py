@@ -1,0 +1,371 @@
+"""The promises of an RMA and how each stands: the one module the API, the pages,
+the service record, the reports and the escalations read.
+
+Two views of the same facts:
+
+* ``commitments(rma, now)``: each service commitment with its due time, when it
+  was done, whether it was met (done at or before the due time: the instant
+  itself is in time), and the hours left while it runs. The commitments are the
+  replacement delivered within 24 hours of approval, the repair sent back within
+  72 working hours, and the unit back within 15 days (the defective unit or loaner
+  after delivery, or the shipped unit of a case cancelled after shipping).
+  ``JUDGED`` names the columns the service-level report judges the first two by,
+  so the report applies the same rule to a whole table at once.
+* ``replacement_promise(rma, now, requote)``: the live delivery promise of a
+  replacement or loaner. A promise is a live fact: once its ship-by (the promised
+  pick-up) or its promised delivery passes unmet, the case is at risk, and the
+  promise is recomputed from now (the next pick-up at the allocated depot, by the
+  same service rule as the depot choice: for C-1 the earliest arrival, emergency
+  courier included). A shipped unit past its promised delivery is at risk with no
+  new promise: where it is, only the carrier knows.
+
+``refresh_promises`` (run by ``spares escalate`` every minute, before the
+escalations) records each lapse once on the case: the new promise, the at-risk
+flag and reason, and an event in the history; the escalation run then raises the
+"at risk" escalation (step 0), once per case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from core import clock
+from core.db import UnitOfWork, transactional
+from depots import lanes as lane_rule
+from depots.service.network import list_depots, list_lanes
+from optimizer.depot_choice import Candidate, Offer, TransitOption, offered_options
+from rma import kinds
+from rma.models import OPEN_STATUSES, Kind, Rma, RmaEvent, Status
+
+AT_RISK_NO_DEPOT = "no depot can deliver within 24 hours"
+AT_RISK_BACKORDER = "backorder: no depot holds the part or a part that supersedes it"
+
+
+# --- commitments ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgedPromise:
+    """A commitment judged by two columns of the case: met when ``done`` <= ``due``."""
+
+    key: str
+    kinds: tuple[str, ...]
+    due: str
+    done: str
+
+
+# The promises the service-level report judges, by the columns it reads.
+JUDGED = (
+    JudgedPromise("replacement_delivery", kinds.SHIPPING_KINDS, "due_replacement", "delivered_at"),
+    JudgedPromise("repair_return", (Kind.REPAIR.value,), "due_repair_return", "returned_at"),
+)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """One service commitment of an RMA and how it stands at ``now``.
+
+    ``applicable`` is false when it does not apply to the RMA's kind. ``met`` is set
+    once the step happened (True: at or before the due time). ``hours_left`` is the
+    calendar hours from ``now`` to the due time while the step is still to come on
+    an open case, negative when overdue; None otherwise. ``stopped``: the case went
+    on or ended without the step, so the commitment no longer runs.
+    """
+
+    key: str
+    label: str
+    short: str  # what lists call it
+    applicable: bool
+    due: datetime | None
+    done_at: datetime | None
+    met: bool | None
+    hours_left: float | None
+    stopped: bool
+
+
+def is_met(done_at: datetime, due: datetime) -> bool:
+    """The rule of every promise: done at or before the due instant."""
+    return clock.as_utc(done_at) <= clock.as_utc(due)
+
+
+def _unit_back(rma: Rma) -> tuple[str, str, datetime | None]:
+    """Label, short name and done instant of the "unit back" commitment."""
+    if rma.status == Status.RETURNING or (rma.status == Status.CANCELLED and rma.back_at):
+        what = "Loaner" if rma.kind == Kind.LOANER else "Replacement"
+        label = f"{what} back within {kinds.RETURN_AFTER_CANCEL_DAYS} days of cancellation"
+        return label, f"{what.lower()} back", rma.back_at
+    if rma.kind == Kind.LOANER:
+        label = f"Loaner back within {kinds.DEFECTIVE_RETURN_DAYS} days of delivery"
+        return label, "loaner back", rma.back_at
+    label = f"Defective unit back within {kinds.DEFECTIVE_RETURN_DAYS} days of delivery"
+    return label, "defective unit back", rma.defective_received_at
+
+
+def commitments(rma: Rma, now: datetime) -> list[Commitment]:
+    """The three commitments of ``rma`` (replacement delivery, repair return, unit
+    back), in that order, evaluated at the aware instant ``now``."""
+    ships = kinds.ships_unit(rma.kind)
+    unit_word = "Loaner" if rma.kind == Kind.LOANER else "Replacement"
+    back_label, back_short, back_done = _unit_back(rma)
+    specs = [
+        (
+            "replacement_delivery",
+            f"{unit_word} delivered within {kinds.REPLACEMENT_HOURS} hours of approval",
+            "loaner delivery" if rma.kind == Kind.LOANER else "delivery",
+            ships,
+            rma.due_replacement,
+            rma.delivered_at,
+            rma.status == Status.RETURNING,
+        ),
+        (
+            "repair_return",
+            f"Repaired and sent back within {kinds.REPAIR_WORKING_HOURS} working hours",
+            "repair return",
+            rma.kind == Kind.REPAIR,
+            rma.due_repair_return,
+            rma.returned_at,
+            False,
+        ),
+        (
+            "defective_return",
+            back_label,
+            back_short,
+            ships,
+            rma.due_defective_return,
+            back_done,
+            False,
+        ),
+    ]
+    open_case = rma.status in OPEN_STATUSES
+    result = []
+    for key, label, short, applicable, due, done_at, moved_on in specs:
+        met = hours_left = None
+        stopped = False
+        if applicable and due is not None:
+            if done_at is not None:
+                met = is_met(done_at, due)
+            elif open_case and not moved_on:
+                seconds = (clock.as_utc(due) - clock.as_utc(now)).total_seconds()
+                hours_left = round(seconds / 3600, 2)
+            else:
+                stopped = True
+        result.append(
+            Commitment(
+                key,
+                label,
+                short,
+                applicable,
+                due if applicable else None,
+                done_at if applicable else None,
+                met,
+                hours_left,
+                stopped,
+            )
+        )
+    return result
+
+
+def current_commitment(rma: Rma, now: datetime) -> Commitment | None:
+    """The commitment the open case is working towards now, if any."""
+    if rma.status not in OPEN_STATUSES:
+        return None
+    for item in commitments(rma, now):
+        if item.applicable and item.due is not None and item.hours_left is not None:
+            return item
+    return None
+
+
+# --- the live replacement promise ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplacementPromise:
+    """Where the delivery promise of a replacement or loaner stands at ``now``.
+
+    ``due`` is the 24-hour commitment; ``original`` the first promised delivery;
+    ``current`` the promise now (None when none can be given: a backorder, or a
+    shipped unit past its promised delivery); ``ships_by`` the pick-up it rests on.
+    ``lapsed``: the stored promise has passed unmet and the case does not record it
+    yet (``refresh_promises`` will).
+    """
+
+    due: datetime
+    original: datetime | None
+    current: datetime | None
+    ships_by: datetime | None
+    service: str | None
+    at_risk: bool
+    reason: str
+    lapsed: bool
+
+
+Requote = Callable[[Rma, datetime], Offer | None]
+
+
+def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> ReplacementPromise | None:
+    """The live promise of ``rma`` at ``now`` (None for a case that ships nothing or
+    is not approved yet); ``requote(rma, ready_at)`` gives the allocated depot's
+    offer for a shipment ready at ``ready_at``."""
+    if not kinds.ships_unit(rma.kind) or rma.due_replacement is None:
+        return None
+    now = clock.as_utc(now)
+    original = rma.original_promised_delivery or rma.promised_delivery
+
+    def promise(
+        current: datetime | None,
+        ships_by: datetime | None,
+        service: str | None,
+        at_risk: bool,
+        reason: str,
+        lapsed: bool = False,
+    ) -> ReplacementPromise:
+        return ReplacementPromise(
+            rma.due_replacement, original, current, ships_by, service, at_risk, reason, lapsed
+        )
+
+    stored_reason = rma.at_risk_reason or (AT_RISK_NO_DEPOT if rma.at_risk else "")
+    settled = (
+        rma.delivered_at is not None
+        or rma.status not in OPEN_STATUSES
+        or rma.status == Status.RETURNING
+    )
+    if settled:
+        return promise(rma.promised_delivery, rma.ships_at, rma.service, False, "")
+    if rma.backorder or rma.depot_code is None:
+        at_risk = rma.backorder or rma.status == Status.APPROVED
+        reason = AT_RISK_BACKORDER if rma.backorder else ""
+        return promise(None, None, None, at_risk, reason)
+    if rma.status == Status.ALLOCATED and rma.ships_at and now > clock.as_utc(rma.ships_at):
+        offer = requote(rma, now)
+        reason = f"not shipped by {_local(rma.ships_at)}, the promised pick-up"
+        if offer is None:
+            return promise(None, None, None, True, reason, lapsed=True)
+        option = offer.option
+        return promise(option.arrives_at, option.ships_at, offer.service, True, reason, True)
+    if (
+        rma.status == Status.SHIPPED
+        and rma.promised_delivery
+        and now > clock.as_utc(rma.promised_delivery)
+    ):
+        reason = f"not delivered by {_local(rma.promised_delivery)} as promised"
+        lapsed = not (rma.at_risk and rma.at_risk_reason == reason)
+        return promise(None, None, rma.service, True, reason, lapsed)
+    return promise(rma.promised_delivery, rma.ships_at, rma.service, rma.at_risk, stored_reason)
+
+
+def transit_options(
+    terms: lane_rule.LaneTerms,
+    window: lane_rule.PickupWindow,
+    ready_at: datetime,
+    fault_level: str,
+) -> tuple[TransitOption, TransitOption | None]:
+    """The standard quote and, where the fault level may book it (C-1), the emergency
+    courier's, for a shipment on a lane ready at ``ready_at``."""
+    quote = lane_rule.quote(terms, ready_at, lane_rule.Service.STANDARD, window)
+    standard = TransitOption(quote.ships_at, quote.arrives_at, quote.cost)
+    if not lane_rule.service_allowed(lane_rule.Service.EMERGENCY, fault_level):
+        return standard, None
+    quote = lane_rule.quote(terms, ready_at, lane_rule.Service.EMERGENCY, window)
+    return standard, TransitOption(quote.ships_at, quote.arrives_at, quote.cost)
+
+
+def requoter(uow: UnitOfWork) -> Requote:
+    """A ``Requote`` over the stored lanes and pick-up windows, read once (inside the
+    caller's transaction), for as many cases as the caller asks about."""
+    lanes = {lane.id: lane for lane in list_lanes(uow, kind="city")}
+    windows = {depot.code: depot.window for depot in list_depots(uow)}
+
+    def requote(rma: Rma, ready_at: datetime) -> Offer | None:
+        lane = lanes.get(rma.lane_id) if rma.lane_id is not None else None
+        depot = rma.depot_code
+        if lane is None or depot is None or depot not in windows or rma.due_replacement is None:
+            return None
+        standard, emergency = transit_options(lane.terms, windows[depot], ready_at, rma.fault_level)
+        candidate = Candidate(depot, 1, 0, standard, emergency)
+        return offered_options([candidate], rma.due_replacement).get(depot)
+
+    return requote
+
+
+def live_promises(uow: UnitOfWork, rmas: list[Rma], now: datetime) -> dict[int, ReplacementPromise]:
+    """{rma id: live promise} for the cases of ``rmas`` that ship a unit."""
+    requote = requoter(uow)
+    found = {}
+    for rma in rmas:
+        promise = replacement_promise(rma, now, requote)
+        if promise is not None and rma.id is not None:
+            found[rma.id] = promise
+    return found
+
+
+@transactional
+def refresh_promises(uow: UnitOfWork, now: datetime) -> list[str]:
+    """Record every promise that has passed unmet by ``now``: the recomputed promise,
+    ``at_risk`` with its reason, and a ``promise-lapsed`` event. Returns the RMA
+    numbers changed. Idempotent: a lapse already recorded is not recorded again."""
+    now = clock.as_utc(now)
+    query = (
+        select(Rma)
+        .where(
+            Rma.kind.in_(kinds.SHIPPING_KINDS),
+            or_(
+                (Rma.status == Status.ALLOCATED) & (Rma.ships_at < now),
+                (Rma.status == Status.SHIPPED) & (Rma.promised_delivery < now),
+            ),
+        )
+        .order_by(Rma.id)
+        .execution_options(populate_existing=True)
+    )
+    if uow.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    cases = list(uow.session.scalars(query))
+    if not cases:
+        return []
+    requote = requoter(uow)
+    changed = []
+    for rma in cases:
+        promise = replacement_promise(rma, now, requote)
+        if promise is None or not promise.lapsed:
+            continue
+        before = {
+            "ships_at": rma.ships_at,
+            "promised_delivery": rma.promised_delivery,
+            "at_risk": rma.at_risk,
+        }
+        if rma.status == Status.ALLOCATED:
+            rma.ships_at, rma.promised_delivery = promise.ships_by, promise.current
+            rma.service = promise.service or rma.service
+        rma.at_risk, rma.at_risk_reason = True, promise.reason[:200]
+        uow.session.add(rma)
+        uow.session.add(
+            RmaEvent(
+                rma_id=rma.id,
+                at=now,
+                actor="system",
+                action="promise-lapsed",
+                from_status=rma.status,
+                to_status=rma.status,
+                detail=json.dumps(
+                    {
+                        "reason": promise.reason,
+                        "before": before,
+                        "ships_at": promise.ships_by,
+                        "promised_delivery": promise.current,
+                        "service": promise.service,
+                    },
+                    default=str,
+                ),
+            )
+        )
+        changed.append(rma.number)
+    uow.session.flush()
+    return changed
+
+
+def _local(instant: datetime) -> str:
+    return clock.local(instant).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,182 @@
+"""The steps that take a unit back in: the defective unit of an advance
+replacement, the customer's unit for repair (and the repair itself), the loaner,
+and the shipped unit of a case cancelled after shipping.
+
+A unit leaving a customer's site leaves the installed base before it enters
+stock (one serial, one place). Units of ours come back into quarantine for
+inspection (loaners, cancelled replacements); the customer's faulty unit of an
+advance replacement becomes the depot's defective stock.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core import clock
+from core.auth import Actor, Role
+from core.db import UnitOfWork, transactional
+from core.errors import Invalid
+from depots.calendar import add_working_hours
+from depots.service.calendars import get_calendar
+from inventory.service import moves
+from inventory.service.stock import require_depot
+from rma.kinds import REPAIR_WORKING_HOURS
+from rma.models import InstalledUnit, Kind, Rma, Status
+from rma.service.lifecycle import lock_rma, move_to, require_step
+
+
+def _leave_installed_base(uow: UnitOfWork, serial: str | None) -> None:
+    """Take ``serial`` out of the installed base (it is coming back to a depot)."""
+    if not serial:
+        return
+    unit = uow.session.scalar(
+        select(InstalledUnit).where(InstalledUnit.serial == serial, InstalledUnit.active)
+    )
+    if unit is not None:
+        unit.active = False
+        uow.session.add(unit)
+        uow.session.flush()
+
+
+@transactional
+def receive_defective(
+    uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None
+) -> Rma:
+    """The customer's faulty unit arrives at ``depot``.
+
+    Advance replacement: it becomes the depot's defective stock and the case can
+    close. Repair: the 72-working-hour repair clock starts (the unit stays the
+    customer's, outside our stock).
+    """
+    rma = lock_rma(uow, number)
+    target = Status.RECEIVED if rma.kind == Kind.REPAIR else Status.DEFECTIVE_RECEIVED
+    require_step(rma, target)
+    actor.require_role(Role.DEPOT_STAFF)
+    depot = require_depot(uow, depot).code
+    actor.require_depot(depot)
+    serial = (serial or "").strip().upper() or None
+    if rma.serial and serial and serial != rma.serial:
+        raise Invalid(f"{rma.number} is for serial {rma.serial}, not {serial}")
+    serial = serial or rma.serial
+    now = clock.now()
+    rma.return_depot, rma.returned_serial, rma.defective_received_at = depot, serial, now
+    if rma.kind == Kind.REPAIR:
+        calendar = get_calendar(uow, "7x24" if rma.coverage == "7x24" else "5x8")
+        rma.due_repair_return = add_working_hours(calendar, now, REPAIR_WORKING_HOURS)
+    else:
+        # Taken out of the installed base before it enters stock: one serial, one place.
+        original = (
+            uow.session.get(InstalledUnit, rma.installed_unit_id) if rma.installed_unit_id else None
+        )
+        _leave_installed_base(uow, original.serial if original else None)
+        moves.receive_return(
+            uow,
+            actor,
+            depot,
+            rma.part_number,
+            serial,
+            condition="defective",
+            reference=rma.number,
+            reason=f"defective unit of {rma.number}",
+        )
+    move_to(uow, rma, target, actor, "receive-defective", {"depot": depot, "serial": serial})
+    return rma
+
+
+def _repair_step(uow: UnitOfWork, actor: Actor, number: str, target: Status, action: str) -> Rma:
+    rma = lock_rma(uow, number)
+    require_step(rma, target)
+    actor.require_role(Role.DEPOT_STAFF)
+    actor.require_depot(rma.return_depot or "")
+    now = clock.now()
+    if target == Status.IN_REPAIR:
+        rma.repair_started_at = now
+    elif target == Status.REPAIRED:
+        rma.repaired_at = now
+    else:
+        rma.returned_at = now
+    detail: dict[str, object] = {}
+    if target == Status.RETURNED and rma.due_repair_return:
+        detail["within_72_working_hours"] = now <= rma.due_repair_return
+    move_to(uow, rma, target, actor, action, detail)
+    return rma
+
+
+@transactional
+def start_repair(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
+    return _repair_step(uow, actor, number, Status.IN_REPAIR, "start-repair")
+
+
+@transactional
+def finish_repair(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
+    return _repair_step(uow, actor, number, Status.REPAIRED, "finish-repair")
+
+
+@transactional
+def return_repaired(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
+    return _repair_step(uow, actor, number, Status.RETURNED, "return-repaired")
+
+
+@transactional
+def loaner_back(uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None) -> Rma:
+    """The loaner comes back to ``depot``, into quarantine until inspected."""
+    rma = lock_rma(uow, number)
+    require_step(rma, Status.BACK)
+    actor.require_role(Role.DEPOT_STAFF)
+    depot = require_depot(uow, depot).code
+    actor.require_depot(depot)
+    serial = (serial or "").strip().upper() or rma.shipped_serial
+    if rma.shipped_serial and serial != rma.shipped_serial:
+        raise Invalid(f"the loaner of {rma.number} is {rma.shipped_serial}, not {serial}")
+    moves.receive_return(
+        uow,
+        actor,
+        depot,
+        rma.ship_part_number or rma.part_number,
+        serial,
+        condition="quarantine",
+        reference=rma.number,
+        reason=f"loaner back from {rma.number}",
+    )
+    rma.back_at, rma.return_depot, rma.returned_serial = clock.now(), depot, serial
+    move_to(uow, rma, Status.BACK, actor, "loaner-back", {"depot": depot, "serial": serial})
+    return rma
+
+
+@transactional
+def receive_replacement_back(
+    uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None
+) -> Rma:
+    """The unit shipped on a case cancelled after shipping is back at ``depot``: it
+    goes into quarantine for inspection and the case ends ``cancelled``."""
+    rma = lock_rma(uow, number)
+    require_step(rma, Status.CANCELLED)
+    actor.require_role(Role.DEPOT_STAFF)
+    depot = require_depot(uow, depot).code
+    actor.require_depot(depot)
+    serial = (serial or "").strip().upper() or rma.shipped_serial
+    if rma.shipped_serial and serial != rma.shipped_serial:
+        raise Invalid(f"the unit shipped on {rma.number} is {rma.shipped_serial}, not {serial}")
+    _leave_installed_base(uow, serial)
+    moves.receive_return(
+        uow,
+        actor,
+        depot,
+        rma.ship_part_number or rma.part_number,
+        serial,
+        condition="quarantine",
+        reference=rma.number,
+        reason=f"shipped unit back from cancelled {rma.number}",
+    )
+    now = clock.now()
+    rma.back_at, rma.return_depot, rma.returned_serial = now, depot, serial
+    rma.cancelled_at = now
+    move_to(
+        uow,
+        rma,
+        Status.CANCELLED,
+        actor,
+        "receive-replacement-back",
+        {"depot": depot, "serial": serial},
+    )
+    return rma
