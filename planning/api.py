@@ -9,7 +9,8 @@ would ship a replacement: that reserves nothing); writes need the planner role
 Instants are answered as ISO 8601 in Asia/Shanghai with their offset, money as
 CNY numbers (``core.web.SparesJSONProvider``). Bad input answers 4xx JSON
 ``{"error", "detail"}``: 422 for values that cannot be right, 404 for a depot,
-part, city or plan that does not exist, 409 for a plan already decided.
+part, city or plan that does not exist, 409 for a plan already decided or stale
+(its inputs changed since it was made: ``"stale": true`` in its answer).
 """
 
 from __future__ import annotations
@@ -34,17 +35,17 @@ from core import auth
 from core.db import UnitOfWork
 from core.web import answer_once, uow
 from depots.calendar import parse_instant
-from inventory.models import RebalanceMove, RebalancePlan, StockTarget
+from inventory.models import RebalanceMove, StockTarget
 from inventory.schemas import MAX_ID, Body, DepotCode, ErrorOut, OptionalBody, PartNumber
 from inventory.service import rebalancing, targets
-from inventory.service.rebalancing import PlanView
+from inventory.service.rebalancing import PlanSummary, PlanView
 from optimizer.depot_choice import DepotDecision
-from planning import find_targets
+from planning.service import demand
+from planning.service.demand import TargetsReport
 from rma.models import FAULT_LEVELS
 from rma.schemas import AlternativeOut
-from rma.service import allocation, demand, dispatch
+from rma.service import allocation, dispatch
 from rma.service.allocation import Options
-from rma.service.demand import TargetsReport
 from rma.service.dispatch import DispatchReport
 
 api = APIBlueprint(
@@ -214,7 +215,8 @@ TargetList = RootModel[list[TargetOut]]
 
 class TargetsReportOut(BaseModel):
     parts: int = Field(description="parts with a target or some demand")
-    rows: int = Field(description="(depot, part) targets stored")
+    rows: int = Field(description="(depot, part) targets computed above 0 or with some demand")
+    depots: int = Field(description="depots computed for")
     total_target: int = Field(description="units over all depots and parts (computed)")
     fill_rate: float
     lead_time_days: float
@@ -244,6 +246,10 @@ class PlanSummaryOut(BaseModel):
     shortage_before: int = Field(description="units below target before the plan")
     shortage_left: int = Field(description="units still below target after it")
     transfer_ids: list[int] = Field(description="draft transfers made on approval")
+    stale: bool = Field(
+        description="proposed, but the stock, transfers under way, targets or lanes it was "
+        "computed from have changed since: it cannot be approved; make a new plan"
+    )
 
 
 PlanList = RootModel[list[PlanSummaryOut]]
@@ -321,7 +327,8 @@ def target_json(target: StockTarget) -> dict[str, Any]:
     }
 
 
-def _plan_summary(plan: RebalancePlan, transfer_ids: list[int]) -> dict[str, Any]:
+def _plan_summary(found: PlanSummary) -> dict[str, Any]:
+    plan = found.plan
     return {
         "id": plan.id,
         "status": plan.status,
@@ -334,7 +341,8 @@ def _plan_summary(plan: RebalancePlan, transfer_ids: list[int]) -> dict[str, Any
         "cost": plan.cost,
         "shortage_before": plan.shortage_before,
         "shortage_left": plan.shortage_left,
-        "transfer_ids": transfer_ids,
+        "transfer_ids": found.transfer_ids,
+        "stale": found.stale,
     }
 
 
@@ -353,7 +361,7 @@ def plan_json(found: PlanView) -> dict[str, Any]:
     """A saved plan with its moves (the contract's ``id, moves, units_moved, cost,
     shortage_left``, plus its status and history)."""
     return {
-        **_plan_summary(found.plan, found.transfer_ids),
+        **_plan_summary(found),
         "moves": [_move(m) for m in found.moves],
     }
 
@@ -362,6 +370,7 @@ def targets_report_json(report: TargetsReport) -> dict[str, Any]:
     return {
         "parts": report.parts,
         "rows": report.rows,
+        "depots": report.depots,
         "total_target": report.total_target,
         "fill_rate": report.fill_rate,
         "lead_time_days": report.lead_time_days,
@@ -409,7 +418,7 @@ def get_depot_choice(query: DepotChoiceQuery) -> Any:
 )
 @auth.api_roles(*READERS)
 def get_targets(query: TargetsQuery) -> Any:
-    rows = find_targets(
+    rows = targets.find_targets(
         uow(),
         depot=query.depot,
         part_number=query.part_number,
@@ -439,8 +448,8 @@ def put_target(body: TargetBody) -> Any:
 @api.post(
     "/targets/compute",
     responses={200: TargetsReportOut, **WRITE_ERRORS},
-    summary="Recompute every part's target at every depot from regional demand (planners; "
-    "overrides are kept)",
+    summary="Recompute every part's target at every depot from regional demand, replacing "
+    "every earlier computation (planners; overrides are kept)",
 )
 @auth.api_roles(*PLANNERS)
 def post_targets_compute(body: ComputeBody) -> Any:
@@ -475,8 +484,7 @@ def post_plan() -> Any:
 )
 @auth.api_roles(*READERS)
 def get_plans(query: PlansQuery) -> Any:
-    plans = rebalancing.list_plans(uow(), limit=query.limit)
-    return _json([_plan_summary(p, PlanView(p, []).transfer_ids) for p in plans])
+    return _json([_plan_summary(p) for p in rebalancing.list_plans(uow(), limit=query.limit)])
 
 
 @api.get(
@@ -492,7 +500,8 @@ def get_plan(path: PlanPath) -> Any:
 @api.post(
     "/rebalance/plans/<int:id>/approve",
     responses={200: PlanOut, **WRITE_ERRORS},
-    summary="Approve a proposed plan: one draft transfer per lane; answers their ids (planners)",
+    summary="Approve a proposed plan: one draft transfer per lane; answers their ids; 409 when "
+    "the plan is stale (planners)",
 )
 @auth.api_roles(*PLANNERS)
 def post_plan_approve(path: PlanPath) -> Any:

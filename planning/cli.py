@@ -3,6 +3,8 @@
 ``spares targets compute|list``, ``spares dispatch`` and ``spares rebalance`` act
 on the database as the server's operator (``core.auth.system_actor()``, who
 holds administrator rights), through the same services as the API and pages.
+``spares rebalance --approve-plan ID`` approves a plan saved earlier; a stale one
+(its stock, transfers, targets or lanes changed since) is refused with exit 4.
 
 ``spares rebalance --stock S --targets T --lanes L --out P`` is the offline
 what-if mode: it reads three CSV files, writes the plan CSV and never opens the
@@ -24,11 +26,13 @@ from tqdm import tqdm
 from core import auth
 from core.cli import domain_errors
 from core.web import uow
+from inventory.schemas import MAX_ID
 from inventory.service import rebalancing
+from inventory.service.targets import find_targets
 from optimizer.offline import PlanFileError, RebalanceSummary, rebalance_files
 from optimizer.targets import DEFAULT_FILL_RATE
-from planning import find_targets
-from rma.service import demand, dispatch
+from planning.service import demand
+from rma.service import dispatch
 
 FILE_OPTIONS = ("stock", "targets", "lanes", "out")
 PHASE_LABELS = {
@@ -77,7 +81,11 @@ def targets_group() -> None:
 )
 @domain_errors
 def targets_compute_command(fill_rate: float, lead_time_days: float, window_days: int) -> None:
-    """Recompute every part's target at every depot from regional demand (overrides kept)."""
+    """Recompute every part's target at every depot from regional demand.
+
+    Replaces every earlier computation: a part whose demand has gone loses its computed
+    target. Planners' overrides are kept.
+    """
     report = demand.compute_targets(
         uow(),
         auth.system_actor(),
@@ -195,6 +203,11 @@ def _run_offline(files: dict[str, Path], show_progress: bool) -> None:
     click.echo(offline_summary(summary))
 
 
+def _print_approved(plan_id: int, transfer_ids: list[int]) -> None:
+    ids = ", ".join(str(i) for i in transfer_ids)
+    click.echo(f"plan {plan_id} approved: draft transfers {ids}")
+
+
 def _run_from_database(approve: bool) -> None:
     actor = auth.system_actor()
     found = rebalancing.propose_plan(uow(), actor)
@@ -206,16 +219,19 @@ def _run_from_database(approve: bool) -> None:
         f"{plan.shortage_before} before, {plan.shortage_left} left"
     )
     if not approve:
-        click.echo(f"plan id: {plan.id} (proposed; review it at /rebalance/{plan.id})")
+        click.echo(
+            f"plan id: {plan.id} (proposed; review it at /rebalance/{plan.id}, approve it with "
+            f"spares rebalance --approve-plan {plan.id})"
+        )
         return
     if not found.moves:
         # Nothing to draft: leave no proposed plan behind for someone to approve later.
         rebalancing.discard_plan(uow(), actor, plan.id)
         click.echo(f"plan {plan.id} moves nothing; discarded")
         return
+    # Refused (exit 4) when stock, transfers, targets or lanes changed in between.
     approved = rebalancing.approve_plan(uow(), actor, plan.id)
-    ids = ", ".join(str(i) for i in approved.transfer_ids)
-    click.echo(f"plan {plan.id} approved: draft transfers {ids}")
+    _print_approved(plan.id, approved.transfer_ids)
 
 
 @click.command("rebalance")
@@ -240,7 +256,15 @@ def _run_from_database(approve: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Offline: the plan CSV to write.",
 )
-@click.option("--approve", is_flag=True, help="Approve the plan at once (database mode).")
+@click.option("--approve", is_flag=True, help="Approve the new plan at once (database mode).")
+@click.option(
+    "--approve-plan",
+    "plan_id",
+    type=click.IntRange(1, MAX_ID),
+    metavar="ID",
+    help="Approve a saved, reviewed plan instead of making one; refused (exit 4) when it is "
+    "decided or stale.",
+)
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -253,13 +277,16 @@ def rebalance_command(
     lanes: Path | None,
     out: Path | None,
     approve: bool,
+    plan_id: int | None,
     progress: bool | None,
 ) -> None:
     """Plan transfers between depots toward their targets.
 
     Without file options: plan from the database, save the plan and print its id
-    (--approve turns it into draft transfers at once). With --stock, --targets,
-    --lanes and --out (all four): the offline what-if mode, files only.
+    (--approve turns it into draft transfers at once). --approve-plan ID approves a
+    plan saved earlier, unless stock, transfers, targets or lanes have changed since
+    it was made (it is stale: make a new plan). With --stock, --targets, --lanes and
+    --out (all four): the offline what-if mode, files only.
     """
     given = {"stock": stock, "targets": targets, "lanes": lanes, "out": out}
     files = {name: path for name, path in given.items() if path is not None}
@@ -270,9 +297,17 @@ def rebalance_command(
                 f"the offline mode needs --stock, --targets, --lanes and --out together; "
                 f"missing {', '.join(missing)}"
             )
-        if approve:
-            raise click.UsageError("--approve is for a plan from the database, not from files")
+        if approve or plan_id is not None:
+            raise click.UsageError("approving is for a plan from the database, not from files")
         show = progress if progress is not None else sys.stderr.isatty()
         _run_offline(files, show)
+        return
+    if plan_id is not None:
+        if approve:
+            raise click.UsageError(
+                "--approve makes a new plan and --approve-plan approves a saved one: give one"
+            )
+        approved = rebalancing.approve_plan(uow(), auth.system_actor(), plan_id)
+        _print_approved(plan_id, approved.transfer_ids)
         return
     _run_from_database(approve)

@@ -2,8 +2,8 @@
 calculator showing which depot would ship a replacement.
 
 A thin layer over the same services as the API and the CLI
-(``inventory.service.targets``/``rebalancing``, ``rma.service.demand``/
-``dispatch``/``allocation``): pages read form fields, call a use case, and
+(``inventory.service.targets``/``rebalancing``, ``planning.service.demand``,
+``rma.service.dispatch``/``allocation``): pages read form fields, call a use case, and
 show what came back. A refused form is shown again with the error and the
 error's status (4xx), and nothing has changed; a successful one redirects with
 a message. Every time is shown in Asia/Shanghai.
@@ -32,9 +32,9 @@ from inventory.models import RebalanceMove
 from inventory.service import catalog, queries, rebalancing, targets
 from inventory.service.rebalancing import PlanView
 from optimizer.depot_choice import DepotDecision
-from planning import find_targets
+from planning.service import demand
 from rma.models import FAULT_LEVELS, Kind, Rma, Status
-from rma.service import allocation, customers, demand, dispatch, lifecycle
+from rma.service import allocation, customers, dispatch, lifecycle
 from rma.service.allocation import Options
 
 views = Blueprint("planning", __name__, template_folder="templates")
@@ -122,7 +122,7 @@ class TargetFilters:
 def _targets_listing(u: UnitOfWork, filters: TargetFilters) -> dict[str, Any]:
     """Targets matching the filters (``NotFound`` for an unknown depot or part), with the
     available stock beside each, read in one snapshot."""
-    rows = find_targets(
+    rows = targets.find_targets(
         u,
         depot=filters.depot,
         part_number=filters.part_number,
@@ -289,11 +289,7 @@ def lanes_of(moves: list[RebalanceMove]) -> list[Lane]:
 
 
 def _plans_page(error: DomainError | None = None) -> Any:
-    plans = rebalancing.list_plans(uow(), limit=PLAN_LIST_LIMIT)
-    context = {
-        "plans": plans,
-        "transfer_counts": {p.id: len(PlanView(p, []).transfer_ids) for p in plans},
-    }
+    context = {"plans": rebalancing.list_plans(uow(), limit=PLAN_LIST_LIMIT)}
     if error is not None:
         return _failed("planning/rebalance.html", error, **context)
     return render_template("planning/rebalance.html", error=None, **context)
@@ -328,6 +324,7 @@ def _plan_page(plan_id: int, error: DomainError | None = None) -> Any:
     found: PlanView = rebalancing.get_plan(uow(), plan_id)
     context = {
         "plan": found.plan,
+        "stale": found.stale,
         "lanes": lanes_of(found.moves),
         "transfer_ids": found.transfer_ids,
         "depot_names": {d.code: d.name for d in _depots()},

@@ -9,43 +9,84 @@ and planning again before approved drafts ship does not move the same shortage
 twice. The plan itself comes from ``optimizer.rebalance`` (one min-cost flow
 for all parts at once): most units into shortages, then the lowest cost,
 direct depot-to-depot lanes only.
+
+A plan keeps the fingerprint of exactly what the optimizer was given (``basis``:
+parts, stock, net targets, lanes; ``read_inputs`` builds them for both). It can
+only be approved while the inputs read now have the same fingerprint: two plans
+made from the same state would otherwise both draft their moves, and every move
+would happen twice. A stale plan is shown as such and a new one has to be made.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
+from core.fingerprint import Fingerprint
 from depots.service.network import list_depots, list_lanes
 from inventory.models import (
     RebalanceMove,
     RebalancePlan,
     StockBalance,
-    StockTarget,
     Transfer,
     TransferLine,
     TransferStatus,
 )
 from inventory.service import transfers
+from inventory.service.targets import effective_targets
 from optimizer.rebalance import rebalance
 
 
 @dataclass(frozen=True)
-class PlanView:
+class PlanSummary:
+    """A saved plan, and whether it is stale: proposed, but computed from stock,
+    transfers, targets or lanes that have changed since (approving it is refused)."""
+
     plan: RebalancePlan
-    moves: list[RebalanceMove]
+    stale: bool = False
 
     @property
     def transfer_ids(self) -> list[int]:
         return json.loads(self.plan.transfer_ids or "[]")
+
+
+@dataclass(frozen=True)
+class PlanView(PlanSummary):
+    """A saved plan with its moves."""
+
+    moves: list[RebalanceMove] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RebalanceInputs:
+    """Exactly what the optimizer is given: depots (columns), parts (rows), the P x D
+    matrices of available stock and net target, and the D x D lane costs (CNY per
+    shipment, NaN where there is no lane)."""
+
+    depots: list[str]
+    parts: list[str]
+    stock: np.ndarray
+    target: np.ndarray
+    lanes: np.ndarray
+
+    def basis(self) -> str:
+        """The fingerprint a plan keeps: equal inputs give the same plan again."""
+        return (
+            Fingerprint("rebalancing inputs v1")
+            .add(self.depots, self.parts, self.stock.shape)
+            .add(np.ascontiguousarray(self.stock, dtype=np.int64).tobytes())
+            .add(np.ascontiguousarray(self.target, dtype=np.int64).tobytes())
+            .add(np.ascontiguousarray(self.lanes, dtype=np.float64).tobytes())
+            .hexdigest()
+        )
 
 
 def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -72,13 +113,7 @@ def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarra
     ):
         available[(source, part)] -= qty
         incoming[(target, part)] += qty
-    effective = func.coalesce(StockTarget.override, StockTarget.computed)
-    targets = {
-        (d, p): int(t)
-        for d, p, t in uow.session.execute(
-            select(StockTarget.depot_code, StockTarget.part_number, effective)
-        )
-    }
+    targets = effective_targets(uow)
     parts = sorted({p for _, p in available} | {p for (_, p), t in targets.items() if t > 0})
     column = {d: i for i, d in enumerate(depots)}
     row = {p: i for i, p in enumerate(parts)}
@@ -102,21 +137,37 @@ def _lane_matrix(uow: UnitOfWork, depots: list[str]) -> np.ndarray:
     return lanes
 
 
-@transactional
-def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
-    """Plan rebalancing transfers for every part from current stock and targets; save it."""
-    actor.require_role(Role.PLANNER)
+def read_inputs(uow: UnitOfWork) -> RebalanceInputs:
+    """The optimizer's inputs as the database holds them now, in the caller's transaction.
+
+    The one place they are built: ``propose_plan`` plans from them, and a plan's
+    staleness is their fingerprint compared with the one the plan kept.
+    """
     depots = [d.code for d in list_depots(uow)]
     parts, stock, target = _positions(uow, depots)
-    rows, cols = np.nonzero((stock > 0) | (target > 0))
+    return RebalanceInputs(depots, parts, stock, target, _lane_matrix(uow, depots))
+
+
+def _is_stale(plan: RebalancePlan, current_basis: str) -> bool:
+    # A plan stored before plans kept their basis cannot be checked: treat it as stale.
+    return plan.status == "proposed" and (plan.basis is None or plan.basis != current_basis)
+
+
+@transactional
+def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
+    """Plan rebalancing transfers for every part from current stock and targets; save it
+    with the fingerprint of its inputs (``basis``)."""
+    actor.require_role(Role.PLANNER)
+    inputs = read_inputs(uow)
+    rows, cols = np.nonzero((inputs.stock > 0) | (inputs.target > 0))
     result = rebalance(
         rows,
         cols,
-        stock[rows, cols],
-        target[rows, cols],
-        _lane_matrix(uow, depots),
-        part_numbers=parts,
-        depot_codes=depots,
+        inputs.stock[rows, cols],
+        inputs.target[rows, cols],
+        inputs.lanes,
+        part_numbers=inputs.parts,
+        depot_codes=inputs.depots,
     )
     plan = RebalancePlan(
         units_moved=result.units_moved,
@@ -125,6 +176,7 @@ def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
         shortage_left=result.shortage_left,
         parts=len(set(result.part.tolist())),
         created_by=actor.username,
+        basis=inputs.basis(),
     )
     uow.session.add(plan)
     uow.session.flush()
@@ -142,7 +194,7 @@ def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
     ]
     uow.session.add_all(moves)
     uow.session.flush()
-    return PlanView(plan, moves)
+    return PlanView(plan=plan, moves=moves)
 
 
 def _moves(uow: UnitOfWork, plan_id: int) -> list[RebalanceMove]:
@@ -165,32 +217,70 @@ def _locked_plan(uow: UnitOfWork, plan_id: int) -> RebalancePlan:
     return plan
 
 
+def _locked_for_approval(uow: UnitOfWork, plan_id: int) -> RebalancePlan:
+    """The plan, locked together with every other proposed plan, in id order.
+
+    Two approvals that could both pass the staleness check are of plans from the same
+    inputs, both proposed: whichever locks first makes the other wait until it has
+    committed, and the other then reads the drafts it made and finds its plan stale.
+    (SQLite's writer lock already runs them one after the other.)
+    """
+    query = (
+        select(RebalancePlan)
+        .where(or_(RebalancePlan.id == plan_id, RebalancePlan.status == "proposed"))
+        .order_by(RebalancePlan.id)
+    )
+    locked = uow.session.scalars(
+        lock_for_update(query.execution_options(populate_existing=True), uow)
+    ).all()
+    plan = next((p for p in locked if p.id == plan_id), None)
+    if plan is None:
+        raise NotFound(f"unknown rebalancing plan {plan_id}")
+    return plan
+
+
 @read_only
 def get_plan(uow: UnitOfWork, plan_id: int) -> PlanView:
+    """A saved plan with its moves; a proposed plan says whether it is stale."""
     plan = uow.session.get(RebalancePlan, plan_id)
     if plan is None:
         raise NotFound(f"unknown rebalancing plan {plan_id}")
-    return PlanView(plan, _moves(uow, plan_id))
+    stale = plan.status == "proposed" and _is_stale(plan, read_inputs(uow).basis())
+    return PlanView(plan=plan, stale=stale, moves=_moves(uow, plan_id))
 
 
 @read_only
-def list_plans(uow: UnitOfWork, limit: int = 50) -> list[RebalancePlan]:
-    return list(
+def list_plans(uow: UnitOfWork, limit: int = 50) -> list[PlanSummary]:
+    """The newest plans first, the stale proposals marked (the inputs are read once)."""
+    plans = list(
         uow.session.scalars(select(RebalancePlan).order_by(RebalancePlan.id.desc()).limit(limit))
     )
+    if not any(p.status == "proposed" for p in plans):
+        return [PlanSummary(plan=p) for p in plans]
+    current = read_inputs(uow).basis()
+    return [PlanSummary(plan=p, stale=_is_stale(p, current)) for p in plans]
 
 
 @transactional
 def approve_plan(uow: UnitOfWork, actor: Actor, plan_id: int) -> PlanView:
-    """Turn a proposed plan into draft transfers, one per (from, to) pair."""
+    """Turn a proposed plan into draft transfers, one per (from, to) pair.
+
+    ``Conflict`` when the plan is not proposed, or is stale: the stock, transfers
+    under way, targets or lanes it was computed from have changed since (or it was
+    saved before plans kept their basis), so its moves may no longer be needed,
+    e.g. another plan from the same state was approved first. ``Invalid`` when it
+    moves nothing. Nothing is drafted when it is refused.
+    """
     actor.require_role(Role.PLANNER)
-    plan = _locked_plan(uow, plan_id)
+    plan = _locked_for_approval(uow, plan_id)
     if plan.status != "proposed":
         raise Conflict(f"plan {plan_id} is {plan.status}; only a proposed plan can be approved")
-    grouped: dict[tuple[str, str], list[transfers.LineIn]] = defaultdict(list)
+    if _is_stale(plan, read_inputs(uow).basis()):
+        raise Conflict(f"plan {plan_id} is stale: make a new plan")
     moves = _moves(uow, plan_id)
     if not moves:
         raise Invalid(f"plan {plan_id} moves nothing")
+    grouped: dict[tuple[str, str], list[transfers.LineIn]] = defaultdict(list)
     for move in moves:
         grouped[(move.from_depot, move.to_depot)].append(
             transfers.LineIn(move.part_number, move.qty)
@@ -211,15 +301,16 @@ def approve_plan(uow: UnitOfWork, actor: Actor, plan_id: int) -> PlanView:
     plan.status, plan.decided_by, plan.decided_at = "approved", actor.username, clock.now()
     plan.transfer_ids = json.dumps(created)
     uow.session.add(plan)
-    return PlanView(plan, moves)
+    return PlanView(plan=plan, moves=moves)
 
 
 @transactional
 def discard_plan(uow: UnitOfWork, actor: Actor, plan_id: int) -> PlanView:
+    """Set a proposed plan aside (a stale one too); ``Conflict`` once it is decided."""
     actor.require_role(Role.PLANNER)
     plan = _locked_plan(uow, plan_id)
     if plan.status != "proposed":
         raise Conflict(f"plan {plan_id} is {plan.status}; only a proposed plan can be discarded")
     plan.status, plan.decided_by, plan.decided_at = "discarded", actor.username, clock.now()
     uow.session.add(plan)
-    return PlanView(plan, _moves(uow, plan_id))
+    return PlanView(plan=plan, moves=_moves(uow, plan_id))

@@ -118,7 +118,7 @@ def shortage(engine, planner, make_part, stock_up) -> str:
 def test_rebalance_proposes_a_plan_and_prints_its_id(runner, engine, shortage):
     result = runner.invoke(args=["rebalance"])
     assert result.exit_code == 0, result.output
-    [plan] = rebalancing.list_plans(UnitOfWork(engine))
+    [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     assert plan.status == "proposed" and plan.units_moved == 5
     assert result.stdout.startswith(f"plan {plan.id}: 5 units moved")
     assert f"plan id: {plan.id}" in result.stdout
@@ -127,7 +127,7 @@ def test_rebalance_proposes_a_plan_and_prints_its_id(runner, engine, shortage):
 def test_rebalance_approve_drafts_the_transfers_at_once(runner, engine, shortage):
     result = runner.invoke(args=["rebalance", "--approve"])
     assert result.exit_code == 0, result.output
-    [plan] = rebalancing.list_plans(UnitOfWork(engine))
+    [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     found = rebalancing.get_plan(UnitOfWork(engine), plan.id)
     assert plan.status == "approved"
     [transfer_id] = found.transfer_ids
@@ -139,7 +139,7 @@ def test_rebalance_approve_drafts_the_transfers_at_once(runner, engine, shortage
 def test_rebalance_approve_with_nothing_to_move_discards_the_empty_plan(runner, engine):
     result = runner.invoke(args=["rebalance", "--approve"])
     assert result.exit_code == 0, result.output
-    [plan] = rebalancing.list_plans(UnitOfWork(engine))
+    [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     assert plan.status == "discarded"
     assert "moves nothing" in result.stdout
 

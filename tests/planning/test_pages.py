@@ -212,7 +212,7 @@ def test_a_planner_runs_reviews_and_approves_a_plan(client, login, engine, short
     login("planner")
     response = _post(client, "/rebalance", {}, form_path="/rebalance", follow_redirects=True)
     assert response.status_code == 200
-    [plan] = rebalancing.list_plans(UnitOfWork(engine))
+    [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     assert response.request.path == f"/rebalance/{plan.id}"
     html = _html(response)
     assert f"Plan {plan.id}: 5 units to move" in html
@@ -254,7 +254,7 @@ def test_approving_a_decided_plan_is_refused_on_its_page(client, login, engine, 
 def test_a_planner_discards_a_plan(client, login, engine, shortage):
     login("planner")
     _post(client, "/rebalance", {}, form_path="/rebalance")
-    [plan] = rebalancing.list_plans(UnitOfWork(engine))
+    [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     response = _post(
         client,
         f"/rebalance/{plan.id}/discard",

@@ -9,7 +9,8 @@ import pytest
 from core import clock
 from core.errors import Conflict, Forbidden, Invalid
 from inventory.service import ledger, queries, rebalancing, targets, transfers
-from rma.service import demand, dispatch, lifecycle
+from planning.service import demand
+from rma.service import dispatch, lifecycle
 from rma.service.lifecycle import OpenRequest
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)

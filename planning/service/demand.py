@@ -1,0 +1,144 @@
+"""Demand per depot region, and the base-stock targets it calls for.
+
+A depot's region is the set of customer cities closer to it than to any other
+depot (great-circle distance). Demand for a part in a region is the number of
+replacement and loaner RMAs asking for it from sites in the region over a
+window, shrunk toward what the installed base there would be expected to need
+(``optimizer.targets.estimate_demand_rate``). The target is the smallest base
+stock reaching the fill-rate goal over the replenishment lead time
+(``optimizer.targets.base_stock_targets``).
+
+This lives in ``planning`` because it reads two domains: the RMA history and the
+installed base (plain queries on ``rma``'s tables, below) and the stored targets,
+which it hands to ``inventory.service.targets.replace_computed``. Every
+computation replaces the one before: a part whose demand has gone loses its
+computed target; planners' overrides stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, select
+
+from core import clock
+from core.auth import Actor, Role
+from core.db import UnitOfWork, transactional
+from core.errors import Invalid
+from depots.lanes import great_circle_km
+from depots.models import City, Depot
+from inventory.models import Part
+from inventory.service.targets import Computation, ComputedTarget, replace_computed
+from optimizer.targets import DEFAULT_FILL_RATE, base_stock_targets, estimate_demand_rate
+from rma.models import InstalledUnit, Kind, Rma, Site
+
+DEFAULT_WINDOW_DAYS = 180
+DEFAULT_LEAD_TIME_DAYS = 14.0
+DEFAULT_ANNUAL_FAILURE_RATE = 0.03
+# RMAs that take a unit from a depot's shelf: these are the demand the targets cover.
+DEMAND_KINDS = (Kind.ADVANCE_REPLACEMENT, Kind.LOANER)
+
+
+@dataclass(frozen=True)
+class TargetsReport:
+    parts: int
+    rows: int
+    total_target: int
+    depots: int
+    window_days: int
+    lead_time_days: float
+    fill_rate: float
+
+    def summary(self) -> str:
+        return (
+            f"targets computed for {self.parts} parts x {self.depots} depots ({self.rows} rows), "
+            f"{self.total_target} units in all; fill rate {self.fill_rate:.0%}, lead time "
+            f"{self.lead_time_days:g} days, demand window {self.window_days} days"
+        )
+
+
+def region_of_cities(uow: UnitOfWork) -> dict[int, str]:
+    """{city id: code of the nearest depot}."""
+    depots = list(uow.session.scalars(select(Depot).order_by(Depot.code)))
+    return {
+        city.id: min(depots, key=lambda d: great_circle_km(city.lat, city.lon, d.lat, d.lon)).code
+        for city in uow.session.scalars(select(City))
+        if city.id is not None
+    }
+
+
+def _regional_counts(
+    uow: UnitOfWork, parts: list[str], depots: list[str], since: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """P x D matrices: demand RMAs reported since ``since``, and active installed units,
+    each counted at the depot whose region holds the site's city."""
+    region = region_of_cities(uow)
+    part_index = {p: i for i, p in enumerate(parts)}
+    depot_index = {d: i for i, d in enumerate(depots)}
+    demand = np.zeros((len(parts), len(depots)))
+    installed = np.zeros((len(parts), len(depots)))
+    for part, city_id, count in uow.session.execute(
+        select(Rma.part_number, Site.city_id, func.count())
+        .join(Site, Site.id == Rma.site_id)
+        .where(Rma.reported_at >= since, Rma.kind.in_(DEMAND_KINDS))
+        .group_by(Rma.part_number, Site.city_id)
+    ):
+        demand[part_index[part], depot_index[region[city_id]]] += count
+    for part, city_id, count in uow.session.execute(
+        select(InstalledUnit.part_number, Site.city_id, func.count())
+        .join(Site, Site.id == InstalledUnit.site_id)
+        .where(InstalledUnit.active)
+        .group_by(InstalledUnit.part_number, Site.city_id)
+    ):
+        installed[part_index[part], depot_index[region[city_id]]] += count
+    return demand, installed
+
+
+@transactional
+def compute_targets(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    fill_rate: float = DEFAULT_FILL_RATE,
+    lead_time_days: float = DEFAULT_LEAD_TIME_DAYS,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    annual_failure_rate: float = DEFAULT_ANNUAL_FAILURE_RATE,
+) -> TargetsReport:
+    """Recompute every part's target at every depot from regional demand and store them.
+
+    The result replaces all earlier computed targets (a pair with no demand left is
+    computed 0); planners' overrides are kept. Needs the planner role; ``Invalid``
+    for settings outside their ranges (fill rate strictly between 0 and 1, lead time
+    in (0, 365] days, window 7 to 3650 days, annual failure rate in [0, 1]).
+    """
+    actor.require_role(Role.PLANNER)
+    if not 0 < fill_rate < 1:
+        raise Invalid("fill rate must be between 0 and 1 (e.g. 0.95)")
+    if not 0 < lead_time_days <= 365:
+        raise Invalid("lead time must be more than 0 and at most 365 days")
+    if not 7 <= window_days <= 3650:
+        raise Invalid("demand window must be 7 to 3650 days")
+    if not 0 <= annual_failure_rate <= 1:
+        raise Invalid("annual failure rate must be between 0 and 1")
+    now = clock.now()
+    depots = list(uow.session.scalars(select(Depot.code).order_by(Depot.code)))
+    parts = list(uow.session.scalars(select(Part.part_number).order_by(Part.part_number)))
+    demand, installed = _regional_counts(uow, parts, depots, now - timedelta(days=window_days))
+    rate = estimate_demand_rate(demand, window_days, installed, annual_failure_rate)
+    targets = base_stock_targets(rate, lead_time_days, fill_rate)
+    rows = [
+        ComputedTarget(depots[d], parts[p], int(targets[p, d]), float(rate[p, d]))
+        for p, d in zip(*np.nonzero((targets > 0) | (rate > 0)), strict=True)
+    ]
+    replace_computed(uow, rows, Computation(now, lead_time_days, fill_rate))
+    return TargetsReport(
+        parts=len({r.part_number for r in rows}),
+        rows=len(rows),
+        total_target=int(targets.sum()),
+        depots=len(depots),
+        window_days=window_days,
+        lead_time_days=lead_time_days,
+        fill_rate=fill_rate,
+    )
