@@ -11,14 +11,22 @@ lock differently, so this module makes them behave alike for the services:
 * PostgreSQL runs at READ COMMITTED; services lock the rows they change with
   ``FOR UPDATE`` in a fixed order. Serialization failures and deadlocks
   (SQLSTATE 40001, 40P01) are retried by re-running the whole use case.
+
+A retry hides a conflict from the user, so it must not hide it from us: every
+retry is logged at WARNING with its SQLSTATE and tallied per process
+(``retried_conflicts()``). A deadlock means some writer broke the lock order;
+the drills assert there are none.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,8 +52,14 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+DEADLOCK = "40P01"
+SQLITE_BUSY = "sqlite_busy"  # SQLite has no SQLSTATE; its lock timeout is tallied under this
 MAX_ATTEMPTS = 6
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+logger = logging.getLogger(__name__)
+_retried: Counter[str] = Counter()
+_retried_guard = threading.Lock()
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -110,16 +124,43 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def is_retryable(error: BaseException) -> bool:
-    """True for a transient conflict that re-running the use case can resolve."""
+def conflict_code(error: BaseException) -> str | None:
+    """The kind of transient conflict ``error`` is: its SQLSTATE (``40001``
+    serialization failure, ``40P01`` deadlock), ``sqlite_busy`` for SQLite past its
+    busy timeout, or None when it is not one."""
     if not isinstance(error, DBAPIError):
-        return False
+        return None
     original = error.orig
     sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     if sqlstate in RETRYABLE_SQLSTATES:
-        return True
+        return str(sqlstate)
     # SQLite past its busy timeout: rare under BEGIN IMMEDIATE, still transient.
-    return "database is locked" in str(original)
+    return SQLITE_BUSY if "database is locked" in str(original) else None
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for a transient conflict that re-running the use case can resolve."""
+    return conflict_code(error) is not None
+
+
+def retried_conflicts() -> Counter[str]:
+    """How many times this process re-ran a use case, by conflict code (see
+    ``conflict_code``), since it started: a copy, safe to keep and subtract."""
+    with _retried_guard:
+        return Counter(_retried)
+
+
+def _note_retry(fn: Callable[..., Any], error: BaseException, attempt: int) -> None:
+    code = conflict_code(error) or "unknown"
+    with _retried_guard:
+        _retried[code] += 1
+    logger.warning(
+        "%s met a transient conflict (SQLSTATE %s); running it again (attempt %d of %d)",
+        getattr(fn, "__qualname__", fn),
+        code,
+        attempt + 1,
+        MAX_ATTEMPTS,
+    )
 
 
 class UnitOfWork:
@@ -176,6 +217,7 @@ def _run(fn: Callable[..., T], uow: UnitOfWork, args: Any, kwargs: Any, *, write
         except DBAPIError as error:
             if attempt == MAX_ATTEMPTS or not is_retryable(error):
                 raise
+            _note_retry(fn, error, attempt)
             # Jittered back-off so the colliding transactions do not meet again.
             time.sleep(random.uniform(0, 0.02 * 2**attempt))
     raise AssertionError("unreachable")

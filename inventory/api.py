@@ -26,6 +26,8 @@ from inventory.schemas import (
     ConditionChangeBody,
     CountBody,
     CountOut,
+    DecisionBody,
+    DiscrepancyPath,
     ErrorOut,
     IdPath,
     ImportErrorOut,
@@ -74,7 +76,7 @@ from inventory.service import (
     transfers,
 )
 from inventory.service.imports import ImportReport
-from inventory.service.transfers import LineIn, ReceivedLine, TransferView
+from inventory.service.transfers import Decision, LineIn, ReceivedLine, TransferView
 
 api = APIBlueprint(
     "inventory_api",
@@ -184,7 +186,10 @@ def _transfer(found: TransferView) -> dict[str, Any]:
         received_at=t.received_at,
         lines=[line.model_dump() for line in found.lines],
         serials=[serial.model_dump() for serial in found.serials],
-        discrepancies=[d.model_dump() for d in found.discrepancies],
+        discrepancies=[
+            {**d.model_dump(), "awaiting_decision": transfers.awaits_decision(d)}
+            for d in found.discrepancies
+        ],
     ).model_dump()
 
 
@@ -628,8 +633,9 @@ def ship_transfer(path: IdPath, body: ShipBody) -> Any:
     "/transfers/<int:id>/receive",
     tags=[TRANSFERS],
     responses={200: TransferOut, **MOVE_ERRORS},
-    summary="Receive a shipped transfer; differences are recorded as discrepancies "
-    "(destination depot staff)",
+    summary="Receive a shipped transfer; differences are recorded as discrepancies, extras "
+    "wait in quarantine for a decision; 409 for a serial held elsewhere (destination depot "
+    "staff)",
 )
 @auth.api_roles(*STOCK_ROLES)
 def receive_transfer(path: IdPath, body: ReceiveBody) -> Any:
@@ -642,6 +648,49 @@ def receive_transfer(path: IdPath, body: ReceiveBody) -> Any:
     return answer_once(
         lambda u: (_transfer(transfers.receive_transfer(u, actor, path.id, received)), 200)
     )
+
+
+def _decide(path: DiscrepancyPath, body: DecisionBody, decision: Decision) -> Any:
+    actor = auth.api_actor()
+    return answer_once(
+        lambda u: (
+            _transfer(
+                transfers.resolve_discrepancy(
+                    u,
+                    actor,
+                    path.discrepancy_id,
+                    decision,
+                    transfer_id=path.id,
+                    reason=body.reason,
+                )
+            ),
+            200,
+        )
+    )
+
+
+@api.post(
+    "/transfers/<int:id>/discrepancies/<int:discrepancy_id>/accept",
+    tags=[TRANSFERS],
+    responses={200: TransferOut, **MOVE_ERRORS},
+    summary="Accept an extra after inspection: quarantine -> good stock; 409 if it is not "
+    "an extra waiting for a decision (receiving depot staff)",
+)
+@auth.api_roles(*STOCK_ROLES)
+def accept_extra(path: DiscrepancyPath, body: DecisionBody) -> Any:
+    return _decide(path, body, Decision.ACCEPT)
+
+
+@api.post(
+    "/transfers/<int:id>/discrepancies/<int:discrepancy_id>/send-back",
+    tags=[TRANSFERS],
+    responses={200: TransferOut, **MOVE_ERRORS},
+    summary="Send an extra back to its sender: quarantine -> out of our books; 409 if it "
+    "is not an extra waiting for a decision (receiving depot staff)",
+)
+@auth.api_roles(*STOCK_ROLES)
+def send_back_extra(path: DiscrepancyPath, body: DecisionBody) -> Any:
+    return _decide(path, body, Decision.SEND_BACK)
 
 
 @api.post(

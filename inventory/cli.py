@@ -1,4 +1,5 @@
-"""Terminal commands of the inventory: check the books, import and export CSV.
+"""Terminal commands of the inventory: check the books, import and export CSV,
+decide the extras that arrived on transfers.
 
 Commands act as ``core.auth.system_actor()``: whoever can run them has the
 server's own access, and the ledger records them as ``cli:<login name>``.
@@ -20,7 +21,7 @@ from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.web import uow
 from inventory.models import StockBalance
-from inventory.service import imports, ledger
+from inventory.service import imports, ledger, transfers
 from inventory.service.ledger import Discrepancy
 from inventory.service.serials import SerialInTwoPlaces
 
@@ -129,7 +130,40 @@ def export_ledger_command(depot: str | None, part_number: str | None, out: Path 
     )
 
 
+@click.group("transfers", cls=AppGroup)
+def transfers_group() -> None:
+    """Transfers between depots."""
+
+
+@transfers_group.command("resolve")
+@click.argument("transfer_id", type=click.IntRange(min=1))
+@click.argument("discrepancy_id", type=click.IntRange(min=1))
+@click.argument("decision", type=click.Choice(["accept", "send-back"]))
+@click.option("--reason", default="", help="What the inspection found.")
+@domain_errors
+def resolve_command(transfer_id: int, discrepancy_id: int, decision: str, reason: str) -> None:
+    """Decide an extra that waits in quarantine: accept it into good stock, or
+    send it back to its sender (out of the books)."""
+    done = transfers.resolve_discrepancy(
+        uow(),
+        auth.system_actor(),
+        discrepancy_id,
+        decision,
+        transfer_id=transfer_id,
+        reason=reason,
+    )
+    [item] = [d for d in done.discrepancies if d.id == discrepancy_id]
+    what = item.serial or f"{item.qty} x {item.part_number}"
+    depot = done.transfer.to_depot
+    outcome = (
+        f"accepted into {depot}'s good stock"
+        if item.resolution == "accepted"
+        else f"sent back to its sender, out of {depot}'s books"
+    )
+    click.echo(f"{transfers.transfer_code(transfer_id)}: extra {what} {outcome}")
+
+
 def register(app: Any) -> None:
     """Add the inventory's commands to ``spares``."""
-    for command in (check_command, import_group, export_group):
+    for command in (check_command, import_group, export_group, transfers_group):
         app.cli.add_command(command)

@@ -84,7 +84,7 @@ Condition = Literal["good", "defective", "in_repair", "quarantine"]
 BucketName = Literal["good", "defective", "in_repair", "quarantine", "in_transit"]
 Family = Literal[FAMILIES]  # type: ignore[valid-type]
 Criticality = Literal[CRITICALITIES]  # type: ignore[valid-type]
-Location = Literal["depot", "in_transit", "customer", "repair", "scrapped", "missing"]
+Location = Literal["depot", "in_transit", "customer", "repair", "scrapped", "missing", "sent_back"]
 ReservationStatus = Literal["active", "released", "picked"]
 TransferStatusName = Literal["draft", "shipped", "received", "cancelled"]
 
@@ -401,12 +401,32 @@ class TransferSerialOut(BaseModel):
 
 
 class DiscrepancyOut(BaseModel):
+    id: int
     part_number: str
     kind: str = Field(description="short, extra or wrong_serial")
     qty: int
     serial: str | None
     note: str
     created_at: datetime
+    awaiting_decision: bool = Field(
+        description="an extra still in the receiving depot's quarantine: staff there accept "
+        "it or send it back"
+    )
+    resolution: Literal["accepted", "sent_back"] | None = Field(
+        description="what was decided about an extra; null while it waits, and for "
+        "short and wrong_serial (nothing to decide)"
+    )
+    resolved_by: str | None
+    resolved_at: datetime | None
+
+
+class DiscrepancyPath(BaseModel):
+    id: int = Field(ge=1, le=MAX_ID, description="the transfer")
+    discrepancy_id: int = Field(ge=1, le=MAX_ID)
+
+
+class DecisionBody(OptionalBody):
+    reason: Reason = Field(default="", description="what the inspection found (optional)")
 
 
 class TransferOut(BaseModel):

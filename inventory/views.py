@@ -38,8 +38,8 @@ from depots.service import network
 from inventory.models import BUCKET_NAMES, CONDITIONS, FAMILIES, Part, TransferStatus
 from inventory.service import catalog, imports, moves, queries, targets, transfers
 from inventory.service.stock import describe_location
-from inventory.service.transfers import LineIn, ReceivedLine, TransferView
-from reports.transfer_note import render_transfer_note, transfer_code
+from inventory.service.transfers import LineIn, ReceivedLine, TransferView, transfer_code
+from reports.transfer_note import render_transfer_note
 
 views = Blueprint("inventory", __name__, template_folder="templates")
 
@@ -535,6 +535,8 @@ def _transfer_page(view: TransferView, *, status: int = 200, **extra: Any) -> tu
             and (
                 not _is_staff(actor) or actor.depot_code in (transfer.from_depot, transfer.to_depot)
             ),
+            can_decide=actor.role in movers and actor.can_act_for_depot(transfer.to_depot),
+            awaits_decision=transfers.awaits_decision,
             form=extra.pop("form", {}),
             **extra,
         ),
@@ -632,6 +634,40 @@ def transfer_receive(transfer_id: int) -> Any:
         )
     else:
         flash(f"Transfer {transfer_code(transfer_id)} received as shipped.", "ok")
+    return redirect(url_for(".transfer", transfer_id=transfer_id))
+
+
+DECISION_DONE = {
+    transfers.Decision.ACCEPT: "accepted into {depot}'s good stock",
+    transfers.Decision.SEND_BACK: "sent back to its sender, out of {depot}'s books",
+}
+
+
+@views.route(
+    "/transfers/<int:transfer_id>/discrepancies/<int:discrepancy_id>/"
+    "<any(accept, 'send-back'):decision>",
+    methods=["POST"],
+)
+@auth.page_roles(STAFF)
+def transfer_decide(transfer_id: int, discrepancy_id: int, decision: str) -> Any:
+    """Accept an extra that waits in quarantine, or send it back (receiving depot staff)."""
+    transfers.get_transfer(uow(), transfer_id)  # an unknown transfer is a 404 page
+    choice = transfers.decision_from(decision)
+    try:
+        done = transfers.resolve_discrepancy(
+            uow(),
+            _actor(),
+            discrepancy_id,
+            choice,
+            transfer_id=transfer_id,
+            reason=request.form.get("reason", ""),
+        )
+    except DomainError as error:
+        return _transfer_failed(transfer_id, error, "decide")
+    [item] = [d for d in done.discrepancies if d.id == discrepancy_id]
+    what = item.serial or f"{item.qty} × {item.part_number}"
+    outcome = DECISION_DONE[choice].format(depot=done.transfer.to_depot)
+    flash(f"Transfer {transfer_code(transfer_id)}: extra {what} {outcome}.", "ok")
     return redirect(url_for(".transfer", transfer_id=transfer_id))
 
 

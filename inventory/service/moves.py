@@ -1,18 +1,25 @@
-"""Stock moves inside one depot: receipts, adjustments, scrap, condition changes, counts."""
+"""Stock moves inside one depot: receipts, adjustments, scrap, condition changes, counts.
+
+Every move locks the units it names before the balances it posts to (the lock
+order of ``inventory.service``). Extras that arrived on a transfer wait in
+quarantine for the receiving depot's decision (``transfers.resolve_discrepancy``):
+scrap, negative adjustments and condition changes out of quarantine must leave
+them there, so none of these becomes a way round that decision.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from core import clock
 from core.auth import Actor
-from core.db import UnitOfWork, transactional
+from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid
-from inventory.models import Bucket, Location, Movement, StockBalance, StockCount, Unit
-from inventory.service import ledger
+from inventory.models import Bucket, Location, Movement, Part, StockBalance, StockCount, Unit
+from inventory.service import ledger, transfers
 from inventory.service.ledger import Delta
 from inventory.service.serials import require_not_held_elsewhere
 from inventory.service.stock import (
@@ -129,13 +136,16 @@ def adjust(
         for unit in units_in_stock(uow, depot, part.part_number, condition, serials):
             unit.location, unit.depot_code, unit.updated_at = Location.MISSING, None, clock.now()
             uow.session.add(unit)
-    return ledger.post(
+    movement = ledger.post(
         uow,
         "adjustment",
         actor.username,
         _deltas(depot, part.part_number, condition, qty, serials, 1 if qty > 0 else -1),
         reason=reason,
     )
+    if qty < 0:
+        _leave_waiting_extras(uow, depot, part, condition, serials)
+    return movement
 
 
 @transactional
@@ -160,13 +170,15 @@ def scrap(
     for unit in units_in_stock(uow, depot, part.part_number, condition, serials):
         unit.location, unit.depot_code, unit.updated_at = Location.SCRAPPED, None, clock.now()
         uow.session.add(unit)
-    return ledger.post(
+    movement = ledger.post(
         uow,
         "scrap",
         actor.username,
         _deltas(depot, part.part_number, condition, qty, serials, -1),
         reason=_reason(reason, required=True),
     )
+    _leave_waiting_extras(uow, depot, part, condition, serials)
+    return movement
 
 
 @transactional
@@ -201,7 +213,7 @@ def change_condition(
     deltas = _deltas(depot, part.part_number, source, qty, serials, -1) + _deltas(
         depot, part.part_number, target, qty, serials, +1
     )
-    return ledger.post(
+    movement = ledger.post(
         uow,
         "condition",
         actor.username,
@@ -209,6 +221,37 @@ def change_condition(
         reason=_reason(reason, required=False) or f"{source} -> {target}",
         reference=reference,
     )
+    _leave_waiting_extras(uow, depot, part, source, serials)
+    return movement
+
+
+def _leave_waiting_extras(
+    uow: UnitOfWork, depot: str, part: Part, bucket: str, serials: Sequence[str]
+) -> None:
+    """``Conflict`` when a move out of ``bucket`` took extras that wait in quarantine
+    for a decision: a named serial that is one, or (bulk) fewer units left in
+    quarantine than wait there. Called after posting, so the balance read is the
+    locked one the move leaves behind; raising rolls the move back."""
+    if bucket != Bucket.QUARANTINE:
+        return
+    waiting = transfers.extras_awaiting_decision(uow, depot, part.part_number)
+    for serial in serials:
+        if serial in waiting.serials:
+            code = transfers.transfer_code(waiting.serials[serial])
+            raise Conflict(
+                f"serial {serial} arrived as an extra on {code} and waits in quarantine for "
+                "a decision: accept it or send it back on the transfer"
+            )
+    if part.serialized or not waiting.qty:
+        return
+    balance = uow.session.get(StockBalance, (depot, part.part_number, Bucket.QUARANTINE.value))
+    left = balance.on_hand if balance is not None else 0
+    if left < waiting.qty:
+        raise Conflict(
+            f"{waiting.qty} {part.part_number} in quarantine at {depot} arrived as extras on "
+            f"transfers and wait for a decision; this would leave {left}: accept them or send "
+            "them back on the transfer first"
+        )
 
 
 @dataclass(frozen=True)
@@ -235,34 +278,31 @@ def count(
     """Record a cycle count; the difference to the books becomes adjustment entries.
 
     Serialized parts are counted by serial: units on the books but not seen
-    become missing, serials seen but never recorded are added.
+    become missing, serials seen but never recorded are added. The units on the
+    shelf and those seen are locked before the balance, like every other writer
+    (a pick locks its unit, then the balance: the other way round, the two could
+    deadlock).
     """
     depot = require_depot(uow, depot).code
     require_staff_of(actor, depot)
     part = part_for_move(uow, part_number)
     condition = require_condition(condition)
-    balances = ledger.lock_balances(uow, [(depot, part.part_number, condition)])
-    balance: StockBalance = balances[(depot, part.part_number, condition)]
-    expected = balance.on_hand
     missing: list[str] = []
     found: list[str] = []
+    deltas: list[Delta] = []
     if part.serialized:
         seen = normalize_serials(part, len(serials or []), serials) if serials else []
         if counted is not None and counted != len(seen):
             raise Invalid(f"counted {counted} but {len(seen)} serials given")
-        on_books = set(
-            uow.session.scalars(
-                select(Unit.serial).where(
-                    Unit.depot_code == depot,
-                    Unit.part_number == part.part_number,
-                    Unit.location == Location.DEPOT,
-                    Unit.condition == condition,
-                )
-            )
-        )
+        on_books = {
+            unit.serial
+            for unit in _lock_shelf_and_seen(uow, depot, part.part_number, condition, seen)
+            if (unit.location, unit.depot_code, unit.part_number, unit.condition)
+            == (Location.DEPOT, depot, part.part_number, condition)
+        }
         missing = sorted(on_books - set(seen))
         found = sorted(set(seen) - on_books)
-        deltas = [Delta(depot, part.part_number, condition, -1, s) for s in missing]
+        deltas += [Delta(depot, part.part_number, condition, -1, s) for s in missing]
         deltas += [Delta(depot, part.part_number, condition, +1, s) for s in found]
         counted_qty = len(seen)
     else:
@@ -271,8 +311,11 @@ def count(
         if counted is None or isinstance(counted, bool) or counted < 0:
             raise Invalid("counted must be a whole number >= 0")
         counted_qty = counted
-        difference = counted - expected
-        deltas = [Delta(depot, part.part_number, condition, difference)] if difference else []
+    balances = ledger.lock_balances(uow, [(depot, part.part_number, condition)])
+    balance: StockBalance = balances[(depot, part.part_number, condition)]
+    expected = balance.on_hand
+    if not part.serialized and counted_qty != expected:
+        deltas.append(Delta(depot, part.part_number, condition, counted_qty - expected))
     if counted_qty < balance.reserved:
         raise Conflict(
             f"{balance.reserved} units are reserved at {depot}; release them before "
@@ -307,6 +350,27 @@ def count(
     uow.session.flush()
     assert record.id is not None
     return CountResult(record.id, expected, counted_qty, record.movement_id, missing, found)
+
+
+def _lock_shelf_and_seen(
+    uow: UnitOfWork, depot: str, part_number: str, condition: str, seen: Sequence[str]
+) -> list[Unit]:
+    """Lock, in one statement and in the units' lock order, the units the books put
+    in (depot, part, condition) and the units with the serials seen (wherever the
+    books have them)."""
+    on_shelf = and_(
+        Unit.depot_code == depot,
+        Unit.part_number == part_number,
+        Unit.location == Location.DEPOT,
+        Unit.condition == condition,
+    )
+    query = (
+        select(Unit)
+        .where(or_(on_shelf, Unit.serial.in_(list(seen))) if seen else on_shelf)
+        .order_by(Unit.part_number, Unit.serial)
+        .execution_options(populate_existing=True)
+    )
+    return list(uow.session.scalars(lock_for_update(query, uow)))
 
 
 def _revive_or_create(

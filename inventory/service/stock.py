@@ -70,11 +70,12 @@ def normalize_serials(part: Part, qty: int, serials: Sequence[str] | None) -> li
 
 
 def lock_units(uow: UnitOfWork, serials: Iterable[str]) -> dict[str, Unit]:
-    """The units with these serials that exist, locked in serial order."""
+    """The units with these serials that exist, locked in the units' lock order
+    (part number, then serial: see ``inventory.service``) in one statement."""
     ordered = sorted(set(serials))
     if not ordered:
         return {}
-    query = select(Unit).where(Unit.serial.in_(ordered)).order_by(Unit.serial)
+    query = select(Unit).where(Unit.serial.in_(ordered)).order_by(Unit.part_number, Unit.serial)
     query = query.execution_options(populate_existing=True)
     return {u.serial: u for u in uow.session.scalars(lock_for_update(query, uow))}
 
@@ -108,7 +109,8 @@ def units_in_stock(
 
 
 def pick_free_units(uow: UnitOfWork, depot: str, part_number: str, qty: int) -> list[Unit]:
-    """Lock ``qty`` unreserved good units of a serialized part at ``depot``, oldest serial first."""
+    """Lock ``qty`` unreserved good units of a serialized part at ``depot``, oldest serial
+    first (the units' lock order within one part)."""
     query = (
         select(Unit)
         .where(

@@ -2,7 +2,24 @@
 
 While on the road, stock sits in the destination depot's ``in_transit``
 bucket. On receipt every difference - fewer or more units, unexpected serials -
-is recorded as a discrepancy; nothing disappears silently.
+is recorded as a discrepancy; nothing disappears silently, and nothing nobody
+shipped becomes stock by itself:
+
+* ``short``: shipped, did not arrive; it leaves the books (a serial is missing).
+* ``extra``: arrived, nobody shipped it on this transfer (a serial our books do
+  not know, or more bulk units than shipped). It goes into the destination's
+  quarantine and waits for the receiving depot's decision
+  (``resolve_discrepancy``): accepted after inspection (into good stock) or sent
+  back to its sender (out of our books). Until then it is not available, and
+  scrap, adjustments and condition changes refuse to take it out of quarantine
+  (a cycle count still records what it finds).
+* ``wrong_serial``: one of our units that the books put on another depot's shelf.
+  It is ours and its condition is known, so the books follow it here as it is;
+  the discrepancy tells the other depot its shelf was wrong. Nothing to decide.
+
+A serial our books hold anywhere else - in transit, missing, scrapped, or
+installed at a customer (another domain's, see ``serials``) - cannot arrive in a
+box: the receipt is refused (409) and nothing is received.
 """
 
 from __future__ import annotations
@@ -10,6 +27,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import or_, select
 
@@ -30,6 +49,7 @@ from inventory.models import (
 )
 from inventory.service import ledger
 from inventory.service.ledger import Delta
+from inventory.service.serials import require_not_held_elsewhere
 from inventory.service.stock import (
     lock_units,
     normalize_serials,
@@ -42,6 +62,7 @@ from inventory.service.stock import (
 
 PLANNING_ROLES = (Role.PLANNER, Role.DEPOT_STAFF)
 MAX_LINES = 500
+MAX_REASON = 300  # Movement.reason
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,11 @@ class TransferView:
     lines: list[TransferLine]
     serials: list[TransferSerial] = field(default_factory=list)
     discrepancies: list[TransferDiscrepancy] = field(default_factory=list)
+
+
+def transfer_code(transfer_id: int) -> str:
+    """How people and the ledger name a transfer: ``T`` and its id."""
+    return f"T{transfer_id}"
 
 
 def _lock_transfer(uow: UnitOfWork, transfer_id: int) -> Transfer:
@@ -182,6 +208,7 @@ def ship_transfer(
     source, target = transfer.from_depot, transfer.to_depot
     deltas: list[Delta] = []
     now = clock.now()
+    # Lines come in part-number order, so the units are locked in the lock order.
     for line in lines:
         part = part_for_move(uow, line.part_number)
         if part.serialized:
@@ -209,7 +236,7 @@ def ship_transfer(
         actor.username,
         deltas,
         reason=f"transfer {source} -> {target}",
-        reference=f"T{transfer_id}",
+        reference=transfer_code(transfer_id),
     )
     transfer.status, transfer.shipped_by, transfer.shipped_at = (
         TransferStatus.SHIPPED,
@@ -231,8 +258,14 @@ def receive_transfer(
     """Receive a shipped transfer at its destination.
 
     Without ``received`` everything arrived as shipped. Otherwise each line says
-    what arrived; shortfalls, extras and unexpected serials become discrepancies
-    (short units leave the books, extra units enter good stock).
+    what arrived, and every difference becomes a discrepancy: short units leave
+    the books (serials become missing); extras - units nobody shipped, an unknown
+    serial or more bulk units than shipped - go into the destination's
+    quarantine and wait for ``resolve_discrepancy``; they are never available
+    stock. A serial our books put on another depot's shelf is moved here as it
+    is (``wrong_serial``). ``Conflict`` (409), and nothing is received, for a
+    serial held elsewhere (installed at a customer, in transit, missing,
+    scrapped, another part).
     """
     transfer = _lock_transfer(uow, transfer_id)
     actor.require_role(Role.DEPOT_STAFF)
@@ -251,189 +284,346 @@ def receive_transfer(
         select(TransferSerial).where(TransferSerial.transfer_id == transfer_id)
     ):
         shipped_serials[row.part_number].append(row)
-    target = transfer.to_depot
-    deltas: list[Delta] = []
-    now = clock.now()
-    for part_number in sorted(set(lines) | set(arrived)):
-        part = part_for_move(uow, part_number)
-        line = lines.get(part_number)
-        item = arrived.get(part_number) if received is not None else None
+    parts = {number: part_for_move(uow, number) for number in sorted(set(lines) | set(arrived))}
+    seen: dict[str, list[str]] = {}
+    for number, part in parts.items():
         if part.serialized:
-            deltas += _receive_serials(
-                uow,
-                transfer_id,
-                target,
-                part,
-                line,
-                shipped_serials[part_number],
-                item,
-                received is None,
-                now,
-            )
+            item = arrived.get(number) if received is not None else None
+            seen[number] = _serials_seen(part, shipped_serials[number], item, received is None)
+    # Every unit the receipt names, locked in one pass before any balance (the lock
+    # order of ``inventory.service``), whichever line it was listed on.
+    units = lock_units(
+        uow,
+        [row.serial for rows in shipped_serials.values() for row in rows]
+        + [serial for serials in seen.values() for serial in serials],
+    )
+    receipt = _Receipt(uow, transfer, units, clock.now())
+    for number, part in parts.items():
+        if part.serialized:
+            receipt.serials(part, lines.get(number), shipped_serials[number], seen[number])
         else:
-            deltas += _receive_bulk(uow, transfer_id, target, part, line, item, received is None)
-    if deltas:
+            item = arrived.get(number) if received is not None else None
+            receipt.bulk(part, lines.get(number), item, received is None)
+    if receipt.deltas:
         ledger.post(
             uow,
             "transfer_receive",
             actor.username,
-            deltas,
-            reason=f"transfer {transfer.from_depot} -> {target}",
-            reference=f"T{transfer_id}",
+            receipt.deltas,
+            reason=f"transfer {transfer.from_depot} -> {transfer.to_depot}",
+            reference=transfer_code(transfer_id),
         )
     transfer.status, transfer.received_by, transfer.received_at = (
         TransferStatus.RECEIVED,
         actor.username,
-        now,
+        receipt.now,
     )
     uow.session.add(transfer)
     uow.session.flush()
     return view(uow, transfer)
 
 
-def _discrepancy(
-    uow: UnitOfWork,
-    transfer_id: int,
-    part: str,
-    kind: str,
-    qty: int,
-    serial: str | None = None,
-    note: str = "",
-) -> None:
-    uow.session.add(
-        TransferDiscrepancy(
-            transfer_id=transfer_id, part_number=part, kind=kind, qty=qty, serial=serial, note=note
+def _serials_seen(
+    part: Part, shipped_rows: list[TransferSerial], item: ReceivedLine | None, as_shipped: bool
+) -> list[str]:
+    """The serials of ``part`` that arrived, as the receipt lists them."""
+    if as_shipped:
+        return sorted(row.serial for row in shipped_rows)
+    if item is None:
+        return []  # a line left out of an itemised receipt did not arrive
+    if item.qty is not None and item.serials is None:
+        raise Invalid(f"{part.part_number} is serialized; list the serials that arrived")
+    return normalize_serials(part, len(item.serials or []), item.serials)
+
+
+@dataclass
+class _Receipt:
+    """One receipt being booked: the ledger lines and discrepancies it gathers."""
+
+    uow: UnitOfWork
+    transfer: Transfer
+    units: dict[str, Unit]  # every unit the receipt names, already locked
+    now: datetime
+    deltas: list[Delta] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.transfer.to_depot
+
+    def discrepancy(
+        self, part: str, kind: str, qty: int, serial: str | None = None, note: str = ""
+    ) -> None:
+        assert self.transfer.id is not None
+        self.uow.session.add(
+            TransferDiscrepancy(
+                transfer_id=self.transfer.id,
+                part_number=part,
+                kind=kind,
+                qty=qty,
+                serial=serial,
+                note=note,
+            )
         )
-    )
 
-
-def _receive_bulk(
-    uow: UnitOfWork,
-    transfer_id: int,
-    target: str,
-    part: Part,
-    line: TransferLine | None,
-    item: ReceivedLine | None,
-    as_shipped: bool,
-) -> list[Delta]:
-    shipped = line.qty if line else 0
-    if as_shipped:
-        got = shipped
-    elif item is None:
-        got = 0  # a line left out of an itemised receipt did not arrive
-    else:
-        if item.serials:
-            raise Invalid(f"{part.part_number} is not serialized; give qty, not serials")
-        if item.qty is None or isinstance(item.qty, bool) or item.qty < 0:
-            raise Invalid(f"{part.part_number}: give the whole number of units that arrived")
-        got = item.qty
-    deltas = [Delta(target, part.part_number, Bucket.IN_TRANSIT, -shipped)] if shipped else []
-    if got:
-        deltas.append(Delta(target, part.part_number, Bucket.GOOD, got))
-    if got < shipped:
-        _discrepancy(uow, transfer_id, part.part_number, "short", shipped - got)
-    elif got > shipped:
-        _discrepancy(uow, transfer_id, part.part_number, "extra", got - shipped)
-    if line is not None:
-        line.qty_received = got
-        uow.session.add(line)
-    return deltas
-
-
-def _receive_serials(
-    uow: UnitOfWork,
-    transfer_id: int,
-    target: str,
-    part: Part,
-    line: TransferLine | None,
-    shipped_rows: list[TransferSerial],
-    item: ReceivedLine | None,
-    as_shipped: bool,
-    now,
-) -> list[Delta]:
-    shipped = {row.serial for row in shipped_rows}
-    if as_shipped:
-        seen = sorted(shipped)
-    elif item is None:
-        seen = []
-    else:
-        if item.qty is not None and item.serials is None:
-            raise Invalid(f"{part.part_number} is serialized; list the serials that arrived")
-        seen = normalize_serials(part, len(item.serials or []), item.serials)
-    units = lock_units(uow, shipped | set(seen))
-    deltas: list[Delta] = []
-    for row in shipped_rows:
-        unit = units[row.serial]
-        deltas.append(Delta(target, part.part_number, Bucket.IN_TRANSIT, -1, row.serial))
-        if row.serial in seen:
-            deltas.append(Delta(target, part.part_number, Bucket.GOOD, +1, row.serial))
-            unit.location, unit.depot_code = Location.DEPOT, target
-            row.received = True
-            uow.session.add(row)
+    def bulk(
+        self, part: Part, line: TransferLine | None, item: ReceivedLine | None, as_shipped: bool
+    ) -> None:
+        number, target = part.part_number, self.target
+        shipped = line.qty if line else 0
+        if as_shipped:
+            got = shipped
+        elif item is None:
+            got = 0  # a line left out of an itemised receipt did not arrive
         else:
-            unit.location, unit.depot_code = Location.MISSING, None
-            _discrepancy(
-                uow,
-                transfer_id,
-                part.part_number,
-                "short",
-                1,
-                row.serial,
-                "shipped but not received",
-            )
-        unit.updated_at = now
-        uow.session.add(unit)
-    for serial in [s for s in seen if s not in shipped]:
-        unit = units.get(serial)
+            if item.serials:
+                raise Invalid(f"{number} is not serialized; give qty, not serials")
+            if item.qty is None or isinstance(item.qty, bool) or item.qty < 0:
+                raise Invalid(f"{number}: give the whole number of units that arrived")
+            got = item.qty
+        if shipped:
+            self.deltas.append(Delta(target, number, Bucket.IN_TRANSIT, -shipped))
+        if min(got, shipped):
+            self.deltas.append(Delta(target, number, Bucket.GOOD, min(got, shipped)))
+        if got < shipped:
+            self.discrepancy(number, "short", shipped - got)
+        elif got > shipped:
+            self.deltas.append(Delta(target, number, Bucket.QUARANTINE, got - shipped))
+            self.discrepancy(number, "extra", got - shipped, note=EXTRA_NOTE)
+        if line is not None:
+            line.qty_received = got
+            self.uow.session.add(line)
+
+    def serials(
+        self,
+        part: Part,
+        line: TransferLine | None,
+        shipped_rows: list[TransferSerial],
+        seen: list[str],
+    ) -> None:
+        number, target = part.part_number, self.target
+        shipped = {row.serial for row in shipped_rows}
+        for row in shipped_rows:
+            unit = self.units[row.serial]
+            self.deltas.append(Delta(target, number, Bucket.IN_TRANSIT, -1, row.serial))
+            if row.serial in seen:
+                self.deltas.append(Delta(target, number, Bucket.GOOD, +1, row.serial))
+                unit.location, unit.depot_code = Location.DEPOT, target
+                row.received = True
+                self.uow.session.add(row)
+            else:
+                unit.location, unit.depot_code = Location.MISSING, None
+                self.discrepancy(number, "short", 1, row.serial, "shipped but not received")
+            unit.updated_at = self.now
+            self.uow.session.add(unit)
+        unexpected = [s for s in seen if s not in shipped]
+        strangers = [s for s in unexpected if _not_ours(self.units.get(s), number)]
+        # A serial installed at a customer cannot also arrive in a box: refuse the
+        # receipt rather than book one serial in two places.
+        require_not_held_elsewhere(self.uow, strangers)
+        for serial in unexpected:
+            if serial in strangers:
+                self._extra_unit(number, serial)
+            else:
+                self._wrong_serial(number, self.units[serial])
+        if line is not None:
+            line.qty_received = sum(1 for s in seen if s in shipped)
+            self.uow.session.add(line)
+
+    def _extra_unit(self, part_number: str, serial: str) -> None:
+        """A unit that is not ours arrived: into quarantine, waiting for a decision."""
+        note = f"arrived unannounced on {transfer_code(self.transfer.id or 0)}"
+        unit = self.units.get(serial)
         if unit is None:
-            uow.session.add(
-                Unit(
-                    serial=serial,
-                    part_number=part.part_number,
-                    condition="good",
-                    location=Location.DEPOT,
-                    depot_code=target,
-                    updated_at=now,
-                )
-            )
-            deltas.append(Delta(target, part.part_number, Bucket.GOOD, +1, serial))
-            _discrepancy(
-                uow,
-                transfer_id,
-                part.part_number,
-                "extra",
-                1,
-                serial,
-                "received but not shipped on this transfer",
-            )
-            continue
-        # A known unit that was not on this transfer: move it here from where the
-        # books had it, so the books follow the physical unit.
-        if unit.location != Location.DEPOT or unit.part_number != part.part_number:
+            unit = Unit(serial=serial, part_number=part_number)
+            self.uow.session.add(unit)
+            self.units[serial] = unit
+        unit.condition, unit.location, unit.depot_code = (
+            Bucket.QUARANTINE,
+            Location.DEPOT,
+            self.target,
+        )
+        unit.reservation_id, unit.note, unit.updated_at = None, note, self.now
+        self.uow.session.add(unit)
+        self.deltas.append(Delta(self.target, part_number, Bucket.QUARANTINE, +1, serial))
+        self.discrepancy(part_number, "extra", 1, serial, EXTRA_NOTE)
+
+    def _wrong_serial(self, part_number: str, unit: Unit) -> None:
+        """One of our units, recorded on another depot's shelf, arrived here.
+
+        It is ours and its condition is on our books, so it needs no decision: the
+        books follow the physical unit, in the condition they had it, and the
+        discrepancy tells that depot its shelf was wrong. Anywhere else (in transit,
+        missing, at a customer, another part) it cannot be in this box: ``Conflict``.
+        """
+        serial = unit.serial
+        if unit.location != Location.DEPOT or unit.part_number != part_number:
             raise Conflict(
                 f"serial {serial} is recorded as {unit.part_number} {unit.location}; "
                 "it cannot be received on this transfer"
             )
-        moved = units_in_stock(
-            uow, unit.depot_code or "", part.part_number, unit.condition, [serial]
-        )[0]
-        deltas.append(Delta(moved.depot_code or "", part.part_number, moved.condition, -1, serial))
-        deltas.append(Delta(target, part.part_number, moved.condition, +1, serial))
-        _discrepancy(
-            uow,
-            transfer_id,
-            part.part_number,
+        source = unit.depot_code or ""
+        moved = units_in_stock(self.uow, source, part_number, unit.condition, [serial])[0]
+        self.deltas.append(Delta(source, part_number, moved.condition, -1, serial))
+        self.deltas.append(Delta(self.target, part_number, moved.condition, +1, serial))
+        self.discrepancy(
+            part_number,
             "wrong_serial",
             1,
             serial,
-            f"recorded at {moved.depot_code}, arrived on this transfer",
+            f"recorded at {source}, arrived on this transfer",
         )
-        moved.depot_code, moved.updated_at = target, now
-        uow.session.add(moved)
-    if line is not None:
-        line.qty_received = sum(1 for s in seen if s in shipped)
-        uow.session.add(line)
-    return deltas
+        moved.depot_code, moved.updated_at = self.target, self.now
+        self.uow.session.add(moved)
+
+
+EXTRA_NOTE = "received but not shipped on this transfer: in quarantine until accepted or sent back"
+
+
+def _not_ours(unit: Unit | None, part_number: str) -> bool:
+    """Whether a serial that arrived unannounced belongs to nobody on our books: never
+    seen, or a unit of this part we sent back to its sender once before."""
+    return unit is None or (unit.location == Location.SENT_BACK and unit.part_number == part_number)
+
+
+# --- extras: the decision after inspection ------------------------------------------------
+
+
+class Decision(StrEnum):
+    """What the receiving depot decides about an extra that waits in quarantine."""
+
+    ACCEPT = "accept"  # ours now: quarantine -> good stock
+    SEND_BACK = "send_back"  # not ours: quarantine -> out of our books, back to the sender
+
+
+RESOLUTION_OF = {Decision.ACCEPT: "accepted", Decision.SEND_BACK: "sent_back"}
+DECIDABLE_KIND = "extra"
+
+
+def awaits_decision(item: TransferDiscrepancy) -> bool:
+    """True for an extra still waiting in quarantine: the one kind of discrepancy that
+    is decided (shortfalls and wrong serials are booked as they are found)."""
+    return item.kind == DECIDABLE_KIND and item.resolution is None
+
+
+def decision_from(text: str) -> Decision:
+    """``accept``, ``send_back`` or ``send-back`` as a ``Decision``; ``Invalid`` otherwise."""
+    value = (text or "").strip().lower().replace("-", "_")
+    try:
+        return Decision(value)
+    except ValueError:
+        raise Invalid("decision must be accept or send-back") from None
+
+
+def _lock_discrepancy(uow: UnitOfWork, discrepancy_id: int) -> TransferDiscrepancy | None:
+    query = select(TransferDiscrepancy).where(TransferDiscrepancy.id == discrepancy_id)
+    return uow.session.scalars(
+        lock_for_update(query.execution_options(populate_existing=True), uow)
+    ).first()
+
+
+@transactional
+def resolve_discrepancy(
+    uow: UnitOfWork,
+    actor: Actor,
+    discrepancy_id: int,
+    decision: Decision | str,
+    *,
+    transfer_id: int | None = None,
+    reason: str = "",
+) -> TransferView:
+    """Decide an extra that waits in the receiving depot's quarantine, once.
+
+    ``accept`` (after inspection, it is ours): quarantine -> good stock.
+    ``send_back`` (not ours): quarantine -> out of our books; a serialized unit's
+    location becomes ``sent_back``. Either is one ledger movement referenced
+    ``T<transfer id>`` with ``reason`` (a default says what was decided).
+
+    Staff of the receiving depot decide (administrators too): ``Forbidden`` for
+    anyone else. ``NotFound`` for an unknown discrepancy, or one not on
+    ``transfer_id`` when it is given; ``Invalid`` for another decision;
+    ``Conflict`` for a shortfall or wrong serial (nothing to decide), a decision
+    already taken, or an extra no longer in quarantine there (e.g. counted
+    missing). Returns the transfer.
+    """
+    choice = decision_from(decision)
+    item = _lock_discrepancy(uow, discrepancy_id)
+    if item is None or (transfer_id is not None and item.transfer_id != transfer_id):
+        where = f" on transfer {transfer_id}" if transfer_id is not None else ""
+        raise NotFound(f"unknown discrepancy {discrepancy_id}{where}")
+    transfer = uow.session.get(Transfer, item.transfer_id)
+    assert transfer is not None and transfer.id is not None
+    actor.require_role(Role.DEPOT_STAFF)
+    actor.require_depot(transfer.to_depot)
+    code = transfer_code(transfer.id)
+    if item.kind != DECIDABLE_KIND:
+        raise Conflict(
+            f"discrepancy {discrepancy_id} on {code} is {item.kind.replace('_', ' ')}: it was "
+            "booked on receipt; only an extra (units nobody shipped) waits for a decision"
+        )
+    if item.resolution is not None:
+        raise Conflict(
+            f"the extra {discrepancy_id} on {code} was already "
+            f"{item.resolution.replace('_', ' ')} by {item.resolved_by}"
+        )
+    depot, part = transfer.to_depot, item.part_number
+    now = clock.now()
+    what = item.serial or f"{item.qty} x {part}"
+    if choice == Decision.ACCEPT:
+        default = f"extra {what} on {code} accepted after inspection"
+    else:
+        default = f"extra {what} on {code} sent back to its sender ({transfer.from_depot})"
+    text = " ".join((reason or "").split())[: MAX_REASON - len(default) - 2]
+    deltas = [Delta(depot, part, Bucket.QUARANTINE, -item.qty, item.serial)]
+    if choice == Decision.ACCEPT:
+        deltas.append(Delta(depot, part, Bucket.GOOD, item.qty, item.serial))
+    if item.serial:
+        [unit] = units_in_stock(uow, depot, part, Bucket.QUARANTINE, [item.serial])
+        if choice == Decision.ACCEPT:
+            unit.condition = Bucket.GOOD
+        else:
+            unit.location, unit.depot_code = Location.SENT_BACK, None
+            unit.note = f"arrived unannounced on {code}; sent back"
+        unit.updated_at = now
+        uow.session.add(unit)
+    ledger.post(
+        uow,
+        "extra_accepted" if choice == Decision.ACCEPT else "extra_sent_back",
+        actor.username,
+        deltas,
+        reason=f"{default}: {text}" if text else default,
+        reference=code,
+    )
+    item.resolution, item.resolved_by, item.resolved_at = RESOLUTION_OF[choice], actor.username, now
+    uow.session.add(item)
+    uow.session.flush()
+    return view(uow, transfer)
+
+
+@dataclass(frozen=True)
+class WaitingExtras:
+    """What arrived as extras at a depot and still waits in its quarantine."""
+
+    qty: int  # bulk units
+    serials: dict[str, int]  # serial -> transfer id
+
+
+def extras_awaiting_decision(uow: UnitOfWork, depot: str, part_number: str) -> WaitingExtras:
+    """The extras of ``part_number`` waiting in ``depot``'s quarantine, for the moves
+    that must not decide them behind the transfer's back (scrap, adjust, condition)."""
+    rows = uow.session.execute(
+        select(TransferDiscrepancy.qty, TransferDiscrepancy.serial, Transfer.id)
+        .join(Transfer, Transfer.id == TransferDiscrepancy.transfer_id)
+        .where(
+            Transfer.to_depot == depot,
+            TransferDiscrepancy.part_number == part_number,
+            TransferDiscrepancy.kind == DECIDABLE_KIND,
+            TransferDiscrepancy.resolution.is_(None),
+        )
+    ).all()
+    return WaitingExtras(
+        qty=sum(qty for qty, serial, _ in rows if serial is None),
+        serials={serial: transfer_id for _, serial, transfer_id in rows if serial is not None},
+    )
 
 
 @transactional

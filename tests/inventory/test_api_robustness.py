@@ -15,7 +15,7 @@ from core import auth
 from core.db import UnitOfWork
 from inventory.models import Part, PartIn, StockBalance
 from inventory.service import catalog, moves, reservations, transfers
-from inventory.service.transfers import LineIn
+from inventory.service.transfers import LineIn, ReceivedLine
 from tests.conftest import TEST_PASSWORD, bearer, make_test_app
 from tests.inventory.conftest import new_serials
 
@@ -59,12 +59,18 @@ def _world(engine) -> dict[str, Any]:
     moves.receive(uow, admin, "BJ", tracked, 5, serials)
     held = reservations.reserve(uow, admin, "BJ", bulk, 1, "RMA-FZ")
     draft = transfers.create_transfer(uow, admin, "BJ", "SH", [LineIn(bulk, 1)])
+    over = transfers.create_transfer(uow, admin, "BJ", "GZ", [LineIn(bulk, 1)])
+    transfers.ship_transfer(uow, admin, over.transfer.id)
+    received = transfers.receive_transfer(uow, admin, over.transfer.id, [ReceivedLine(bulk, qty=3)])
+    [extra] = received.discrepancies
     return {
         "bulk": bulk,
         "tracked": tracked,
         "serials": serials,
         "reservation": held.id,
         "transfer": draft.transfer.id,
+        "received": over.transfer.id,
+        "extra": extra.id,
     }
 
 
@@ -79,6 +85,7 @@ def _templates(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     }
     move = {"depot": "BJ", "part_number": bulk, "qty": 1}
     res, tr = world["reservation"], world["transfer"]
+    extra = f"/api/v1/transfers/{world['received']}/discrepancies/{world['extra']}"
     return [
         ("POST", "/api/v1/parts", part),
         ("PUT", f"/api/v1/parts/{bulk}", {k: v for k, v in part.items() if k != "part_number"}),
@@ -106,6 +113,8 @@ def _templates(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("POST", f"/api/v1/transfers/{tr}/ship", {"serials": {}}),
         ("POST", f"/api/v1/transfers/{tr}/receive", {"lines": [{"part_number": bulk, "qty": 1}]}),
         ("POST", f"/api/v1/transfers/{tr}/cancel", {}),
+        ("POST", f"{extra}/accept", {"reason": "inspected"}),
+        ("POST", f"{extra}/send-back", {}),
     ]
 
 
@@ -165,6 +174,8 @@ ODD_REQUESTS = [
     ("GET", "/api/v1/ledger?before_id=99999999999999999999999"),
     ("GET", "/api/v1/transfers/99999999999"),
     ("POST", "/api/v1/reservations/99999999999/release"),
+    ("POST", "/api/v1/transfers/1/discrepancies/99999999999/accept"),
+    ("POST", "/api/v1/transfers/99999/discrepancies/1/send-back"),
     ("GET", "/api/v1/units?offset=99999999999"),
     ("PUT", "/api/v1/parts/AB%00C"),
 ]
@@ -200,6 +211,8 @@ WRITE_ROLES = {
     ("POST", "/api/v1/transfers/1/ship"): STAFF,
     ("POST", "/api/v1/transfers/1/receive"): STAFF,
     ("POST", "/api/v1/transfers/1/cancel"): {"planner", "depot_staff"},
+    ("POST", "/api/v1/transfers/1/discrepancies/1/accept"): STAFF,
+    ("POST", "/api/v1/transfers/1/discrepancies/1/send-back"): STAFF,
 }
 
 
@@ -218,7 +231,7 @@ def test_every_write_refuses_other_roles_before_reading_the_body(client, api_tok
             else:
                 assert answer.status_code == 403, (method, url, role, answer.get_json())
                 refused += 1
-    assert refused == 4 * 3 + 8 * 3 + 2 * 2
+    assert refused == 4 * 3 + 10 * 3 + 2 * 2
 
 
 def test_every_inventory_route_is_documented_with_a_summary_and_errors(app, client):
@@ -244,6 +257,8 @@ def test_every_inventory_route_is_documented_with_a_summary_and_errors(app, clie
         ("post", "/api/v1/transfers/{id}/ship"),
         ("post", "/api/v1/transfers/{id}/receive"),
         ("post", "/api/v1/transfers/{id}/cancel"),
+        ("post", "/api/v1/transfers/{id}/discrepancies/{discrepancy_id}/accept"),
+        ("post", "/api/v1/transfers/{id}/discrepancies/{discrepancy_id}/send-back"),
         ("get", "/api/v1/ledger"),
         ("get", "/api/v1/units"),
         ("get", "/api/v1/units/{serial}"),
@@ -263,6 +278,7 @@ def test_every_inventory_route_is_documented_with_a_summary_and_errors(app, clie
         (
             method.lower(),
             rule.rule.replace("<int:id>", "{id}")
+            .replace("<int:discrepancy_id>", "{discrepancy_id}")
             .replace("<part_number>", "{part_number}")
             .replace("<serial>", "{serial}"),
         )

@@ -97,7 +97,7 @@ def test_reserved_stock_cannot_be_shipped(uow, make_part, staff, planner, stock_
         transfers.ship_transfer(uow, staff("GZ"), draft.transfer.id)
 
 
-def test_short_and_wrong_serials_are_recorded_as_discrepancies(
+def test_short_extra_and_wrong_serials_are_recorded_as_discrepancies(
     uow, make_part, staff, planner, stock_up
 ):
     part = make_part(serialized=True)
@@ -117,8 +117,13 @@ def test_short_and_wrong_serials_are_recorded_as_discrepancies(
         [("short", shipped[1]), ("extra", stranger), ("wrong_serial", elsewhere[0])]
     )
     row = _row(uow, "WH", part)
-    assert (row.good, row.in_transit) == (3, 0)
+    # The unit that was shipped and the one moved from XA's shelf are good stock; the
+    # stranger waits in quarantine for a decision, never available.
+    assert (row.good, row.available, row.quarantine, row.in_transit) == (2, 2, 1, 0)
+    unit = queries.get_unit(uow, stranger)[0]
+    assert (unit.condition, unit.location, unit.depot_code) == ("quarantine", "depot", "WH")
     assert queries.get_unit(uow, shipped[1])[0].location == "missing"
+    assert queries.get_unit(uow, elsewhere[0])[0].depot_code == "WH"
     assert _row(uow, "XA", part).good == 0
     assert ledger.check_books(uow) == []
 
