@@ -1,5 +1,5 @@
-"""Terminal commands of the RMA package: the scheduled escalation run, the outbox
-and the escalation ladder.
+"""Terminal commands of the RMA package: the scheduled escalation run, the outbox,
+the escalation ladder, and a case's steps for the operator (``spares rma``).
 
 ``spares escalate`` is meant to run every minute from cron or a systemd timer
 (docs/OPERATIONS.md); concurrent runs are safe. Commands act as the server's
@@ -23,16 +23,18 @@ from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.web import SETTINGS_KEY, uow
 from depots.calendar import parse_instant
+from rma import kinds
 from rma.models import Notification, Rma
-from rma.service import escalations
+from rma.service import escalations, lifecycle, promises, queries, returns
 from rma.service.delivery import deliver_pending
+from rma.service.promises import live_promises
 
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 
 
 def register(app: Any) -> None:
     """Add the RMA commands to ``spares`` and the ladder to the seeders of ``db upgrade``."""
-    for command in (escalate_command, notifications_command, ladder_group):
+    for command in (escalate_command, notifications_command, ladder_group, rma_group):
         app.cli.add_command(command)
     seeders = app.extensions.setdefault(SEEDERS_KEY, [])
     if escalations.seed_ladder not in seeders:
@@ -66,16 +68,22 @@ def _instant(text: str | None) -> datetime | None:
 )
 @domain_errors
 def escalate_command(now_text: str | None, limit: int) -> None:
-    """Raise due escalations, chase overdue returns, then send pending e-mail.
+    """Record promises that passed unmet, raise due escalations, chase overdue returns,
+    then send pending e-mail.
 
-    Prints one line per escalation raised on stdout; reminders and delivery
-    results go to stderr. Exits 0 even when mail could not be sent (it is
+    Prints one line per escalation raised on stdout; lapsed promises, reminders and
+    delivery results go to stderr. Exits 0 even when mail could not be sent (it is
     retried on a later run). Safe to run several at once.
     """
     at = _instant(now_text)
     # --now moves the whole run, outbox timestamps included, to that instant.
     with clock.frozen(at) if at is not None else nullcontext():
         now = clock.now()
+        lapsed = promises.refresh_promises(uow(), now)
+        if lapsed:
+            click.echo(
+                f"{len(lapsed)} promises passed unmet, now at risk: {', '.join(lapsed)}", err=True
+            )
         raised = escalations.raise_due_escalations(uow(), now)
         numbers = _numbers(uow(), [e.rma_id for e in raised])
         for escalation in raised:
@@ -199,4 +207,76 @@ def ladder_set_command(
     click.echo(
         f"{row.fault_level} step {row.step}: after {row.after_hours:g} h -> "
         f"{row.notify_title} <{row.notify_email}>"
+    )
+
+
+@click.group("rma", cls=AppGroup)
+def rma_group() -> None:
+    """One RMA: show it, cancel it, receive a cancelled case's unit back."""
+
+
+@read_only
+def _case_lines(u: UnitOfWork, number: str) -> list[str]:
+    view = queries.get_rma(u, number)
+    rma = view.rma
+    lines = [
+        f"{rma.number} {rma.fault_level} {rma.kind} {rma.status}: {view.customer.name}, "
+        f"{view.site.name}; part {rma.part_number}, serial {rma.serial or 'unknown'}"
+    ]
+    promise = live_promises(u, [rma], clock.now()).get(rma.id or 0)
+    if promise is not None:
+        current = _when(promise.current) if promise.current else "none can be given now"
+        lines.append(
+            f"promise: due {_when(promise.due)}, first {_when(promise.original)}, now {current}"
+            + (f"; AT RISK: {promise.reason}" if promise.at_risk else "")
+        )
+    back = kinds.expected_back(rma)
+    if back is not None and rma.due_defective_return is not None:
+        lines.append(
+            f"expected back: {back.what} {back.serial or 'serial unknown'} by "
+            f"{_when(rma.due_defective_return)} ({back.action})"
+        )
+    lines.append(f"allowed: {', '.join(kinds.allowed_actions(rma)) or 'nothing'}")
+    return lines
+
+
+def _when(value: datetime | None) -> str:
+    return f"{clock.local(value):%Y-%m-%d %H:%M}" if value else "-"
+
+
+@rma_group.command("show")
+@click.argument("number")
+@domain_errors
+def rma_show_command(number: str) -> None:
+    """The case, its live promise, the unit it waits for and what may be done now."""
+    for line in _case_lines(uow(), number):
+        click.echo(line)
+
+
+@rma_group.command("cancel")
+@click.argument("number")
+@click.option("--reason", required=True, help="Why the case is cancelled.")
+@domain_errors
+def rma_cancel_command(number: str, reason: str) -> None:
+    """Cancel NUMBER: released before shipping; after shipping it waits for its unit."""
+    done = lifecycle.cancel(uow(), auth.system_actor(), number, reason)
+    if done.status == "returning":
+        click.echo(
+            f"{done.number} returning: unit {done.shipped_serial or '?'} expected back by "
+            f"{_when(done.due_defective_return)}"
+        )
+    else:
+        click.echo(f"{done.number} cancelled")
+
+
+@rma_group.command("receive-back")
+@click.argument("number")
+@click.option("--depot", required=True, help="The depot the unit arrived at.")
+@click.option("--serial", default=None, help="The serial scanned (default: the one shipped).")
+@domain_errors
+def rma_receive_back_command(number: str, depot: str, serial: str | None) -> None:
+    """The unit of a case cancelled after shipping is back: quarantine, case cancelled."""
+    done = returns.receive_replacement_back(uow(), auth.system_actor(), number, depot, serial)
+    click.echo(
+        f"{done.number} cancelled: unit {done.returned_serial} in {done.return_depot} quarantine"
     )

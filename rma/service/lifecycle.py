@@ -64,17 +64,21 @@ def allowed_actions(rma: Rma) -> list[str]:
     return kinds.allowed_actions(rma)
 
 
-def require_step(rma: Rma, target: Status) -> None:
-    """``Conflict`` naming the allowed verbs unless ``target`` is a step ``rma`` may take."""
-    if target == Status.CANCELLED and rma.status != Status.RETURNING:
-        outcome = kinds.cancel_outcome(rma)
-        if outcome.to is not None:
-            return
+def require_cancel(rma: Rma) -> Status:
+    """The status cancelling ``rma`` now leads to; ``Conflict`` saying why when it
+    cannot be cancelled."""
+    outcome = kinds.cancel_outcome(rma)
+    if outcome.to is None:
         raise Conflict(
             f"{rma.number} cannot be cancelled: {outcome.refusal}",
             status=rma.status,
             allowed=allowed_actions(rma),
         )
+    return outcome.to
+
+
+def require_step(rma: Rma, target: Status) -> None:
+    """``Conflict`` naming the allowed verbs unless ``target`` is a step ``rma`` may take."""
     if target in kinds.next_steps(rma):
         return
     allowed = allowed_actions(rma)
@@ -627,16 +631,14 @@ def cancel(uow: UnitOfWork, actor: Actor, number: str, reason: str) -> Rma:
     """
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
     rma = lock_rma(uow, number)
-    require_step(rma, Status.CANCELLED)
+    target = require_cancel(rma)
     text = (reason or "").strip()
     if not text:
         raise Invalid("a reason is required to cancel")
-    outcome = kinds.cancel_outcome(rma)
-    assert outcome.to is not None
     released = release_held_stock(uow, rma, actor, f"{rma.number} cancelled")
     now = clock.now()
     rma.cancel_reason = text[:300]
-    if outcome.to == Status.RETURNING:
+    if target == Status.RETURNING:
         rma.due_defective_return = now + timedelta(days=RETURN_AFTER_CANCEL_DAYS)
         move_to(
             uow,
