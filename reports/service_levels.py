@@ -51,7 +51,10 @@ from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from depots.models import City, Depot
 from inventory.models import Part, StockBalance, StockTarget
-from rma.models import FAULT_LEVELS, OPEN_STATUSES, Customer, Escalation, Kind, Rma, Site, Status
+from rma import kinds
+from rma.models import FAULT_LEVELS, OPEN_STATUSES, Escalation, Kind, Rma
+from rma.service.promises import JUDGED
+from rma.service.queries import overdue_returns_query
 
 DEFAULT_DAYS = 30  # the default period: the 30 days before today, and today
 MAX_SPAN_DAYS = 731  # two years, a leap day included
@@ -60,7 +63,7 @@ LATEST = date(2199, 12, 31)
 TOP_SHORTAGES = 20
 REMARKS_PER_ENGINEER = 3
 EMERGENCY = "emergency"
-SHIPPING_KINDS = (Kind.ADVANCE_REPLACEMENT.value, Kind.LOANER.value)
+SHIPPING_KINDS = kinds.SHIPPING_KINDS
 KINDS = tuple(k.value for k in Kind)
 ESCALATION_STEPS = (0, 1, 2, 3)  # 0: at risk (no depot could meet the due time)
 
@@ -353,29 +356,20 @@ def _mean(values: pd.Series, digits: int = 2) -> float | None:
 def _promise_columns(cases: pd.DataFrame, period: Period | None) -> tuple[pd.Series, pd.Series]:
     """Per case: whether its promise is judged, and whether it was met.
 
-    Replacements and loaners are judged on delivery against the 24-hour due
-    time, repairs on return against the 72-working-hour due time; with a
-    ``period``, only deliveries and returns in it are judged, without one every
-    delivery and return so far.
+    The judged promises and their columns are ``rma.service.promises.JUDGED`` (the
+    24-hour replacement on delivery, the 72-working-hour repair on its return),
+    met when done at or before the due time, as everywhere else; with a
+    ``period``, only steps done in it are judged, without one every step so far.
     """
-
-    def happened(series: pd.Series) -> pd.Series:
-        return series.notna() if period is None else _within(series, period)
-
-    replacement = (
-        cases["kind"].isin(SHIPPING_KINDS)
-        & happened(cases["delivered_at"])
-        & cases["due_replacement"].notna()
-    )
-    repair = (
-        (cases["kind"] == Kind.REPAIR.value)
-        & happened(cases["returned_at"])
-        & cases["due_repair_return"].notna()
-    )
-    met = (replacement & (cases["delivered_at"] <= cases["due_replacement"])) | (
-        repair & (cases["returned_at"] <= cases["due_repair_return"])
-    )
-    return replacement | repair, met
+    judged = pd.Series(False, index=cases.index)
+    met = pd.Series(False, index=cases.index)
+    for promise in JUDGED:
+        done, due = cases[promise.done], cases[promise.due]
+        happened = done.notna() if period is None else _within(done, period)
+        this = cases["kind"].isin(promise.kinds) & happened & due.notna()
+        judged |= this
+        met |= this & (done <= due)
+    return judged, met
 
 
 # --- headline -------------------------------------------------------------------------------
@@ -388,23 +382,6 @@ def _escalation_counts(uow: UnitOfWork, period: Period) -> pd.DataFrame:
         .group_by(Escalation.fault_level, Escalation.step)
     ).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=["fault_level", "step", "count"])
-
-
-def _overdue_query(now: datetime) -> Any:
-    """Delivered replacements and loaners whose unit should be back by ``now``
-    (the same rule as the daily reminders of ``rma.service.escalations``)."""
-    return (
-        select(Rma, Customer, City)
-        .join(Customer, Customer.id == Rma.customer_id)
-        .join(Site, Site.id == Rma.site_id)
-        .join(City, City.id == Site.city_id)
-        .where(
-            Rma.status == Status.DELIVERED.value,
-            Rma.kind.in_(SHIPPING_KINDS),
-            Rma.due_defective_return.is_not(None),
-            Rma.due_defective_return <= now,
-        )
-    )
 
 
 def build_headline(
@@ -452,7 +429,9 @@ def headline(uow: UnitOfWork, period: Period, *, now: datetime | None = None) ->
         open_now=_open_now(uow),
         escalations=_escalation_counts(uow, period),
         overdue_now=int(
-            uow.session.scalar(select(func.count()).select_from(_overdue_query(now).subquery()))
+            uow.session.scalar(
+                select(func.count()).select_from(overdue_returns_query(now).subquery())
+            )
             or 0
         ),
     )
@@ -861,13 +840,15 @@ def _parts(uow: UnitOfWork) -> pd.DataFrame:
 
 @read_only
 def overdue_returns(uow: UnitOfWork, *, now: datetime | None = None) -> pd.DataFrame:
-    """Delivered replacements and loaners whose unit is not back by its due time at
-    ``now`` (default: the clock): RMA, customer, city, depot, kind, part, serial
-    expected back, due time (Asia/Shanghai), whole days overdue, engineer. The
-    longest overdue first."""
+    """Units that should be back by ``now`` (default: the clock) and are not, by the
+    one rule of ``rma.service.queries.overdue_returns_query`` (the daily reminders
+    chase the same cases): RMA, customer, city, depot, kind, part, serial expected
+    back, due time (Asia/Shanghai), whole days overdue, engineer. The longest
+    overdue first."""
     now = clock.as_utc(now or clock.now())
     rows = []
-    for rma, customer, city in uow.session.execute(_overdue_query(now)):
+    for rma, customer, _site, city in uow.session.execute(overdue_returns_query(now)):
+        expected = kinds.expected_back(rma)
         due = clock.as_utc(rma.due_defective_return)
         rows.append(
             {
@@ -878,8 +859,8 @@ def overdue_returns(uow: UnitOfWork, *, now: datetime | None = None) -> pd.DataF
                 "city_zh": city.name_zh,
                 "depot": rma.depot_code or "",
                 "kind": rma.kind,
-                "part_number": rma.part_number,
-                "serial": (rma.shipped_serial if rma.kind == Kind.LOANER else rma.serial) or "",
+                "part_number": expected.part_number if expected else rma.part_number,
+                "serial": (expected.serial if expected else None) or "",
                 "due": pd.Timestamp(due).tz_convert(clock.SHANGHAI),
                 "days_overdue": (now - due).days,
                 "engineer": rma.reported_by,
