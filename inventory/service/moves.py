@@ -234,21 +234,20 @@ def _leave_waiting_extras(
     locked one the move leaves behind; raising rolls the move back."""
     if bucket != Bucket.QUARANTINE:
         return
-    waiting = transfers.extras_awaiting_decision(uow, depot, part.part_number)
-    for serial in serials:
-        if serial in waiting.serials:
-            code = transfers.transfer_code(waiting.serials[serial])
-            raise Conflict(
-                f"serial {serial} arrived as an extra on {code} and waits in quarantine for "
-                "a decision: accept it or send it back on the transfer"
-            )
-    if part.serialized or not waiting.qty:
+    waiting = transfers.waiting_extra_serials(uow, serials)
+    if waiting:
+        serial = min(waiting)
+        raise waiting[serial].refusal(serial)
+    waiting_qty = (
+        0 if part.serialized else transfers.waiting_extra_qty(uow, depot, part.part_number)
+    )
+    if not waiting_qty:
         return
     balance = uow.session.get(StockBalance, (depot, part.part_number, Bucket.QUARANTINE.value))
     left = balance.on_hand if balance is not None else 0
-    if left < waiting.qty:
+    if left < waiting_qty:
         raise Conflict(
-            f"{waiting.qty} {part.part_number} in quarantine at {depot} arrived as extras on "
+            f"{waiting_qty} {part.part_number} in quarantine at {depot} arrived as extras on "
             f"transfers and wait for a decision; this would leave {left}: accept them or send "
             "them back on the transfer first"
         )
@@ -377,8 +376,10 @@ def _revive_or_create(
     uow: UnitOfWork, serials: Sequence[str], part_number: str, depot: str, condition: str
 ) -> None:
     """Serials found on the shelf: a unit recorded missing comes back; an unknown one is new.
-    A serial recorded anywhere else is refused: it must be moved, not counted in."""
+    A serial recorded anywhere else is refused: it must be moved, not counted in; so is
+    an extra that waits for a decision, anywhere but in its depot's quarantine."""
     known = lock_units(uow, serials)
+    waiting = transfers.waiting_extra_serials(uow, list(known))
     for serial in serials:
         unit = known.get(serial)
         if unit is None:
@@ -388,6 +389,10 @@ def _revive_or_create(
                 f"serial {serial} is recorded as {unit.part_number} {unit.location}"
                 f"{' at ' + unit.depot_code if unit.depot_code else ''}; move it instead"
             )
+        # An extra counted missing may turn up again, but only where it waits.
+        extra = waiting.get(serial)
+        if extra is not None and (depot, condition) != (extra.depot, Bucket.QUARANTINE):
+            raise extra.refusal(serial)
         unit.location, unit.depot_code, unit.condition = Location.DEPOT, depot, condition
         unit.updated_at = clock.now()
         uow.session.add(unit)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from core import clock
 from core.auth import Actor, Role
@@ -453,7 +453,8 @@ class _Receipt:
         It is ours and its condition is on our books, so it needs no decision: the
         books follow the physical unit, in the condition they had it, and the
         discrepancy tells that depot its shelf was wrong. Anywhere else (in transit,
-        missing, at a customer, another part) it cannot be in this box: ``Conflict``.
+        missing, at a customer, another part), or still waiting as an extra for
+        that depot's decision, it cannot be in this box: ``Conflict``.
         """
         serial = unit.serial
         if unit.location != Location.DEPOT or unit.part_number != part_number:
@@ -461,6 +462,9 @@ class _Receipt:
                 f"serial {serial} is recorded as {unit.part_number} {unit.location}; "
                 "it cannot be received on this transfer"
             )
+        waiting = waiting_extra_serials(self.uow, [serial]).get(serial)
+        if waiting is not None:
+            raise waiting.refusal(serial)
         source = unit.depot_code or ""
         moved = units_in_stock(self.uow, source, part_number, unit.condition, [serial])[0]
         self.deltas.append(Delta(source, part_number, moved.condition, -1, serial))
@@ -600,30 +604,52 @@ def resolve_discrepancy(
 
 
 @dataclass(frozen=True)
-class WaitingExtras:
-    """What arrived as extras at a depot and still waits in its quarantine."""
+class WaitingExtra:
+    """A serialized extra that waits for a decision: on which transfer, at which depot."""
 
-    qty: int  # bulk units
-    serials: dict[str, int]  # serial -> transfer id
+    transfer_id: int
+    depot: str
+
+    def refusal(self, serial: str) -> Conflict:
+        """The answer to a move that would decide it behind the transfer's back."""
+        return Conflict(
+            f"serial {serial} arrived as an extra on {transfer_code(self.transfer_id)} and "
+            f"waits in {self.depot}'s quarantine for a decision: accept it or send it back "
+            "on the transfer first"
+        )
 
 
-def extras_awaiting_decision(uow: UnitOfWork, depot: str, part_number: str) -> WaitingExtras:
-    """The extras of ``part_number`` waiting in ``depot``'s quarantine, for the moves
-    that must not decide them behind the transfer's back (scrap, adjust, condition)."""
+def waiting_extra_serials(uow: UnitOfWork, serials: Sequence[str]) -> dict[str, WaitingExtra]:
+    """Those of ``serials`` that arrived as extras and still wait for a decision."""
+    if not serials:
+        return {}
     rows = uow.session.execute(
-        select(TransferDiscrepancy.qty, TransferDiscrepancy.serial, Transfer.id)
+        select(TransferDiscrepancy.serial, Transfer.id, Transfer.to_depot)
         .join(Transfer, Transfer.id == TransferDiscrepancy.transfer_id)
         .where(
-            Transfer.to_depot == depot,
-            TransferDiscrepancy.part_number == part_number,
+            TransferDiscrepancy.serial.in_(list(serials)),
             TransferDiscrepancy.kind == DECIDABLE_KIND,
             TransferDiscrepancy.resolution.is_(None),
         )
     ).all()
-    return WaitingExtras(
-        qty=sum(qty for qty, serial, _ in rows if serial is None),
-        serials={serial: transfer_id for _, serial, transfer_id in rows if serial is not None},
+    return {serial: WaitingExtra(transfer_id, depot) for serial, transfer_id, depot in rows}
+
+
+def waiting_extra_qty(uow: UnitOfWork, depot: str, part_number: str) -> int:
+    """Bulk units of ``part_number`` that arrived at ``depot`` as extras and wait in its
+    quarantine for a decision."""
+    total = uow.session.scalar(
+        select(func.coalesce(func.sum(TransferDiscrepancy.qty), 0))
+        .join(Transfer, Transfer.id == TransferDiscrepancy.transfer_id)
+        .where(
+            Transfer.to_depot == depot,
+            TransferDiscrepancy.part_number == part_number,
+            TransferDiscrepancy.serial.is_(None),
+            TransferDiscrepancy.kind == DECIDABLE_KIND,
+            TransferDiscrepancy.resolution.is_(None),
+        )
     )
+    return int(total or 0)
 
 
 @transactional

@@ -3,7 +3,10 @@
 Each example gets two new parts (one bulk, one serialized) and works them over
 three depots with every kind of move: receipts, reservations (reserve, release,
 pick), transfers (create, ship, full or itemised receipt with short, extra and
-wrong serials, cancel), adjustments, scrap, condition changes and cycle counts.
+wrong serials, cancel; extras decided: accepted or sent back), adjustments,
+scrap, condition changes and cycle counts. Extras wait in quarantine: the model
+knows which, and expects every move that would take one out behind the
+decision to be refused.
 The model is a handful of dictionaries. Before each call the model predicts
 whether the service must accept or refuse it; after every step the database
 must agree with the model to the unit: balances, reserved quantities, where
@@ -45,6 +48,7 @@ from inventory.models import (
     Reservation,
     StockBalance,
     Transfer,
+    TransferDiscrepancy,
     Unit,
 )
 from inventory.service import catalog, ledger, moves, reservations, transfers
@@ -75,6 +79,16 @@ class TransferModel:
     lines: dict[str, int]
     status: str = "draft"
     shipped_serials: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DiscrepancyModel:
+    depot: str  # the receiving depot
+    part: str
+    kind: str
+    qty: int
+    serial: str | None
+    resolution: str | None = None
 
 
 @dataclass
@@ -162,6 +176,7 @@ class InventoryMachine(RuleBasedStateMachine):
         self.books = Books()
         self.reservations: dict[int, ReservationModel] = {}
         self.transfers: dict[int, TransferModel] = {}
+        self.discrepancies: dict[int, DiscrepancyModel] = {}
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -206,6 +221,31 @@ class InventoryMachine(RuleBasedStateMachine):
         )
         padding = data.draw(st.permutations(elsewhere))[: n - len(there)]
         return there + padding + self.new_serials(n - len(there) - len(padding))
+
+    def waiting_serials(self) -> dict[str, str]:
+        """Serialized extras that wait for a decision: serial -> the depot they wait at."""
+        return {
+            d.serial: d.depot
+            for d in self.discrepancies.values()
+            if d.kind == "extra" and d.resolution is None and d.serial
+        }
+
+    def leaves_waiting_extras(
+        self, depot: str, serialized: bool, bucket: str, serials: list[str], deltas: list
+    ) -> bool:
+        """Whether a move out of ``bucket`` leaves every waiting extra in quarantine."""
+        if bucket != "quarantine":
+            return True
+        if serialized:
+            return not set(serials) & set(self.waiting_serials())
+        key = (depot, self.bulk, "quarantine")
+        waiting = sum(
+            d.qty
+            for d in self.discrepancies.values()
+            if d.kind == "extra" and d.resolution is None and not d.serial and d.depot == depot
+        )
+        left = self.books.on_hand[key] + sum(qty for k, qty in deltas if k == key)
+        return left >= waiting
 
     def out_deltas(
         self, depot: str, serialized: bool, condition: str, serials: list[str], qty: int
@@ -281,7 +321,13 @@ class InventoryMachine(RuleBasedStateMachine):
         else:
             serials = self.pick_serials(data, depot, condition, -qty) if serialized else []
             deltas = self.out_deltas(depot, serialized, condition, serials, -qty)
-        ok = deltas is not None and self.books.allows(deltas)
+        ok = (
+            deltas is not None
+            and self.books.allows(deltas)
+            and (
+                qty > 0 or self.leaves_waiting_extras(depot, serialized, condition, serials, deltas)
+            )
+        )
         done = self.attempt(
             ok,
             lambda: moves.adjust(
@@ -318,7 +364,11 @@ class InventoryMachine(RuleBasedStateMachine):
         part = self.part(serialized)
         serials = self.pick_serials(data, depot, condition, qty) if serialized else []
         deltas = self.out_deltas(depot, serialized, condition, serials, qty)
-        ok = deltas is not None and self.books.allows(deltas)
+        ok = (
+            deltas is not None
+            and self.books.allows(deltas)
+            and self.leaves_waiting_extras(depot, serialized, condition, serials, deltas)
+        )
         done = self.attempt(
             ok,
             lambda: moves.scrap(
@@ -359,7 +409,11 @@ class InventoryMachine(RuleBasedStateMachine):
         serials = self.pick_serials(data, depot, source, qty) if serialized else []
         out = self.out_deltas(depot, serialized, source, serials, qty)
         deltas = None if out is None else [*out, ((depot, part, target), qty)]
-        ok = deltas is not None and self.books.allows(deltas)
+        ok = (
+            deltas is not None
+            and self.books.allows(deltas)
+            and self.leaves_waiting_extras(depot, serialized, source, serials, deltas)
+        )
         done = self.attempt(
             ok,
             lambda: moves.change_condition(
@@ -406,7 +460,14 @@ class InventoryMachine(RuleBasedStateMachine):
             seen += data.draw(st.lists(st.sampled_from(missing_anywhere), unique=True, max_size=2))
         if data.draw(st.booleans(), label="a new serial on the shelf"):
             seen += self.new_serials(1)
-        ok = len(seen) >= self.books.reserved[key]
+        # An extra counted missing may turn up again only where it waits for its decision.
+        waiting = self.waiting_serials()
+        revives_ok = all(
+            waiting[s] == depot and condition == "quarantine"
+            for s in seen
+            if s in waiting and s not in on_books
+        )
+        ok = len(seen) >= self.books.reserved[key] and revives_ok
         done = self.attempt(
             ok,
             lambda: moves.count(
@@ -569,6 +630,7 @@ class InventoryMachine(RuleBasedStateMachine):
         arrived: list[str] = []  # shipped serials that arrived
         extra_new: list[str] = []
         strays: list[str] = []  # known units not on this transfer, received here anyway
+        bulk_extra = 0
         expected_discrepancies: Counter[str] = Counter()
         for part, qty in model.lines.items():
             deltas.append(((target, part, "in_transit"), -qty))
@@ -576,8 +638,11 @@ class InventoryMachine(RuleBasedStateMachine):
                 got = data.draw(st.integers(0, qty + 2), label="bulk arrived") if itemised else qty
                 if received is not None and (got or data.draw(st.booleans(), label="list 0")):
                     received.append(ReceivedLine(part, qty=got))
-                if got:
-                    deltas.append(((target, part, "good"), got))
+                if min(got, qty):
+                    deltas.append(((target, part, "good"), min(got, qty)))
+                if got > qty:  # extras wait in quarantine
+                    bulk_extra = got - qty
+                    deltas.append(((target, part, "quarantine"), bulk_extra))
                 if got != qty:
                     expected_discrepancies["short" if got < qty else "extra"] += 1
                 continue
@@ -596,19 +661,24 @@ class InventoryMachine(RuleBasedStateMachine):
                     strays = [data.draw(st.sampled_from(others), label="stray")]
                 assert received is not None
                 received.append(ReceivedLine(part, serials=arrived + extra_new + strays))
-            deltas += [((target, part, "good"), 1) for _ in arrived + extra_new]
+            deltas += [((target, part, "good"), 1) for _ in arrived]
             expected_discrepancies["short"] += len(model.shipped_serials) - len(arrived)
-            expected_discrepancies["extra"] += len(extra_new)
-            expected_discrepancies["wrong_serial"] += len(strays)
-            for serial in strays:
-                unit = self.books.units[serial]
-                if unit.location == "depot":
-                    deltas += [
-                        ((unit.depot or "", part, unit.condition), -1),
-                        ((target, part, unit.condition), 1),
-                    ]
-        # A stray unit must be on a depot's shelf to be moved onto this transfer.
-        stray_ok = all(self.books.units[s].location == "depot" for s in strays)
+        # A unit we sent back is not ours: arriving again, it is an extra again.
+        revived = [s for s in strays if self.books.units[s].location == "sent_back"]
+        moved = [s for s in strays if s not in revived]
+        deltas += [((target, self.serialized, "quarantine"), 1) for _ in extra_new + revived]
+        expected_discrepancies["extra"] += len(extra_new) + len(revived)
+        expected_discrepancies["wrong_serial"] += len(moved)
+        for serial in moved:
+            unit = self.books.units[serial]
+            if unit.location == "depot":
+                deltas += [
+                    ((unit.depot or "", unit.part, unit.condition), -1),
+                    ((target, unit.part, unit.condition), 1),
+                ]
+        # A stray must be on a depot's shelf, and not an extra waiting for its decision.
+        waiting = self.waiting_serials()
+        stray_ok = all(self.books.units[s].location == "depot" and s not in waiting for s in moved)
         ok = stray_ok and self.books.allows(deltas)
         done = self.attempt(
             ok,
@@ -625,11 +695,75 @@ class InventoryMachine(RuleBasedStateMachine):
             else:
                 unit.location, unit.depot = "missing", None
         for serial in extra_new:
-            self.books.units[serial] = UnitModel(self.serialized, "good", "depot", target)
-        for serial in strays:
+            self.books.units[serial] = UnitModel(self.serialized, "quarantine", "depot", target)
+        for serial in revived:
+            unit = self.books.units[serial]
+            unit.condition, unit.location, unit.depot = "quarantine", "depot", target
+        for serial in moved:
             self.books.units[serial].depot = target
         recorded = Counter(d.kind for d in done.discrepancies)
         assert recorded == +expected_discrepancies, f"discrepancies {recorded}"
+        extras = sorted((d.serial or "", d.qty) for d in done.discrepancies if d.kind == "extra")
+        expected_extras = [("", bulk_extra)] if bulk_extra else []
+        assert extras == sorted(expected_extras + [(s, 1) for s in extra_new + revived])
+        for item in done.discrepancies:
+            assert item.id is not None and item.resolution is None
+            self.discrepancies[item.id] = DiscrepancyModel(
+                target, item.part_number, item.kind, item.qty, item.serial
+            )
+
+    @precondition(lambda self: self.discrepancies)
+    @rule(
+        data=st.data(),
+        decision=st.sampled_from(["accept", "send_back"]),
+        own_depot=st.booleans(),
+    )
+    def decide_an_extra(self, data: st.DataObject, decision: str, own_depot: bool) -> None:
+        """Staff of the receiving depot accept or send back an extra, once; shortfalls
+        and wrong serials are not decided; staff of another depot may not decide."""
+        discrepancy_id = data.draw(st.sampled_from(sorted(self.discrepancies)))
+        item = self.discrepancies[discrepancy_id]
+        if not own_depot:
+            other = data.draw(st.sampled_from([d for d in DEPOTS if d != item.depot]))
+            self.attempt(
+                False,
+                lambda: transfers.resolve_discrepancy(
+                    self.uow, self.staff[other], discrepancy_id, decision
+                ),
+                refusals=(Forbidden,),
+            )
+            return
+        key = (item.depot, item.part, "quarantine")
+        deltas: list[tuple[Key, int]] = [(key, -item.qty)]
+        if decision == "accept":
+            deltas.append(((item.depot, item.part, "good"), item.qty))
+        unit = self.books.units.get(item.serial or "")
+        in_quarantine = unit is None or (unit.location, unit.depot, unit.condition) == (
+            "depot",
+            item.depot,
+            "quarantine",
+        )
+        ok = (
+            item.kind == "extra"
+            and item.resolution is None
+            and in_quarantine
+            and self.books.allows(deltas)
+        )
+        done = self.attempt(
+            ok,
+            lambda: transfers.resolve_discrepancy(
+                self.uow, self.staff[item.depot], discrepancy_id, decision
+            ),
+        )
+        if done is None:
+            return
+        self.books.post(deltas)
+        item.resolution = "accepted" if decision == "accept" else "sent_back"
+        if unit is not None:
+            if decision == "accept":
+                unit.condition = "good"
+            else:
+                unit.location, unit.depot = "sent_back", None
 
     # --- what must hold after every step -------------------------------------------------
 
@@ -676,12 +810,20 @@ class InventoryMachine(RuleBasedStateMachine):
                     )
                 ).all()
             )
+            decided = dict(
+                connection.execute(
+                    select(TransferDiscrepancy.id, TransferDiscrepancy.resolution).where(
+                        TransferDiscrepancy.transfer_id.in_(list(self.transfers))
+                    )
+                ).all()
+            )
         for on_hand, reserved in balances.values():
             assert on_hand >= 0 and 0 <= reserved <= on_hand
         assert {k: v for k, v in balances.items() if v != (0, 0)} == self.books.balances()
         assert units == self.books.units
         assert held == {rid: r.status for rid, r in self.reservations.items()}
         assert moving == {tid: t.status for tid, t in self.transfers.items()}
+        assert decided == {did: d.resolution for did, d in self.discrepancies.items()}
         # Examples share the database; each is judged on its own parts so that a failing
         # example cannot make the next ones fail (which would confuse the shrinker).
         assert [d for d in ledger.check_books(self.uow) if d.part_number in parts] == []
