@@ -16,7 +16,7 @@ from inventory.service import ledger, queries
 from rma.service import escalations, lifecycle, returns
 from rma.service import queries as rma_queries
 from rma.service.lifecycle import OpenRequest
-from rma.views import format_duration
+from rma.views.common import format_duration
 from tests.conftest import csrf_token
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
