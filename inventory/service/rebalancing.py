@@ -68,8 +68,8 @@ class PlanView(PlanSummary):
 @dataclass(frozen=True)
 class RebalanceInputs:
     """Exactly what the optimizer is given: depots (columns), parts (rows), the P x D
-    matrices of available stock and net target, and the D x D lane costs (CNY per
-    shipment, NaN where there is no lane)."""
+    matrices of available stock and net target, and the D x D depot-to-depot lane
+    costs in CNY (NaN where there is no lane)."""
 
     depots: list[str]
     parts: list[str]
@@ -91,22 +91,23 @@ class RebalanceInputs:
 
 def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Parts with stock or a target, and P x D matrices of available stock and net target."""
+    # Plain rows from the connection: a page view reads every balance to check a plan,
+    # and ORM rows cost more. They skip the session's autoflush, so flush first.
+    uow.session.flush()
+    connection = uow.session.connection()
     available: dict[tuple[str, str], int] = defaultdict(int)
     incoming: dict[tuple[str, str], int] = defaultdict(int)
-    for depot, part, bucket, on_hand, reserved in uow.session.execute(
+    for depot, part, bucket, units in connection.execute(
         select(
             StockBalance.depot_code,
             StockBalance.part_number,
             StockBalance.bucket,
-            StockBalance.on_hand,
-            StockBalance.reserved,
+            StockBalance.on_hand - StockBalance.reserved,
         ).where(StockBalance.bucket.in_(["good", "in_transit"]), StockBalance.on_hand > 0)
     ):
-        if bucket == "good":
-            available[(depot, part)] += on_hand - reserved
-        else:
-            incoming[(depot, part)] += on_hand
-    for source, target, part, qty in uow.session.execute(
+        # Only good stock is ever reserved: in transit, ``units`` is all on hand.
+        (available if bucket == "good" else incoming)[(depot, part)] += units
+    for source, target, part, qty in connection.execute(
         select(Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty)
         .join(TransferLine, TransferLine.transfer_id == Transfer.id)
         .where(Transfer.status == TransferStatus.DRAFT)
@@ -120,11 +121,13 @@ def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarra
     stock = np.zeros((len(parts), len(depots)), dtype=np.int64)
     target = np.zeros((len(parts), len(depots)), dtype=np.int64)
     for (d, p), units in available.items():
-        if d in column:
-            stock[row[p], column[d]] = max(0, units)
+        if d in column and units > 0:
+            stock[row[p], column[d]] = units
     for (d, p), units in targets.items():
         if d in column and p in row:
-            target[row[p], column[d]] = max(0, units - incoming.get((d, p), 0))
+            net = units - incoming.get((d, p), 0)
+            if net > 0:
+                target[row[p], column[d]] = net
     return parts, stock, target
 
 

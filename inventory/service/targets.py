@@ -121,7 +121,10 @@ def effective_targets(
         if not part_numbers:
             return {}
         query = query.where(StockTarget.part_number.in_(sorted(set(part_numbers))))
-    return {(d, p): int(t) for d, p, t in uow.session.execute(query)}
+    # Plain rows (the rebalancing reads every target at once); they skip the session's
+    # autoflush, so what this transaction has written is flushed first.
+    uow.session.flush()
+    return {(d, p): int(t) for d, p, t in uow.session.connection().execute(query)}
 
 
 @transactional
