@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from flask import g, request
 from flask_login import LoginManager
 from flask_openapi3 import Info, OpenAPI
@@ -11,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.engine import Engine
 
 from core import auth, clock
+from core.cli import FACTORY_KEY, SparesGroup
 from core.config import Settings, load_settings
 from core.db import UnitOfWork, make_engine
 from core.errors import Unauthorized
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.extensions[SETTINGS_KEY] = settings
+    app.extensions[FACTORY_KEY] = create_app
     app.extensions[ENGINE_KEY] = engine or make_engine(settings.database_url)
 
     _init_security(app)
@@ -180,3 +183,8 @@ def _register_template_helpers(app: OpenAPI) -> None:
         if value is None:
             return ""
         return clock.local(value).strftime(fmt)
+
+
+@click.group(cls=SparesGroup, create_app=create_app, add_version_option=False)
+def main() -> None:
+    """Spares: spare-parts inventory and RMA logistics."""

@@ -23,12 +23,9 @@ from core.web import ENGINE_KEY, SETTINGS_KEY, uow
 
 SEEDERS_KEY = "spares.seeders"
 DEMO_KEY = "spares.demo"
-
-
-def _create_app() -> Any:
-    from app import create_app
-
-    return create_app()
+# The application factory, registered by the composition root (``app.py``): the
+# server builds one app per worker with it, and core never imports the root.
+FACTORY_KEY = "spares.factory"
 
 
 class SparesGroup(FlaskGroup):
@@ -45,11 +42,6 @@ class SparesGroup(FlaskGroup):
             else:
                 click.echo(f"error: database unavailable: {text.splitlines()[0]}", err=True)
             sys.exit(1)
-
-
-@click.group(cls=SparesGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
-    """Spares: spare-parts inventory and RMA logistics."""
 
 
 def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -166,8 +158,10 @@ def demo(seed: int, if_empty: bool) -> None:
 )
 @click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True)
 @click.option("--timeout", default=60, type=int, show_default=True)
+@with_appcontext
 def serve(host: str, port: int, workers: int, timeout: int) -> None:
     """Serve the app with gunicorn (several workers share limits through Redis)."""
     from core.server import run_gunicorn
 
-    run_gunicorn(host=host, port=port, workers=workers, timeout=timeout)
+    factory = current_app.extensions[FACTORY_KEY]
+    run_gunicorn(factory, host=host, port=port, workers=workers, timeout=timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -11,7 +12,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]) -> None:
+        self.factory = factory
         self.options = options
         super().__init__()
 
@@ -22,16 +24,18 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         # Each worker builds its own app and engine after the fork: no
         # connection pool is ever shared between processes.
-        from app import create_app
-
-        return create_app()
+        return self.factory()
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, timeout: int) -> None:
+def run_gunicorn(
+    factory: Callable[[], Any], *, host: str, port: int, workers: int, timeout: int
+) -> None:
+    """Serve the apps ``factory`` builds (one per worker, after the fork)."""
     if workers > 1 and "RATELIMIT_STORAGE_URI" not in os.environ:
         # In-memory counters are per process: N workers would allow N times the limit.
         os.environ["RATELIMIT_STORAGE_URI"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
     _Gunicorn(
+        factory,
         {
             "bind": f"{host}:{port}",
             "workers": workers,
@@ -44,5 +48,5 @@ def run_gunicorn(*, host: str, port: int, workers: int, timeout: int) -> None:
             # two servers (demo and tests, or parallel CI jobs) would take each
             # other's; Spares does not use it.
             "control_socket_disable": True,
-        }
+        },
     ).run()

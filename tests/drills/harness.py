@@ -44,7 +44,7 @@ def spares_command() -> list[str]:
     script = Path(sys.executable).parent / "spares"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from core.cli import main; main()"]
+    return [sys.executable, "-c", "from app import main; main()"]
 
 
 def free_port() -> int:

@@ -89,7 +89,7 @@ def _spares_command() -> list[str]:
     script = Path(sys.executable).parent / "spares"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from core.cli import main; main()"]
+    return [sys.executable, "-c", "from app import main; main()"]
 
 
 def _free_port() -> int:

@@ -263,7 +263,7 @@ def test_the_spares_command_plans_offline_with_database_url_pointing_nowhere(tmp
     command = (
         [str(spares)]
         if spares.exists()
-        else [sys.executable, "-c", "from core.cli import main; main()"]
+        else [sys.executable, "-c", "from app import main; main()"]
     )
     env = {
         **os.environ,
