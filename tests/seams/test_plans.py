@@ -262,3 +262,24 @@ def test_the_cli_approves_a_saved_plan_that_is_still_current(shortage):
     assert result.exit_code == 0, result.output
     [draft] = shortage.drafts()
     assert result.stdout == f"plan {plan_id} approved: draft transfers {draft['id']}\n"
+
+
+OFFLINE_FILES = ("--stock", "s.csv", "--targets", "t.csv", "--lanes", "l.csv", "--out", "p.csv")
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        (["--approve-plan", "999999"], 3, "error: unknown rebalancing plan 999999"),
+        (["--approve-plan", "0"], 2, "Invalid value for '--approve-plan'"),
+        (["--approve-plan", "1", "--approve"], 2, "give one"),
+        (["--approve-plan", "1", *OFFLINE_FILES], 2, "not from files"),
+    ],
+)
+def test_the_cli_refuses_a_plan_it_cannot_approve_and_drafts_nothing(
+    shortage, args, exit_code, message
+):
+    result = shortage.app.test_cli_runner().invoke(args=["rebalance", *args])
+    assert result.exit_code == exit_code
+    assert message in result.stderr
+    assert shortage.drafts() == []
