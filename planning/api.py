@@ -46,7 +46,7 @@ from rma.models import FAULT_LEVELS
 from rma.schemas import AlternativeOut
 from rma.service import allocation, dispatch
 from rma.service.allocation import Options
-from rma.service.dispatch import DispatchReport
+from rma.service.dispatch import DispatchProposal, DispatchReport
 
 api = APIBlueprint(
     "planning_api",
@@ -259,14 +259,43 @@ class PlanOut(PlanSummaryOut):
     moves: list[MoveOut]
 
 
-class DispatchOut(BaseModel):
-    cases: int = Field(description="open unshipped replacements re-planned")
+class DispatchCaseOut(BaseModel):
+    number: str
+    kind: str
+    fault_level: str
+    status: str
+    due: datetime
+    depot_before: str | None = Field(description="where its unit comes from now")
+    arrival_before: datetime | None = Field(description="its current allocation, shipped now")
+    met_before: bool
+    depot: str | None = Field(description="where the proposal takes it from; null: backorder")
+    part_number: str | None
+    service: str | None
+    ships_at: datetime | None
+    arrival: datetime | None
+    cost: Decimal | None
+    meets_due: bool
+    changed: bool = Field(description="applying the proposal changes this case")
+
+
+class DispatchProposalOut(BaseModel):
+    basis: str = Field(description="give it back to apply exactly this proposal")
+    computed_at: datetime
+    cases: list[DispatchCaseOut]
     met_due_before: int
     met_due_after: int
-    changed: list[str] = Field(description="RMAs now shipped from another depot")
+    changed: list[str]
     backorders: int
     total_cost: Decimal = Field(description="CNY")
     summary: str
+
+
+class DispatchApplyBody(BaseModel):
+    basis: str = Field(min_length=1, max_length=64, description="the proposal's basis")
+
+
+class DispatchOut(DispatchProposalOut):
+    applied: list[str] = Field(description="the cases changed (each with a reallocate event)")
 
 
 # --- serialising ----------------------------------------------------------------------------
@@ -379,14 +408,44 @@ def targets_report_json(report: TargetsReport) -> dict[str, Any]:
     }
 
 
+def proposal_json(proposal: DispatchProposal) -> dict[str, Any]:
+    return {
+        "basis": proposal.basis,
+        "computed_at": proposal.computed_at,
+        "cases": [
+            {
+                "number": case.number,
+                "kind": case.kind,
+                "fault_level": case.fault_level,
+                "status": case.status,
+                "due": case.due,
+                "depot_before": case.depot_before,
+                "arrival_before": case.arrival_before,
+                "met_before": case.met_before,
+                "depot": case.plan.depot,
+                "part_number": case.plan.part_number,
+                "service": case.plan.service,
+                "ships_at": case.plan.ships_at,
+                "arrival": case.plan.arrives_at,
+                "cost": case.plan.cost,
+                "meets_due": case.plan.meets_due,
+                "changed": case.changed,
+            }
+            for case in proposal.cases
+        ],
+        "met_due_before": proposal.met_due_before,
+        "met_due_after": proposal.met_due_after,
+        "changed": proposal.changed,
+        "backorders": proposal.backorders,
+        "total_cost": proposal.total_cost,
+        "summary": proposal.summary(),
+    }
+
+
 def dispatch_json(report: DispatchReport) -> dict[str, Any]:
     return {
-        "cases": report.cases,
-        "met_due_before": report.met_due_before,
-        "met_due_after": report.met_due_after,
-        "changed": list(report.changed),
-        "backorders": report.backorders,
-        "total_cost": report.total_cost,
+        **proposal_json(report.proposal),
+        "applied": report.applied,
         "summary": report.summary(),
     }
 
@@ -523,13 +582,25 @@ def post_plan_discard(path: PlanPath) -> Any:
 # --- batch dispatch -------------------------------------------------------------------------
 
 
-@api.post(
-    "/dispatch/optimize",
-    responses={200: DispatchOut, **WRITE_ERRORS},
-    summary="Re-plan every open, unshipped replacement together: most on time, C-1 first, "
-    "then the lowest cost (planners)",
+@api.get(
+    "/dispatch/proposal",
+    responses={200: DispatchProposalOut, **READ_ERRORS},
+    summary="Propose a re-plan of every open, unshipped replacement together (changes nothing): "
+    "most on time, C-1 first, earliest arrival for the late, targets kept, lowest cost "
+    "(planners)",
 )
 @auth.api_roles(*PLANNERS)
-def post_dispatch_optimize() -> Any:
+def get_dispatch_proposal() -> Any:
+    return _json(proposal_json(dispatch.propose(uow(), auth.api_actor())))
+
+
+@api.post(
+    "/dispatch/apply",
+    responses={200: DispatchOut, **WRITE_ERRORS},
+    summary="Apply the proposal with this basis; 409 when the cases or stock changed since "
+    "(planners)",
+)
+@auth.api_roles(*PLANNERS)
+def post_dispatch_apply(body: DispatchApplyBody) -> Any:
     actor = auth.api_actor()
-    return answer_once(lambda u: (dispatch_json(dispatch.replan(u, actor)), 200))
+    return answer_once(lambda u: (dispatch_json(dispatch.apply(u, actor, body.basis)), 200))

@@ -23,7 +23,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
-from core import auth
+from core import auth, clock
 from core.cli import domain_errors
 from core.web import uow
 from inventory.schemas import MAX_ID
@@ -130,13 +130,33 @@ def targets_list_command(
 
 @click.command("dispatch")
 @with_appcontext
+@click.option("--apply", "apply_it", is_flag=True, help="Apply the proposal printed.")
 @domain_errors
-def dispatch_command() -> None:
-    """Re-plan every open, unshipped replacement together and apply the result."""
-    report = dispatch.replan(uow(), auth.system_actor())
+def dispatch_command(apply_it: bool) -> None:
+    """Propose a re-plan of every open, unshipped replacement together; with --apply,
+    apply it (exit 4 if the cases or stock changed in between)."""
+    actor = auth.system_actor()
+    proposal = dispatch.propose(uow(), actor)
+    for case in proposal.cases:
+        if case.changed:
+            plan = case.plan
+            click.echo(
+                f"{case.number} {case.fault_level}: {case.depot_before or 'backorder'} -> "
+                f"{plan.depot or 'backorder'}"
+                + (f" by {plan.service}, arriving {_local(plan.arrives_at)}" if plan.depot else "")
+                + ("" if plan.meets_due or not plan.depot else " (at risk)")
+            )
+    if not apply_it:
+        click.echo(proposal.summary())
+        if proposal.changed:
+            click.echo("not applied: run again with --apply", err=True)
+        return
+    report = dispatch.apply(uow(), actor, proposal.basis)
     click.echo(report.summary())
-    if report.changed:
-        click.echo(f"changed depot: {', '.join(report.changed)}")
+
+
+def _local(instant: Any) -> str:
+    return f"{clock.local(instant):%Y-%m-%d %H:%M}" if instant else "-"
 
 
 # --- rebalancing ----------------------------------------------------------------------------

@@ -33,8 +33,9 @@ from inventory.service import catalog, queries, rebalancing, targets
 from inventory.service.rebalancing import PlanView
 from optimizer.depot_choice import DepotDecision
 from planning.service import demand
-from rma.models import FAULT_LEVELS, Kind, Rma, Status
-from rma.service import allocation, customers, dispatch, lifecycle
+from rma.models import FAULT_LEVELS, Rma
+from rma.service import allocation, customers, dispatch
+from rma.service import queries as rma_queries
 from rma.service.allocation import Options
 
 views = Blueprint("planning", __name__, template_folder="templates")
@@ -51,7 +52,6 @@ TARGET_ROW_LIMIT = 500
 STOCK_ROW_LIMIT = 50_000
 PART_SUGGESTIONS = 300
 PLAN_LIST_LIMIT = 50
-OPEN_CASE_LIMIT = 1000
 DISPATCH_REPORT_KEY = "planning.dispatch_report"
 LEVEL_HINTS = {
     "C-1": "whole network down; emergency courier allowed",
@@ -370,73 +370,63 @@ def discard_plan(plan_id: int) -> Any:
 
 
 @dataclass(frozen=True)
-class OpenCase:
+class DispatchRow:
+    """One open case of the proposal, with whom and where it goes to."""
+
+    case: dispatch.CaseProposal
     rma: Rma
     customer: str
     city: str
 
 
 @read_only
-def open_replacements(u: UnitOfWork) -> list[OpenCase]:
-    """Replacements and loaners not shipped yet (allocated, or waiting on a backorder),
-    the most urgent first, with the customer and city they go to."""
-    kinds = {Kind.ADVANCE_REPLACEMENT.value, Kind.LOANER.value}
-    allocated = lifecycle.list_rmas(u, status=Status.ALLOCATED.value, limit=OPEN_CASE_LIMIT)
-    waiting = [
-        rma
-        for rma in lifecycle.list_rmas(u, status=Status.APPROVED.value, limit=OPEN_CASE_LIMIT)
-        if rma.backorder
-    ]
-    cases = []
-    for rma in [*allocated, *waiting]:
-        if rma.kind not in kinds:
+def _proposal_rows(u: UnitOfWork, proposal: dispatch.DispatchProposal) -> list[DispatchRow]:
+    """The proposal's cases with their customer and city, changed and urgent first."""
+    found = {rma.number: rma for rma in rma_queries.open_replacements(u)}
+    rows = []
+    for case in proposal.cases:
+        rma = found.get(case.number)
+        if rma is None:
             continue
         site = customers.require_site(u, rma.site_id)
         customer = customers.require_customer(u, rma.customer_id)
         city = customers.require_city(u, site.city_id)
-        cases.append(OpenCase(rma, customer.name, city.name))
+        rows.append(DispatchRow(case, rma, customer.name, city.name))
     level = {name: i for i, name in enumerate(FAULT_LEVELS)}
-    far = datetime.max.replace(tzinfo=clock.SHANGHAI)
-    cases.sort(key=lambda c: (level.get(c.rma.fault_level, 9), c.rma.due_replacement or far))
-    return cases
+    rows.sort(key=lambda r: (not r.case.changed, level.get(r.case.fault_level, 9), r.case.due))
+    return rows
+
+
+def _dispatch_page(error: DomainError | None = None) -> Any:
+    """The proposal, computed now; applying it posts its basis back."""
+    report = session.pop(DISPATCH_REPORT_KEY, None)
+    proposal = dispatch.propose(uow(), _actor())
+    context = {
+        "proposal": proposal,
+        "rows": _proposal_rows(uow(), proposal),
+        "report": report,
+        "now": clock.now(),
+    }
+    if error is not None:
+        return _failed("planning/dispatch.html", error, **context)
+    return render_template("planning/dispatch.html", error=None, **context)
 
 
 @views.route("/dispatch")
 @auth.page_roles(PLANNER)
 def dispatch_page() -> Any:
-    report = session.pop(DISPATCH_REPORT_KEY, None)
-    return render_template(
-        "planning/dispatch.html",
-        cases=open_replacements(uow()),
-        report=report,
-        now=clock.now(),
-        error=None,
-    )
+    return _dispatch_page()
 
 
 @views.route("/dispatch", methods=["POST"])
 @auth.page_roles(PLANNER)
-def replan_dispatch() -> Any:
+def apply_dispatch() -> Any:
     try:
-        report = dispatch.replan(uow(), _actor())
+        report = dispatch.apply(uow(), _actor(), request.form.get("basis", ""))
     except DomainError as error:
-        return _failed(
-            "planning/dispatch.html",
-            error,
-            cases=open_replacements(uow()),
-            report=None,
-            now=clock.now(),
-        )
-    # Shown once on the page the browser is sent back to (so a reload does not re-plan).
-    session[DISPATCH_REPORT_KEY] = {
-        "summary": report.summary(),
-        "cases": report.cases,
-        "met_due_before": report.met_due_before,
-        "met_due_after": report.met_due_after,
-        "changed": list(report.changed),
-        "backorders": report.backorders,
-        "total_cost": str(report.total_cost),
-    }
+        return _dispatch_page(error)
+    # Shown once on the page the browser is sent back to (so a reload does not apply again).
+    session[DISPATCH_REPORT_KEY] = {"summary": report.summary(), "applied": report.applied}
     return redirect(url_for("planning.dispatch_page"))
 
 

@@ -47,7 +47,6 @@ from rma.service import entitlement as entitlement_rules
 from rma.service.customers import require_site
 from rma.service.notifications import addresses_of_role, enqueue
 from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT
-from rma.service.queries import RmaView, get_rma, list_rmas  # noqa: F401  (TEMPORARY, planning)
 
 MAX_SYMPTOM = 4000
 # Tries to hold a unit when concurrent cases keep taking the chosen depot's last one.

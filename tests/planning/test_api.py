@@ -11,6 +11,7 @@ from core import clock
 from core.db import UnitOfWork
 from inventory.service import queries, targets
 from rma.service import lifecycle
+from rma.service import queries as rma_queries
 from rma.service.lifecycle import OpenRequest
 from tests.conftest import bearer
 
@@ -295,7 +296,8 @@ def test_setting_a_target_refuses_bad_input_and_changes_nothing(
         ("POST", "/api/v1/rebalance/plans"),
         ("POST", "/api/v1/rebalance/plans/1/approve"),
         ("POST", "/api/v1/rebalance/plans/1/discard"),
-        ("POST", "/api/v1/dispatch/optimize"),
+        ("GET", "/api/v1/dispatch/proposal"),
+        ("POST", "/api/v1/dispatch/apply"),
     ],
 )
 @pytest.mark.parametrize("role", ["engineer", "depot_staff", "supervisor"])
@@ -444,20 +446,26 @@ def test_batch_dispatch_gives_the_last_unit_to_the_c1_and_reports_it(
         first = open_case("Chengdu", "C-3")
         urgent = open_case("Chongqing", "C-1")
     with clock.frozen(MONDAY_10_SHANGHAI + timedelta(minutes=5)):
-        answer = client.post("/api/v1/dispatch/optimize", headers=planner_headers)
+        proposed = client.get("/api/v1/dispatch/proposal", headers=planner_headers)
+        assert proposed.status_code == 200, proposed.get_json()
+        proposal = proposed.get_json()
+        assert len(proposal["cases"]) == 2 and proposal["backorders"] == 1
+        assert set(proposal["changed"]) == {urgent, first}  # one gains the unit, one loses it
+        answer = client.post(
+            "/api/v1/dispatch/apply", json={"basis": proposal["basis"]}, headers=planner_headers
+        )
     assert answer.status_code == 200, answer.get_json()
     report = answer.get_json()
-    assert report["cases"] == 2 and report["backorders"] == 1
-    assert set(report["changed"]) == {urgent, first}  # one gains the unit, one loses it
+    assert set(report["applied"]) == {urgent, first}
     assert "re-planned" in report["summary"]
-    after = lifecycle.get_rma(UnitOfWork(engine), urgent).rma
+    after = rma_queries.get_rma(UnitOfWork(engine), urgent).rma
     assert (after.status, after.depot_code) == ("allocated", "CD")
 
 
 def test_batch_dispatch_with_nothing_open_reports_nothing(client, planner_headers):
-    answer = client.post("/api/v1/dispatch/optimize", headers=planner_headers)
+    answer = client.get("/api/v1/dispatch/proposal", headers=planner_headers)
     assert answer.status_code == 200
-    assert answer.get_json()["cases"] == 0 and answer.get_json()["changed"] == []
+    assert answer.get_json()["cases"] == [] and answer.get_json()["changed"] == []
 
 
 def test_the_planning_routes_are_in_the_openapi_document(client):
@@ -470,7 +478,8 @@ def test_the_planning_routes_are_in_the_openapi_document(client):
         "/api/v1/rebalance/plans/{id}",
         "/api/v1/rebalance/plans/{id}/approve",
         "/api/v1/rebalance/plans/{id}/discard",
-        "/api/v1/dispatch/optimize",
+        "/api/v1/dispatch/proposal",
+        "/api/v1/dispatch/apply",
     ):
         assert path in paths, path
     assert set(paths["/api/v1/targets"]) == {"get", "put"}

@@ -261,9 +261,7 @@ def test_the_spares_command_plans_offline_with_database_url_pointing_nowhere(tmp
     files = _files(tmp_path)
     spares = Path(sys.executable).parent / "spares"
     command = (
-        [str(spares)]
-        if spares.exists()
-        else [sys.executable, "-c", "from app import main; main()"]
+        [str(spares)] if spares.exists() else [sys.executable, "-c", "from app import main; main()"]
     )
     env = {
         **os.environ,

@@ -301,11 +301,16 @@ def test_the_dispatch_page_lists_open_replacements_and_reports_a_re_plan(
     assert "backorder" in _row(html, f"case-{urgent}")
     assert 'data-testid="case-depot">CD<' in _row(html, f"case-{first}")
 
+    assert 'data-testid="to-change">2<' in html
+    basis = re.search(r'name="basis" value="([0-9a-f]{64})"', html).group(1)
     with clock.frozen(MONDAY_10_SHANGHAI):
-        response = _post(client, "/dispatch", {}, form_path="/dispatch", follow_redirects=True)
+        response = _post(
+            client, "/dispatch", {"basis": basis}, form_path="/dispatch", follow_redirects=True
+        )
     html = _html(response)
     assert response.request.path == "/dispatch"
     assert 'data-testid="dispatch-report"' in html and "2 open replacements re-planned" in html
+    assert 'data-testid="nothing-to-change"' in html
     assert 'data-testid="case-depot">CD<' in _row(html, f"case-{urgent}")
     assert "backorder" in _row(html, f"case-{first}")
     assert 'data-testid="dispatch-report"' not in _html(client.get("/dispatch"))  # shown once

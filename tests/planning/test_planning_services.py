@@ -11,6 +11,7 @@ from core.errors import Conflict, Forbidden, Invalid
 from inventory.service import ledger, queries, rebalancing, targets, transfers
 from planning.service import demand
 from rma.service import dispatch, lifecycle
+from rma.service import queries as rma_queries
 from rma.service.lifecycle import OpenRequest
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -104,10 +105,12 @@ def test_batch_dispatch_gives_the_last_unit_to_the_c1(
         urgent = _open(uow, engineer, install(account("Chongqing"), part), "C-1")
     assert first.depot_code == "CD" and urgent.backorder  # first come, first served
     with clock.frozen(MONDAY_10_SHANGHAI):
-        report = dispatch.replan(uow, planner)
-    assert report.cases == 2 and report.backorders == 1
-    after_first = lifecycle.get_rma(uow, first.number).rma
-    after_urgent = lifecycle.get_rma(uow, urgent.number).rma
+        proposal = dispatch.propose(uow, planner)
+        report = dispatch.apply(uow, planner, proposal.basis)
+    assert len(proposal.cases) == 2 and proposal.backorders == 1
+    assert sorted(report.applied) == sorted([first.number, urgent.number])
+    after_first = rma_queries.get_rma(uow, first.number).rma
+    after_urgent = rma_queries.get_rma(uow, urgent.number).rma
     assert (after_urgent.status, after_urgent.depot_code) == ("allocated", "CD")
     assert (after_first.status, after_first.backorder) == ("approved", True)
     rows = queries.stock(uow, depot="CD", part_number=part, nonzero=False)
@@ -116,7 +119,8 @@ def test_batch_dispatch_gives_the_last_unit_to_the_c1(
 
 
 def test_dispatch_with_nothing_open_changes_nothing(uow, planner):
-    assert dispatch.replan(uow, planner).cases == 0
+    proposal = dispatch.propose(uow, planner)
+    assert proposal.cases == [] and dispatch.apply(uow, planner, proposal.basis).applied == []
 
 
 def test_planning_again_before_drafts_ship_moves_nothing_twice(uow, planner, make_part, stock_up):
@@ -127,20 +131,3 @@ def test_planning_again_before_drafts_ship_moves_nothing_twice(uow, planner, mak
     assert first.plan.units_moved == 3
     rebalancing.approve_plan(uow, planner, first.plan.id)
     assert rebalancing.propose_plan(uow, planner).plan.units_moved == 0
-
-
-def test_dispatch_refreshes_the_promise_of_cases_that_stay(
-    uow, planner, engineer, make_part, stock_up, account, install
-):
-    part = make_part(serialized=True)
-    stock_up("XA", part, 1, serialized=True)
-    with clock.frozen(MONDAY_10_SHANGHAI):
-        case = _open(uow, engineer, install(account("Xi'an"), part), "C-2")
-    assert not case.at_risk
-    later = MONDAY_10_SHANGHAI.replace(day=4)  # two days on, never shipped
-    with clock.frozen(later):
-        report = dispatch.replan(uow, planner)
-    again = lifecycle.get_rma(uow, case.number).rma
-    assert again.depot_code == "XA" and again.at_risk
-    assert again.promised_delivery > later
-    assert (report.met_due_before, report.met_due_after) == (0, 0)
