@@ -18,15 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core import clock
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from depots.models import City
 from depots.service.network import list_depots, list_lanes
-from inventory.models import StockBalance, StockTarget
+from inventory.models import StockBalance
 from inventory.service.catalog import substitutes
+from inventory.service.targets import effective_targets
 from optimizer.depot_choice import Candidate, DepotDecision, choose_depot
 from rma.models import Rma, Site
 from rma.service.promises import transit_options
@@ -39,17 +40,6 @@ class Options:
     candidates: list[Candidate]
     part_at: dict[str, str]
     lane_at: dict[str, int]
-
-
-def stock_targets(uow: UnitOfWork, part_numbers: Sequence[str]) -> dict[tuple[str, str], int]:
-    """Target stock per (depot, part) for the candidate parts (0 where none is set)."""
-    effective = func.coalesce(StockTarget.override, StockTarget.computed)
-    rows = uow.session.execute(
-        select(StockTarget.depot_code, StockTarget.part_number, effective).where(
-            StockTarget.part_number.in_(list(part_numbers))
-        )
-    )
-    return {(depot, part): int(target) for depot, part, target in rows}
 
 
 def gather_options(
@@ -74,7 +64,7 @@ def gather_options(
             ).where(StockBalance.part_number.in_(chain), StockBalance.bucket == "good")
         )
     }
-    targets = stock_targets(uow, chain)
+    targets = effective_targets(uow, part_numbers=chain)
     lanes = {lane.from_depot: lane for lane in list_lanes(uow, to=city.name, kind="city")}
     candidates, part_at, lane_at = [], {}, {}
     for depot in list_depots(uow):

@@ -45,11 +45,11 @@ from depots.models import City
 from depots.service.network import list_depots, list_lanes
 from inventory.models import Reservation, StockBalance
 from inventory.service.catalog import substitutes
+from inventory.service.targets import effective_targets
 from optimizer.depot_choice import Candidate, Offer, offered_options
 from optimizer.dispatch import DispatchRequest, dispatch
 from rma.models import Rma, Site, Status
 from rma.service import lifecycle
-from rma.service.allocation import stock_targets
 from rma.service.lifecycle import CasePlan
 from rma.service.promises import transit_options
 from rma.service.queries import open_replacements_query
@@ -191,7 +191,7 @@ def _compute(uow: UnitOfWork, cases: list[Rma], now: datetime) -> DispatchPropos
             continue
         chain = substitutes(uow, case.part_number)
         groups.append(next((p for p in chain if any(free[(p, d)] > 0 for d in codes)), chain[0]))
-    targets = stock_targets(uow, sorted(set(groups)))
+    targets = effective_targets(uow, part_numbers=set(groups))
     stock = {(part, depot): max(0, free[(part, depot)]) for part in set(groups) for depot in codes}
     spare = {
         (part, depot): max(0, units - targets.get((depot, part), 0))
