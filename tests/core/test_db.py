@@ -10,7 +10,15 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from core.db import UnitOfWork, UTCDateTime, lock_for_update, read_only, transactional
+from core.db import (
+    DEADLOCK,
+    UnitOfWork,
+    UTCDateTime,
+    lock_for_update,
+    read_only,
+    retried_conflicts,
+    transactional,
+)
 
 scratch = MetaData()
 counter = Table(
@@ -103,13 +111,16 @@ def test_naive_instants_are_refused(scratch_tables):
         connection.execute(stamps.insert(), {"id": 2, "at": datetime(2026, 1, 1, 12)})
 
 
-def test_deadlock_is_retried_until_both_use_cases_commit(pg_engine):
+def test_deadlock_is_retried_until_both_use_cases_commit(pg_engine, caplog):
     """Two use cases lock the same two rows in opposite order; PostgreSQL kills one
-    with SQLSTATE 40P01 and the unit of work re-runs it."""
+    with SQLSTATE 40P01 and the unit of work re-runs it. How many times it takes
+    depends on the machine's load; that both commit once, and that the retry is
+    tallied as a deadlock, does not."""
     scratch.create_all(pg_engine)
     with pg_engine.begin() as connection:
         connection.execute(counter.insert(), [{"id": 1, "n": 0}, {"id": 2, "n": 0}])
-    both_hold_first_lock = threading.Barrier(2, timeout=10)
+    both_hold_first_lock = threading.Barrier(2, timeout=60)
+    deadlocks_before = retried_conflicts()[DEADLOCK]
     attempts = {"a": 0, "b": 0}
 
     @transactional
@@ -137,9 +148,14 @@ def test_deadlock_is_retried_until_both_use_cases_commit(pg_engine):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert attempts["a"] + attempts["b"] == 3  # exactly one was re-run
     with pg_engine.connect() as connection:
-        assert connection.execute(text("SELECT sum(n) FROM test_counter")).scalar() == 4
+        rows = dict(connection.execute(text("SELECT id, n FROM test_counter")).all())
+    assert rows == {1: 2, 2: 2}  # each use case's two increments, committed once
+    assert attempts["a"] + attempts["b"] > 2  # at least one ran again
+    assert retried_conflicts()[DEADLOCK] > deadlocks_before
+    assert any(
+        r.levelname == "WARNING" and "SQLSTATE 40P01" in r.getMessage() for r in caplog.records
+    )
     scratch.drop_all(pg_engine)
 
 

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-import core.db
 from core.auth import Actor
-from core.db import UnitOfWork, make_engine
+from core.db import DEADLOCK, UnitOfWork, make_engine, retried_conflicts
 from core.errors import Conflict, InsufficientStock
 from inventory.service import reservations, transfers
 from inventory.service.transfers import LineIn
@@ -34,6 +33,7 @@ class StormReport:
     already_received: int = 0  # receipts that lost the race to another process (409)
     reserved: int = 0
     retried: int = 0  # transient conflicts (deadlock, serialization, busy) re-run by the UoW
+    deadlocks: int = 0  # of which deadlocks (40P01): a writer out of the lock order
     errors: list[str] = field(default_factory=list)
 
 
@@ -51,14 +51,6 @@ def run_storm(
     lines in a random direction and ship it; now and then receive a shipped transfer
     of this storm (any process's) or hold and release a unit at the source."""
     report = StormReport()
-    original = core.db.is_retryable
-
-    def counting(error: BaseException) -> bool:
-        retry = original(error)
-        report.retried += retry
-        return retry
-
-    core.db.is_retryable = counting  # the unit of work looks it up on every failure
     engine = make_engine(database_url)
     uow = UnitOfWork(engine)
     rng = random.Random(seed)
@@ -80,6 +72,8 @@ def run_storm(
                 hold = partial(_hold_and_release, uow, planner, source, rng.choice(parts), report)
                 _step(report, "reserve", hold)
     finally:
+        retried = retried_conflicts()  # this process's own tally: it ran nothing else
+        report.retried, report.deadlocks = sum(retried.values()), retried[DEADLOCK]
         engine.dispose()
     return report
 
