@@ -50,7 +50,8 @@ from core.auth import User
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from depots.models import City, Depot
-from inventory.models import Part, StockBalance, StockTarget
+from inventory.models import Part, StockBalance
+from inventory.service.targets import effective_targets
 from rma import kinds
 from rma.models import FAULT_LEVELS, OPEN_STATUSES, Escalation, Kind, Rma
 from rma.service.promises import JUDGED
@@ -748,16 +749,7 @@ def stock_health(uow: UnitOfWork, *, top: int = TOP_SHORTAGES) -> StockHealth:
     good = stock[stock["bucket"] == "good"].set_index(["depot", "part_number"])
     transit = stock[stock["bucket"] == "in_transit"].set_index(["depot", "part_number"])
     targets = pd.DataFrame(
-        [
-            tuple(r)
-            for r in uow.session.execute(
-                select(
-                    StockTarget.depot_code,
-                    StockTarget.part_number,
-                    func.coalesce(StockTarget.override, StockTarget.computed),
-                )
-            )
-        ],
+        [(depot, part, target) for (depot, part), target in effective_targets(uow).items()],
         columns=["depot", "part_number", "target"],
     ).set_index(["depot", "part_number"])
     targets_stored = len(targets) > 0
