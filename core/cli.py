@@ -140,7 +140,7 @@ def users() -> None:
 @domain_errors
 def demo(seed: int, if_empty: bool) -> None:
     """Load the deterministic demo data set into an empty, migrated database."""
-    from demo import load_demo
+    from core.demo import load_demo
 
     report = load_demo(uow(), current_app.extensions[DEMO_KEY], seed=seed, if_empty=if_empty)
     click.echo(report)

@@ -9,15 +9,9 @@ from sqlmodel import select
 from core.auth import Role, create_user
 from core.db import UnitOfWork
 from depots.models import Depot
+from rma.demo import EXTRA_ENGINEERS
 
 DEMO_PASSWORD = "spares-demo"
-
-# More service engineers than the one demo login, so evaluations compare people.
-EXTRA_ENGINEERS = {
-    "chen.jie": "Chen Jie (service engineer)",
-    "liu.yang": "Liu Yang (service engineer)",
-    "zhao.lei": "Zhao Lei (service engineer)",
-}
 
 ROLE_USERS = {
     "admin": ("Administrator", Role.ADMIN),
