@@ -68,6 +68,8 @@ SHIPPING_KINDS = kinds.SHIPPING_KINDS
 KINDS = tuple(k.value for k in Kind)
 ESCALATION_STEPS = (0, 1, 2, 3)  # 0: at risk (no depot could meet the due time)
 
+# Short names of the kinds, for narrow table columns.
+SHORT_KINDS = {"advance_replacement": "replacement", "repair": "repair", "loaner": "loaner"}
 KIND_LABELS = {
     Kind.ADVANCE_REPLACEMENT.value: "advance replacement",
     Kind.REPAIR.value: "repair",

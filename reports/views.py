@@ -22,8 +22,15 @@ from core.errors import Invalid
 from core.pdf import fonts
 from core.web import add_nav, uow
 from reports import charts
-from reports.render import COLUMN_LABELS, FORMATS, SHORT_KINDS, records, render
-from reports.service_levels import DEFAULT_DAYS, TABLES, Period, ServiceLevels, service_levels
+from reports.render import COLUMN_LABELS, FORMATS, records, render
+from reports.service_levels import (
+    DEFAULT_DAYS,
+    SHORT_KINDS,
+    TABLES,
+    Period,
+    ServiceLevels,
+    service_levels,
+)
 
 views = Blueprint("reports", __name__, template_folder="templates")
 
