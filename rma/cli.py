@@ -25,7 +25,7 @@ from core.web import SETTINGS_KEY, uow
 from depots.calendar import parse_instant
 from rma import kinds
 from rma.models import Notification, Rma
-from rma.service import escalations, lifecycle, promises, queries, returns
+from rma.service import chasing, escalations, ladder, lifecycle, promises, queries, returns
 from rma.service.delivery import deliver_pending
 from rma.service.promises import live_promises
 
@@ -37,8 +37,8 @@ def register(app: Any) -> None:
     for command in (escalate_command, notifications_command, ladder_group, rma_group):
         app.cli.add_command(command)
     seeders = app.extensions.setdefault(SEEDERS_KEY, [])
-    if escalations.seed_ladder not in seeders:
-        seeders.append(escalations.seed_ladder)
+    if ladder.seed_ladder not in seeders:
+        seeders.append(ladder.seed_ladder)
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -88,7 +88,7 @@ def escalate_command(now_text: str | None, limit: int) -> None:
         numbers = _numbers(uow(), [e.rma_id for e in raised])
         for escalation in raised:
             click.echo(_escalation_line(escalation, numbers.get(escalation.rma_id, "?")))
-        reminders = escalations.chase_overdue_returns(uow(), now)
+        reminders = chasing.chase_overdue_returns(uow(), now)
         if reminders:
             cases = len({n.rma_id for n in reminders})
             click.echo(f"queued {len(reminders)} return reminders for {cases} RMAs", err=True)
@@ -164,7 +164,7 @@ def ladder_group(ctx: click.Context) -> None:
     """Print the escalation ladder (or change a step with `ladder set`)."""
     if ctx.invoked_subcommand is not None:
         return
-    steps = escalations.list_ladder(uow())
+    steps = ladder.list_ladder(uow())
     if not steps:
         click.echo("the ladder is empty; run `spares db upgrade` to add the defaults")
         return
@@ -195,7 +195,7 @@ def ladder_set_command(
     """Change step STEP of FAULT_LEVEL's ladder (e.g. `ladder set C-1 2 --email ...`)."""
     if after_hours is None and notify_title is None and notify_email is None:
         raise Invalid("give at least one of --hours, --title, --email")
-    row = escalations.update_step(
+    row = ladder.update_step(
         uow(),
         auth.system_actor(),
         fault_level,

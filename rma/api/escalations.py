@@ -33,7 +33,7 @@ from rma.schemas import (
     LadderStepOut,
     LadderStepPath,
 )
-from rma.service import escalations
+from rma.service import escalations, ladder
 
 # --- escalations ----------------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ def _ladder_step(step: EscalationStep) -> dict[str, Any]:
 )
 @auth.api_roles()
 def get_ladder() -> Any:
-    steps = escalations.list_ladder(uow())
+    steps = ladder.list_ladder(uow())
     return [_ladder_step(step) for step in steps]
 
 
@@ -126,7 +126,7 @@ def get_ladder() -> Any:
 @auth.api_roles("admin")
 def put_ladder_step(path: LadderStepPath, body: LadderStepBody) -> Any:
     actor = auth.api_actor()
-    changed = escalations.update_step(
+    changed = ladder.update_step(
         uow(),
         actor,
         path.fault_level,

@@ -1,10 +1,12 @@
-"""Escalations: who is told when a fault stays without a confirmed cause, and the
-chasing of defective (or loaned) units that have not come back.
+"""Escalations: who is told when a fault stays without a confirmed cause, or when a
+replacement promise is at risk.
 
-The ladder (``EscalationStep`` rows) is data an administrator edits; the defaults
-come from DOMAIN.md. The support clock of an RMA runs from ``reported_at`` until
-``cause_confirmed_at``, in working hours of the 5x8 calendar, or in calendar
-hours for a C-1 fault of a 7x24 contract (``escalation_calendar_code``).
+The ladder (``EscalationStep`` rows, ``rma.service.ladder``) is data an
+administrator edits; the defaults come from DOMAIN.md. The support clock of an
+RMA runs from ``reported_at`` until ``cause_confirmed_at``, in working hours of
+the 5x8 calendar, or in calendar hours for a C-1 fault of a 7x24 contract
+(``escalation_calendar_code``). Units overdue for return are chased by
+``rma.service.chasing``.
 
 Exactly once, even when two ``spares escalate`` run at the same time:
 
@@ -29,8 +31,6 @@ allocated (or approved, or reported).
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -40,16 +40,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
-from core.auth import Actor, Role, User
+from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from depots.calendar import WorkingCalendar, add_working_hours, working_hours_between
 from depots.models import City
 from depots.service.calendars import get_calendar
 from inventory.models import Part
-from rma import kinds
 from rma.models import (
-    FAULT_LEVELS,
     OPEN_STATUSES,
     Customer,
     Escalation,
@@ -60,180 +58,17 @@ from rma.models import (
     Site,
     Status,
 )
+from rma.service.ladder import EMAIL_MAX, REGIONAL_SUPERVISOR, fault_level_of
 from rma.service.lifecycle import escalation_calendar_code
-from rma.service.notifications import addresses_of_role, enqueue
-from rma.service.queries import overdue_returns_query
+from rma.service.notifications import addresses_of_role
 
 AT_RISK_STEP = 0
 AT_RISK_TITLE = "service supervisors"
 SYSTEM_ACTOR = "system"
 ESCALATION_KIND = "escalation"
-RETURN_REMINDER_KIND = "return_reminder"
-# What a reminder calls the unit expected back (``rma.kinds.expected_back``'s ``what``).
-RETURN_WORDS = {
-    "defective unit": "the defective unit replaced in advance",
-    "loaner": "the loaned substitute unit",
-    "replacement": "the replacement shipped on the cancelled case",
-}
 # Chunk for IN (...) lists: well under every database's bound-parameter limit.
 CHUNK = 500
 MAX_LIST = 1000
-EMAIL_PATTERN = re.compile(r"^[^@\s<>,;:\"()\[\]]+@[^@\s<>,;:\"()\[\]]+\.[^@\s<>,;:\"()\[\]]+$")
-TITLE_MAX = 80
-EMAIL_MAX = 200
-
-REGIONAL_SUPERVISOR = ("regional service supervisor", "regional-supervisor@spares.example")
-HQ_MANAGER = ("HQ service manager", "hq-service-manager@spares.example")
-HQ_DIRECTOR = ("HQ service director", "hq-service-director@spares.example")
-SERVICE_ENGINEERS = ("service engineer", "service-engineers@spares.example")
-
-# DOMAIN.md's ladder. The addresses are placeholders an administrator replaces
-# with the real mailboxes (`spares ladder set`, see docs/OPERATIONS.md).
-DEFAULT_LADDER: tuple[tuple[str, int, float, tuple[str, str]], ...] = (
-    ("C-1", 1, 1.0, REGIONAL_SUPERVISOR),
-    ("C-1", 2, 8.0, HQ_MANAGER),
-    ("C-1", 3, 24.0, HQ_DIRECTOR),
-    ("C-2", 1, 1.0, REGIONAL_SUPERVISOR),
-    ("C-2", 2, 8.0, HQ_MANAGER),
-    ("C-2", 3, 24.0, HQ_DIRECTOR),
-    ("C-3", 1, 1.0, SERVICE_ENGINEERS),
-    ("C-3", 2, 8.0, REGIONAL_SUPERVISOR),
-    ("C-3", 3, 24.0, HQ_MANAGER),
-)
-
-
-# --- the ladder ---------------------------------------------------------------------------
-
-
-@transactional
-def seed_ladder(uow: UnitOfWork) -> int:
-    """Insert the default ladder steps that are missing; returns how many were added.
-
-    Idempotent and respectful of edits: an existing (fault level, step) row is
-    never changed.
-    """
-    existing = set(uow.session.execute(select(EscalationStep.fault_level, EscalationStep.step)))
-    added = 0
-    for level, step, hours, (title, email) in DEFAULT_LADDER:
-        if (level, step) not in existing:
-            uow.session.add(
-                EscalationStep(
-                    fault_level=level,
-                    step=step,
-                    after_hours=hours,
-                    notify_title=title,
-                    notify_email=email,
-                )
-            )
-            added += 1
-    uow.session.flush()
-    return added
-
-
-@read_only
-def list_ladder(uow: UnitOfWork, fault_level: str | None = None) -> list[EscalationStep]:
-    """The ladder ordered by fault level and step (of one level if given).
-
-    Raises ``Invalid`` for an unknown fault level.
-    """
-    query = select(EscalationStep).order_by(EscalationStep.fault_level, EscalationStep.step)
-    if fault_level is not None:
-        query = query.where(EscalationStep.fault_level == _fault_level(fault_level))
-    return list(uow.session.scalars(query))
-
-
-@transactional
-def update_step(
-    uow: UnitOfWork,
-    actor: Actor,
-    fault_level: str,
-    step: int,
-    *,
-    after_hours: float | None = None,
-    notify_title: str | None = None,
-    notify_email: str | None = None,
-) -> EscalationStep:
-    """Change one rung of the ladder (administrators only); omitted fields stay.
-
-    ``after_hours`` are support hours (working hours, or calendar hours for C-1
-    on 7x24) and must be > 0 and strictly between the neighbouring steps' hours
-    of the same level; ``notify_email`` must look like an e-mail address.
-    Raises ``Forbidden``, ``NotFound`` (no such step), ``Invalid``. Escalations
-    already raised keep the values they were raised with.
-    """
-    actor.require_role(Role.ADMIN)
-    level = _fault_level(fault_level)
-    # Lock the whole level: two edits at once must not leave it out of order.
-    rows = list(
-        uow.session.scalars(
-            lock_for_update(
-                select(EscalationStep)
-                .where(EscalationStep.fault_level == level)
-                .order_by(EscalationStep.step)
-                .execution_options(populate_existing=True),
-                uow,
-            )
-        )
-    )
-    target = next((row for row in rows if row.step == step), None)
-    if target is None:
-        raise NotFound(f"the {level} ladder has no step {step}")
-    if after_hours is not None:
-        hours = _hours(after_hours)
-        below = [row.after_hours for row in rows if row.step < step]
-        above = [row.after_hours for row in rows if row.step > step]
-        if below and hours <= max(below):
-            raise Invalid(
-                f"after_hours of {level} step {step} must be more than step {step - 1}'s "
-                f"{_hours_text(max(below))}"
-            )
-        if above and hours >= min(above):
-            raise Invalid(
-                f"after_hours of {level} step {step} must be less than step {step + 1}'s "
-                f"{_hours_text(min(above))}"
-            )
-        target.after_hours = hours
-    if notify_title is not None:
-        title = notify_title.strip()
-        if not title or len(title) > TITLE_MAX:
-            raise Invalid(f"notify_title is required, at most {TITLE_MAX} characters")
-        target.notify_title = title
-    if notify_email is not None:
-        target.notify_email = _email(notify_email)
-    uow.session.add(target)
-    uow.session.flush()
-    return target
-
-
-def _fault_level(value: str) -> str:
-    level = (value or "").strip().upper()
-    if level not in FAULT_LEVELS:
-        raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
-    return level
-
-
-def _hours(value: float) -> float:
-    try:
-        hours = float(value)
-    except (TypeError, ValueError):
-        raise Invalid("after_hours must be a number of hours") from None
-    if isinstance(value, bool) or not math.isfinite(hours) or hours <= 0:
-        raise Invalid("after_hours must be a positive number of hours")
-    if hours > 24 * 366:
-        raise Invalid("after_hours must be at most a year")
-    return hours
-
-
-def _email(value: str) -> str:
-    email = (value or "").strip()
-    if len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
-        raise Invalid(f"notify_email {value!r} does not look like an e-mail address")
-    return email
-
-
-def _hours_text(hours: float) -> str:
-    return f"{hours:g} h"
-
 
 # --- raising what is due ------------------------------------------------------------------
 
@@ -645,7 +480,7 @@ def list_escalations(
     if open_only:
         query = query.where(Escalation.acknowledged_at.is_(None), Rma.status.in_(OPEN_STATUSES))
     if fault_level is not None:
-        query = query.where(Escalation.fault_level == _fault_level(fault_level))
+        query = query.where(Escalation.fault_level == fault_level_of(fault_level))
     return [(escalation, rma) for escalation, rma in uow.session.execute(query)]
 
 
@@ -687,95 +522,3 @@ def acknowledge(uow: UnitOfWork, actor: Actor, escalation_id: int) -> Escalation
         )
     uow.session.flush()
     return escalation
-
-
-# --- chasing overdue returns --------------------------------------------------------------
-
-
-@transactional
-def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
-    """Remind about every unit that should be back by now and is not; at most once a day.
-
-    The cases are ``queries.overdue_returns_query``'s: delivered advance replacements
-    (the customer's defective unit), delivered loaners (the substitute unit) and
-    cases cancelled after shipping (the shipped unit), past their due time. The
-    reminder goes to the reporting engineer (their user e-mail) and to the site's
-    contact e-mail, or the customer's e-mail when the site has none. Deduplicated
-    per RMA and Asia/Shanghai date of ``now`` (``chase:<number>:<yyyy-mm-dd>``), so
-    running every minute queues one reminder a day. Returns the notifications
-    queued by this call.
-    """
-    now = clock.as_utc(now)
-    today = clock.local(now).date().isoformat()
-    query = overdue_returns_query(now).execution_options(populate_existing=True)
-    if uow.dialect == "postgresql":
-        # Two runs at once split the work; the dedupe key stops a late second one.
-        query = query.with_for_update(of=Rma, skip_locked=True)
-    rows = [(rma, customer, site) for rma, customer, site, _city in uow.session.execute(query)]
-    if not rows:
-        return []
-    engineers = {
-        username: email
-        for username, email in uow.session.execute(
-            select(User.username, User.email).where(
-                User.username.in_({rma.reported_by for rma, _c, _s in rows}),
-                User.active,
-                User.email.is_not(None),
-            )
-        )
-        if email
-    }
-    queued: list[Notification] = []
-    for rma, customer, site in rows:
-        recipients = [
-            address
-            for address in (engineers.get(rma.reported_by), site.contact_email or customer.email)
-            if address
-        ]
-        if not recipients:
-            continue
-        expected = kinds.expected_back(rma)
-        assert expected is not None
-        what = RETURN_WORDS[expected.what]
-        serial = expected.serial or "unknown"
-        days = max((now - rma.due_defective_return).days, 0)
-        overdue = f"{days} day{'s' if days != 1 else ''}" if days else "less than a day"
-        body = "\n".join(
-            [
-                f"{rma.number}: {what} ({expected.part_number}, serial {serial}) should have come "
-                f"back by {_when(rma.due_defective_return)} and has not arrived; "
-                f"overdue by {overdue}.",
-                "",
-                f"Customer:  {customer.name}",
-                f"Site:      {site.name}",
-                f"Delivered: {_when(rma.delivered_at)}",
-                f"Send it to depot {rma.depot_code or 'of the shipment'}, quoting {rma.number}.",
-                "",
-                f"Open the case: /rmas/{rma.number}",
-            ]
-        )
-        notifications = enqueue(
-            uow,
-            RETURN_REMINDER_KIND,
-            recipients,
-            f"{rma.number}: {what.removeprefix('the ')} is overdue for return "
-            f"(due {clock.local(rma.due_defective_return):%Y-%m-%d})",
-            body + "\n",
-            rma=rma,
-            dedupe_key=f"chase:{rma.number}:{today}",
-        )
-        if notifications:
-            queued.extend(notifications)
-            uow.session.add(
-                RmaEvent(
-                    rma_id=rma.id,
-                    at=now,
-                    actor=SYSTEM_ACTOR,
-                    action="chase-return",
-                    from_status=rma.status,
-                    to_status=rma.status,
-                    detail=json.dumps({"to": [n.to_address for n in notifications]}),
-                )
-            )
-    uow.session.flush()
-    return queued

@@ -14,6 +14,7 @@ from core.errors import DomainError, Invalid
 from core.web import uow
 from rma.models import FAULT_LEVELS, Escalation, Rma, Status
 from rma.service import escalations as escalation_service
+from rma.service import ladder as ladder_rules
 from rma.service import queries
 from rma.views import views
 from rma.views.common import (
@@ -143,7 +144,7 @@ def ladder() -> Any:
                 raise Invalid("after_hours must be a number of hours") from None
             if not step.isdigit():
                 raise Invalid("step must be 1, 2 or 3")
-            changed = escalation_service.update_step(
+            changed = ladder_rules.update_step(
                 uow(),
                 current_actor(),
                 level,
@@ -157,7 +158,7 @@ def ladder() -> Any:
         else:
             flash(f"{changed.fault_level} step {changed.step} saved.", "ok")
             return redirect(url_for(".ladder"))
-    steps = escalation_service.list_ladder(uow())
+    steps = ladder_rules.list_ladder(uow())
     return render_template(
         "rma/ladder.html",
         steps=steps,

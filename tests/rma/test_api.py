@@ -15,7 +15,7 @@ import pytest
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
-from rma.service import escalations
+from rma.service import escalations, ladder
 from tests.conftest import bearer
 
 ENSURE_TOOLS = Path(__file__).resolve().parents[2] / "tools" / "ensure-chromium.sh"
@@ -502,7 +502,7 @@ def test_an_unclosed_rma_prints_a_record_marked_not_yet_signed(
 def test_supervisors_see_and_acknowledge_escalations_once(
     client, engine, auth_for, account, install, make_part, stock_up
 ):
-    escalations.seed_ladder(UnitOfWork(engine))
+    ladder.seed_ladder(UnitOfWork(engine))
     part = make_part(serialized=True)
     stock_up("SH", part, 1, serialized=True)
     engineer = auth_for("engineer")

@@ -12,7 +12,7 @@ from core import clock
 from core.cli import SEEDERS_KEY
 from core.db import UnitOfWork, transactional
 from rma.models import EscalationStep
-from rma.service import escalations, lifecycle
+from rma.service import ladder, lifecycle
 from tests.conftest import make_test_app
 from tests.rma.test_delivery import MailServer, free_port, serve_mail
 from tests.rma.test_escalations import make_world, outbox, sh
@@ -123,7 +123,7 @@ def test_notifications_lists_the_outbox_by_status(engine, friday_case):
 
 
 def test_ladder_prints_every_step(engine):
-    escalations.seed_ladder(UnitOfWork(engine))
+    ladder.seed_ladder(UnitOfWork(engine))
     result = run(cli_app(engine, free_port()), "ladder")
     assert result.exit_code == 0
     lines = result.output.splitlines()
@@ -133,7 +133,7 @@ def test_ladder_prints_every_step(engine):
 
 
 def test_ladder_set_changes_a_step_and_refuses_bad_values(engine):
-    escalations.seed_ladder(UnitOfWork(engine))
+    ladder.seed_ladder(UnitOfWork(engine))
     app = cli_app(engine, free_port())
     ok = run(app, "ladder", "set", "C-3", "1", "--email", "field-desk@spares.example")
     assert ok.exit_code == 0, ok.output
@@ -142,7 +142,7 @@ def test_ladder_set_changes_a_step_and_refuses_bad_values(engine):
     assert bad.exit_code == 2 and bad.output.startswith("error: after_hours")
     assert run(app, "ladder", "set", "C-3", "9", "--hours", "99").exit_code == 3
     assert run(app, "ladder", "set", "C-3", "1").exit_code == 2
-    steps = escalations.list_ladder(UnitOfWork(engine), "C-3")
+    steps = ladder.list_ladder(UnitOfWork(engine), "C-3")
     assert [(s.after_hours, s.notify_email) for s in steps][:2] == [
         (1.0, "field-desk@spares.example"),
         (8.0, "regional-supervisor@spares.example"),
@@ -151,7 +151,7 @@ def test_ladder_set_changes_a_step_and_refuses_bad_values(engine):
 
 def test_register_adds_the_ladder_to_the_seeders(engine):
     app = cli_app(engine, free_port())
-    assert escalations.seed_ladder in app.extensions[SEEDERS_KEY]
+    assert ladder.seed_ladder in app.extensions[SEEDERS_KEY]
     assert {"escalate", "notifications", "ladder"} <= set(app.cli.commands)
 
 
@@ -165,4 +165,4 @@ def test_db_upgrade_seeds_the_ladder(engine):
     _forget_ladder(UnitOfWork(engine))
     assert run(app, "ladder").output.startswith("the ladder is empty")
     assert run(app, "db", "upgrade").exit_code == 0
-    assert len(escalations.list_ladder(UnitOfWork(engine))) == 9
+    assert len(ladder.list_ladder(UnitOfWork(engine))) == 9

@@ -28,7 +28,7 @@ from depots.service.calendars import get_calendar
 from inventory.models import PartIn
 from inventory.service import catalog, moves
 from rma.models import Escalation, Notification, Rma, Site
-from rma.service import customers, escalations, lifecycle, queries
+from rma.service import customers, escalations, ladder, lifecycle, queries
 from rma.service.lifecycle import OpenRequest
 
 SH = clock.SHANGHAI
@@ -177,7 +177,7 @@ def make_world(engine: Engine) -> World:
             email=f"{role}-{n}@customer-service.example",
         )
 
-    escalations.seed_ladder(UnitOfWork(engine))
+    ladder.seed_ladder(UnitOfWork(engine))
     planner = user("planner")
     part = catalog.create_part(
         UnitOfWork(engine),
@@ -225,11 +225,11 @@ def world(engine: Engine) -> World:
 
 
 def test_default_ladder_follows_the_domain_table(world):
-    ladder = {
+    steps = {
         (s.fault_level, s.step): (s.after_hours, s.notify_title, s.notify_email)
-        for s in escalations.list_ladder(world.uow)
+        for s in ladder.list_ladder(world.uow)
     }
-    assert ladder == {
+    assert steps == {
         ("C-1", 1): (1.0, "regional service supervisor", "regional-supervisor@spares.example"),
         ("C-1", 2): (8.0, "HQ service manager", "hq-service-manager@spares.example"),
         ("C-1", 3): (24.0, "HQ service director", "hq-service-director@spares.example"),
@@ -243,15 +243,15 @@ def test_default_ladder_follows_the_domain_table(world):
 
 
 def test_seeding_again_keeps_an_administrators_edits(world):
-    escalations.update_step(world.uow, world.admin, "C-2", 2, notify_email="ops@acme.example")
-    assert escalations.seed_ladder(world.uow) == 0
-    step = escalations.list_ladder(world.uow, "C-2")[1]
+    ladder.update_step(world.uow, world.admin, "C-2", 2, notify_email="ops@acme.example")
+    assert ladder.seed_ladder(world.uow) == 0
+    step = ladder.list_ladder(world.uow, "C-2")[1]
     assert step.notify_email == "ops@acme.example"
-    assert len(escalations.list_ladder(world.uow)) == 9
+    assert len(ladder.list_ladder(world.uow)) == 9
 
 
 def test_administrator_changes_a_step(world):
-    row = escalations.update_step(
+    row = ladder.update_step(
         world.uow,
         world.admin,
         "c-1",
@@ -265,12 +265,12 @@ def test_administrator_changes_a_step(world):
         "HQ duty manager",
         "duty@hq.example",
     )
-    assert escalations.list_ladder(world.uow, "C-1")[1].after_hours == 4.0
+    assert ladder.list_ladder(world.uow, "C-1")[1].after_hours == 4.0
 
 
 def test_only_administrators_change_the_ladder(world):
     with pytest.raises(Forbidden):
-        escalations.update_step(world.uow, world.supervisor, "C-1", 1, after_hours=2)
+        ladder.update_step(world.uow, world.supervisor, "C-1", 1, after_hours=2)
 
 
 @pytest.mark.parametrize(
@@ -288,21 +288,19 @@ def test_only_administrators_change_the_ladder(world):
 )
 def test_bad_ladder_edits_are_refused_and_change_nothing(world, changes, message):
     before = [
-        (s.after_hours, s.notify_title, s.notify_email) for s in escalations.list_ladder(world.uow)
+        (s.after_hours, s.notify_title, s.notify_email) for s in ladder.list_ladder(world.uow)
     ]
     with pytest.raises(Invalid, match=message):
-        escalations.update_step(world.uow, world.admin, "C-2", 2, **changes)
-    after = [
-        (s.after_hours, s.notify_title, s.notify_email) for s in escalations.list_ladder(world.uow)
-    ]
+        ladder.update_step(world.uow, world.admin, "C-2", 2, **changes)
+    after = [(s.after_hours, s.notify_title, s.notify_email) for s in ladder.list_ladder(world.uow)]
     assert after == before
 
 
 def test_unknown_level_or_step_is_refused(world):
     with pytest.raises(Invalid):
-        escalations.update_step(world.uow, world.admin, "C-9", 1, after_hours=2)
+        ladder.update_step(world.uow, world.admin, "C-9", 1, after_hours=2)
     with pytest.raises(NotFound):
-        escalations.update_step(world.uow, world.admin, "C-1", 7, after_hours=200)
+        ladder.update_step(world.uow, world.admin, "C-1", 7, after_hours=200)
 
 
 # --- the support clock in working hours -------------------------------------------------------
@@ -381,7 +379,7 @@ def test_each_rung_is_raised_at_the_first_run_after_its_hours_have_passed(
     reported = sh(2026, 1, 5, 0, 0) + timedelta(minutes=reported_minutes)
     rma = world.open(world.customer(coverage=coverage), level, reported)
     calendar = get_calendar(world.uow, lifecycle.escalation_calendar_code(rma))
-    limits = {s.step: s.after_hours for s in escalations.list_ladder(world.uow, level)}
+    limits = {s.step: s.after_hours for s in ladder.list_ladder(world.uow, level)}
     at, seen = reported, {}
     for gap in gaps:
         at += timedelta(minutes=gap)
@@ -441,7 +439,7 @@ def test_closed_and_cancelled_cases_are_not_escalated(world):
 def test_ladder_edits_apply_to_rungs_not_yet_raised(world):
     world.open(world.customer(), "C-2", sh(2026, 3, 9, 9, 0))
     escalations.raise_due_escalations(world.uow, sh(2026, 3, 9, 10, 0))
-    escalations.update_step(
+    ladder.update_step(
         world.uow, world.admin, "C-2", 2, after_hours=3, notify_email="night-desk@hq.example"
     )
     raised = escalations.raise_due_escalations(world.uow, sh(2026, 3, 9, 12, 0))

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from core import clock
 from core.db import UnitOfWork
-from rma.service import escalations, lifecycle, queries, returns
+from rma.service import chasing, lifecycle, queries, returns
 from tests.rma.test_escalations import make_world, outbox, sh
 
 DELIVERED = sh(2026, 3, 2, 10, 0)  # defective unit due back 15 days later
@@ -25,13 +25,13 @@ def test_overdue_defective_unit_is_chased_once_a_day(engine):
     site = world.customer(contact_email="noc@customer.example", email="it@customer.example")
     rma = world.delivered(site, DELIVERED)
     assert clock.local(rma.due_defective_return) == DUE_BACK
-    assert escalations.chase_overdue_returns(world.uow, DUE_BACK - timedelta(minutes=1)) == []
-    first = escalations.chase_overdue_returns(world.uow, DUE_BACK)
+    assert chasing.chase_overdue_returns(world.uow, DUE_BACK - timedelta(minutes=1)) == []
+    first = chasing.chase_overdue_returns(world.uow, DUE_BACK)
     assert sorted(n.to_address for n in first) == sorted(
         [engineer_email(world), "noc@customer.example"]
     )
-    assert escalations.chase_overdue_returns(world.uow, sh(2026, 3, 17, 23, 59)) == []
-    second = escalations.chase_overdue_returns(world.uow, sh(2026, 3, 18, 0, 1))
+    assert chasing.chase_overdue_returns(world.uow, sh(2026, 3, 17, 23, 59)) == []
+    second = chasing.chase_overdue_returns(world.uow, sh(2026, 3, 18, 0, 1))
     assert len(second) == 2
     assert {n.dedupe_key.rsplit(":", 1)[0] for n in first + second} == {
         f"chase:{rma.number}:2026-03-17",
@@ -42,7 +42,7 @@ def test_overdue_defective_unit_is_chased_once_a_day(engine):
 def test_reminder_says_what_is_overdue_and_where_it_goes(engine):
     world = make_world(engine)
     rma = world.delivered(world.customer(), DELIVERED)
-    (reminder,) = escalations.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=3))
+    (reminder,) = chasing.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=3))
     assert reminder.kind == "return_reminder" and reminder.rma_id == rma.id
     assert reminder.subject == (
         f"{rma.number}: defective unit replaced in advance is overdue for return (due 2026-03-17)"
@@ -62,7 +62,7 @@ def test_reminder_says_what_is_overdue_and_where_it_goes(engine):
 def test_customer_email_is_used_when_the_site_has_no_contact_email(engine):
     world = make_world(engine)
     world.delivered(world.customer(email="it@customer.example"), DELIVERED)
-    reminders = escalations.chase_overdue_returns(world.uow, DUE_BACK)
+    reminders = chasing.chase_overdue_returns(world.uow, DUE_BACK)
     assert sorted(n.to_address for n in reminders) == sorted(
         [engineer_email(world), "it@customer.example"]
     )
@@ -77,13 +77,13 @@ def test_returned_unit_is_not_chased(engine):
         lifecycle.deliver(world.uow, world.engineer, rma.number)
     with clock.frozen(DUE_BACK - timedelta(days=1)):
         returns.receive_defective(world.uow, staff, rma.number, "SH", rma.serial)
-    assert escalations.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=5)) == []
+    assert chasing.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=5)) == []
 
 
 def test_overdue_loaner_is_chased_by_its_own_serial(engine):
     world = make_world(engine)
     rma = world.delivered(world.customer(loaner=True), DELIVERED, kind="loaner")
-    (reminder,) = escalations.chase_overdue_returns(world.uow, DUE_BACK)
+    (reminder,) = chasing.chase_overdue_returns(world.uow, DUE_BACK)
     assert "loaned substitute unit" in reminder.subject
     assert rma.shipped_serial in reminder.body
 
@@ -91,7 +91,7 @@ def test_overdue_loaner_is_chased_by_its_own_serial(engine):
 def test_repair_cases_are_never_chased(engine):
     world = make_world(engine)
     world.open(world.customer(), "C-3", DELIVERED)
-    assert escalations.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=30)) == []
+    assert chasing.chase_overdue_returns(world.uow, DUE_BACK + timedelta(days=30)) == []
     assert outbox(world.uow, "return_reminder") == []
 
 
@@ -107,7 +107,7 @@ def test_concurrent_chasers_queue_each_reminder_once(any_engine):
     def run() -> None:
         try:
             start.wait()
-            escalations.chase_overdue_returns(UnitOfWork(any_engine), DUE_BACK)
+            chasing.chase_overdue_returns(UnitOfWork(any_engine), DUE_BACK)
         except BaseException as error:
             errors.append(error)
 

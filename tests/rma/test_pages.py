@@ -13,7 +13,7 @@ import pytest
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
-from rma.service import escalations, lifecycle, returns
+from rma.service import escalations, ladder, lifecycle, returns
 from rma.service import queries as rma_queries
 from rma.service.lifecycle import OpenRequest
 from rma.views.common import format_duration
@@ -472,7 +472,7 @@ def test_supervisor_approves_a_billable_case(
 def test_supervisor_acknowledges_an_escalation(
     client, login, engine, engineer, account, install, make_part
 ):
-    escalations.seed_ladder(UnitOfWork(engine))
+    ladder.seed_ladder(UnitOfWork(engine))
     unit = install(account("Wuhan"), make_part(serialized=True))
     with clock.frozen(MONDAY_10_SHANGHAI):
         rma = _open(engine, engineer, unit, level="C-1", kind="repair")

@@ -45,7 +45,7 @@ from inventory.service.transfers import LineIn, ReceivedLine
 from planning.service import demand
 from rma.kinds import SHIPPING_KINDS
 from rma.models import OPEN_STATUSES, InstalledUnit, Kind, Rma, Status
-from rma.service import customers, dispatch, escalations, lifecycle, returns
+from rma.service import chasing, customers, dispatch, escalations, lifecycle, returns
 from rma.service.lifecycle import OpenRequest
 from rma.service.promises import AT_RISK_NO_DEPOT, live_promises, refresh_promises
 from rma.service.queries import alternatives_of
@@ -179,7 +179,7 @@ def make_machine(template: str, folder: str) -> type[RuleBasedStateMachine]:
             with clock.frozen(self.now):
                 refresh_promises(self.uow, self.now)
                 escalations.raise_due_escalations(self.uow, self.now)
-                escalations.chase_overdue_returns(self.uow, self.now)
+                chasing.chase_overdue_returns(self.uow, self.now)
 
         # --- RMAs -------------------------------------------------------------------------
 
