@@ -35,11 +35,11 @@ from core.auth import Role
 from core.errors import DomainError, Invalid, NotFound
 from core.web import add_nav, uow
 from depots.service import network
+from inventory.documents import render_transfer_note
 from inventory.models import BUCKET_NAMES, CONDITIONS, FAMILIES, Part, TransferStatus
 from inventory.service import catalog, imports, moves, queries, targets, transfers
 from inventory.service.stock import describe_location
 from inventory.service.transfers import LineIn, ReceivedLine, TransferView, transfer_code
-from reports.transfer_note import render_transfer_note
 
 views = Blueprint("inventory", __name__, template_folder="templates")
 

@@ -37,18 +37,13 @@ from core.pdf import (
     styles,
     text,
 )
-from inventory.models import Part
-from inventory.service.transfers import TransferView
+from inventory.models import Part, TransferDiscrepancy
+from inventory.service.transfers import TransferView, transfer_code
 
 CONTENT_WIDTH = 178 * mm  # A4 less two 16 mm margins
 # #, part number, description, qty, received, serial numbers
 LINE_COLUMNS = (8 * mm, 46 * mm, 46 * mm, 13 * mm, 16 * mm, 49 * mm)
 CELL_PADDING = 4  # points, left and right, as set in the table styles below
-
-
-def transfer_code(transfer_id: int) -> str:
-    """The transfer's printed number, as the ledger references it (``T12``)."""
-    return f"T{transfer_id}"
 
 
 def render_transfer_note(
@@ -272,6 +267,18 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
     return table
 
 
+def _note_with_decision(item: TransferDiscrepancy) -> str:
+    """The note, and for an extra how it was decided (or that it waits in quarantine)."""
+    if item.kind != "extra":
+        return item.note
+    if item.resolution is None:
+        decision = "waits in quarantine for a decision"
+    else:
+        verb = "accepted into good stock" if item.resolution == "accepted" else "sent back"
+        decision = f"{verb} by {item.resolved_by} {local_time(item.resolved_at)}"
+    return f"{item.note}; {decision}" if item.note else decision
+
+
 def _discrepancy_table(view: TransferView, style: Styles) -> Table:
     rows: list[list[object]] = [
         [
@@ -286,7 +293,7 @@ def _discrepancy_table(view: TransferView, style: Styles) -> Table:
                 Paragraph(text(item.kind.replace("_", " ")), style.cell_bold),
                 Paragraph(str(item.qty), style.cell),
                 Paragraph(text(item.serial or ""), style.cell),
-                Paragraph(text(item.note), style.cell),
+                Paragraph(text(_note_with_decision(item)), style.cell),
             ]
         )
     table = Table(rows, colWidths=(40 * mm, 26 * mm, 12 * mm, 40 * mm, 60 * mm), repeatRows=1)

@@ -14,9 +14,9 @@ import pytest
 
 import core.pdf
 from core.pdf import code128
+from inventory.documents import render_transfer_note
 from inventory.models import Part, Transfer, TransferDiscrepancy, TransferLine, TransferSerial
 from inventory.service.transfers import TransferView
-from reports.transfer_note import render_transfer_note
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENSURE_TOOLS = REPO_ROOT / "tools" / "ensure-chromium.sh"  # installs poppler-utils and the font
