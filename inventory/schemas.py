@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,58 +25,26 @@ from pydantic import (
 )
 
 from core.errors import ErrorOut
+from core.schemas import (
+    MAX_ID,
+    Body,
+    DepotCode,
+    OptionalBody,
+    PartNumber,
+    PathText,
+    Reason,
+    Reference,
+    SearchText,
+    Serial,
+    no_control_characters,
+)
 from inventory.models import CRITICALITIES, FAMILIES, PartIn
 from inventory.service.stock import MAX_QTY
 from inventory.service.transfers import MAX_LINES
 
-MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger ones cannot exist
 MAX_LEDGER_ID = 2**63 - 1
 
 
-def _no_control_characters(value: str) -> str:
-    # PostgreSQL refuses NUL in text; other control characters are never meant.
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _code(value: str) -> str:
-    return value.strip().upper()
-
-
-def _text(value: str) -> str:
-    return _no_control_characters(value.strip())
-
-
-DepotCode = Annotated[
-    str,
-    Field(pattern=r"^\s*[A-Za-z]{2,4}\s*$", description="depot code, e.g. BJ", examples=["BJ"]),
-    AfterValidator(_code),
-]
-PartNumber = Annotated[
-    str,
-    Field(
-        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._/+-]{1,39}\s*$",
-        description="part number",
-        examples=["SFP-10G-SR"],
-    ),
-    AfterValidator(_code),
-]
-Serial = Annotated[
-    str,
-    Field(
-        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._/-]{2,63}\s*$",
-        description="serial number (3-64 letters, digits, . _ / -)",
-    ),
-    AfterValidator(_code),
-]
-Reference = Annotated[
-    str,
-    Field(max_length=60, description="what caused it: an RMA, a purchase order..."),
-    AfterValidator(_text),
-]
-Reason = Annotated[str, Field(max_length=300), AfterValidator(_text)]
-SearchText = Annotated[str, Field(max_length=100), AfterValidator(_text)]
 Serials = Annotated[list[Serial], Field(max_length=MAX_QTY)]
 Quantity = Annotated[StrictInt, Field(gt=0, le=MAX_QTY, description="whole units, > 0")]
 Condition = Literal["good", "defective", "in_repair", "quarantine"]
@@ -87,23 +54,6 @@ Criticality = Literal[CRITICALITIES]  # type: ignore[valid-type]
 Location = Literal["depot", "in_transit", "customer", "repair", "scrapped", "missing", "sent_back"]
 ReservationStatus = Literal["active", "released", "picked"]
 TransferStatusName = Literal["draft", "shipped", "received", "cancelled"]
-
-
-class Body(BaseModel):
-    """A JSON request body: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class OptionalBody(Body):
-    """A body the client may leave out entirely (no body = all defaults)."""
-
-    model_config = ConfigDict(extra="forbid", openapi_extra={"required": False})  # type: ignore[typeddict-unknown-key]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _absent_is_empty(cls, value: Any) -> Any:
-        return {} if value is None else value
 
 
 class ProblemOut(BaseModel):
@@ -134,7 +84,7 @@ class PartBody(PartIn):
     @field_validator("description", "superseded_by")
     @classmethod
     def _printable(cls, value: str | None) -> str | None:
-        return None if value is None else _no_control_characters(value)
+        return None if value is None else no_control_characters(value)
 
 
 class PartUpdateBody(PartBody):
@@ -143,9 +93,6 @@ class PartUpdateBody(PartBody):
     part_number: str | None = Field(  # type: ignore[assignment]
         default=None, max_length=40, description="optional; must match the path"
     )
-
-
-PathText = Annotated[str, AfterValidator(_no_control_characters)]
 
 
 class PartPath(BaseModel):

@@ -33,10 +33,11 @@ from pydantic import (
 
 from core import auth
 from core.db import UnitOfWork
+from core.errors import ErrorOut
+from core.schemas import MAX_ID, Body, DepotCode, OptionalBody, PartNumber
 from core.web import answer_once, uow
 from depots.calendar import parse_instant
 from inventory.models import RebalanceMove, StockTarget
-from inventory.schemas import MAX_ID, Body, DepotCode, ErrorOut, OptionalBody, PartNumber
 from inventory.service import rebalancing, targets
 from inventory.service.rebalancing import PlanSummary, PlanView
 from optimizer.depot_choice import DepotDecision

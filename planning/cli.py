@@ -25,8 +25,8 @@ from tqdm import tqdm
 
 from core import auth, clock
 from core.cli import domain_errors
+from core.schemas import MAX_ID
 from core.web import uow
-from inventory.schemas import MAX_ID
 from inventory.service import rebalancing
 from inventory.service.targets import find_targets
 from optimizer.offline import PlanFileError, RebalanceSummary, rebalance_files

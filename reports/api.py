@@ -25,8 +25,8 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core import auth
+from core.errors import ErrorOut
 from core.web import uow
-from inventory.schemas import ErrorOut
 from reports.render import MEDIA_TYPES, render
 from reports.service_levels import TABLE_NAMES, Period, service_levels
 

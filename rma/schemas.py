@@ -30,11 +30,11 @@ from pydantic import (
     model_validator,
 )
 
-from inventory.schemas import (
+from core.errors import ErrorOut
+from core.schemas import (
     MAX_ID,
     Body,
     DepotCode,
-    ErrorOut,
     OptionalBody,
     PartNumber,
     PathText,
