@@ -605,6 +605,9 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
     by_depot: dict[str, list[_StockRow]] = {}
     for row in good:
         by_depot.setdefault(row.depot, []).append(row)
+    # Every balance the receipts touch is locked now, in one sorted pass: the posts
+    # below then take no lock out of the house order (units, then balances, sorted).
+    ledger.lock_balances(uow, {(row.depot, row.part_number, row.condition) for row in good})
     movement_ids: list[int] = []
     for depot_rows in by_depot.values():
         for start in range(0, len(depot_rows), RECEIPT_ROWS):
