@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format venv bench clean
+.PHONY: run test drill lint format venv bench clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+# The cross-domain state machine and the race drills, run long (minutes, not seconds).
+drill: venv
+	SPARES_MACHINE_EXAMPLES=$${SPARES_MACHINE_EXAMPLES:-200} SPARES_MACHINE_STEPS=$${SPARES_MACHINE_STEPS:-60} \
+		$(BIN)/pytest -p no:cacheprovider tests/seams/test_cross_domain_machine.py tests/drills
 
 lint: venv
 	$(BIN)/ruff check .

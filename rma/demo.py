@@ -21,9 +21,9 @@ from core.db import UnitOfWork
 from depots.models import City, Depot
 from inventory.models import Location, Part, Unit
 from rma.models import OPEN_STATUSES, Contract, Customer, InstalledUnit, Rma, Site
-from rma.service import lifecycle, returns
+from rma.service import lifecycle, opening, returns
 from rma.service.escalations import raise_due_escalations
-from rma.service.lifecycle import OpenRequest
+from rma.service.opening import OpenRequest
 
 # More service engineers than the one demo login, so evaluations compare people; their
 # logins are made with the other demo users (``demo.users``).
@@ -301,7 +301,7 @@ def _run_case(
         uow.session.add(unit)
     with clock.frozen(step_at):
         try:
-            rma = lifecycle.open_rma(
+            rma = opening.open_rma(
                 uow,
                 engineer,
                 OpenRequest(

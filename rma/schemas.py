@@ -41,7 +41,7 @@ from core.schemas import (
     Serial,
 )
 from rma.models import COVERAGES, FAULT_LEVELS, PHASES, Kind, Status
-from rma.service.lifecycle import MAX_SYMPTOM
+from rma.service.opening import MAX_SYMPTOM
 
 FaultLevel = Literal[FAULT_LEVELS]  # type: ignore[valid-type]
 KindName = Literal[tuple(k.value for k in Kind)]  # type: ignore[valid-type]

@@ -48,8 +48,8 @@ from rma.schemas import (
     RmasQuery,
     ShipBody,
 )
-from rma.service import lifecycle, queries, returns
-from rma.service.lifecycle import OpenRequest
+from rma.service import lifecycle, opening, queries, returns
+from rma.service.opening import OpenRequest
 from rma.service.queries import RmaView
 
 # --- RMAs -----------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def post_rma(body: OpenRmaBody) -> Any:
         site_id=body.site_id,
         reported_at=body.reported_at,
     )
-    return answer_once(lambda u: (rma_detail(u, lifecycle.open_rma(u, actor, request).number), 201))
+    return answer_once(lambda u: (rma_detail(u, opening.open_rma(u, actor, request).number), 201))
 
 
 @api.get(

@@ -17,7 +17,6 @@ promise, its alternatives and the at-risk flag are stored on the case.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,9 +32,7 @@ from inventory.service.catalog import get_part_row
 from rma import kinds
 from rma.kinds import ACTIONS, REPLACEMENT_HOURS, RETURN_AFTER_CANCEL_DAYS
 from rma.models import (
-    FAULT_LEVELS,
     OPEN_STATUSES,
-    Customer,
     InstalledUnit,
     Kind,
     Rma,
@@ -43,12 +40,9 @@ from rma.models import (
     Status,
 )
 from rma.service import allocation
-from rma.service import entitlement as entitlement_rules
-from rma.service.customers import require_site
 from rma.service.notifications import addresses_of_role, enqueue
 from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT
 
-MAX_SYMPTOM = 4000
 # Tries to hold a unit when concurrent cases keep taking the chosen depot's last one.
 MAX_ALLOCATION_ATTEMPTS = 8
 # Re-planning (batch dispatch) may move an unshipped case between these states.
@@ -141,127 +135,9 @@ def escalation_calendar_code(rma: Rma) -> str:
     return "7x24" if rma.fault_level == "C-1" and rma.coverage == "7x24" else "5x8"
 
 
-def _number_for(rma_id: int, reported_at: datetime) -> str:
-    return f"RMA-{clock.local(reported_at).year}-{rma_id:06d}"
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    fault_level: str
-    kind: str
-    symptom: str
-    serial: str | None = None
-    part_number: str | None = None
-    site_id: int | None = None
-    reported_at: datetime | None = None
-
-
-@transactional
-def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
-    """Open an RMA for a faulty unit (by serial, or by part number and site).
-
-    Entitled requests are approved at once and, for a replacement or loaner,
-    allocated to a depot; billable ones wait for a supervisor's approval.
-    """
-    actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
-    if request.fault_level not in FAULT_LEVELS:
-        raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
-    try:
-        kind = Kind(request.kind)
-    except ValueError:
-        raise Invalid(f"kind must be one of {', '.join(k.value for k in Kind)}") from None
-    symptom = (request.symptom or "").strip()
-    if not symptom:
-        raise Invalid("symptom is required: what is the customer seeing?")
-    if len(symptom) > MAX_SYMPTOM:
-        raise Invalid(f"symptom must be at most {MAX_SYMPTOM} characters")
-    now = clock.now()
-    reported_at = clock.as_utc(request.reported_at) if request.reported_at else now
-    if reported_at > now + timedelta(minutes=5):
-        raise Invalid("reported_at cannot be in the future")
-    unit: InstalledUnit | None = None
-    if request.serial:
-        # Locked, so two requests opening the same serial at once queue here and the
-        # second sees the first's open case (PostgreSQL; SQLite holds the writer lock).
-        query = select(InstalledUnit).where(InstalledUnit.serial == request.serial.strip().upper())
-        unit = uow.session.scalars(
-            lock_for_update(query.execution_options(populate_existing=True), uow)
-        ).first()
-        if unit is None:
-            raise NotFound(
-                f"serial {request.serial!r} is not in the installed base; "
-                "give part_number and site_id instead"
-            )
-        if not unit.active:
-            raise Conflict(f"serial {unit.serial} was already replaced and taken back")
-        site = require_site(uow, unit.site_id)
-        part_number = unit.part_number
-    else:
-        if not request.part_number or request.site_id is None:
-            raise Invalid("give the unit's serial, or part_number and site_id")
-        site = require_site(uow, request.site_id)
-        part_number = get_part_row(uow, request.part_number).part_number
-    open_already = (
-        uow.session.scalar(
-            select(Rma.number).where(Rma.serial == unit.serial, Rma.status.in_(OPEN_STATUSES))
-        )
-        if unit
-        else None
-    )
-    if open_already:
-        raise Conflict(f"{unit.serial} already has an open RMA: {open_already}")
-    decision = entitlement_rules.decide(
-        uow, site.customer_id, unit, kind, clock.local(reported_at).date()
-    )
-    rma = Rma(
-        number=f"TMP-{uuid.uuid4().hex[:14]}",
-        customer_id=site.customer_id,
-        site_id=site.id,
-        installed_unit_id=unit.id if unit else None,
-        serial=unit.serial if unit else None,
-        part_number=part_number,
-        fault_level=request.fault_level,
-        kind=kind,
-        symptom=symptom,
-        reported_by=actor.username,
-        entitled=decision.entitled,
-        billable=not decision.entitled,
-        entitlement_reason=decision.reason,
-        phase=decision.phase,
-        warranty_end=decision.warranty_end,
-        contract_id=decision.contract.id if decision.contract else None,
-        coverage=decision.coverage,
-        reported_at=reported_at,
-    )
-    uow.session.add(rma)
-    uow.session.flush()
-    assert rma.id is not None
-    rma.number = _number_for(rma.id, reported_at)
-    record_event(
-        uow,
-        rma,
-        actor.username,
-        "open",
-        detail={"fault_level": rma.fault_level, "kind": rma.kind, "entitlement": decision.reason},
-    )
-    if decision.entitled:
-        _approve(uow, rma, actor, automatic=True)
-    else:
-        customer = uow.session.get(Customer, rma.customer_id)
-        enqueue(
-            uow,
-            "approval_needed",
-            addresses_of_role(uow, Role.SUPERVISOR),
-            f"{rma.number}: billable {rma.kind.replace('_', ' ')} needs approval",
-            f"{customer.name if customer else ''}: {rma.part_number} "
-            f"({rma.fault_level}). {decision.reason}.\n\nSymptom: {symptom}",
-            rma=rma,
-        )
-    uow.session.flush()
-    return rma
-
-
-def _approve(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) -> None:
+def apply_approval(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) -> None:
+    """Approve ``rma`` in the caller's transaction (automatically when entitled): its
+    24-hour clock starts and a replacement or loaner is allocated at once."""
     require_step(rma, Status.APPROVED)
     rma.approved_at, rma.approved_by = clock.now(), actor.username
     ships = kinds.ships_unit(rma.kind)
@@ -284,7 +160,7 @@ def approve(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
     """A supervisor approves a billable RMA; replacements are then allocated."""
     actor.require_role(Role.SUPERVISOR)
     rma = lock_rma(uow, number)
-    _approve(uow, rma, actor, automatic=False)
+    apply_approval(uow, rma, actor, automatic=False)
     return rma
 
 

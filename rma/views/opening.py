@@ -16,8 +16,8 @@ from core.web import uow
 from depots.models import City
 from inventory.service import catalog
 from rma.models import FAULT_LEVELS, Customer, Rma, Site, Status
-from rma.service import customers, entitlement, lifecycle
-from rma.service.lifecycle import OpenRequest
+from rma.service import customers, entitlement, opening
+from rma.service.opening import OpenRequest
 from rma.views import views
 from rma.views.common import (
     KIND_LABELS,
@@ -153,7 +153,7 @@ def new_rma() -> Any:
 def open_rma() -> Any:
     form = request.form
     try:
-        opened = lifecycle.open_rma(uow(), current_actor(), _open_request(form))
+        opened = opening.open_rma(uow(), current_actor(), _open_request(form))
     except DomainError as error:
         return _new_page((form.get("q") or "").strip(), form, error)
     flash(_opened_message(opened), "ok")

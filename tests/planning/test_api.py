@@ -10,9 +10,9 @@ import pytest
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import queries, targets
-from rma.service import lifecycle
+from rma.service import opening
 from rma.service import queries as rma_queries
-from rma.service.lifecycle import OpenRequest
+from rma.service.opening import OpenRequest
 from tests.conftest import bearer
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -440,7 +440,7 @@ def test_batch_dispatch_gives_the_last_unit_to_the_c1_and_reports_it(
         request = OpenRequest(
             fault_level=level, kind="advance_replacement", symptom="down", serial=unit.serial
         )
-        return lifecycle.open_rma(UnitOfWork(engine), engineer, request).number
+        return opening.open_rma(UnitOfWork(engine), engineer, request).number
 
     with clock.frozen(MONDAY_10_SHANGHAI):
         first = open_case("Chengdu", "C-3")

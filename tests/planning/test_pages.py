@@ -13,8 +13,8 @@ import pytest
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import queries, rebalancing, targets, transfers
-from rma.service import lifecycle
-from rma.service.lifecycle import OpenRequest
+from rma.service import opening
+from rma.service.opening import OpenRequest
 from tests.conftest import csrf_token
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -294,7 +294,7 @@ def test_the_dispatch_page_lists_open_replacements_and_reports_a_re_plan(
             request = OpenRequest(
                 fault_level=level, kind="advance_replacement", symptom="down", serial=unit.serial
             )
-            numbers.append(lifecycle.open_rma(UnitOfWork(engine), engineer, request).number)
+            numbers.append(opening.open_rma(UnitOfWork(engine), engineer, request).number)
     first, urgent = numbers
     login("planner")
     html = _html(client.get("/dispatch"))

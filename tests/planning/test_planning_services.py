@@ -10,9 +10,9 @@ from core import clock
 from core.errors import Conflict, Forbidden, Invalid
 from inventory.service import ledger, queries, rebalancing, targets, transfers
 from planning.service import demand
-from rma.service import dispatch, lifecycle
+from rma.service import dispatch, opening
 from rma.service import queries as rma_queries
-from rma.service.lifecycle import OpenRequest
+from rma.service.opening import OpenRequest
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ def test_stock_on_the_road_counts_toward_the_receivers_target(
 
 
 def _open(uow, engineer, unit, level):
-    return lifecycle.open_rma(
+    return opening.open_rma(
         uow,
         engineer,
         OpenRequest(

@@ -18,8 +18,8 @@ from core.db import UnitOfWork
 from inventory.models import PartIn
 from inventory.service import catalog, moves
 from rma.models import Site
-from rma.service import customers, lifecycle
-from rma.service.lifecycle import OpenRequest
+from rma.service import customers, opening
+from rma.service.opening import OpenRequest
 from tests.conftest import TEST_PASSWORD, bearer, csrf_token, make_test_app
 
 _names = itertools.count(1)
@@ -113,7 +113,7 @@ class World:
                 site_id=site.id,
                 reported_at=at,
             )
-            lifecycle.open_rma(self.uow, engineer, request)
+            opening.open_rma(self.uow, engineer, request)
 
 
 def make_world(engine: Engine) -> World:

@@ -47,8 +47,8 @@ from core.db import UnitOfWork
 from inventory.service import targets
 from reports.service_levels import Period
 from rma.models import Rma
-from rma.service import escalations, lifecycle, queries, returns
-from rma.service.lifecycle import OpenRequest
+from rma.service import escalations, lifecycle, opening, queries, returns
+from rma.service.opening import OpenRequest
 from tests.conftest import TEST_PASSWORD
 from tests.inventory.conftest import make_part, planner, staff, stock_up  # noqa: F401
 from tests.rma.conftest import account, install, supervisor  # noqa: F401
@@ -108,7 +108,7 @@ def history(engine, request: pytest.FixtureRequest) -> History:
         request = OpenRequest(
             fault_level=level, kind=kind, symptom="unit fails", serial=units[key].serial
         )
-        return at(moment, lambda: lifecycle.open_rma(uow, who, request))
+        return at(moment, lambda: opening.open_rma(uow, who, request))
 
     cases: dict[str, Rma] = {}
     # Z: a repair opened before the period, returned and closed in it.

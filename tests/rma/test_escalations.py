@@ -28,8 +28,8 @@ from depots.service.calendars import get_calendar
 from inventory.models import PartIn
 from inventory.service import catalog, moves
 from rma.models import Escalation, Notification, Rma, Site
-from rma.service import customers, escalations, ladder, lifecycle, queries
-from rma.service.lifecycle import OpenRequest
+from rma.service import customers, escalations, ladder, lifecycle, opening, queries
+from rma.service.opening import OpenRequest
 
 SH = clock.SHANGHAI
 _ids = itertools.count(1)
@@ -114,7 +114,7 @@ class World:
             contract_id=contract[0].id if contract else None,
         )
         with clock.frozen(reported_at):
-            return lifecycle.open_rma(
+            return opening.open_rma(
                 self.uow,
                 self.engineer,
                 OpenRequest(fault_level=level, kind=kind, symptom=symptom, serial=unit.serial),

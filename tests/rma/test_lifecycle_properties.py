@@ -24,8 +24,8 @@ from core.errors import DomainError
 from inventory.models import PartIn, Reservation
 from inventory.service import catalog, ledger, moves
 from rma.models import OPEN_STATUSES, Rma
-from rma.service import customers, lifecycle, queries, returns
-from rma.service.lifecycle import OpenRequest
+from rma.service import customers, lifecycle, opening, queries, returns
+from rma.service.opening import OpenRequest
 
 DEPOTS = ("SH", "WH")
 STEPS = (
@@ -128,7 +128,7 @@ def make_machine(template: str, folder: str) -> type[RuleBasedStateMachine]:
         )
         def open_case(self, unit: int, level: str, kind: str) -> None:
             try:
-                rma = lifecycle.open_rma(
+                rma = opening.open_rma(
                     self.uow,
                     self.engineer,
                     OpenRequest(

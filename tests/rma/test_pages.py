@@ -13,9 +13,9 @@ import pytest
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
-from rma.service import escalations, ladder, lifecycle, returns
+from rma.service import escalations, ladder, lifecycle, opening, returns
 from rma.service import queries as rma_queries
-from rma.service.lifecycle import OpenRequest
+from rma.service.opening import OpenRequest
 from rma.views.common import format_duration
 from tests.conftest import csrf_token
 
@@ -49,7 +49,7 @@ def _switch(client, login, role: str, *, depot: str | None = None):
 
 
 def _open(engine, engineer, unit, *, level: str = "C-2", kind: str = "advance_replacement"):
-    return lifecycle.open_rma(
+    return opening.open_rma(
         UnitOfWork(engine),
         engineer,
         OpenRequest(

@@ -8,12 +8,12 @@ import pytest
 
 from core import clock
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from rma.service import lifecycle, queries, returns
-from rma.service.lifecycle import OpenRequest
+from rma.service import lifecycle, opening, queries, returns
+from rma.service.opening import OpenRequest
 
 
 def _open(uow, engineer, unit, *, kind="repair", level="C-2"):
-    return lifecycle.open_rma(
+    return opening.open_rma(
         uow,
         engineer,
         OpenRequest(fault_level=level, kind=kind, symptom="port flaps", serial=unit.serial),
@@ -121,5 +121,5 @@ def test_bad_requests_open_nothing(uow, engineer, account, install, make_part, c
     fields = {"fault_level": "C-2", "kind": "repair", "symptom": "dead", "serial": unit.serial}
     fields.update(change)
     with pytest.raises(error):
-        lifecycle.open_rma(uow, engineer, OpenRequest(**fields))
+        opening.open_rma(uow, engineer, OpenRequest(**fields))
     assert queries.list_rmas(uow) == []

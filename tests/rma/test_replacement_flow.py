@@ -10,15 +10,15 @@ import pytest
 from core import clock
 from core.errors import Conflict, Forbidden, InsufficientStock
 from inventory.service import ledger, queries
-from rma.service import lifecycle, returns
+from rma.service import lifecycle, opening, returns
 from rma.service import queries as rma_queries
-from rma.service.lifecycle import OpenRequest
+from rma.service.opening import OpenRequest
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 def _open(uow, engineer, unit, level="C-2", kind="advance_replacement"):
-    return lifecycle.open_rma(
+    return opening.open_rma(
         uow,
         engineer,
         OpenRequest(fault_level=level, kind=kind, symptom="no power", serial=unit.serial),

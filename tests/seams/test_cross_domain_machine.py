@@ -40,13 +40,14 @@ from core import auth, clock
 from core.db import UnitOfWork, make_engine, read_only
 from core.errors import Conflict, DomainError
 from inventory.models import Location, Movement, PartIn, RebalancePlan, Reservation, Unit
-from inventory.service import catalog, ledger, moves, rebalancing, targets, transfers
-from inventory.service.transfers import LineIn, ReceivedLine
+from inventory.service import catalog, ledger, moves, rebalancing, receipts, targets, transfers
+from inventory.service.receipts import ReceivedLine
+from inventory.service.transfers import LineIn
 from planning.service import demand
 from rma.kinds import SHIPPING_KINDS
 from rma.models import OPEN_STATUSES, InstalledUnit, Kind, Rma, Status
-from rma.service import chasing, customers, dispatch, escalations, lifecycle, returns
-from rma.service.lifecycle import OpenRequest
+from rma.service import chasing, customers, dispatch, escalations, lifecycle, opening, returns
+from rma.service.opening import OpenRequest
 from rma.service.promises import AT_RISK_NO_DEPOT, live_promises, refresh_promises
 from rma.service.queries import alternatives_of
 
@@ -194,7 +195,7 @@ def make_machine(template: str, folder: str) -> type[RuleBasedStateMachine]:
             )
             try:
                 with clock.frozen(self.now):
-                    rma = lifecycle.open_rma(self.uow, self.engineer, request)
+                    rma = opening.open_rma(self.uow, self.engineer, request)
             except DomainError:
                 return
             self.cases.append(rma.number)
@@ -308,7 +309,7 @@ def make_machine(template: str, folder: str) -> type[RuleBasedStateMachine]:
             else:
                 received = [ReceivedLine(PART, serials=[*shipped, f"STRANGER{next(numbers):05d}"])]
             with clock.frozen(self.now):
-                transfers.receive_transfer(
+                receipts.receive_transfer(
                     self.uow, self.staff[view.transfer.to_depot], transfer_id, received
                 )
 
@@ -318,13 +319,13 @@ def make_machine(template: str, folder: str) -> type[RuleBasedStateMachine]:
                 (view.transfer, item)
                 for view in transfers.list_transfers(self.uow, status="received")
                 for item in view.discrepancies
-                if transfers.awaits_decision(item)
+                if receipts.awaits_decision(item)
             ]
             if not waiting:
                 return
             transfer, item = waiting[0]
             with clock.frozen(self.now):
-                transfers.resolve_discrepancy(
+                receipts.resolve_discrepancy(
                     self.uow,
                     self.staff[transfer.to_depot],
                     item.id,
