@@ -43,6 +43,7 @@ RULE = colors.HexColor("#b8c1cc")
 SHADE = colors.HexColor("#eef2f6")
 
 PAGE_MARGIN = 16 * mm
+CONTENT_WIDTH = A4[0] - 2 * PAGE_MARGIN  # what a page's frame holds across
 HEADER_HEIGHT = 12 * mm
 FOOTER_HEIGHT = 10 * mm
 

@@ -26,6 +26,7 @@ from reportlab.platypus import (
 )
 
 from core.pdf import (
+    CONTENT_WIDTH,
     INK,
     RULE,
     SHADE,
@@ -40,7 +41,6 @@ from core.pdf import (
 from inventory.models import Part, TransferDiscrepancy
 from inventory.service.transfers import TransferView, transfer_code
 
-CONTENT_WIDTH = 178 * mm  # A4 less two 16 mm margins
 # #, part number, description, qty, received, serial numbers
 LINE_COLUMNS = (8 * mm, 46 * mm, 46 * mm, 13 * mm, 16 * mm, 49 * mm)
 CELL_PADDING = 4  # points, left and right, as set in the table styles below

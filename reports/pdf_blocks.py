@@ -11,7 +11,6 @@ from typing import Any
 
 import pandas as pd
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
@@ -25,9 +24,9 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import HRFlowable
 
 from core.pdf import (
+    CONTENT_WIDTH,
     INK,
     MUTED,
-    PAGE_MARGIN,
     RULE,
     SHADE,
     Fonts,
@@ -35,7 +34,6 @@ from core.pdf import (
     text,
 )
 
-CONTENT_WIDTH = A4[0] - 2 * PAGE_MARGIN
 HEAD = colors.HexColor("#12324f")
 GOOD = colors.HexColor("#1f7a3a")
 BAD = colors.HexColor("#b3261e")

@@ -29,6 +29,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table,
 
 from core import clock
 from core.pdf import (
+    CONTENT_WIDTH,
     INK,
     MUTED,
     RULE,
@@ -46,7 +47,6 @@ from rma.models import Kind, Rma, RmaEvent, Status
 from rma.service.promises import Commitment, commitments
 from rma.service.queries import RmaView
 
-CONTENT_WIDTH = 178 * mm  # A4 less two 16 mm margins
 HISTORY_COLUMNS = (27 * mm, 27 * mm, 27 * mm, 33 * mm, 64 * mm)
 GOOD = colors.HexColor("#1f7a3a")
 BAD = colors.HexColor("#b3261e")

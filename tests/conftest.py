@@ -242,6 +242,20 @@ def api_token(client: FlaskClient, make_user: Callable[..., auth.Actor]) -> Call
     return factory
 
 
+@pytest.fixture
+def auth_for(api_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
+    """Headers with a bearer token of a user of ``role`` (one user per role and depot):
+    ``auth_for("depot_staff", "SH")``."""
+    cache: dict[tuple[str, str | None], dict[str, str]] = {}
+
+    def factory(role: str, depot: str | None = None) -> dict[str, str]:
+        if (role, depot) not in cache:
+            cache[(role, depot)] = bearer(api_token(role, depot=depot))
+        return cache[(role, depot)]
+
+    return factory
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -117,40 +117,21 @@ def return_repaired(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
     return _repair_step(uow, actor, number, Status.RETURNED, "return-repaired")
 
 
-@transactional
-def loaner_back(uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None) -> Rma:
-    """The loaner comes back to ``depot``, into quarantine until inspected."""
-    rma = lock_rma(uow, number)
-    require_step(rma, Status.BACK)
-    actor.require_role(Role.DEPOT_STAFF)
-    depot = require_depot(uow, depot).code
-    actor.require_depot(depot)
-    serial = (serial or "").strip().upper() or rma.shipped_serial
-    if rma.shipped_serial and serial != rma.shipped_serial:
-        raise Invalid(f"the loaner of {rma.number} is {rma.shipped_serial}, not {serial}")
-    moves.receive_return(
-        uow,
-        actor,
-        depot,
-        rma.ship_part_number or rma.part_number,
-        serial,
-        condition="quarantine",
-        reference=rma.number,
-        reason=f"loaner back from {rma.number}",
-    )
-    rma.back_at, rma.return_depot, rma.returned_serial = clock.now(), depot, serial
-    move_to(uow, rma, Status.BACK, actor, "loaner-back", {"depot": depot, "serial": serial})
-    return rma
-
-
-@transactional
-def receive_replacement_back(
-    uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None
+def _shipped_unit_back(
+    uow: UnitOfWork,
+    actor: Actor,
+    number: str,
+    depot: str,
+    serial: str | None,
+    target: Status,
+    action: str,
+    why: str,
 ) -> Rma:
-    """The unit shipped on a case cancelled after shipping is back at ``depot``: it
-    goes into quarantine for inspection and the case ends ``cancelled``."""
+    """The unit we shipped on the case is back at ``depot`` (staff of that depot):
+    out of the installed base if it was installed, into quarantine until
+    inspected; the case moves to ``target``."""
     rma = lock_rma(uow, number)
-    require_step(rma, Status.CANCELLED)
+    require_step(rma, target)
     actor.require_role(Role.DEPOT_STAFF)
     depot = require_depot(uow, depot).code
     actor.require_depot(depot)
@@ -166,17 +147,37 @@ def receive_replacement_back(
         serial,
         condition="quarantine",
         reference=rma.number,
-        reason=f"shipped unit back from cancelled {rma.number}",
+        reason=f"{why} {rma.number}",
     )
     now = clock.now()
     rma.back_at, rma.return_depot, rma.returned_serial = now, depot, serial
-    rma.cancelled_at = now
-    move_to(
-        uow,
-        rma,
-        Status.CANCELLED,
-        actor,
-        "receive-replacement-back",
-        {"depot": depot, "serial": serial},
-    )
+    if target == Status.CANCELLED:
+        rma.cancelled_at = now
+    move_to(uow, rma, target, actor, action, {"depot": depot, "serial": serial})
     return rma
+
+
+@transactional
+def loaner_back(uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None) -> Rma:
+    """The loaner comes back to ``depot``, into quarantine until inspected."""
+    return _shipped_unit_back(
+        uow, actor, number, depot, serial, Status.BACK, "loaner-back", "loaner back from"
+    )
+
+
+@transactional
+def receive_replacement_back(
+    uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None
+) -> Rma:
+    """The unit shipped on a case cancelled after shipping is back at ``depot``: it
+    goes into quarantine for inspection and the case ends ``cancelled``."""
+    return _shipped_unit_back(
+        uow,
+        actor,
+        number,
+        depot,
+        serial,
+        Status.CANCELLED,
+        "receive-replacement-back",
+        "shipped unit back from cancelled",
+    )

@@ -48,6 +48,30 @@ class PickRow:
     part_description: str
 
 
+def _desk_page(
+    template: str,
+    actor: auth.Actor,
+    depot: str | None,
+    error: DomainError | None,
+    failed: Mapping[str, str] | None,
+    form: Mapping[str, str] | None,
+    **rows: Any,
+) -> tuple[str, int]:
+    """A page of the depot desk: its rows, the depot shown, and a refused form's error
+    (the answer's status is the error's)."""
+    page = render_template(
+        template,
+        depot=depot,
+        depots=depot_list(),
+        can_pick_depot=actor.role != STAFF,
+        error=error.detail if error else None,
+        failed=failed or {},
+        form=form or {},
+        **rows,
+    )
+    return page, error.status if error else 200
+
+
 def _ship_by(ships_at: datetime, now: datetime) -> SlaClock:
     """The promised pick-up as a clock: staff see it run, and see it passed."""
     hours = round((ships_at - now).total_seconds() / 3600, 2)
@@ -82,19 +106,7 @@ def pick_page(
             r.case.rma.id or 0,
         )
     )
-    return (
-        render_template(
-            "rma/pick_list.html",
-            rows=rows,
-            depot=depot,
-            depots=depot_list(),
-            can_pick_depot=actor.role != STAFF,
-            error=error.detail if error else None,
-            failed=failed or {},
-            form=form or {},
-        ),
-        error.status if error else 200,
-    )
+    return _desk_page("rma/pick_list.html", actor, depot, error, failed, form, rows=rows)
 
 
 @views.route("/rmas/pick-list")
@@ -162,20 +174,16 @@ def returns_page(
         Status.IN_REPAIR.value: ("finish-repair", "Repaired"),
         Status.REPAIRED.value: ("return-repaired", "Sent back"),
     }
-    return (
-        render_template(
-            "rma/returns.html",
-            expected=expected,
-            in_repair=in_repair,
-            next_step=next_step,
-            depot=depot,
-            depots=depot_list(),
-            can_pick_depot=actor.role != STAFF,
-            error=error.detail if error else None,
-            failed=failed or {},
-            form=form or {},
-        ),
-        error.status if error else 200,
+    return _desk_page(
+        "rma/returns.html",
+        actor,
+        depot,
+        error,
+        failed,
+        form,
+        expected=expected,
+        in_repair=in_repair,
+        next_step=next_step,
     )
 
 

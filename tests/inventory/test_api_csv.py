@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
-
-import pytest
 
 from core.db import UnitOfWork
 from inventory.service import catalog, queries
-from tests.conftest import bearer
 from tests.inventory.conftest import new_serials
-
-
-@pytest.fixture
-def auth_for(api_token) -> Callable[..., dict[str, str]]:
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
-
-    def factory(role: str, depot: str | None = None) -> dict[str, str]:
-        if (role, depot) not in cache:
-            cache[(role, depot)] = bearer(api_token(role, depot=depot))
-        return cache[(role, depot)]
-
-    return factory
-
 
 PARTS = (
     "part_number,description,family,serialized,unit_cost,superseded_by\n"

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
-from tests.conftest import bearer
 from tests.inventory.conftest import new_serials
-
-
-@pytest.fixture
-def auth_for(api_token) -> Callable[..., dict[str, str]]:
-    """Authorization headers for one user per (role, depot) in this test."""
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
-
-    def factory(role: str, depot: str | None = None) -> dict[str, str]:
-        if (role, depot) not in cache:
-            cache[(role, depot)] = bearer(api_token(role, depot=depot))
-        return cache[(role, depot)]
-
-    return factory
 
 
 def _stock(engine, depot: str, part: str) -> queries.StockRow | None:

@@ -6,35 +6,18 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
 from rma.service import escalations, ladder
-from tests.conftest import bearer
 
 ENSURE_TOOLS = Path(__file__).resolve().parents[2] / "tools" / "ensure-chromium.sh"
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+08:00$")
 ALL_DEPOTS = {"BJ", "SH", "GZ", "CD", "WH", "XA", "SY", "JN"}
-
-
-@pytest.fixture
-def auth_for(api_token) -> Callable[..., dict[str, str]]:
-    """Headers with a bearer token of a user of ``role`` (one user per role and depot)."""
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
-
-    def factory(role: str, depot: str | None = None) -> dict[str, str]:
-        if (role, depot) not in cache:
-            cache[(role, depot)] = bearer(api_token(role, depot=depot))
-        return cache[(role, depot)]
-
-    return factory
 
 
 def _open(client, headers, serial, *, level="C-2", kind="advance_replacement", **extra):

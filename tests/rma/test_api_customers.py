@@ -4,26 +4,10 @@ open case, which depot would ship)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
-import pytest
-
 from rma.models import Kind
-from tests.conftest import bearer
 from tests.rma.conftest import today
-
-
-@pytest.fixture
-def auth_for(api_token) -> Callable[..., dict[str, str]]:
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
-
-    def factory(role: str, depot: str | None = None) -> dict[str, str]:
-        if (role, depot) not in cache:
-            cache[(role, depot)] = bearer(api_token(role, depot=depot))
-        return cache[(role, depot)]
-
-    return factory
 
 
 def _post(client, path, body, headers, status=201):

@@ -4,7 +4,6 @@ the OpenAPI document."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,21 +14,8 @@ from hypothesis import strategies as st
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger
-from tests.conftest import bearer
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
-
-
-@pytest.fixture
-def auth_for(api_token) -> Callable[..., dict[str, str]]:
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
-
-    def factory(role: str, depot: str | None = None) -> dict[str, str]:
-        if (role, depot) not in cache:
-            cache[(role, depot)] = bearer(api_token(role, depot=depot))
-        return cache[(role, depot)]
-
-    return factory
 
 
 def _rma(client, headers: dict[str, str], number: str) -> dict[str, Any]:

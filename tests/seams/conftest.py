@@ -6,11 +6,6 @@ cached bearer header per (role, depot).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pytest
-
-from tests.conftest import bearer
 from tests.inventory.conftest import (  # noqa: F401  (fixtures shared with inventory tests)
     make_part,
     planner,
@@ -23,18 +18,6 @@ from tests.rma.conftest import (  # noqa: F401  (fixtures shared with the RMA te
     install,
     supervisor,
 )
-
-
-@pytest.fixture
-def auth_for(api_token) -> Callable[..., dict[str, str]]:
-    cache: dict[tuple[str, str | None], dict[str, str]] = {}
-
-    def factory(role: str, depot: str | None = None) -> dict[str, str]:
-        if (role, depot) not in cache:
-            cache[(role, depot)] = bearer(api_token(role, depot=depot))
-        return cache[(role, depot)]
-
-    return factory
 
 
 def call(client, method: str, path: str, headers: dict[str, str], status: int, **kwargs):
