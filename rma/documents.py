@@ -43,7 +43,8 @@ from core.pdf import (
     text,
 )
 from depots.models import City
-from rma.models import Kind, Rma, RmaEvent, Status
+from rma import kinds
+from rma.models import Rma, RmaEvent, Status
 from rma.service.promises import Commitment, commitments
 from rma.service.queries import RmaView
 
@@ -56,11 +57,6 @@ FAULT_MEANING = {
     "C-1": "network down or severe problem, major impact",
     "C-2": "part of the network misbehaves, severe local impact",
     "C-3": "performance degraded, most business still runs",
-}
-KIND_LABEL = {
-    Kind.ADVANCE_REPLACEMENT: "advance replacement",
-    Kind.REPAIR: "repair",
-    Kind.LOANER: "loaner (substitute unit)",
 }
 ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 CLOSED_STATES = (Status.CLOSED, Status.CANCELLED)
@@ -227,7 +223,7 @@ def _unit_block(rma: Rma, part_description: str, style: Styles) -> list[Flowable
         ("Serial", f"<b>{text(rma.serial)}</b>" if rma.serial else "unknown (by part number)"),
         ("Part", part),
         ("Fault level", f"<b>{text(rma.fault_level)}</b> · {text(FAULT_MEANING[rma.fault_level])}"),
-        ("Service", text(KIND_LABEL.get(Kind(rma.kind), rma.kind))),
+        ("Service", text(kinds.LABELS.get(rma.kind, rma.kind))),
     ]
     if rma.depot_code:
         shipped = rma.ship_part_number or rma.part_number
@@ -274,7 +270,7 @@ def _entitlement_block(rma: Rma, contract: str | None, style: Styles) -> Table:
 def _promise_result(promise: Commitment, rma: Rma) -> tuple[str, Any]:
     """The words and colour for how a commitment stands."""
     if not promise.applicable:
-        return f"not applicable to {KIND_LABEL.get(Kind(rma.kind), rma.kind)}", MUTED
+        return f"not applicable to {kinds.LABELS.get(rma.kind, rma.kind)}", MUTED
     if promise.met is True:
         return "MET", GOOD
     if promise.met is False:

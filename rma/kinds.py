@@ -62,6 +62,8 @@ class KindPolicy:
     kind: Kind
     label: str  # in sentences: "advance replacement"
     ships_unit: bool  # a unit of ours goes to the customer (and is allocated to a depot)
+    installs_shipped_unit: bool  # the unit shipped joins the customer's installed base
+    repairs_customer_unit: bool  # the customer's own unit comes in, never into our stock
     steps: dict[Status, tuple[Status, ...]]  # the forward steps a user takes
     back_status: Status | None  # the step that takes the returning unit in
     back_action: str | None  # the verb of that step
@@ -80,6 +82,8 @@ POLICIES: dict[Kind, KindPolicy] = {
         kind=Kind.ADVANCE_REPLACEMENT,
         label="advance replacement",
         ships_unit=True,
+        installs_shipped_unit=True,
+        repairs_customer_unit=False,
         steps={
             **_SHIPPING_START,
             Status.DELIVERED: (Status.DEFECTIVE_RECEIVED,),
@@ -93,6 +97,8 @@ POLICIES: dict[Kind, KindPolicy] = {
         kind=Kind.REPAIR,
         label="repair",
         ships_unit=False,
+        installs_shipped_unit=False,
+        repairs_customer_unit=True,
         steps={
             Status.REQUESTED: (Status.APPROVED,),
             Status.APPROVED: (Status.RECEIVED,),
@@ -109,6 +115,8 @@ POLICIES: dict[Kind, KindPolicy] = {
         kind=Kind.LOANER,
         label="loaner",
         ships_unit=True,
+        installs_shipped_unit=False,
+        repairs_customer_unit=False,
         steps={
             **_SHIPPING_START,
             Status.DELIVERED: (Status.BACK,),
@@ -127,6 +135,9 @@ _UNIT_OUT = (Status.SHIPPED, Status.DELIVERED)
 
 def policy(kind: str) -> KindPolicy:
     return POLICIES[Kind(kind)]
+
+
+LABELS: dict[str, str] = {k.value: p.label for k, p in POLICIES.items()}
 
 
 def ships_unit(kind: str) -> bool:

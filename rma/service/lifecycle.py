@@ -34,7 +34,6 @@ from rma.kinds import ACTIONS, REPLACEMENT_HOURS, RETURN_AFTER_CANCEL_DAYS
 from rma.models import (
     OPEN_STATUSES,
     InstalledUnit,
-    Kind,
     Rma,
     RmaEvent,
     Status,
@@ -411,7 +410,7 @@ def deliver(
     rma.delivered_at = at
     back_within = kinds.return_due_after_delivery(rma)
     rma.due_defective_return = at + back_within if back_within else None
-    if rma.kind == Kind.ADVANCE_REPLACEMENT and rma.shipped_serial:
+    if kinds.policy(rma.kind).installs_shipped_unit and rma.shipped_serial:
         _install_replacement(uow, rma)
     met = rma.due_replacement is None or at <= rma.due_replacement
     move_to(

@@ -6,26 +6,46 @@ query per question, so every surface shows the same cases.
 * ``open_replacements``: replacements and loaners not shipped yet (allocated, or
   waiting on a backorder): what batch dispatch re-plans and its page lists.
 * ``overdue_returns``: units of ours (or the customer's faulty unit) that should
-  be back by now and are not: what the daily reminders chase and the reports list.
+  be back by now and are not: what the daily reminders chase and the reports list
+  (the rule is ``overdue_returns_query``'s; ``count_overdue_returns`` counts them).
+* ``case_figures``, ``escalation_counts``, ``count_open``: what the service-level
+  report counts over a period, as plain rows.
+* ``cases_by_part_and_city``, ``installed_by_part_and_city``: the RMA history and
+  the installed base per part and city, that the planners' targets are worked out
+  from.
+
+The functions other domains call answer plain values or small frozen
+dataclasses, never ORM rows of this domain's tables.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import clock
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid, NotFound
 from depots.models import City
 from rma import kinds
-from rma.models import FAULT_LEVELS, OPEN_STATUSES, Customer, Rma, RmaEvent, Site, Status
+from rma.models import (
+    FAULT_LEVELS,
+    OPEN_STATUSES,
+    Customer,
+    Escalation,
+    InstalledUnit,
+    Rma,
+    RmaEvent,
+    Site,
+    Status,
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,177 @@ def overdue_returns_query(now: datetime) -> Any:
         )
         .order_by(Rma.due_defective_return, Rma.id)
     )
+
+
+@dataclass(frozen=True)
+class OverdueReturn:
+    """A unit that should be back and is not: the case, its customer and the site's
+    city, the depot it went out from, the part and serial expected back
+    (``rma.kinds.expected_back``; the serial None when unknown), the due time
+    (aware UTC) and the engineer who opened the case."""
+
+    number: str
+    customer: str
+    customer_zh: str
+    city: str
+    city_zh: str
+    depot_code: str | None
+    kind: str
+    part_number: str
+    serial: str | None
+    due: datetime
+    reported_by: str
+
+
+@read_only
+def overdue_returns(uow: UnitOfWork, now: datetime) -> list[OverdueReturn]:
+    """Every unit that should be back by ``now`` and is not, by the one rule of
+    ``overdue_returns_query`` (the daily reminders chase the same cases); oldest
+    due first."""
+    found = []
+    for rma, customer, _site, city in uow.session.execute(overdue_returns_query(now)):
+        expected = kinds.expected_back(rma)
+        found.append(
+            OverdueReturn(
+                number=rma.number,
+                customer=customer.name,
+                customer_zh=customer.name_zh,
+                city=city.name,
+                city_zh=city.name_zh,
+                depot_code=rma.depot_code,
+                kind=rma.kind,
+                part_number=expected.part_number if expected else rma.part_number,
+                serial=expected.serial if expected else None,
+                due=clock.as_utc(rma.due_defective_return),
+                reported_by=rma.reported_by,
+            )
+        )
+    return found
+
+
+@read_only
+def count_overdue_returns(uow: UnitOfWork, now: datetime) -> int:
+    """How many units should be back by ``now`` and are not (``overdue_returns``)."""
+    query = select(func.count()).select_from(overdue_returns_query(now).subquery())
+    return int(uow.session.scalar(query) or 0)
+
+
+# --- what the service-level report counts: plain rows, one query each ----------------------
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """One case as the service-level report counts it: what it is, who opened it,
+    the depot that served it (``service``: standard or emergency), the shipping cost
+    (CNY, as quoted at allocation), the customer's rating, remarks and signature, and
+    the instant of each step and due time (aware UTC; None until it happens)."""
+
+    number: str
+    fault_level: str
+    kind: str
+    status: str
+    reported_by: str
+    depot_code: str | None
+    service: str | None
+    shipping_cost: Decimal | None
+    rating: int | None
+    remarks: str
+    signed_by: str | None
+    reported_at: datetime
+    approved_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    due_replacement: datetime | None
+    returned_at: datetime | None
+    due_repair_return: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+
+
+# The field names of ``CaseFigures``, in order: the columns of a table of them.
+CASE_FIGURES: tuple[str, ...] = tuple(field.name for field in fields(CaseFigures))
+
+
+@read_only
+def case_figures(uow: UnitOfWork, start: datetime, end: datetime) -> list[CaseFigures]:
+    """Every case that can have a step from ``start`` (included) to ``end``
+    (excluded): reported before ``end``, and neither closed nor cancelled before
+    ``start``. One query; in no particular order."""
+    query = select(*(getattr(Rma, name) for name in CASE_FIGURES)).where(
+        Rma.reported_at < end,
+        (Rma.closed_at.is_(None)) | (Rma.closed_at >= start),
+        (Rma.cancelled_at.is_(None)) | (Rma.cancelled_at >= start),
+    )
+    return [CaseFigures(*row) for row in uow.session.execute(query)]
+
+
+@dataclass(frozen=True)
+class EscalationCount:
+    """Escalations raised at one fault level and rung (step 0: the case was at risk
+    at allocation; 1-3: the ladder)."""
+
+    fault_level: str
+    step: int
+    count: int
+
+
+@read_only
+def escalation_counts(uow: UnitOfWork, start: datetime, end: datetime) -> list[EscalationCount]:
+    """Escalations raised from ``start`` (included) to ``end`` (excluded), counted by
+    fault level and step; pairs without any are left out."""
+    rows = uow.session.execute(
+        select(Escalation.fault_level, Escalation.step, func.count())
+        .where(Escalation.raised_at >= start, Escalation.raised_at < end)
+        .group_by(Escalation.fault_level, Escalation.step)
+    )
+    return [EscalationCount(level, step, count) for level, step, count in rows]
+
+
+@read_only
+def count_open(uow: UnitOfWork) -> int:
+    """How many cases are open now (neither closed nor cancelled)."""
+    query = select(func.count(Rma.id)).where(Rma.status.in_(OPEN_STATUSES))
+    return int(uow.session.scalar(query) or 0)
+
+
+# --- what the planners' targets are worked out from ----------------------------------------
+
+
+@dataclass(frozen=True)
+class PartCityCount:
+    """How many cases (or installed units) of a part at sites in one city."""
+
+    part_number: str
+    city_id: int
+    count: int
+
+
+@read_only
+def cases_by_part_and_city(
+    uow: UnitOfWork, *, since: datetime, of_kinds: Iterable[str]
+) -> list[PartCityCount]:
+    """Cases of ``of_kinds`` reported at or after ``since``, counted by the part asked
+    for and the city of the case's site; pairs without any are left out."""
+    rows = uow.session.execute(
+        select(Rma.part_number, Site.city_id, func.count())
+        .join(Site, Site.id == Rma.site_id)
+        .where(Rma.reported_at >= since, Rma.kind.in_(list(of_kinds)))
+        .group_by(Rma.part_number, Site.city_id)
+    )
+    return [PartCityCount(part, city_id, count) for part, city_id, count in rows]
+
+
+@read_only
+def installed_by_part_and_city(uow: UnitOfWork) -> list[PartCityCount]:
+    """Active installed units (not replaced and taken back), counted by part and the
+    city of their site; pairs without any are left out."""
+    rows = uow.session.execute(
+        select(InstalledUnit.part_number, Site.city_id, func.count())
+        .join(Site, Site.id == InstalledUnit.site_id)
+        .where(InstalledUnit.active)
+        .group_by(InstalledUnit.part_number, Site.city_id)
+    )
+    return [PartCityCount(part, city_id, count) for part, city_id, count in rows]
 
 
 # --- what a case keeps as JSON text: its depot alternatives and its events' details ----------

@@ -20,8 +20,9 @@ from depots.calendar import add_working_hours
 from depots.service.calendars import get_calendar
 from inventory.service import moves
 from inventory.service.stock import require_depot
+from rma import kinds
 from rma.kinds import REPAIR_WORKING_HOURS
-from rma.models import InstalledUnit, Kind, Rma, Status
+from rma.models import InstalledUnit, Rma, Status
 from rma.service.lifecycle import lock_rma, move_to, require_step
 
 
@@ -49,7 +50,8 @@ def receive_defective(
     customer's, outside our stock).
     """
     rma = lock_rma(uow, number)
-    target = Status.RECEIVED if rma.kind == Kind.REPAIR else Status.DEFECTIVE_RECEIVED
+    rules = kinds.policy(rma.kind)
+    target = Status.RECEIVED if rules.repairs_customer_unit else Status.DEFECTIVE_RECEIVED
     require_step(rma, target)
     actor.require_role(Role.DEPOT_STAFF)
     depot = require_depot(uow, depot).code
@@ -60,7 +62,7 @@ def receive_defective(
     serial = serial or rma.serial
     now = clock.now()
     rma.return_depot, rma.returned_serial, rma.defective_received_at = depot, serial, now
-    if rma.kind == Kind.REPAIR:
+    if rules.repairs_customer_unit:
         calendar = get_calendar(uow, "7x24" if rma.coverage == "7x24" else "5x8")
         rma.due_repair_return = add_working_hours(calendar, now, REPAIR_WORKING_HOURS)
     else:

@@ -235,6 +235,7 @@ def rma_page(
             clocks=rma_clocks(rma, now),
             alternatives=queries.alternatives_of(rma.alternatives),
             promise=promise,
+            rules=kind_rules.policy(rma.kind),
             cancel_returns=kind_rules.cancel_outcome(rma).to == Status.RETURNING,
             preview=preview,
             events=[(event, _event_detail(event.detail)) for event in view.events],

@@ -14,6 +14,7 @@ from core.db import UnitOfWork
 from core.web import uow
 from depots.models import City
 from depots.service import network
+from rma import kinds as kind_rules
 from rma.models import OPEN_STATUSES, Customer, Kind, Rma, Site
 from rma.service import customers
 from rma.service.promises import Commitment, ReplacementPromise, commitments, live_promises
@@ -29,11 +30,7 @@ OPENERS = (ENGINEER, SUPERVISOR)
 
 
 KINDS = tuple(k.value for k in Kind)
-KIND_LABELS = {
-    Kind.ADVANCE_REPLACEMENT.value: "Advance replacement",
-    Kind.REPAIR.value: "Repair",
-    Kind.LOANER.value: "Loaner",
-}
+KIND_LABELS = {kind: label.capitalize() for kind, label in kind_rules.LABELS.items()}
 LEVEL_HINTS = {
     "C-1": "whole network down or severe problem; major impact",
     "C-2": "part of the network misbehaves; severe local impact",
