@@ -15,36 +15,38 @@ part, city or plan that does not exist, 409 for a plan already decided or stale
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    Field,
-    RootModel,
-    StrictInt,
-)
 
 from core import auth
 from core.db import UnitOfWork
 from core.errors import ErrorOut
-from core.schemas import MAX_ID, Body, DepotCode, OptionalBody, PartNumber
 from core.web import answer_once, uow
-from depots.calendar import parse_instant
 from inventory.models import RebalanceMove, StockTarget
 from inventory.service import rebalancing, targets
 from inventory.service.rebalancing import PlanSummary, PlanView
 from optimizer.depot_choice import DepotDecision
+from planning.schemas import (
+    ComputeBody,
+    DepotChoiceOut,
+    DepotChoiceQuery,
+    DispatchApplyBody,
+    DispatchOut,
+    DispatchProposalOut,
+    PlanList,
+    PlanOut,
+    PlanPath,
+    PlansQuery,
+    TargetBody,
+    TargetList,
+    TargetOut,
+    TargetsQuery,
+    TargetsReportOut,
+)
 from planning.service import demand
 from planning.service.demand import TargetsReport
-from rma.models import FAULT_LEVELS
-from rma.schemas import AlternativeOut
 from rma.service import allocation, dispatch
 from rma.service.allocation import Options
 from rma.service.dispatch import DispatchProposal, DispatchReport
@@ -68,235 +70,6 @@ WRITE_ERRORS: dict[int, Any] = {
     409: ErrorOut,
     422: ErrorOut,
 }
-# The depot choice looks 24 hours ahead of ``at``; instants outside these years are typos.
-EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST_AT = datetime(2199, 12, 31, tzinfo=UTC)
-
-
-# --- request models -------------------------------------------------------------------------
-
-
-def _instant(value: Any) -> datetime:
-    """ISO 8601 with a UTC offset to an aware UTC instant; naive or garbled text raises."""
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    if not isinstance(value, str):
-        raise ValueError("expected an ISO 8601 date and time with a UTC offset")
-    # In a query string an unencoded '+08:00' arrives as ' 08:00'; put the plus back.
-    repaired = re.sub(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$", r"\1+\2", value.strip())
-    instant = parse_instant(repaired)
-    if not EARLIEST_AT <= instant <= LATEST_AT:
-        raise ValueError("must be between the years 2000 and 2199")
-    return instant
-
-
-def _one_line(value: str) -> str:
-    value = value.strip()
-    if not value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("must be a non-empty single line of text")
-    return value
-
-
-def _code(value: str) -> str:
-    return value.strip().upper()
-
-
-Instant = Annotated[datetime, BeforeValidator(_instant)]
-CityName = Annotated[
-    str,
-    Field(min_length=1, max_length=100, description="customer city (English name), e.g. Chengdu"),
-    AfterValidator(_one_line),
-]
-# A required query parameter may not carry a list of ``examples`` (OpenAPI wants a map
-# there), so the query's part number is declared without the body type's examples.
-QueryPartNumber = Annotated[
-    str,
-    Field(
-        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._/+-]{1,39}\s*$",
-        description="part number, e.g. SFP-10G-SR",
-    ),
-    AfterValidator(_code),
-]
-FaultLevel = Literal[FAULT_LEVELS]  # type: ignore[valid-type]
-
-
-class DepotChoiceQuery(BaseModel):
-    part_number: QueryPartNumber
-    city: CityName
-    fault_level: FaultLevel = Field(description="C-1, C-2 or C-3")
-    at: Instant | None = Field(
-        default=None,
-        description="when the replacement would be requested (ISO 8601 with offset); "
-        "default now. The due time is 24 hours later.",
-    )
-
-
-class TargetsQuery(BaseModel):
-    depot: DepotCode | None = None
-    part_number: PartNumber | None = None
-    nonzero: bool = Field(default=False, description="only targets above 0")
-    limit: int = Field(default=1000, ge=1, le=5000)
-    offset: int = Field(default=0, ge=0, le=MAX_ID)
-
-
-class TargetBody(Body):
-    """A planner's own target for a part at a depot; ``null`` returns to the computed one."""
-
-    depot: DepotCode
-    part_number: PartNumber
-    override: Annotated[StrictInt, Field(ge=0, le=targets.MAX_TARGET)] | None = Field(
-        description=f"whole units, 0 to {targets.MAX_TARGET}, or null"
-    )
-
-
-class ComputeBody(OptionalBody):
-    fill_rate: float | None = Field(
-        default=None,
-        gt=0,
-        lt=1,
-        allow_inf_nan=False,
-        description="share of demand met from stock, e.g. 0.95 (the default)",
-    )
-    lead_time_days: float | None = Field(
-        default=None,
-        gt=0,
-        le=365,
-        allow_inf_nan=False,
-        description=f"replenishment lead time in days (default {demand.DEFAULT_LEAD_TIME_DAYS:g})",
-    )
-    window_days: Annotated[StrictInt, Field(ge=7, le=3650)] | None = Field(
-        default=None,
-        description=f"days of RMA history to count (default {demand.DEFAULT_WINDOW_DAYS})",
-    )
-
-
-class PlansQuery(BaseModel):
-    limit: int = Field(default=50, ge=1, le=500)
-
-
-class PlanPath(BaseModel):
-    id: int = Field(ge=1, le=MAX_ID)
-
-
-# --- response models ------------------------------------------------------------------------
-
-
-class DepotChoiceOut(BaseModel):
-    """The depot that would ship now, and why the others lost; nothing is reserved."""
-
-    depot: str | None = Field(description="null for a backorder")
-    part_number: str = Field(description="the part that depot ships (requested or successor)")
-    service: str | None = Field(description="standard or emergency")
-    ships_at: datetime | None
-    promised_delivery: datetime | None
-    cost: Decimal | None = Field(description="CNY")
-    at_risk: bool = Field(description="no depot can deliver by the due time")
-    backorder: bool = Field(description="no depot holds the part or a successor")
-    due: datetime = Field(description="at + 24 hours")
-    alternatives: list[AlternativeOut] = Field(description="every depot, the chosen one first")
-
-
-class TargetOut(BaseModel):
-    depot: str
-    part_number: str
-    target: int = Field(description="the effective target: the override, else the computed one")
-    source: Literal["computed", "override"]
-    computed: int
-    override: int | None
-    demand_per_day: float | None = Field(description="units per day; null if never computed")
-    lead_time_days: float | None
-    fill_rate: float | None
-    computed_at: datetime | None
-    override_by: str | None
-    override_at: datetime | None
-
-
-TargetList = RootModel[list[TargetOut]]
-
-
-class TargetsReportOut(BaseModel):
-    parts: int = Field(description="parts with a target or some demand")
-    rows: int = Field(description="(depot, part) targets computed above 0 or with some demand")
-    depots: int = Field(description="depots computed for")
-    total_target: int = Field(description="units over all depots and parts (computed)")
-    fill_rate: float
-    lead_time_days: float
-    window_days: int
-    summary: str
-
-
-class MoveOut(BaseModel):
-    part_number: str
-    from_depot: str
-    to_depot: str
-    qty: int
-    unit_cost: Decimal = Field(description="CNY per unit on the lane")
-    cost: Decimal = Field(description="CNY")
-
-
-class PlanSummaryOut(BaseModel):
-    id: int
-    status: Literal["proposed", "approved", "discarded"]
-    created_by: str
-    created_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    parts: int = Field(description="parts moved")
-    units_moved: int
-    cost: Decimal = Field(description="CNY")
-    shortage_before: int = Field(description="units below target before the plan")
-    shortage_left: int = Field(description="units still below target after it")
-    transfer_ids: list[int] = Field(description="draft transfers made on approval")
-    stale: bool = Field(
-        description="proposed, but the stock, transfers under way, targets or lanes it was "
-        "computed from have changed since: it cannot be approved; make a new plan"
-    )
-
-
-PlanList = RootModel[list[PlanSummaryOut]]
-
-
-class PlanOut(PlanSummaryOut):
-    moves: list[MoveOut]
-
-
-class DispatchCaseOut(BaseModel):
-    number: str
-    kind: str
-    fault_level: str
-    status: str
-    due: datetime
-    depot_before: str | None = Field(description="where its unit comes from now")
-    arrival_before: datetime | None = Field(description="its current allocation, shipped now")
-    met_before: bool
-    depot: str | None = Field(description="where the proposal takes it from; null: backorder")
-    part_number: str | None
-    service: str | None
-    ships_at: datetime | None
-    arrival: datetime | None
-    cost: Decimal | None
-    meets_due: bool
-    changed: bool = Field(description="applying the proposal changes this case")
-
-
-class DispatchProposalOut(BaseModel):
-    basis: str = Field(description="give it back to apply exactly this proposal")
-    computed_at: datetime
-    cases: list[DispatchCaseOut]
-    met_due_before: int
-    met_due_after: int
-    changed: list[str]
-    backorders: int
-    total_cost: Decimal = Field(description="CNY")
-    summary: str
-
-
-class DispatchApplyBody(BaseModel):
-    basis: str = Field(min_length=1, max_length=64, description="the proposal's basis")
-
-
-class DispatchOut(DispatchProposalOut):
-    applied: list[str] = Field(description="the cases changed (each with a reallocate event)")
 
 
 # --- serialising ----------------------------------------------------------------------------
