@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from flask import abort, g, redirect, request, url_for
 from flask_login import UserMixin, current_user
 from sqlalchemy import CheckConstraint, Column, String, text
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
@@ -235,6 +235,20 @@ def revoke_token(uow: UnitOfWork, token: str) -> None:
 def list_users(uow: UnitOfWork) -> list[Actor]:
     users = uow.session.exec(select(User).order_by(User.username)).all()
     return [Actor.of(user) for user in users]
+
+
+@read_only
+def full_names(uow: UnitOfWork, usernames: Iterable[str]) -> dict[str, str]:
+    """{username: full name} of the known users among ``usernames`` (the username
+    again for a user without a full name); unknown usernames are left out. One
+    query, none for no usernames."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
+    rows = uow.session.exec(
+        select(User.username, User.full_name).where(col(User.username).in_(wanted))
+    ).all()
+    return {username: (full or username) for username, full in rows}
 
 
 # --- request-level checks -------------------------------------------------------------

@@ -1,9 +1,16 @@
-"""What depot staff and planners read: stock, the ledger, units and their history."""
+"""What depot staff and planners read: stock, the ledger, units and their history.
+
+The functions other domains call (the planners' targets, the reports) answer
+plain values or small frozen dataclasses: ``part_numbers`` and ``part_costs``
+(the catalogue), ``stock_positions`` (good and incoming stock per depot and
+part, for stock health).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
@@ -205,3 +212,62 @@ def list_units(
     if location:
         query = query.where(Unit.location == location)
     return list(uow.session.scalars(query.limit(limit).offset(offset)))
+
+
+# --- what the planners and the reports read: plain rows, one query each --------------------
+
+
+@read_only
+def part_numbers(uow: UnitOfWork) -> list[str]:
+    """Every catalogue part number, in order."""
+    return list(uow.session.scalars(select(Part.part_number).order_by(Part.part_number)))
+
+
+@dataclass(frozen=True)
+class PartCost:
+    part_number: str
+    description: str
+    unit_cost: Decimal  # CNY per unit
+
+
+@read_only
+def part_costs(uow: UnitOfWork) -> list[PartCost]:
+    """Every catalogue part's description and unit cost (CNY), by part number."""
+    rows = uow.session.execute(
+        select(Part.part_number, Part.description, Part.unit_cost).order_by(Part.part_number)
+    )
+    return [PartCost(number, description, cost) for number, description, cost in rows]
+
+
+@dataclass(frozen=True)
+class StockPosition:
+    """Good and incoming stock of a part at a depot: good units on hand (reserved
+    ones included), how many of them are reserved, and units in transit to it."""
+
+    depot: str
+    part_number: str
+    good: int
+    reserved: int
+    in_transit: int
+
+
+@read_only
+def stock_positions(uow: UnitOfWork) -> list[StockPosition]:
+    """Every (depot, part) with a good or in-transit balance, zero ones included, by
+    depot and part. One query over the balances."""
+    rows = uow.session.execute(
+        select(
+            StockBalance.depot_code,
+            StockBalance.part_number,
+            _bucket_sum("good"),
+            _bucket_sum("good", StockBalance.reserved),
+            _bucket_sum("in_transit"),
+        )
+        .where(StockBalance.bucket.in_(["good", "in_transit"]))
+        .group_by(StockBalance.depot_code, StockBalance.part_number)
+        .order_by(StockBalance.depot_code, StockBalance.part_number)
+    )
+    return [
+        StockPosition(depot, part, int(good), int(reserved), int(in_transit))
+        for depot, part, good, reserved, in_transit in rows
+    ]

@@ -8,9 +8,11 @@ window, shrunk toward what the installed base there would be expected to need
 stock reaching the fill-rate goal over the replenishment lead time
 (``optimizer.targets.base_stock_targets``).
 
-This lives in ``planning`` because it reads two domains: the RMA history and the
-installed base (plain queries on ``rma``'s tables, below) and the stored targets,
-which it hands to ``inventory.service.targets.replace_computed``. Every
+This lives in ``planning`` because it reads several domains, each through its
+own queries: the RMA history and the installed base (``rma.service.queries``),
+the depots and cities (``depots.service.queries``), the catalogue
+(``inventory.service.queries``); and it hands the targets to
+``inventory.service.targets.replace_computed``. Every
 computation replaces the one before: a part whose demand has gone loses its
 computed target; planners' overrides stay.
 """
@@ -21,18 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, select
 
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, transactional
 from core.errors import Invalid
 from depots.lanes import great_circle_km
-from depots.models import City, Depot
-from inventory.models import Part
+from depots.service.queries import city_places, depot_places
+from inventory.service.queries import part_numbers
 from inventory.service.targets import Computation, ComputedTarget, replace_computed
 from optimizer.targets import DEFAULT_FILL_RATE, base_stock_targets, estimate_demand_rate
-from rma.models import InstalledUnit, Kind, Rma, Site
+from rma.models import Kind
+from rma.service.queries import cases_by_part_and_city, installed_by_part_and_city
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LEAD_TIME_DAYS = 14.0
@@ -60,12 +62,11 @@ class TargetsReport:
 
 
 def region_of_cities(uow: UnitOfWork) -> dict[int, str]:
-    """{city id: code of the nearest depot}."""
-    depots = list(uow.session.scalars(select(Depot).order_by(Depot.code)))
+    """{city id: code of the nearest depot} (the first by code on a tie)."""
+    depots = depot_places(uow)
     return {
         city.id: min(depots, key=lambda d: great_circle_km(city.lat, city.lon, d.lat, d.lon)).code
-        for city in uow.session.scalars(select(City))
-        if city.id is not None
+        for city in city_places(uow)
     }
 
 
@@ -79,20 +80,10 @@ def _regional_counts(
     depot_index = {d: i for i, d in enumerate(depots)}
     demand = np.zeros((len(parts), len(depots)))
     installed = np.zeros((len(parts), len(depots)))
-    for part, city_id, count in uow.session.execute(
-        select(Rma.part_number, Site.city_id, func.count())
-        .join(Site, Site.id == Rma.site_id)
-        .where(Rma.reported_at >= since, Rma.kind.in_(DEMAND_KINDS))
-        .group_by(Rma.part_number, Site.city_id)
-    ):
-        demand[part_index[part], depot_index[region[city_id]]] += count
-    for part, city_id, count in uow.session.execute(
-        select(InstalledUnit.part_number, Site.city_id, func.count())
-        .join(Site, Site.id == InstalledUnit.site_id)
-        .where(InstalledUnit.active)
-        .group_by(InstalledUnit.part_number, Site.city_id)
-    ):
-        installed[part_index[part], depot_index[region[city_id]]] += count
+    for row in cases_by_part_and_city(uow, since=since, of_kinds=DEMAND_KINDS):
+        demand[part_index[row.part_number], depot_index[region[row.city_id]]] += row.count
+    for row in installed_by_part_and_city(uow):
+        installed[part_index[row.part_number], depot_index[region[row.city_id]]] += row.count
     return demand, installed
 
 
@@ -123,8 +114,8 @@ def compute_targets(
     if not 0 <= annual_failure_rate <= 1:
         raise Invalid("annual failure rate must be between 0 and 1")
     now = clock.now()
-    depots = list(uow.session.scalars(select(Depot.code).order_by(Depot.code)))
-    parts = list(uow.session.scalars(select(Part.part_number).order_by(Part.part_number)))
+    depots = [depot.code for depot in depot_places(uow)]
+    parts = part_numbers(uow)
     demand, installed = _regional_counts(uow, parts, depots, now - timedelta(days=window_days))
     rate = estimate_demand_rate(demand, window_days, installed, annual_failure_rate)
     targets = base_stock_targets(rate, lead_time_days, fill_rate)
