@@ -1,6 +1,6 @@
 """The charts of the service-levels report, drawn with ``reportlab.graphics``.
 
-Each function takes a table of ``reports.service_levels`` and answers a
+Each function takes a table of ``reports.service.service_levels`` and answers a
 ``Drawing`` of the given size (points) that goes into a PDF as a flowable and
 onto a web page as SVG (``to_svg``). Charts of empty data still draw: the axes
 and a "no data" note, never an error. Text uses the report's font, so Chinese

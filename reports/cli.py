@@ -23,7 +23,8 @@ from core.cli import domain_errors
 from core.errors import Invalid
 from core.web import uow
 from reports.render import FORMATS, render
-from reports.service_levels import TABLE_NAMES, Period, service_levels
+from reports.service.period import Period
+from reports.service.service_levels import TABLE_NAMES, service_levels
 
 
 def register(app: Any) -> None:

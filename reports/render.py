@@ -32,7 +32,7 @@ from openpyxl.utils import get_column_letter
 
 from core import clock
 from reports.pdf_blocks import is_missing
-from reports.service_levels import ServiceLevels
+from reports.service.service_levels import ServiceLevels
 from reports.service_levels_pdf import to_pdf
 
 FORMATS = ("pdf", "xlsx", "csv", "json")

@@ -41,7 +41,7 @@ from reports.pdf_blocks import (
     met_note,
     section,
 )
-from reports.service_levels import KIND_LABELS, SHORT_KINDS, TABLES, ServiceLevels
+from reports.service.service_levels import KIND_LABELS, SHORT_KINDS, TABLES, ServiceLevels
 
 NOTES = (
     "Dates are Asia/Shanghai calendar days; the period includes both its first and last day.",

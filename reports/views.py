@@ -23,14 +23,8 @@ from core.pdf import fonts
 from core.web import add_nav, uow
 from reports import charts
 from reports.render import COLUMN_LABELS, FORMATS, records, render
-from reports.service_levels import (
-    DEFAULT_DAYS,
-    SHORT_KINDS,
-    TABLES,
-    Period,
-    ServiceLevels,
-    service_levels,
-)
+from reports.service.period import DEFAULT_DAYS, Period
+from reports.service.service_levels import SHORT_KINDS, TABLES, ServiceLevels, service_levels
 
 views = Blueprint("reports", __name__, template_folder="templates")
 

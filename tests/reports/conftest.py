@@ -45,7 +45,7 @@ from core import auth, clock
 from core.auth import Actor
 from core.db import UnitOfWork
 from inventory.service import targets
-from reports.service_levels import Period
+from reports.service.period import Period
 from rma.models import Rma
 from rma.service import escalations, lifecycle, opening, queries, returns
 from rma.service.opening import OpenRequest

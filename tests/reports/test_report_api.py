@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from core import clock
-from reports.service_levels import TABLE_NAMES
+from reports.service.service_levels import TABLE_NAMES
 from tests.conftest import bearer
 from tests.reports.conftest import History
 

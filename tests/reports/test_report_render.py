@@ -21,7 +21,8 @@ from PIL import Image, ImageStat
 from core.db import UnitOfWork
 from reports import render
 from reports.render import SHEETS
-from reports.service_levels import TABLE_NAMES, Period, ServiceLevels, service_levels
+from reports.service.period import Period
+from reports.service.service_levels import TABLE_NAMES, ServiceLevels, service_levels
 from tests.reports.conftest import History
 
 ENSURE_TOOLS = Path(__file__).resolve().parents[2] / "tools" / "ensure-chromium.sh"

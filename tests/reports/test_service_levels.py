@@ -12,14 +12,24 @@ from sqlalchemy import func, select
 
 from core.db import UnitOfWork
 from inventory.models import LedgerEntry, Movement
-from reports import service_levels as sl
-from reports.service_levels import Period, service_levels
+from reports.service.breakdowns import (
+    depot_service,
+    escalation_service,
+    fault_level_service,
+    weekly_flow,
+)
+from reports.service.engineers import engineer_evaluations
+from reports.service.headline import headline
+from reports.service.overdue_returns import overdue_returns
+from reports.service.period import Period
+from reports.service.service_levels import ServiceLevels, service_levels
+from reports.service.stock_health import stock_health
 from rma.models import Escalation, Notification, Rma, RmaEvent
 from tests.reports.conftest import History
 
 
 @pytest.fixture
-def report(engine, history: History) -> sl.ServiceLevels:
+def report(engine, history: History) -> ServiceLevels:
     return service_levels(UnitOfWork(engine), history.period, now=history.now)
 
 
@@ -55,7 +65,7 @@ def test_history_is_what_the_tests_assume(history: History):
     assert cases["A"].shipping_cost == Decimal("80.00")  # same-city courier
 
 
-def test_headline_counts_the_period_and_judges_each_promise(report: sl.ServiceLevels):
+def test_headline_counts_the_period_and_judges_each_promise(report: ServiceLevels):
     h = report.headline
     # Opened in the period: A, B, C, D, E (Z was opened before it).
     assert (h.opened, h.closed, h.cancelled) == (5, 4, 1)
@@ -77,9 +87,7 @@ def test_headline_counts_the_period_and_judges_each_promise(report: sl.ServiceLe
     assert h.overdue_returns_now == 1
 
 
-def test_depots_add_their_shipments_costs_and_deliveries(
-    report: sl.ServiceLevels, history: History
-):
+def test_depots_add_their_shipments_costs_and_deliveries(report: ServiceLevels, history: History):
     depots = report.tables["depots"]
     assert list(depots["depot"]) == ["BJ", "CD", "GZ", "JN", "SH", "SY", "WH", "XA"]
     sh = _row(depots, depot="SH")
@@ -100,7 +108,7 @@ def test_depots_add_their_shipments_costs_and_deliveries(
     assert depots["delivered"].sum() == report.headline.replacements_delivered
 
 
-def test_fault_levels_and_kinds(report: sl.ServiceLevels):
+def test_fault_levels_and_kinds(report: ServiceLevels):
     table = report.tables["fault_levels"]
     assert len(table) == 9
     c1 = _row(table, fault_level="C-1", kind="advance_replacement")
@@ -118,7 +126,7 @@ def test_fault_levels_and_kinds(report: sl.ServiceLevels):
     assert table["closed"].sum() == report.headline.closed
 
 
-def test_escalations_by_level_and_step(report: sl.ServiceLevels):
+def test_escalations_by_level_and_step(report: ServiceLevels):
     table = report.tables["escalations"]
     assert _row(table, fault_level="C-1") == {
         "fault_level": "C-1",
@@ -131,7 +139,7 @@ def test_escalations_by_level_and_step(report: sl.ServiceLevels):
     assert table.loc[table["fault_level"] != "C-1", "total"].sum() == 0
 
 
-def test_engineers_are_evaluated_on_their_closed_cases(report: sl.ServiceLevels):
+def test_engineers_are_evaluated_on_their_closed_cases(report: ServiceLevels):
     engineers = report.tables["engineers"]
     assert list(engineers["engineer"]) == ["eng-wang", "eng-li"]  # most closed first
     wang = _row(engineers, engineer="eng-wang")
@@ -149,7 +157,7 @@ def test_engineers_are_evaluated_on_their_closed_cases(report: sl.ServiceLevels)
     assert li["latest_remark"] == ""
 
 
-def test_latest_remarks_newest_first_and_ratings_distribution(report: sl.ServiceLevels):
+def test_latest_remarks_newest_first_and_ratings_distribution(report: ServiceLevels):
     remarks = report.tables["remarks"]
     assert list(remarks["remarks"]) == [
         "Replacement came a day late",
@@ -164,7 +172,7 @@ def test_latest_remarks_newest_first_and_ratings_distribution(report: sl.Service
     assert list(ratings["share_pct"]) == [0.0, 25.0, 25.0, 25.0, 25.0]
 
 
-def test_weeks_start_on_monday_and_cover_the_period(report: sl.ServiceLevels):
+def test_weeks_start_on_monday_and_cover_the_period(report: ServiceLevels):
     weekly = report.tables["weekly"]
     assert list(weekly["week_start"]) == [date(2026, 3, 2), date(2026, 3, 9)]
     assert list(weekly["week"]) == ["2026-W10", "2026-W11"]
@@ -172,7 +180,7 @@ def test_weeks_start_on_monday_and_cover_the_period(report: sl.ServiceLevels):
     assert list(weekly["closed"]) == [4, 0]
 
 
-def test_stock_health_values_shortage_and_excess(report: sl.ServiceLevels):
+def test_stock_health_values_shortage_and_excess(report: ServiceLevels):
     stock = report.tables["stock"]
     sh = _row(stock, depot="SH")
     # One good P1 left at SH (the two defective units are not good stock), target 3.
@@ -195,7 +203,7 @@ def test_stock_health_values_shortage_and_excess(report: sl.ServiceLevels):
 
 
 def test_overdue_returns_list_the_unit_still_at_the_customer(
-    report: sl.ServiceLevels, history: History
+    report: ServiceLevels, history: History
 ):
     overdue = report.tables["overdue_returns"].to_dict("records")
     assert len(overdue) == 1
@@ -245,7 +253,7 @@ def test_an_empty_period_gives_zeros_not_an_error(engine, history: History):
 
 def test_without_targets_shortage_and_excess_are_not_assessed(engine, stock_up, make_part):
     stock_up("SH", make_part(), 4)
-    health = sl.stock_health(UnitOfWork(engine))
+    health = stock_health(UnitOfWork(engine))
     assert not health.targets_stored
     sh = _row(health.depots, depot="SH")
     assert sh["good_units"] == 4 and sh["stock_value_cny"] == 400.0
@@ -254,20 +262,20 @@ def test_without_targets_shortage_and_excess_are_not_assessed(engine, stock_up, 
 
 
 def test_each_public_function_agrees_with_the_whole_report(
-    engine, history: History, report: sl.ServiceLevels
+    engine, history: History, report: ServiceLevels
 ):
     uow, period = UnitOfWork(engine), history.period
-    assert sl.headline(uow, period, now=history.now) == report.headline
+    assert headline(uow, period, now=history.now) == report.headline
     for function, table in (
-        (sl.depot_service, "depots"),
-        (sl.fault_level_service, "fault_levels"),
-        (sl.escalation_service, "escalations"),
-        (sl.engineer_evaluations, "engineers"),
-        (sl.weekly_flow, "weekly"),
+        (depot_service, "depots"),
+        (fault_level_service, "fault_levels"),
+        (escalation_service, "escalations"),
+        (engineer_evaluations, "engineers"),
+        (weekly_flow, "weekly"),
     ):
         pd.testing.assert_frame_equal(function(uow, period), report.tables[table])
     pd.testing.assert_frame_equal(
-        sl.overdue_returns(uow, now=history.now), report.tables["overdue_returns"]
+        overdue_returns(uow, now=history.now), report.tables["overdue_returns"]
     )
 
 
@@ -285,7 +293,7 @@ def test_reading_the_report_changes_nothing(engine, history: History):
     assert counts() == before
 
 
-def test_unknown_table_is_refused_by_name(report: sl.ServiceLevels):
+def test_unknown_table_is_refused_by_name(report: ServiceLevels):
     from core.errors import Invalid
 
     with pytest.raises(Invalid, match="engineers"):

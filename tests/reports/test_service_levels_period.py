@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from core import clock
 from core.errors import Invalid
-from reports.service_levels import MAX_SPAN_DAYS, Period
+from reports.service.period import MAX_SPAN_DAYS, Period
 
 
 def test_default_is_the_thirty_days_before_today_and_today():
