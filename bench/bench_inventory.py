@@ -54,7 +54,7 @@ from core import auth, schema
 from core.db import UnitOfWork, make_engine
 from depots.service.reference import seed_reference_data
 from inventory.models import PartIn
-from inventory.service import catalog, ledger, moves, queries, reservations, transfers
+from inventory.service import catalog, ledger, moves, queries, receipts, reservations, transfers
 from inventory.service.transfers import LineIn
 from tests.drills.harness import Deployment, Request, Server, together, volley
 
@@ -205,7 +205,7 @@ def service_single(database: str, engine: Engine, cast: Cast, count: int) -> lis
         lines = [LineIn(cast.parts[i % len(cast.parts)], 2)]
         draft = transfers.create_transfer(uow, cast.planner, "BJ", "SH", lines)
         transfers.ship_transfer(uow, bj, draft.transfer.id)
-        transfers.receive_transfer(uow, sh, draft.transfer.id)
+        receipts.receive_transfer(uow, sh, draft.transfer.id)
 
     measure("receipt (1 use case)", receive, 1)
     measure("reserve + release (2 use cases)", reserve_release, 2)

@@ -21,7 +21,7 @@ from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.web import uow
 from inventory.models import StockBalance
-from inventory.service import imports, ledger, transfers
+from inventory.service import exports, imports, ledger, receipts, transfers
 from inventory.service.ledger import Discrepancy
 from inventory.service.serials import SerialInTwoPlaces
 
@@ -112,7 +112,7 @@ OUT_OPTION = click.option(
 def export_stock_command(depot: str | None, out: Path | None) -> None:
     """Stock per depot and part (depot,part_number,description,good,reserved,available,
     defective,in_repair,quarantine,in_transit)."""
-    _write(imports.export_stock_csv(uow(), depot=depot), out, "stock rows")
+    _write(exports.export_stock_csv(uow(), depot=depot), out, "stock rows")
 
 
 @export_group.command("ledger")
@@ -124,7 +124,7 @@ def export_ledger_command(depot: str | None, part_number: str | None, out: Path 
     """Ledger entries, oldest first (id,at,movement,kind,actor,reason,reference,depot,
     part_number,bucket,qty,serial; at in Asia/Shanghai)."""
     _write(
-        imports.export_ledger_csv(uow(), depot=depot, part_number=part_number),
+        exports.export_ledger_csv(uow(), depot=depot, part_number=part_number),
         out,
         "ledger entries",
     )
@@ -144,7 +144,7 @@ def transfers_group() -> None:
 def resolve_command(transfer_id: int, discrepancy_id: int, decision: str, reason: str) -> None:
     """Decide an extra that waits in quarantine: accept it into good stock, or
     send it back to its sender (out of the books)."""
-    done = transfers.resolve_discrepancy(
+    done = receipts.resolve_discrepancy(
         uow(),
         auth.system_actor(),
         discrepancy_id,

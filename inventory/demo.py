@@ -19,7 +19,7 @@ from core import auth
 from core.db import UnitOfWork
 from depots.models import Depot
 from inventory.models import Location, Part, StockBalance, Unit
-from inventory.service import ledger, transfers
+from inventory.service import ledger, receipts, transfers
 from inventory.service.ledger import Delta
 
 # (product line, kind of box, chassis price range in CNY)
@@ -313,5 +313,5 @@ def _demo_transfers(uow: UnitOfWork, rng: random.Random, catalogue: list[DemoPar
             continue  # stays a draft
         transfers.ship_transfer(uow, staff_source, draft.transfer.id)
         if index % 3 == 2:
-            transfers.receive_transfer(uow, staff_target, draft.transfer.id)
+            receipts.receive_transfer(uow, staff_target, draft.transfer.id)
     return made

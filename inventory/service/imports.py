@@ -1,10 +1,11 @@
-"""CSV in and out of the inventory: parts and opening stock in, stock and ledger out.
+"""CSV into the inventory: the parts catalogue and opening stock.
 
 Imports are all-or-nothing: the whole file is checked first, every problem is
 reported (``line`` as an editor counts them, the header being line 1,
 ``column`` and ``reason``) and, if there is any, ``Invalid`` is raised and
 nothing is written. A clean file is written in the one transaction of the use
-case, so a failure half-way still leaves the database as it was.
+case, so a failure half-way still leaves the database as it was. Stock and the
+ledger out as CSV are ``inventory.service.exports``.
 """
 
 from __future__ import annotations
@@ -14,64 +15,31 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
 from core import clock
 from core.auth import Actor, Role
-from core.db import UnitOfWork, read_only, transactional
+from core.db import UnitOfWork, transactional
 from core.errors import Invalid
 from depots.models import Depot
 from inventory.models import Bucket, LedgerEntry, Location, Part, PartIn, Unit
-from inventory.service import catalog, ledger, queries
+from inventory.service import ledger
 from inventory.service import serials as serial_space
 from inventory.service.ledger import Delta
-from inventory.service.stock import (
-    CONDITION_NAMES,
-    MAX_QTY,
-    SERIAL_PATTERN,
-    require_depot,
-)
+from inventory.service.stock import CONDITION_NAMES, MAX_QTY, SERIAL_PATTERN
 
 PART_COLUMNS = ("part_number", "description", "family", "serialized", "unit_cost")
 PART_OPTIONAL = ("weight_kg", "criticality", "superseded_by")
 STOCK_COLUMNS = ("depot", "part_number", "qty")
 STOCK_OPTIONAL = ("serials", "condition")
-STOCK_EXPORT_COLUMNS = (
-    "depot",
-    "part_number",
-    "description",
-    "good",
-    "reserved",
-    "available",
-    "defective",
-    "in_repair",
-    "quarantine",
-    "in_transit",
-)
-LEDGER_EXPORT_COLUMNS = (
-    "id",
-    "at",
-    "movement",
-    "kind",
-    "actor",
-    "reason",
-    "reference",
-    "depot",
-    "part_number",
-    "bucket",
-    "qty",
-    "serial",
-)
 
 IMPORT_ROLES = (Role.PLANNER,)
 STOCK_IMPORT_REASON = "stock import"
 MAX_IMPORT_ROWS = 20_000
 # Keeps IN (...) lists well under SQLite's and PostgreSQL's bound-parameter limits.
 CHUNK = 500
-EXPORT_PAGE = 5_000
 RECEIPT_ROWS = 500
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "f"})
@@ -636,96 +604,4 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
         created=len(movement_ids),
         units=sum(row.qty for row in good),
         movement_ids=tuple(movement_ids),
-    )
-
-
-# --- exports ---------------------------------------------------------------------------------
-
-
-def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-@read_only
-def export_stock_csv(uow: UnitOfWork, *, depot: str | None = None) -> str:
-    """Stock per (depot, part) as CSV text with the header
-    ``depot,part_number,description,good,reserved,available,defective,in_repair,
-    quarantine,in_transit`` (whole units; in_transit is what is on the road towards
-    the depot). Rows with no stock at all are left out. ``NotFound`` for an
-    unknown depot."""
-    code = require_depot(uow, depot).code if depot else None
-    rows: list[queries.StockRow] = []
-    while True:
-        page = queries.stock(uow, depot=code, limit=EXPORT_PAGE, offset=len(rows))
-        rows += page
-        if len(page) < EXPORT_PAGE:
-            break
-    return _csv_text(
-        STOCK_EXPORT_COLUMNS,
-        (
-            (
-                r.depot,
-                r.part_number,
-                r.description,
-                r.good,
-                r.reserved,
-                r.available,
-                r.defective,
-                r.in_repair,
-                r.quarantine,
-                r.in_transit,
-            )
-            for r in rows
-        ),
-    )
-
-
-def _iso_local(at: datetime) -> str:
-    return clock.local(at).isoformat()
-
-
-@read_only
-def export_ledger_csv(
-    uow: UnitOfWork, *, depot: str | None = None, part_number: str | None = None
-) -> str:
-    """Ledger entries, oldest first, as CSV text with the header
-    ``id,at,movement,kind,actor,reason,reference,depot,part_number,bucket,qty,serial``;
-    ``at`` is ISO 8601 in Asia/Shanghai with its offset, ``qty`` is signed.
-    ``NotFound`` for an unknown depot or part."""
-    code = require_depot(uow, depot).code if depot else None
-    number = catalog.get_part_row(uow, part_number).part_number if part_number else None
-    pages: list[list[queries.LedgerLine]] = []
-    before: int | None = None
-    while True:
-        page = queries.ledger_lines(
-            uow, depot=code, part_number=number, before_id=before, limit=EXPORT_PAGE
-        )
-        pages.append(page)
-        if len(page) < EXPORT_PAGE:
-            break
-        before = page[-1].id
-    lines = [line for page in reversed(pages) for line in reversed(page)]
-    return _csv_text(
-        LEDGER_EXPORT_COLUMNS,
-        (
-            (
-                line.id,
-                _iso_local(line.at),
-                line.movement_id,
-                line.kind,
-                line.actor,
-                line.reason,
-                line.reference or "",
-                line.depot,
-                line.part_number,
-                line.bucket,
-                line.qty,
-                line.serial or "",
-            )
-            for line in lines
-        ),
     )

@@ -2,7 +2,7 @@
 
 Every move locks the units it names before the balances it posts to (the lock
 order of ``inventory.service``). Extras that arrived on a transfer wait in
-quarantine for the receiving depot's decision (``transfers.resolve_discrepancy``):
+quarantine for the receiving depot's decision (``receipts.resolve_discrepancy``):
 scrap, negative adjustments and condition changes out of quarantine must leave
 them there, so none of these becomes a way round that decision.
 """
@@ -19,7 +19,7 @@ from core.auth import Actor
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid
 from inventory.models import Bucket, Location, Movement, Part, StockBalance, StockCount, Unit
-from inventory.service import ledger, transfers
+from inventory.service import ledger, receipts
 from inventory.service.ledger import Delta
 from inventory.service.serials import require_not_held_elsewhere
 from inventory.service.stock import (
@@ -234,13 +234,11 @@ def _leave_waiting_extras(
     locked one the move leaves behind; raising rolls the move back."""
     if bucket != Bucket.QUARANTINE:
         return
-    waiting = transfers.waiting_extra_serials(uow, serials)
+    waiting = receipts.waiting_extra_serials(uow, serials)
     if waiting:
         serial = min(waiting)
         raise waiting[serial].refusal(serial)
-    waiting_qty = (
-        0 if part.serialized else transfers.waiting_extra_qty(uow, depot, part.part_number)
-    )
+    waiting_qty = 0 if part.serialized else receipts.waiting_extra_qty(uow, depot, part.part_number)
     if not waiting_qty:
         return
     balance = uow.session.get(StockBalance, (depot, part.part_number, Bucket.QUARANTINE.value))
@@ -379,7 +377,7 @@ def _revive_or_create(
     A serial recorded anywhere else is refused: it must be moved, not counted in; so is
     an extra that waits for a decision, anywhere but in its depot's quarantine."""
     known = lock_units(uow, serials)
-    waiting = transfers.waiting_extra_serials(uow, list(known))
+    waiting = receipts.waiting_extra_serials(uow, list(known))
     for serial in serials:
         unit = known.get(serial)
         if unit is None:

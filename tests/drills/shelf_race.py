@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from core.auth import Actor
 from core.db import UnitOfWork, make_engine, retried_conflicts
 from core.errors import DomainError
-from inventory.service import moves, queries, reservations, transfers
+from inventory.service import moves, queries, receipts, reservations, transfers
 from inventory.service.transfers import LineIn
 
 DEPOT, OTHER = "BJ", "SH"
@@ -175,9 +175,7 @@ class _Racer:
         ):
             transfers.cancel_transfer(self.uow, self.planner, tid)
             return
-        self.attempt(
-            "receive", lambda: transfers.receive_transfer(self.uow, self.staff[OTHER], tid)
-        )
+        self.attempt("receive", lambda: receipts.receive_transfer(self.uow, self.staff[OTHER], tid))
         back = transfers.create_transfer(self.uow, self.planner, OTHER, DEPOT, lines)
         bid = back.transfer.id
         if not self.attempt(
@@ -185,9 +183,7 @@ class _Racer:
         ):
             transfers.cancel_transfer(self.uow, self.planner, bid)
             return
-        self.attempt(
-            "receive", lambda: transfers.receive_transfer(self.uow, self.staff[DEPOT], bid)
-        )
+        self.attempt("receive", lambda: receipts.receive_transfer(self.uow, self.staff[DEPOT], bid))
 
 
 def _good(uow: UnitOfWork, part_number: str) -> int:

@@ -18,7 +18,7 @@ from functools import partial
 from core.auth import Actor
 from core.db import DEADLOCK, UnitOfWork, make_engine, retried_conflicts
 from core.errors import Conflict, InsufficientStock
-from inventory.service import reservations, transfers
+from inventory.service import receipts, reservations, transfers
 from inventory.service.transfers import LineIn
 
 ROUTES = (("BJ", "SH"), ("SH", "BJ"))
@@ -121,7 +121,7 @@ def _receive_one(
         return
     transfer = rng.choice(candidates)
     try:
-        transfers.receive_transfer(uow, staff[transfer.to_depot], transfer.id)
+        receipts.receive_transfer(uow, staff[transfer.to_depot], transfer.id)
     except Conflict:  # another process received it first
         report.already_received += 1
         return

@@ -14,8 +14,9 @@ from sqlalchemy import event, insert
 from core import auth
 from core.db import UnitOfWork
 from inventory.models import Part, PartIn, StockBalance
-from inventory.service import catalog, moves, reservations, transfers
-from inventory.service.transfers import LineIn, ReceivedLine
+from inventory.service import catalog, moves, receipts, reservations, transfers
+from inventory.service.receipts import ReceivedLine
+from inventory.service.transfers import LineIn
 from tests.conftest import TEST_PASSWORD, bearer, make_test_app
 from tests.inventory.conftest import new_serials
 
@@ -61,7 +62,7 @@ def _world(engine) -> dict[str, Any]:
     draft = transfers.create_transfer(uow, admin, "BJ", "SH", [LineIn(bulk, 1)])
     over = transfers.create_transfer(uow, admin, "BJ", "GZ", [LineIn(bulk, 1)])
     transfers.ship_transfer(uow, admin, over.transfer.id)
-    received = transfers.receive_transfer(uow, admin, over.transfer.id, [ReceivedLine(bulk, qty=3)])
+    received = receipts.receive_transfer(uow, admin, over.transfer.id, [ReceivedLine(bulk, qty=3)])
     [extra] = received.discrepancies
     return {
         "bulk": bulk,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from core.auth import system_actor
 from core.db import UnitOfWork
 from core.errors import Forbidden, Invalid, NotFound
-from inventory.service import catalog, imports, ledger, moves, queries, reservations
+from inventory.service import catalog, exports, imports, ledger, moves, queries, reservations
 from inventory.service.imports import ImportReport
 from tests.inventory.conftest import new_serials
 
@@ -350,41 +350,41 @@ def test_stock_export_matches_the_stock_query(uow, make_part, stock_up, planner)
     stock_up("SH", first, 2)
     stock_up("SH", second, 7)
     reservations.reserve(uow, planner, "SH", second, 2, "RMA-5")
-    rows = list(csv.DictReader(io.StringIO(imports.export_stock_csv(uow))))
-    assert list(rows[0]) == list(imports.STOCK_EXPORT_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(exports.export_stock_csv(uow))))
+    assert list(rows[0]) == list(exports.STOCK_EXPORT_COLUMNS)
     assert {
         (r["depot"], r["part_number"], r["good"], r["reserved"], r["available"]) for r in rows
     } == {("BJ", first, "3", "0", "3"), ("SH", first, "2", "0", "2"), ("SH", second, "7", "2", "5")}
-    only_sh = list(csv.DictReader(io.StringIO(imports.export_stock_csv(uow, depot="sh"))))
+    only_sh = list(csv.DictReader(io.StringIO(exports.export_stock_csv(uow, depot="sh"))))
     assert {r["depot"] for r in only_sh} == {"SH"}
     with pytest.raises(NotFound):
-        imports.export_stock_csv(uow, depot="ZZ")
+        exports.export_stock_csv(uow, depot="ZZ")
 
 
 def test_ledger_export_is_oldest_first_in_shanghai_time(uow, make_part, stock_up, staff):
     part = make_part()
     stock_up("WH", part, 4)
     moves.adjust(uow, staff("WH"), "WH", part, -1, "broken, in a box")
-    text = imports.export_ledger_csv(uow, part_number=part.lower())
+    text = exports.export_ledger_csv(uow, part_number=part.lower())
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert text.splitlines()[0] == ",".join(imports.LEDGER_EXPORT_COLUMNS)
+    assert text.splitlines()[0] == ",".join(exports.LEDGER_EXPORT_COLUMNS)
     assert [(r["kind"], r["qty"], r["reason"]) for r in rows] == [
         ("receipt", "4", "received from supplier"),
         ("adjustment", "-1", "broken, in a box"),
     ]
     assert all(r["at"].endswith("+08:00") for r in rows)
     assert int(rows[0]["id"]) < int(rows[1]["id"])
-    assert imports.export_ledger_csv(uow, depot="BJ").splitlines()[1:] == []
+    assert exports.export_ledger_csv(uow, depot="BJ").splitlines()[1:] == []
     with pytest.raises(NotFound):
-        imports.export_ledger_csv(uow, part_number="NOPE-0")
+        exports.export_ledger_csv(uow, part_number="NOPE-0")
 
 
 def test_ledger_export_pages_through_more_than_one_page(uow, make_part, stock_up, monkeypatch):
     part = make_part()
     for qty in range(1, 8):
         stock_up("JN", part, qty)
-    monkeypatch.setattr(imports, "EXPORT_PAGE", 3)
-    rows = list(csv.DictReader(io.StringIO(imports.export_ledger_csv(uow))))
+    monkeypatch.setattr(exports, "EXPORT_PAGE", 3)
+    rows = list(csv.DictReader(io.StringIO(exports.export_ledger_csv(uow))))
     assert [int(r["qty"]) for r in rows] == list(range(1, 8))
-    stock_rows = list(csv.DictReader(io.StringIO(imports.export_stock_csv(uow))))
+    stock_rows = list(csv.DictReader(io.StringIO(exports.export_stock_csv(uow))))
     assert len(stock_rows) == 1

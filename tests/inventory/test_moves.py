@@ -7,8 +7,9 @@ from sqlalchemy import text
 
 from core.db import UnitOfWork
 from core.errors import Conflict, Forbidden, InsufficientStock, Invalid, NotFound
-from inventory.service import ledger, moves, queries, reservations, transfers
-from inventory.service.transfers import LineIn, ReceivedLine
+from inventory.service import ledger, moves, queries, receipts, reservations, transfers
+from inventory.service.receipts import ReceivedLine
+from inventory.service.transfers import LineIn
 from tests.inventory.conftest import new_serials
 
 
@@ -65,7 +66,7 @@ def test_transfer_leaves_source_in_transit_then_arrives(uow, make_part, staff, p
     transfers.ship_transfer(uow, staff("BJ"), draft.transfer.id)
     assert _row(uow, "BJ", part).good == 6
     assert _row(uow, "SH", part).in_transit == 4
-    done = transfers.receive_transfer(uow, staff("SH"), draft.transfer.id)
+    done = receipts.receive_transfer(uow, staff("SH"), draft.transfer.id)
     assert done.transfer.status == "received"
     assert _row(uow, "SH", part).good == 4
     assert _row(uow, "SH", part).in_transit == 0
@@ -106,7 +107,7 @@ def test_short_extra_and_wrong_serials_are_recorded_as_discrepancies(
     draft = transfers.create_transfer(uow, planner, "CD", "WH", [LineIn(part, 2)])
     transfers.ship_transfer(uow, staff("CD"), draft.transfer.id, {part: shipped[:2]})
     stranger = new_serials(1)[0]
-    result = transfers.receive_transfer(
+    result = receipts.receive_transfer(
         uow,
         staff("WH"),
         draft.transfer.id,
@@ -133,7 +134,7 @@ def test_bulk_short_receipt_records_the_shortfall(uow, make_part, staff, planner
     stock_up("SY", part, 10)
     draft = transfers.create_transfer(uow, planner, "SY", "JN", [LineIn(part, 10)])
     transfers.ship_transfer(uow, staff("SY"), draft.transfer.id)
-    result = transfers.receive_transfer(
+    result = receipts.receive_transfer(
         uow, staff("JN"), draft.transfer.id, [ReceivedLine(part, qty=7)]
     )
     assert [(d.kind, d.qty) for d in result.discrepancies] == [("short", 3)]
@@ -149,7 +150,7 @@ def test_only_destination_staff_receive(uow, make_part, staff, planner, stock_up
         transfers.ship_transfer(uow, staff("SH"), draft.transfer.id)
     transfers.ship_transfer(uow, staff("BJ"), draft.transfer.id)
     with pytest.raises(Forbidden):
-        transfers.receive_transfer(uow, staff("BJ"), draft.transfer.id)
+        receipts.receive_transfer(uow, staff("BJ"), draft.transfer.id)
     with pytest.raises(Conflict):
         transfers.ship_transfer(uow, staff("BJ"), draft.transfer.id)
 

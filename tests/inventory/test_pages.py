@@ -179,10 +179,10 @@ def test_rows_below_target_are_highlighted_when_targets_exist(
     html = _html(client.get("/stock"))
     assert 'class="low"' not in html  # no targets yet: nothing highlighted
 
-    import inventory.views
+    import inventory.views.stock
 
     monkeypatch.setattr(
-        inventory.views, "stock_targets", lambda depot: {("BJ", low): 4, ("BJ", fine): 4}
+        inventory.views.stock, "stock_targets", lambda depot: {("BJ", low): 4, ("BJ", fine): 4}
     )
     html = _html(client.get("/stock"))
     assert 'class="low"' in _row(html, f"stock-row-BJ-{low}")

@@ -51,8 +51,9 @@ from inventory.models import (
     TransferDiscrepancy,
     Unit,
 )
-from inventory.service import catalog, ledger, moves, reservations, transfers
-from inventory.service.transfers import LineIn, ReceivedLine
+from inventory.service import catalog, ledger, moves, receipts, reservations, transfers
+from inventory.service.receipts import ReceivedLine
+from inventory.service.transfers import LineIn
 
 DEPOTS = ("BJ", "SH", "GZ")
 CONDITIONS = ("good", "defective", "in_repair", "quarantine")
@@ -682,7 +683,7 @@ class InventoryMachine(RuleBasedStateMachine):
         ok = stray_ok and self.books.allows(deltas)
         done = self.attempt(
             ok,
-            lambda: transfers.receive_transfer(self.uow, self.staff[target], transfer_id, received),
+            lambda: receipts.receive_transfer(self.uow, self.staff[target], transfer_id, received),
         )
         if done is None:
             return
@@ -727,7 +728,7 @@ class InventoryMachine(RuleBasedStateMachine):
             other = data.draw(st.sampled_from([d for d in DEPOTS if d != item.depot]))
             self.attempt(
                 False,
-                lambda: transfers.resolve_discrepancy(
+                lambda: receipts.resolve_discrepancy(
                     self.uow, self.staff[other], discrepancy_id, decision
                 ),
                 refusals=(Forbidden,),
@@ -751,7 +752,7 @@ class InventoryMachine(RuleBasedStateMachine):
         )
         done = self.attempt(
             ok,
-            lambda: transfers.resolve_discrepancy(
+            lambda: receipts.resolve_discrepancy(
                 self.uow, self.staff[item.depot], discrepancy_id, decision
             ),
         )
