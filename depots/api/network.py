@@ -21,8 +21,9 @@ from core.errors import ErrorOut
 from core.web import uow
 from depots.api import api
 from depots.lanes import as_instant
-from depots.service import network
-from depots.service.network import CityInfo, DepotInfo, LaneChange, LaneInfo
+from depots.service import lane_edits, network
+from depots.service.lane_edits import LaneChange
+from depots.service.network import CityInfo, DepotInfo, LaneInfo
 
 TAG = Tag(name="network", description="Depots, customer cities, lanes and transit quotes")
 
@@ -201,7 +202,7 @@ def put_lanes(body: LaneUpdates) -> Any:
         )
         for item in body.root
     ]
-    lanes = network.update_lanes(uow(), auth.api_actor(), changes)
+    lanes = lane_edits.update_lanes(uow(), auth.api_actor(), changes)
     return jsonify([LaneOut.of(lane).model_dump() for lane in lanes])
 
 
@@ -213,7 +214,7 @@ def put_lanes(body: LaneUpdates) -> Any:
 )
 @auth.api_roles("planner")
 def put_lane(path: LanePath, body: LaneTermsIn) -> Any:
-    lane = network.update_lane(
+    lane = lane_edits.update_lane(
         uow(), auth.api_actor(), path.lane_id, mode=body.mode, hours=body.hours, cost=body.cost
     )
     return jsonify(LaneOut.of(lane).model_dump())

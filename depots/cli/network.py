@@ -17,7 +17,7 @@ from core.cli import domain_errors
 from core.errors import Invalid
 from core.web import uow
 from depots.lanes import SERVICES, as_instant
-from depots.service import network
+from depots.service import lane_edits, network
 
 OPERATOR = auth.Actor(id=0, username="cli", role=auth.Role.ADMIN, full_name="command line")
 
@@ -46,7 +46,7 @@ def lanes_group() -> None:
 @domain_errors
 def export_command(out: Path | None, from_depot: str | None, kind: str | None) -> None:
     """Write lanes as CSV (from_depot,to,kind,mode,hours,cost) to FILE or stdout."""
-    text = network.export_lanes_csv(uow(), from_depot=from_depot, kind=kind)
+    text = lane_edits.export_lanes_csv(uow(), from_depot=from_depot, kind=kind)
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -65,7 +65,7 @@ def import_command(file: Path, username: str | None) -> None:
     except UnicodeDecodeError:
         raise Invalid(f"{file} is not UTF-8 text") from None
     try:
-        result = network.import_lanes_csv(uow(), _actor(username), text)
+        result = lane_edits.import_lanes_csv(uow(), _actor(username), text)
     except Invalid as error:
         for problem in error.extra.get("errors", []):
             column = f" {problem['column']}" if problem["column"] else ""

@@ -5,16 +5,17 @@ that is the same-city courier lane) and to every other depot. Until a planner
 edits a lane it follows the default rule of ``depots.lanes``; an edited lane is
 the planner's and nothing automatic ever changes it back (only "reset").
 
-Who may change lanes: planners and administrators. Everyone signed in may read
-them and ask for quotes.
+Everyone signed in may read depots, cities and lanes and ask for quotes.
+Editing lanes (one, several at once, or from CSV) and exporting them as CSV is
+``depots.service.lane_edits``; this module holds what both share: the lane as
+people read it (``LaneInfo``), the lookup of depots and cities by the names
+people use (``NetworkLookup``) and how terms are read from and set on a lane.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +24,7 @@ from typing import Any
 from sqlmodel import select
 
 from core import clock
-from core.auth import Actor, Role
-from core.db import UnitOfWork, lock_for_update, read_only, transactional
+from core.db import UnitOfWork, read_only, transactional
 from core.errors import Invalid, NotFound
 from depots import lanes as rule
 from depots.lanes import LaneTerms, PickupWindow, Quote, Service
@@ -33,10 +33,6 @@ from depots.models import Calendar, City, Depot, Lane
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_CALENDAR = "5x8"
 LANE_KINDS = ("city", "depot")
-CSV_COLUMNS = ("from_depot", "to", "kind", "mode", "hours", "cost")
-CSV_ORDER = {column: index for index, column in enumerate(CSV_COLUMNS)}
-MAX_IMPORT_ROWS = 20_000
-EDITORS = (Role.PLANNER,)  # admins pass every role check as well
 
 
 # --- what the use cases answer ---------------------------------------------------------
@@ -99,28 +95,6 @@ class LaneInfo:
     @property
     def terms(self) -> LaneTerms:
         return LaneTerms(self.mode, self.hours, self.cost)
-
-
-@dataclass(frozen=True)
-class LaneChange:
-    """One requested lane edit; ``kind`` may be omitted when ``to`` is unambiguous."""
-
-    from_depot: str
-    to: str
-    mode: Any
-    hours: Any
-    cost: Any
-    kind: str | None = None
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    rows: int
-    changed: list[LaneInfo] = field(default_factory=list)
-
-    @property
-    def unchanged(self) -> int:
-        return self.rows - len(self.changed)
 
 
 # --- reference data ----------------------------------------------------------------------
@@ -204,8 +178,8 @@ def seed_network(uow: UnitOfWork) -> None:
                         updated_at=now,
                     )
                 )
-            elif not lane.edited and (_terms_of(lane) != terms or lane.distance_km != distance):
-                _apply(lane, terms, edited=False, by=None, at=now)
+            elif not lane.edited and (lane_terms(lane) != terms or lane.distance_km != distance):
+                apply_terms(lane, terms, edited=False, by=None, at=now)
                 lane.distance_km = distance
                 session.add(lane)
 
@@ -213,7 +187,7 @@ def seed_network(uow: UnitOfWork) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
-class _Network:
+class NetworkLookup:
     """Depots and cities of one transaction, looked up by the names people use."""
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -310,21 +284,21 @@ def _sort_key(info: LaneInfo) -> tuple[str, int, str]:
 @read_only
 def list_depots(uow: UnitOfWork) -> list[DepotInfo]:
     """The depots, by code."""
-    network = _Network(uow)
+    network = NetworkLookup(uow)
     return [network.depot_info(network.depots[code]) for code in sorted(network.depots)]
 
 
 @read_only
 def get_depot(uow: UnitOfWork, code: str) -> DepotInfo:
     """One depot by code (case-insensitive); ``NotFound`` if unknown."""
-    network = _Network(uow)
+    network = NetworkLookup(uow)
     return network.depot_info(network.require_depot(code))
 
 
 @read_only
 def list_cities(uow: UnitOfWork) -> list[CityInfo]:
     """Customer cities (the depots' cities included), by English name."""
-    network = _Network(uow)
+    network = NetworkLookup(uow)
     depot_of = {depot.city_id: depot.code for depot in network.depots.values()}
     cities = sorted(network.cities_by_id.values(), key=lambda city: city.name.casefold())
     return [
@@ -360,7 +334,7 @@ def list_lanes(
     kind = kind or None
     if kind is not None and kind not in LANE_KINDS:
         raise Invalid(f"kind must be city or depot, not {kind!r}")
-    network = _Network(uow)
+    network = NetworkLookup(uow)
     statement = select(Lane)
     if from_depot:
         statement = statement.where(Lane.from_depot == network.require_depot(from_depot).code)
@@ -381,18 +355,20 @@ def get_lane(uow: UnitOfWork, lane_id: int) -> LaneInfo:
     lane = uow.session.get(Lane, lane_id)
     if lane is None:
         raise NotFound(f"no lane {lane_id}")
-    return _Network(uow).info(lane)
+    return NetworkLookup(uow).info(lane)
 
 
 @read_only
 def find_lane(uow: UnitOfWork, from_depot: str, to: str, kind: str | None = None) -> LaneInfo:
     """The lane from a depot to a city name or depot code; ``NotFound`` if unknown."""
-    network = _Network(uow)
+    network = NetworkLookup(uow)
     lane = _find(uow, network, from_depot, to, kind)
     return network.info(lane)
 
 
-def _find(uow: UnitOfWork, network: _Network, from_depot: str, to: str, kind: str | None) -> Lane:
+def _find(
+    uow: UnitOfWork, network: NetworkLookup, from_depot: str, to: str, kind: str | None
+) -> Lane:
     origin = network.require_depot(from_depot)
     _, target = network.require_destination(to, kind)
     if isinstance(target, Depot) and target.code == origin.code:
@@ -413,293 +389,24 @@ def default_for(lane: LaneInfo) -> LaneTerms:
     return rule.default_terms(lane.distance_km, remote=lane.remote)
 
 
-# --- changing lanes ----------------------------------------------------------------------
+# --- a lane's terms --------------------------------------------------------------------------
 
 
-def _terms_of(lane: Lane) -> LaneTerms:
+def lane_terms(lane: Lane) -> LaneTerms:
+    """The mode, hours and cost stored on a lane."""
     return LaneTerms(lane.mode, Decimal(lane.hours), Decimal(lane.cost))
 
 
-def _apply(lane: Lane, terms: LaneTerms, *, edited: bool, by: str | None, at: datetime) -> None:
+def apply_terms(
+    lane: Lane, terms: LaneTerms, *, edited: bool, by: str | None, at: datetime
+) -> None:
+    """Set a lane's terms and who changed it when (``edited``: a planner's, not the rule's)."""
     lane.mode = terms.mode
     lane.hours = terms.hours
     lane.cost = terms.cost
     lane.edited = edited
     lane.updated_by = by
     lane.updated_at = at
-
-
-def _invalid_terms(errors: dict[str, str]) -> Invalid:
-    detail = "; ".join(errors.values())
-    return Invalid(detail, fields=[{"field": k, "message": v} for k, v in errors.items()])
-
-
-def _locked_lane(uow: UnitOfWork, lane_id: int) -> Lane:
-    lane = uow.session.exec(lock_for_update(select(Lane).where(Lane.id == lane_id), uow)).first()
-    if lane is None:
-        raise NotFound(f"no lane {lane_id}")
-    return lane
-
-
-@transactional
-def update_lane(
-    uow: UnitOfWork, actor: Actor, lane_id: int, *, mode: Any, hours: Any, cost: Any
-) -> LaneInfo:
-    """Set a lane's mode, hours and cost (CNY); the lane becomes ``edited``.
-
-    Planners and administrators only (``Forbidden`` otherwise). Values may be
-    strings as typed; hours and cost are rounded to 0.01. ``Invalid`` (with a
-    ``fields`` list) when mode is unknown, hours not in (0, 240] or cost not in
-    [0, 1,000,000]; ``NotFound`` for an unknown lane. Nothing changes on error.
-    """
-    actor.require_role(*EDITORS)
-    terms, errors = rule.check_terms(mode, hours, cost)
-    if terms is None:
-        raise _invalid_terms(errors)
-    lane = _locked_lane(uow, lane_id)
-    _apply(lane, terms, edited=True, by=actor.username, at=clock.now())
-    uow.session.add(lane)
-    uow.session.flush()
-    return _Network(uow).info(lane)
-
-
-@transactional
-def reset_lane(uow: UnitOfWork, actor: Actor, lane_id: int) -> LaneInfo:
-    """Put a lane back on the default rule (no longer ``edited``). Planners/admins only."""
-    actor.require_role(*EDITORS)
-    lane = _locked_lane(uow, lane_id)
-    network = _Network(uow)
-    origin = network.depots[lane.from_depot]
-    if lane.to_depot is not None:
-        target = network.depots[lane.to_depot]
-        lat, lon, remote = target.lat, target.lon, False
-    else:
-        city = network.cities_by_id[lane.to_city_id]
-        lat, lon, remote = city.lat, city.lon, city.remote
-    distance = rule.great_circle_km(origin.lat, origin.lon, lat, lon)
-    lane.distance_km = distance
-    _apply(
-        lane,
-        rule.default_terms(distance, remote=remote),
-        edited=False,
-        by=actor.username,
-        at=clock.now(),
-    )
-    uow.session.add(lane)
-    uow.session.flush()
-    return network.info(lane)
-
-
-@dataclass(frozen=True)
-class _Problem:
-    where: int  # list index (API) or line number (CSV)
-    column: str
-    reason: str
-
-
-def _resolve_changes(
-    uow: UnitOfWork, network: _Network, changes: Iterable[tuple[int, LaneChange]]
-) -> tuple[list[tuple[int, LaneTerms, int]], list[_Problem]]:
-    """Check every change; answer (lane id, terms, where) for the good ones and all problems."""
-    lane_ids = {
-        (lane.from_depot, lane.to_city_id, lane.to_depot): lane.id
-        for lane in uow.session.exec(select(Lane)).all()
-    }
-    resolved: list[tuple[int, LaneTerms, int]] = []
-    problems: list[_Problem] = []
-    seen: dict[int, int] = {}
-    for where, change in changes:
-        row_problems: list[_Problem] = []
-        origin = network.depot(change.from_depot)
-        if origin is None:
-            row_problems.append(
-                _Problem(where, "from_depot", f"unknown depot {change.from_depot!r}")
-            )
-        kind = (change.kind or "").strip().lower() or None
-        target = None
-        if kind is not None and kind not in LANE_KINDS:
-            row_problems.append(
-                _Problem(where, "kind", f"kind must be city or depot, not {kind!r}")
-            )
-        else:
-            target = network.destination(change.to, kind)
-            if target is None:
-                what = kind or "city or depot"
-                row_problems.append(_Problem(where, "to", f"unknown {what} {change.to!r}"))
-        terms, errors = rule.check_terms(change.mode, change.hours, change.cost)
-        row_problems += [_Problem(where, column, reason) for column, reason in errors.items()]
-        lane_id = None
-        if origin is not None and target is not None:
-            dest = target[1]
-            key = (
-                (origin.code, dest.id, None)
-                if isinstance(dest, City)
-                else (origin.code, None, dest.code)
-            )
-            lane_id = lane_ids.get(key)
-            if lane_id is None:
-                row_problems.append(
-                    _Problem(where, "to", f"no lane from {origin.code} to {change.to!r}")
-                )
-            elif lane_id in seen:
-                row_problems.append(
-                    _Problem(where, "to", f"same lane as {seen[lane_id]}; give each lane once")
-                )
-            else:
-                seen[lane_id] = where
-        problems += row_problems
-        if not row_problems and terms is not None and lane_id is not None:
-            resolved.append((lane_id, terms, where))
-    return resolved, problems
-
-
-def _locked_lanes(uow: UnitOfWork, lane_ids: Sequence[int]) -> dict[int, Lane]:
-    # Ordered by id so concurrent bulk edits lock rows in the same order (no deadlock).
-    statement = select(Lane).where(Lane.id.in_(lane_ids)).order_by(Lane.id)  # type: ignore[union-attr]
-    lanes = uow.session.exec(lock_for_update(statement, uow)).all()
-    return {lane.id: lane for lane in lanes if lane.id is not None}
-
-
-@transactional
-def update_lanes(uow: UnitOfWork, actor: Actor, changes: Sequence[LaneChange]) -> list[LaneInfo]:
-    """Apply several lane edits all-or-nothing; every lane given becomes ``edited``.
-
-    Planners/admins only. ``Invalid`` lists every bad entry in ``errors``
-    (``item`` = position in ``changes`` from 0, ``field``, ``reason``) and
-    changes nothing. Answers the updated lanes in the order given.
-    """
-    actor.require_role(*EDITORS)
-    if not changes:
-        raise Invalid("give at least one lane update")
-    network = _Network(uow)
-    resolved, problems = _resolve_changes(uow, network, enumerate(changes))
-    if problems:
-        raise Invalid(
-            f"{len({p.where for p in problems})} of {len(changes)} lane updates are invalid, "
-            "nothing changed: "
-            + "; ".join(f"item {p.where} {p.column}: {p.reason}" for p in problems),
-            errors=[{"item": p.where, "field": p.column, "reason": p.reason} for p in problems],
-        )
-    lanes = _locked_lanes(uow, [lane_id for lane_id, _, _ in resolved])
-    now = clock.now()
-    for lane_id, terms, _ in resolved:
-        _apply(lanes[lane_id], terms, edited=True, by=actor.username, at=now)
-        uow.session.add(lanes[lane_id])
-    uow.session.flush()
-    return [network.info(lanes[lane_id]) for lane_id, _, _ in resolved]
-
-
-# --- CSV -----------------------------------------------------------------------------------
-
-
-@read_only
-def export_lanes_csv(
-    uow: UnitOfWork, *, from_depot: str | None = None, kind: str | None = None
-) -> str:
-    """Lanes as CSV text with the header ``from_depot,to,kind,mode,hours,cost``.
-
-    Hours and cost are written with two decimals; the file imports back unchanged.
-    """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for lane in list_lanes(uow, from_depot=from_depot, kind=kind):
-        writer.writerow([lane.from_depot, lane.to, lane.kind, lane.mode, lane.hours, lane.cost])
-    return out.getvalue()
-
-
-@transactional
-def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
-    """Import lanes from CSV text (header ``from_depot,to,kind,mode,hours,cost``).
-
-    The file is checked as a whole: if any row is bad, ``Invalid`` lists every
-    problem in ``errors`` (``line`` as an editor counts them, header = line 1,
-    ``column``, ``reason``) and nothing is written. Otherwise each row whose
-    values differ from the stored lane is applied and marked ``edited``; rows
-    equal to the stored lane are left alone, so exporting and re-importing a
-    file does not pin every lane. Planners/admins only.
-    """
-    actor.require_role(*EDITORS)
-    text = text.removeprefix("\ufeff")  # spreadsheet programs like to add a BOM
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        raise Invalid(f"not a CSV file: {error}") from None
-    if header is None:
-        raise Invalid("the file is empty; expected the header " + ",".join(CSV_COLUMNS))
-    names = [name.strip().lower() for name in header]
-    missing = [column for column in CSV_COLUMNS if column not in names]
-    if missing:
-        raise Invalid(
-            f"line 1: missing column(s) {', '.join(missing)}; "
-            f"expected the header {','.join(CSV_COLUMNS)}",
-            errors=[{"line": 1, "column": column, "reason": "missing"} for column in missing],
-        )
-    position = {column: names.index(column) for column in CSV_COLUMNS}
-
-    rows: list[tuple[int, LaneChange]] = []
-    problems: list[_Problem] = []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines are harmless
-            if len(rows) >= MAX_IMPORT_ROWS:
-                raise Invalid(f"too many rows: at most {MAX_IMPORT_ROWS} lanes per file")
-            if len(cells) < len(names):
-                problems.append(
-                    _Problem(line, "", f"{len(cells)} cells, the header has {len(names)}")
-                )
-                continue
-            value = {column: cells[index].strip() for column, index in position.items()}
-            rows.append(
-                (
-                    line,
-                    LaneChange(
-                        from_depot=value["from_depot"],
-                        to=value["to"],
-                        kind=value["kind"] or None,
-                        mode=value["mode"],
-                        hours=value["hours"],
-                        cost=value["cost"],
-                    ),
-                )
-            )
-    except csv.Error as error:
-        problems.append(_Problem(reader.line_num, "", f"unreadable CSV: {error}"))
-
-    network = _Network(uow)
-    for line, change in rows:
-        if change.kind is None:
-            problems.append(_Problem(line, "kind", "kind is required (city or depot)"))
-    resolved, more = _resolve_changes(uow, network, rows)
-    problems = sorted(problems + more, key=lambda p: (p.where, CSV_ORDER.get(p.column, 99)))
-    if problems:
-        bad_lines = len({p.where for p in problems})
-        raise Invalid(
-            f"{bad_lines} bad row(s), nothing imported: "
-            + "; ".join(
-                f"line {p.where}" + (f" {p.column}" if p.column else "") + f": {p.reason}"
-                for p in problems
-            ),
-            errors=[{"line": p.where, "column": p.column, "reason": p.reason} for p in problems],
-        )
-    if not rows:
-        raise Invalid("the file has a header but no lanes")
-
-    lanes = _locked_lanes(uow, [lane_id for lane_id, _, _ in resolved])
-    now = clock.now()
-    changed: list[Lane] = []
-    for lane_id, terms, _ in resolved:
-        lane = lanes[lane_id]
-        if _terms_of(lane) == terms:
-            continue
-        _apply(lane, terms, edited=True, by=actor.username, at=now)
-        uow.session.add(lane)
-        changed.append(lane)
-    uow.session.flush()
-    return ImportResult(rows=len(rows), changed=[network.info(lane) for lane in changed])
 
 
 # --- quotes --------------------------------------------------------------------------------
@@ -726,7 +433,7 @@ def quote(
         raise Invalid("ready_at needs a time zone (e.g. 2026-03-06T17:30:00+08:00)")
     if str(service) not in rule.SERVICES:
         raise Invalid(f"service must be standard or emergency, not {service!r}")
-    network = _Network(uow)
+    network = NetworkLookup(uow)
     lane = _find(uow, network, from_depot, to, None)
     depot = network.depot_info(network.depots[lane.from_depot])
-    return rule.quote(_terms_of(lane), ready_at, service, depot.window)
+    return rule.quote(lane_terms(lane), ready_at, service, depot.window)

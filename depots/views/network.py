@@ -19,7 +19,7 @@ from core import auth, clock
 from core.errors import Invalid, NotFound
 from core.web import add_nav, uow
 from depots import lanes as rule
-from depots.service import network
+from depots.service import lane_edits, network
 from depots.views import views
 
 add_nav("Depots", "depots.depots", order=10)
@@ -213,7 +213,7 @@ def lane_edit(lane_id: int) -> Any:
     if request.method == "POST":
         values = {name: request.form.get(name, "") for name in ("mode", "hours", "cost")}
         try:
-            saved = network.update_lane(uow(), _actor(), lane_id, **values)
+            saved = lane_edits.update_lane(uow(), _actor(), lane_id, **values)
         except Invalid as error:
             errors = {item["field"]: item["message"] for item in error.extra.get("fields", [])}
             errors = errors or {"form": error.detail}
@@ -237,7 +237,7 @@ def lane_edit(lane_id: int) -> Any:
 @views.route("/lanes/<int:lane_id>/reset", methods=["POST"])
 @auth.page_roles(*EDITORS)
 def lane_reset(lane_id: int) -> Any:
-    lane = network.reset_lane(uow(), _actor(), lane_id)
+    lane = lane_edits.reset_lane(uow(), _actor(), lane_id)
     flash(f"Lane {lane.label} reset to the default rule.", "ok")
     return _back_to_lanes(lane.from_depot)
 
@@ -247,7 +247,7 @@ def lane_reset(lane_id: int) -> Any:
 def lanes_csv() -> Any:
     origin = request.args.get("from") or None
     kind = request.args.get("kind") or None
-    text = network.export_lanes_csv(uow(), from_depot=origin, kind=kind)
+    text = lane_edits.export_lanes_csv(uow(), from_depot=origin, kind=kind)
     name = f"lanes-{origin.upper()}.csv" if origin else "lanes.csv"
     return Response(
         text,
@@ -267,7 +267,7 @@ def lanes_import() -> Any:
             text = upload.read().decode("utf-8")
         except UnicodeDecodeError:
             raise Invalid("the file is not UTF-8 text; save it as CSV UTF-8") from None
-        result = network.import_lanes_csv(uow(), _actor(), text)
+        result = lane_edits.import_lanes_csv(uow(), _actor(), text)
     except Invalid as error:
         return _render_lanes(
             status=422, import_errors=error.extra.get("errors", []), import_detail=error.detail

@@ -14,8 +14,8 @@ from core.db import UnitOfWork, transactional
 from core.errors import Forbidden, Invalid, NotFound
 from depots.lanes import SHANGHAI, default_terms
 from depots.models import Lane
-from depots.service import network
-from depots.service.network import LaneChange
+from depots.service import lane_edits, network
+from depots.service.lane_edits import LaneChange
 
 DOMAIN_DEPOTS = {
     "BJ": ("Beijing", 39.904, 116.407),
@@ -126,7 +126,7 @@ def test_seeding_again_changes_nothing(uow):
 
 def test_seeding_never_overwrites_a_planners_edit(uow, planner):
     lane = network.find_lane(uow, "BJ", "Shanghai")
-    network.update_lane(uow, planner, lane.id, mode="road", hours="20", cost="150")
+    lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="20", cost="150")
     network.seed_network(uow)
     after = network.get_lane(uow, lane.id)
     assert (after.mode, after.hours, after.cost, after.edited) == (
@@ -184,7 +184,7 @@ def test_lanes_of_an_unknown_depot_or_destination_are_not_found(uow):
 
 def test_a_planner_edits_a_lane_and_it_is_marked_edited_by_them(uow, planner):
     lane = network.find_lane(uow, "BJ", "Shanghai")
-    saved = network.update_lane(uow, planner, lane.id, mode="road", hours="9.5", cost="123.45")
+    saved = lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="9.5", cost="123.45")
     assert (saved.mode, saved.hours, saved.cost) == ("road", Decimal("9.50"), Decimal("123.45"))
     assert saved.edited and saved.updated_by == planner.username
     assert saved.updated_at >= lane.updated_at
@@ -194,28 +194,28 @@ def test_a_planner_edits_a_lane_and_it_is_marked_edited_by_them(uow, planner):
 def test_an_engineer_may_not_edit_a_lane(uow, engineer):
     lane = network.find_lane(uow, "BJ", "Shanghai")
     with pytest.raises(Forbidden):
-        network.update_lane(uow, engineer, lane.id, mode="road", hours="9", cost="1")
+        lane_edits.update_lane(uow, engineer, lane.id, mode="road", hours="9", cost="1")
     assert network.get_lane(uow, lane.id) == lane
 
 
 def test_bad_values_are_all_reported_and_change_nothing(uow, planner):
     lane = network.find_lane(uow, "BJ", "Shanghai")
     with pytest.raises(Invalid) as raised:
-        network.update_lane(uow, planner, lane.id, mode="boat", hours="241", cost="-1")
+        lane_edits.update_lane(uow, planner, lane.id, mode="boat", hours="241", cost="-1")
     assert {item["field"] for item in raised.value.extra["fields"]} == {"mode", "hours", "cost"}
     assert network.get_lane(uow, lane.id) == lane
 
 
 def test_reset_puts_the_default_rule_back(uow, planner):
     lane = network.find_lane(uow, "BJ", "Lhasa")
-    network.update_lane(uow, planner, lane.id, mode="road", hours="70", cost="900")
-    reset = network.reset_lane(uow, planner, lane.id)
+    lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="70", cost="900")
+    reset = lane_edits.reset_lane(uow, planner, lane.id)
     assert reset.terms == lane.terms
     assert not reset.edited and reset.updated_by == planner.username
 
 
 def test_bulk_edit_applies_every_lane_in_order(uow, planner):
-    saved = network.update_lanes(
+    saved = lane_edits.update_lanes(
         uow,
         planner,
         [
@@ -233,7 +233,7 @@ def test_bulk_edit_applies_every_lane_in_order(uow, planner):
 def test_bulk_edit_with_one_bad_entry_changes_nothing_and_names_every_bad_entry(uow, planner):
     before = _lane_rows(uow)
     with pytest.raises(Invalid) as raised:
-        network.update_lanes(
+        lane_edits.update_lanes(
             uow,
             planner,
             [
@@ -255,9 +255,9 @@ def test_bulk_edit_with_one_bad_entry_changes_nothing_and_names_every_bad_entry(
 
 def test_bulk_edit_needs_at_least_one_lane_and_a_planner(uow, planner, engineer):
     with pytest.raises(Invalid):
-        network.update_lanes(uow, planner, [])
+        lane_edits.update_lanes(uow, planner, [])
     with pytest.raises(Forbidden):
-        network.update_lanes(uow, engineer, [LaneChange("SH", "Hangzhou", "road", "5", "90")])
+        lane_edits.update_lanes(uow, engineer, [LaneChange("SH", "Hangzhou", "road", "5", "90")])
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -265,10 +265,10 @@ def test_bulk_edit_needs_at_least_one_lane_and_a_planner(uow, planner, engineer)
 
 def test_export_then_import_changes_no_lane(uow, planner):
     before = _lane_rows(uow)
-    csv_text = network.export_lanes_csv(uow)
+    csv_text = lane_edits.export_lanes_csv(uow)
     assert csv_text.splitlines()[0] == "from_depot,to,kind,mode,hours,cost"
     assert "BJ,Shanghai,city,air,11.52,466.84" in csv_text.splitlines()
-    result = network.import_lanes_csv(uow, planner, csv_text)
+    result = lane_edits.import_lanes_csv(uow, planner, csv_text)
     assert result.rows == len(before) and result.changed == []
     assert _lane_rows(uow) == before
 
@@ -281,7 +281,7 @@ def test_import_applies_the_rows_that_differ(uow, planner):
         "\n"
         "SY,Harbin,city,road,10.5,200\n"
     )
-    result = network.import_lanes_csv(uow, planner, csv_text)
+    result = lane_edits.import_lanes_csv(uow, planner, csv_text)
     assert result.rows == 3 and result.unchanged == 1
     assert [lane.label for lane in result.changed] == ["BJ → Shanghai", "SY → Harbin"]
     assert network.find_lane(uow, "SY", "Harbin").hours == Decimal("10.50")
@@ -301,7 +301,7 @@ def test_import_with_bad_rows_reports_every_one_and_writes_nothing(uow, planner)
         "BJ,Harbin,,road,5,1\n"
     )
     with pytest.raises(Invalid) as raised:
-        network.import_lanes_csv(uow, planner, csv_text)
+        lane_edits.import_lanes_csv(uow, planner, csv_text)
     errors = [(e["line"], e["column"]) for e in raised.value.extra["errors"]]
     assert errors == [
         (3, "to"),
@@ -327,12 +327,14 @@ def test_import_with_bad_rows_reports_every_one_and_writes_nothing(uow, planner)
 )
 def test_import_refuses_files_without_a_proper_header_or_rows(uow, planner, csv_text, message):
     with pytest.raises(Invalid, match=message):
-        network.import_lanes_csv(uow, planner, csv_text)
+        lane_edits.import_lanes_csv(uow, planner, csv_text)
 
 
 def test_import_is_for_planners(uow, engineer):
     with pytest.raises(Forbidden):
-        network.import_lanes_csv(uow, engineer, network.export_lanes_csv(uow, from_depot="BJ"))
+        lane_edits.import_lanes_csv(
+            uow, engineer, lane_edits.export_lanes_csv(uow, from_depot="BJ")
+        )
 
 
 # --- quotes ----------------------------------------------------------------------------------
@@ -340,7 +342,7 @@ def test_import_is_for_planners(uow, engineer):
 
 def test_quote_uses_the_stored_lane_and_the_depot_pickup_window(uow, planner):
     lane = network.find_lane(uow, "BJ", "Lhasa")
-    network.update_lane(uow, planner, lane.id, mode="air", hours="30", cost="1000")
+    lane_edits.update_lane(uow, planner, lane.id, mode="air", hours="30", cost="1000")
     answer = network.quote(uow, "BJ", "Lhasa", datetime(2026, 3, 6, 18, 30, tzinfo=SHANGHAI))
     assert answer.ships_at == datetime(2026, 3, 7, 9, 0, tzinfo=SHANGHAI)
     assert answer.arrives_at == datetime(2026, 3, 8, 15, 0, tzinfo=SHANGHAI)
@@ -383,10 +385,10 @@ def test_seeding_editing_importing_and_quoting_work_on_both_databases(any_engine
     network.seed_network(uow)
     assert len(network.list_lanes(uow)) == 8 * len(network.list_cities(uow)) + 56
     lane = network.find_lane(uow, "WH", "Changsha")
-    saved = network.update_lane(uow, planner, lane.id, mode="road", hours="5.25", cost="99.9")
+    saved = lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="5.25", cost="99.9")
     assert (saved.hours, saved.cost) == (Decimal("5.25"), Decimal("99.90"))
-    network.update_lanes(uow, planner, [LaneChange("WH", "Nanchang", "road", "6", "120")])
-    result = network.import_lanes_csv(
+    lane_edits.update_lanes(uow, planner, [LaneChange("WH", "Nanchang", "road", "6", "120")])
+    result = lane_edits.import_lanes_csv(
         uow, planner, "from_depot,to,kind,mode,hours,cost\nWH,XA,depot,air,9,400\n"
     )
     assert len(result.changed) == 1
@@ -400,5 +402,5 @@ def test_the_default_shown_for_a_lane_is_what_reset_would_set(uow, planner):
     for lane in network.list_lanes(uow, from_depot="BJ"):
         assert network.default_for(lane) == lane.terms, lane.label
     lane = network.find_lane(uow, "BJ", "Shanghai")
-    network.update_lane(uow, planner, lane.id, mode="road", hours="1", cost="1")
-    assert network.reset_lane(uow, planner, lane.id).terms == network.default_for(lane)
+    lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="1", cost="1")
+    assert lane_edits.reset_lane(uow, planner, lane.id).terms == network.default_for(lane)
