@@ -33,14 +33,15 @@ from depots.service.queries import city_places, depot_places
 from inventory.service.queries import part_numbers
 from inventory.service.targets import Computation, ComputedTarget, replace_computed
 from optimizer.targets import DEFAULT_FILL_RATE, base_stock_targets, estimate_demand_rate
-from rma.models import Kind
+from rma.kinds import SHIPPING_KINDS
 from rma.service.queries import cases_by_part_and_city, installed_by_part_and_city
 
 DEFAULT_WINDOW_DAYS = 180
 DEFAULT_LEAD_TIME_DAYS = 14.0
 DEFAULT_ANNUAL_FAILURE_RATE = 0.03
 # RMAs that take a unit from a depot's shelf: these are the demand the targets cover.
-DEMAND_KINDS = (Kind.ADVANCE_REPLACEMENT, Kind.LOANER)
+# Demand for stock: the kinds that ship a unit of ours.
+DEMAND_KINDS = SHIPPING_KINDS
 
 
 @dataclass(frozen=True)

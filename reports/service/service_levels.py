@@ -65,16 +65,12 @@ from reports.service.loading import load_cases, load_depots, load_escalations
 from reports.service.overdue_returns import overdue_returns
 from reports.service.period import Period
 from reports.service.stock_health import TOP_SHORTAGES, stock_health
-from rma.models import Kind
+from rma import kinds
 from rma.service.queries import count_open
 
 # Short names of the kinds, for narrow table columns.
 SHORT_KINDS = {"advance_replacement": "replacement", "repair": "repair", "loaner": "loaner"}
-KIND_LABELS = {
-    Kind.ADVANCE_REPLACEMENT.value: "advance replacement",
-    Kind.REPAIR.value: "repair",
-    Kind.LOANER.value: "loaner",
-}
+KIND_LABELS = kinds.LABELS
 
 
 @dataclass(frozen=True)
