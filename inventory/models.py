@@ -100,6 +100,9 @@ class StockBalance(SQLModel, table=True):
     reserved: int = 0
 
 
+MAX_REASON = 300  # characters of a movement's reason
+
+
 class Movement(SQLModel, table=True):
     """One business event that changed stock; its entries balance the books."""
 
@@ -108,7 +111,7 @@ class Movement(SQLModel, table=True):
     )
     kind: str = Field(max_length=24)
     actor: str = Field(max_length=64)
-    reason: str = Field(default="", max_length=300)
+    reason: str = Field(default="", max_length=MAX_REASON)
     reference: str | None = Field(default=None, max_length=60, index=True)
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
 

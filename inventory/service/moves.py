@@ -18,7 +18,16 @@ from core import clock
 from core.auth import Actor
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid
-from inventory.models import Bucket, Location, Movement, Part, StockBalance, StockCount, Unit
+from inventory.models import (
+    MAX_REASON,
+    Bucket,
+    Location,
+    Movement,
+    Part,
+    StockBalance,
+    StockCount,
+    Unit,
+)
 from inventory.service import ledger, receipts
 from inventory.service.ledger import Delta
 from inventory.service.serials import require_not_held_elsewhere
@@ -32,8 +41,6 @@ from inventory.service.stock import (
     require_staff_of,
     units_in_stock,
 )
-
-MAX_REASON = 300
 
 
 def _reason(reason: str | None, *, required: bool) -> str:

@@ -39,6 +39,7 @@ from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid, NotFound
 from inventory.models import (
+    MAX_REASON,
     Bucket,
     Location,
     Part,
@@ -60,8 +61,6 @@ from inventory.service.transfers import (
     transfer_lines,
     view,
 )
-
-MAX_REASON = 300  # Movement.reason
 
 
 @dataclass(frozen=True)
