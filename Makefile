@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 PYTEST_WORKERS ?= 2
+# Packages with a message catalogue of their own (<package>/translations).
+CATALOGUES := core depots inventory rma planning reports
+ZH := zh_Hans_CN
 
-.PHONY: run test drill lint format venv bench clean
+.PHONY: run test drill lint format venv catalogues messages bench clean
 
 venv: $(STAMP)
 
@@ -17,7 +20,28 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
-run: venv
+# Compiled catalogues (.mo) are build output: made here, never committed.
+catalogues: venv
+	@for p in $(CATALOGUES); do \
+		if [ -f $$p/translations/$(ZH)/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel compile --statistics -d $$p/translations -l $(ZH) 2>&1 | tail -n 1 || exit 1; \
+		fi; \
+	done
+
+# Extract every package's strings and update (or start) its Chinese catalogue.
+messages: venv
+	@for p in $(CATALOGUES); do \
+		mkdir -p $$p/translations; \
+		$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k ngettext:1,2 \
+			--sort-by-file -o $$p/translations/messages.pot $$p; \
+		if [ -f $$p/translations/$(ZH)/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel -q update --no-fuzzy-matching -i $$p/translations/messages.pot -d $$p/translations -l $(ZH); \
+		else \
+			$(BIN)/pybabel -q init -i $$p/translations/messages.pot -d $$p/translations -l $(ZH); \
+		fi; \
+	done
+
+run: venv catalogues
 	$(BIN)/spares db upgrade
 	$(BIN)/spares demo --if-empty
 	@echo ""
@@ -26,7 +50,7 @@ run: venv
 	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/v1/swagger)"
 	PORT=$(PORT) $(BIN)/spares serve --port $(PORT)
 
-test: venv
+test: venv catalogues
 	tools/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

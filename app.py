@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from core.cli import FACTORY_KEY, SparesGroup
 from core.config import Settings, load_settings
 from core.db import UnitOfWork, make_engine
 from core.errors import Unauthorized
+from core.i18n import init_i18n
 from core.web import (
     ENGINE_KEY,
     SETTINGS_KEY,
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.extensions[ENGINE_KEY] = engine or make_engine(settings.database_url)
 
     _init_security(app)
+    init_i18n(app, Path(__file__).resolve().parent)
     register_error_handlers(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -176,7 +179,10 @@ def _register_template_helpers(app: OpenAPI) -> None:
         from flask_login import current_user
 
         role = current_user.role if current_user.is_authenticated else None
-        return {"nav_items": lambda: nav_for(role)}
+        return {
+            "nav_items": lambda: nav_for(role),
+            "role_label": lambda value: auth.ROLE_LABELS.get(value, value),
+        }
 
     @app.template_filter("local")
     def _local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:

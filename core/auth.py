@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import UserMixin, current_user
 from sqlalchemy import CheckConstraint, Column, String, text
 from sqlmodel import Field, SQLModel, col, select
@@ -44,6 +45,14 @@ class Role(StrEnum):
 
 
 ROLE_NAMES = tuple(role.value for role in Role)
+# What people call each role, in the reader's language.
+ROLE_LABELS = {
+    Role.ADMIN.value: lazy_gettext("administrator"),
+    Role.PLANNER.value: lazy_gettext("planner"),
+    Role.ENGINEER.value: lazy_gettext("service engineer"),
+    Role.DEPOT_STAFF.value: lazy_gettext("depot staff"),
+    Role.SUPERVISOR.value: lazy_gettext("service supervisor"),
+}
 
 
 class User(SQLModel, table=True):
@@ -66,6 +75,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20)
     depot_code: str | None = Field(default=None, foreign_key="depot.code", max_length=4)
     active: bool = True
+    # The interface language the user chose ("zh_CN", "en"); None follows the browser.
+    language: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
 
 
@@ -89,11 +100,14 @@ class Actor(UserMixin):
     role: str
     depot_code: str | None = None
     full_name: str = ""
+    language: str | None = None  # the interface language chosen, None: the browser's
 
     @classmethod
     def of(cls, user: User) -> Actor:
         assert user.id is not None
-        return cls(user.id, user.username, user.role, user.depot_code, user.full_name)
+        return cls(
+            user.id, user.username, user.role, user.depot_code, user.full_name, user.language
+        )
 
     def get_id(self) -> str:
         return str(self.id)

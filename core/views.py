@@ -13,16 +13,19 @@ from wtforms.validators import DataRequired, Length
 
 from core import auth
 from core.errors import Unauthorized
+from core.i18n import gettext, lazy_gettext
 from core.web import add_nav, limiter, uow
 
 views = Blueprint("core", __name__, template_folder="templates")
 
-add_nav("Home", "core.home", order=0)
+add_nav(lazy_gettext("Home"), "core.home", order=0)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(
+        lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)]
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -46,11 +49,11 @@ def login() -> Any:
         try:
             actor = auth.authenticate(uow(), form.username.data or "", form.password.data or "")
         except Unauthorized:
-            form.password.errors = ["Unknown user or wrong password."]
+            form.password.errors = [gettext("Unknown user or wrong password.")]
             status = 401
         else:
             login_user(actor)
-            flash(f"Signed in as {actor.username}.", "ok")
+            flash(gettext("Signed in as %(user)s.", user=actor.username), "ok")
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -60,7 +63,7 @@ def login() -> Any:
 @views.route("/logout", methods=["POST"])
 def logout() -> Any:
     logout_user()
-    flash("Signed out.", "ok")
+    flash(gettext("Signed out."), "ok")
     return redirect(url_for("core.login"))
 
 

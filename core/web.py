@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -101,8 +102,9 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("error.html", status=500, detail="Unexpected server error."), 500
 
 
-class NavItem(BaseModel):
-    label: str
+@dataclass(frozen=True)
+class NavItem:
+    label: Any  # a lazy string: translated when the page is rendered
     endpoint: str
     roles: tuple[str, ...] = ()  # empty: every signed-in user
     order: int = 100
@@ -111,7 +113,7 @@ class NavItem(BaseModel):
 NAVIGATION: list[NavItem] = []
 
 
-def add_nav(label: str, endpoint: str, *roles: str, order: int = 100) -> None:
+def add_nav(label: Any, endpoint: str, *roles: str, order: int = 100) -> None:
     """Put a page in the top navigation for the given roles (admins see everything)."""
     if not any(item.endpoint == endpoint for item in NAVIGATION):
         NAVIGATION.append(NavItem(label=label, endpoint=endpoint, roles=roles, order=order))

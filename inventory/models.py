@@ -164,8 +164,22 @@ class Unit(SQLModel, table=True):
     # At a depot: that depot; in transit: the destination depot.
     depot_code: str | None = Field(default=None, foreign_key="depot.code", max_length=4)
     reservation_id: int | None = Field(default=None, foreign_key="reservation.id")
+    bin: str | None = Field(default=None, max_length=20)  # where on the depot's shelves
     refurbished: bool = False
     note: str = Field(default="", max_length=200)
+    updated_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+class StockBin(SQLModel, table=True):
+    """Where a part is kept at a depot: the bin new units of it go to (and where bulk
+    stock of it is). A serialized unit may sit elsewhere (``Unit.bin``)."""
+
+    __tablename__ = "stock_bin"
+
+    depot_code: str = Field(foreign_key="depot.code", primary_key=True, max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", primary_key=True, max_length=40)
+    bin: str = Field(max_length=20)
+    updated_by: str = Field(max_length=64)
     updated_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
 
 
@@ -192,6 +206,8 @@ class Reservation(SQLModel, table=True):
 class TransferStatus(StrEnum):
     DRAFT = "draft"
     SHIPPED = "shipped"
+    # Received, but units are still missing: they may arrive late or be written off.
+    PARTIALLY_RECEIVED = "partially_received"
     RECEIVED = "received"
     CANCELLED = "cancelled"
 
@@ -200,7 +216,8 @@ class Transfer(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("from_depot <> to_depot", name="different_depots"),
         CheckConstraint(
-            "status IN ('draft', 'shipped', 'received', 'cancelled')", name="status_known"
+            "status IN ('draft', 'shipped', 'partially_received', 'received', 'cancelled')",
+            name="status_known",
         ),
     )
 
@@ -256,7 +273,8 @@ class TransferDiscrepancy(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("kind IN ('short', 'extra', 'wrong_serial')", name="kind_known"),
         CheckConstraint(
-            "resolution IS NULL OR resolution IN ('accepted', 'sent_back')",
+            "resolution IS NULL OR resolution IN "
+            "('accepted', 'sent_back', 'arrived', 'written_off')",
             name="resolution_known",
         ),
     )
@@ -269,9 +287,10 @@ class TransferDiscrepancy(SQLModel, table=True):
     serial: str | None = Field(default=None, max_length=64)
     note: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
-    resolution: str | None = Field(default=None, max_length=10)
+    resolution: str | None = Field(default=None, max_length=12)
     resolved_by: str | None = Field(default=None, max_length=64)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_note: str = Field(default="", max_length=300)
 
 
 class StockCount(SQLModel, table=True):

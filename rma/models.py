@@ -227,6 +227,7 @@ class Escalation(SQLModel, table=True):
     raised_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
     acknowledged_by: str | None = Field(default=None, max_length=64)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledge_note: str = Field(default="", max_length=500)
 
 
 class Notification(SQLModel, table=True):
