@@ -23,9 +23,7 @@ add_nav(lazy_gettext("Home"), "core.home", order=0)
 
 class LoginForm(FlaskForm):
     username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(
-        lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)]
-    )
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 def _safe_next(target: str | None) -> str:

@@ -129,8 +129,7 @@ def apply(uow: UnitOfWork, actor: Actor, basis: str) -> DispatchReport:
     proposal = _compute(uow, cases, clock.now())
     if proposal.basis != (basis or "").strip():
         raise Conflict(
-            "the open cases or the stock changed since this dispatch was proposed: "
-            "preview it again"
+            "the open cases or the stock changed since this dispatch was proposed: preview it again"
         )
     by_number = {case.number: case for case in cases}
     changing = [item for item in proposal.cases if item.changed]

@@ -27,9 +27,7 @@ def test_a_page_is_sorted_in_sql_and_counts_the_whole_selection(engine, make_use
     assert (page.total, page.pages, page.first_index, page.last_index) == (5, 1, 1, 5)
 
 
-def test_pages_do_not_repeat_or_skip_rows_and_a_page_past_the_end_shows_the_last(
-    engine, make_user
-):
+def test_pages_do_not_repeat_or_skip_rows_and_a_page_past_the_end_shows_the_last(engine, make_user):
     for index in range(60):
         make_user("planner", username=f"user-{index:02d}")
     seen = []
