@@ -48,6 +48,8 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/ledger",
     "/moves",
     "/import",
+    "/rmas/pick-list",  # the depot desk's pages
+    "/rmas/returns",
     "/rmas",
     "/escalations",
     "/customers",
