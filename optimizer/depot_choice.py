@@ -42,12 +42,40 @@ it meets the due time, its emergency quote (when given) with a note on why it
 was or was not used, and a short English reason, e.g. "arrives 2026-03-02 14:00,
 after the due time", "would fall below target stock (2 < 3)", "costs 412.00 CNY,
 120.00 more", "no stock". Times in reasons are Asia/Shanghai wall-clock time.
+
+Each reason and emergency note also comes as a machine-readable code with its
+arguments (``reason_code``/``reason_args``, ``emergency_code``/``emergency_args``),
+so a reader in another language gets the same sentence in words of their own; the
+English text stays for the API. Arguments are JSON values: instants as ISO 8601
+with their offset, durations in whole minutes, money as text with two decimals.
+
+=============================  =======================================================
+reason code                    arguments
+=============================  =======================================================
+``chosen``                     (none)
+``no_stock``                   (none)
+``no_lane``                    (none)
+``late``                       ``arrival``
+``later_than_winner``          ``arrival``, ``later_minutes``, ``winner``
+``below_target``               ``left``, ``target``
+``costlier``                   ``cost``, ``extra``
+``later_same_cost``            ``arrival``, ``later_minutes``
+``tie_by_code``                ``winner``
+=============================  =======================================================
+
+=================================  =====================================
+emergency code                     arguments
+=================================  =====================================
+``not_booked_standard_on_time``    ``depot`` (the depot meeting it)
+``booked_sooner``                  ``arrival``, ``sooner_minutes``
+``not_booked_no_sooner``           (none)
+=================================  =====================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -56,6 +84,23 @@ STANDARD = "standard"
 EMERGENCY = "emergency"
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
+
+# Reason codes (see the module notes for their arguments).
+CHOSEN = "chosen"
+NO_STOCK = "no_stock"
+NO_LANE = "no_lane"
+LATE = "late"
+LATER_THAN_WINNER = "later_than_winner"
+BELOW_TARGET = "below_target"
+COSTLIER = "costlier"
+LATER_SAME_COST = "later_same_cost"
+TIE_BY_CODE = "tie_by_code"
+# Emergency-courier note codes.
+NOT_BOOKED_STANDARD_ON_TIME = "not_booked_standard_on_time"
+BOOKED_SOONER = "booked_sooner"
+NOT_BOOKED_NO_SOONER = "not_booked_no_sooner"
+
+Args = Mapping[str, str | int]
 
 
 @dataclass(frozen=True)
@@ -105,7 +150,8 @@ class Alternative:
 
     ``emergency`` is the depot's emergency-courier quote when one was given (C-1),
     whether or not it is the option used; ``emergency_note`` says why it was or
-    was not used ("" without a quote).
+    was not used ("" without a quote). ``reason_code``/``reason_args`` and
+    ``emergency_code``/``emergency_args`` say the same as codes (module notes).
     """
 
     depot: str
@@ -118,15 +164,22 @@ class Alternative:
     reason: str
     emergency: TransitOption | None = None
     emergency_note: str = ""
+    reason_code: str = ""
+    reason_args: Args = field(default_factory=dict)
+    emergency_code: str = ""
+    emergency_args: Args = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Offer:
-    """The option one depot offers a case under the service rule, and why."""
+    """The option one depot offers a case under the service rule, and why (the note
+    in English and as a code with arguments; empty without an emergency quote)."""
 
     service: str
     option: TransitOption
     emergency_note: str
+    emergency_code: str = ""
+    emergency_args: Args = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,6 +214,8 @@ class _Ranked:
     meets_due: bool
     keeps_target: bool
     emergency_note: str
+    emergency_code: str
+    emergency_args: Args
 
 
 def can_ship(candidate: Candidate) -> bool:
@@ -184,17 +239,26 @@ def offered_options(candidates: Iterable[Candidate], due: datetime) -> dict[str,
             offers[candidate.depot] = Offer(STANDARD, standard, "")
         elif standard_on_time is not None:
             note = f"not booked: standard service from {standard_on_time} meets the due time"
-            offers[candidate.depot] = Offer(STANDARD, standard, note)
+            offers[candidate.depot] = Offer(
+                STANDARD,
+                standard,
+                note,
+                NOT_BOOKED_STANDARD_ON_TIME,
+                {"depot": standard_on_time},
+            )
         elif emergency.arrives_at < standard.arrives_at:
-            sooner = _duration(standard.arrives_at - emergency.arrives_at)
+            sooner = standard.arrives_at - emergency.arrives_at
             offers[candidate.depot] = Offer(
                 EMERGENCY,
                 emergency,
-                f"booked: arrives {_local(emergency.arrives_at)}, {sooner} sooner than standard",
+                f"booked: arrives {_local(emergency.arrives_at)}, {_duration(sooner)} sooner "
+                "than standard",
+                BOOKED_SOONER,
+                {"arrival": emergency.arrives_at.isoformat(), "sooner_minutes": _minutes(sooner)},
             )
         else:
             note = "not booked: it arrives no sooner than standard service"
-            offers[candidate.depot] = Offer(STANDARD, standard, note)
+            offers[candidate.depot] = Offer(STANDARD, standard, note, NOT_BOOKED_NO_SOONER)
     return offers
 
 
@@ -215,9 +279,9 @@ def choose_depot(candidates: Iterable[Candidate], due: datetime) -> DepotDecisio
     unusable: list[Alternative] = []
     for candidate in pool:
         if candidate.available < 1:
-            unusable.append(_unusable(candidate.depot, "no stock"))
+            unusable.append(_unusable(candidate.depot, "no stock", NO_STOCK))
         elif candidate.standard is None:
-            unusable.append(_unusable(candidate.depot, "no transit lane to the site"))
+            unusable.append(_unusable(candidate.depot, "no transit lane to the site", NO_LANE))
         else:
             ranked.append(_rank(candidate, offers[candidate.depot], due))
     unusable.sort(key=lambda alt: alt.depot)
@@ -252,6 +316,8 @@ def _rank(candidate: Candidate, offer: Offer, due: datetime) -> _Ranked:
         meets_due=offer.option.arrives_at <= due,
         keeps_target=candidate.available - 1 >= candidate.target,
         emergency_note=offer.emergency_note,
+        emergency_code=offer.emergency_code,
+        emergency_args=offer.emergency_args,
     )
 
 
@@ -266,7 +332,7 @@ def _late_key(r: _Ranked) -> tuple[datetime, bool, Decimal, str]:
 
 def _describe(r: _Ranked, winner: _Ranked, on_time: bool) -> Alternative:
     chosen = r is winner
-    reason = "chosen" if chosen else _why_lost(r, winner, on_time)
+    reason, code, args = ("chosen", CHOSEN, {}) if chosen else _why_lost(r, winner, on_time)
     return Alternative(
         depot=r.candidate.depot,
         service=r.service,
@@ -278,31 +344,58 @@ def _describe(r: _Ranked, winner: _Ranked, on_time: bool) -> Alternative:
         reason=reason,
         emergency=r.candidate.emergency,
         emergency_note=r.emergency_note,
+        reason_code=code,
+        reason_args=args,
+        emergency_code=r.emergency_code,
+        emergency_args=r.emergency_args,
     )
 
 
-def _why_lost(r: _Ranked, w: _Ranked, on_time: bool) -> str:
-    """The first rule on which ``r`` ranks after the winner ``w``, in words."""
+def _why_lost(r: _Ranked, w: _Ranked, on_time: bool) -> tuple[str, str, dict[str, str | int]]:
+    """The first rule on which ``r`` ranks after the winner ``w``: in words, as a code,
+    and the code's arguments."""
     arrives = _local(r.option.arrives_at)
+    arrival = r.option.arrives_at.isoformat()
     if on_time and not r.meets_due:
-        return f"arrives {arrives}, after the due time"
+        return f"arrives {arrives}, after the due time", LATE, {"arrival": arrival}
     if not on_time and r.option.arrives_at > w.option.arrives_at:
-        later = _duration(r.option.arrives_at - w.option.arrives_at)
-        return f"arrives {arrives}, after the due time and {later} after {w.candidate.depot}"
+        later = r.option.arrives_at - w.option.arrives_at
+        return (
+            f"arrives {arrives}, after the due time and {_duration(later)} after "
+            f"{w.candidate.depot}",
+            LATER_THAN_WINNER,
+            {"arrival": arrival, "later_minutes": _minutes(later), "winner": w.candidate.depot},
+        )
     if w.keeps_target and not r.keeps_target:
         left = r.candidate.available - 1
-        return f"would fall below target stock ({left} < {r.candidate.target})"
+        return (
+            f"would fall below target stock ({left} < {r.candidate.target})",
+            BELOW_TARGET,
+            {"left": left, "target": r.candidate.target},
+        )
     if r.option.cost > w.option.cost:
         extra = r.option.cost - w.option.cost
-        return f"costs {_cny(r.option.cost)} CNY, {_cny(extra)} more"
+        return (
+            f"costs {_cny(r.option.cost)} CNY, {_cny(extra)} more",
+            COSTLIER,
+            {"cost": _cny(r.option.cost), "extra": _cny(extra)},
+        )
     if r.option.arrives_at > w.option.arrives_at:
-        later = _duration(r.option.arrives_at - w.option.arrives_at)
-        return f"same cost, arrives {arrives}, {later} later"
-    return f"same cost and arrival as {w.candidate.depot}, which comes first by code"
+        later = r.option.arrives_at - w.option.arrives_at
+        return (
+            f"same cost, arrives {arrives}, {_duration(later)} later",
+            LATER_SAME_COST,
+            {"arrival": arrival, "later_minutes": _minutes(later)},
+        )
+    return (
+        f"same cost and arrival as {w.candidate.depot}, which comes first by code",
+        TIE_BY_CODE,
+        {"winner": w.candidate.depot},
+    )
 
 
-def _unusable(depot: str, reason: str) -> Alternative:
-    return Alternative(depot, None, None, None, None, False, False, reason)
+def _unusable(depot: str, reason: str, code: str) -> Alternative:
+    return Alternative(depot, None, None, None, None, False, False, reason, reason_code=code)
 
 
 def _local(instant: datetime) -> str:
@@ -313,8 +406,12 @@ def _cny(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
 
 
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
 def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    minutes = _minutes(delta)
     if minutes < 1:
         return "under a minute"
     hours, minutes = divmod(minutes, 60)

@@ -9,7 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from optimizer import depot_choice as rule
 from optimizer.depot_choice import Candidate, TransitOption, choose_depot
+
+REASON_CODES = (
+    rule.CHOSEN,
+    rule.NO_STOCK,
+    rule.NO_LANE,
+    rule.LATE,
+    rule.LATER_THAN_WINNER,
+    rule.BELOW_TARGET,
+    rule.COSTLIER,
+    rule.LATER_SAME_COST,
+    rule.TIE_BY_CODE,
+)
+EMERGENCY_CODES = (rule.NOT_BOOKED_STANDARD_ON_TIME, rule.BOOKED_SOONER, rule.NOT_BOOKED_NO_SOONER)
 
 # 2026-03-02 12:00 Asia/Shanghai.
 DUE = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
@@ -29,11 +43,23 @@ def reasons(decision):
     return {alt.depot: alt.reason for alt in decision.alternatives}
 
 
+def codes(decision):
+    """Each depot's reason as the machine-readable code and its arguments."""
+    return {alt.depot: (alt.reason_code, dict(alt.reason_args)) for alt in decision.alternatives}
+
+
+def local(hours_before_due: float) -> str:
+    """The ISO text of the instant ``hours_before_due`` before the due time, as reasons
+    carry it."""
+    return (DUE - timedelta(hours=hours_before_due)).isoformat()
+
+
 def test_meeting_the_due_time_beats_a_cheaper_late_depot():
     decision = choose_depot([depot("GZ", quote(-2, "90.00")), depot("WH", quote(1, "400.00"))], DUE)
     assert decision.depot == "WH"
     assert not decision.at_risk and not decision.backorder and decision.meets_due
     assert reasons(decision)["GZ"] == "arrives 2026-03-02 14:00, after the due time"
+    assert codes(decision) == {"WH": ("chosen", {}), "GZ": ("late", {"arrival": local(-2)})}
 
 
 def test_arriving_exactly_at_the_due_time_meets_it():
@@ -51,6 +77,7 @@ def test_target_stock_is_protected_before_cost():
     )
     assert decision.depot == "JN"
     assert reasons(decision)["BJ"] == "would fall below target stock (2 < 3)"
+    assert codes(decision)["BJ"] == ("below_target", {"left": 2, "target": 3})
 
 
 def test_lowest_cost_wins_among_on_time_depots():
@@ -58,6 +85,7 @@ def test_lowest_cost_wins_among_on_time_depots():
     assert decision.depot == "JN"
     assert decision.cost == Decimal("292.00")
     assert reasons(decision)["SH"] == "costs 412.00 CNY, 120.00 more"
+    assert codes(decision)["SH"] == ("costlier", {"cost": "412.00", "extra": "120.00"})
 
 
 def test_earliest_arrival_breaks_a_cost_tie():
@@ -66,12 +94,17 @@ def test_earliest_arrival_breaks_a_cost_tie():
     )
     assert decision.depot == "WH"
     assert reasons(decision)["SH"] == "same cost, arrives 2026-03-02 11:00, 2 h 30 min later"
+    assert codes(decision)["SH"] == (
+        "later_same_cost",
+        {"arrival": local(1), "later_minutes": 150},
+    )
 
 
 def test_depot_code_breaks_a_full_tie():
     decision = choose_depot([depot("XA", quote(2, "150.00")), depot("CD", quote(2, "150.00"))], DUE)
     assert decision.depot == "CD"
     assert reasons(decision)["XA"] == "same cost and arrival as CD, which comes first by code"
+    assert codes(decision)["XA"] == ("tie_by_code", {"winner": "CD"})
 
 
 def test_emergency_courier_is_used_only_when_standard_misses_the_due_time():
@@ -98,6 +131,10 @@ def test_standard_service_is_used_everywhere_when_some_depot_meets_the_due_time_
     assert bj.service == "standard" and not bj.meets_due
     assert bj.emergency == quote(1, "300.00")
     assert bj.emergency_note == "not booked: standard service from SY meets the due time"
+    assert (bj.emergency_code, bj.emergency_args) == (
+        "not_booked_standard_on_time",
+        {"depot": "SY"},
+    )
     assert bj.reason == "arrives 2026-03-02 16:00, after the due time"
 
 
@@ -114,8 +151,16 @@ def test_when_nothing_meets_the_due_time_c1_gets_the_earliest_arrival_emergency_
     assert decision.promised_delivery == DUE + timedelta(hours=1)
     chosen, xa = decision.alternatives
     assert chosen.emergency_note == "booked: arrives 2026-03-02 13:00, 13 h sooner than standard"
+    assert (chosen.emergency_code, chosen.emergency_args) == (
+        "booked_sooner",
+        {"arrival": local(-1), "sooner_minutes": 13 * 60},
+    )
     assert xa.service == "emergency" and xa.arrives_at == DUE + timedelta(hours=3)
     assert xa.reason == "arrives 2026-03-02 15:00, after the due time and 2 h after BJ"
+    assert (xa.reason_code, xa.reason_args) == (
+        "later_than_winner",
+        {"arrival": local(-3), "later_minutes": 120, "winner": "BJ"},
+    )
 
 
 def test_emergency_courier_is_not_booked_when_it_arrives_no_sooner():
@@ -125,6 +170,7 @@ def test_emergency_courier_is_not_booked_when_it_arrives_no_sooner():
     assert decision.alternatives[0].emergency_note == (
         "not booked: it arrives no sooner than standard service"
     )
+    assert decision.alternatives[0].emergency_code == "not_booked_no_sooner"
 
 
 def test_no_depot_on_time_ships_the_earliest_arrival_at_risk():
@@ -154,6 +200,7 @@ def test_no_stock_anywhere_is_a_backorder_with_every_reason():
         ("GZ", "no transit lane to the site"),
         ("SH", "no stock"),
     ]
+    assert [a.reason_code for a in decision.alternatives] == ["no_stock", "no_lane", "no_stock"]
 
 
 def test_no_candidates_is_a_backorder():
@@ -174,6 +221,7 @@ def test_alternatives_list_every_candidate_chosen_first_then_rank_then_unusable(
     assert [a.depot for a in decision.alternatives] == ["BJ", "SH", "WH", "XA"]
     chosen = decision.alternatives[0]
     assert chosen.chosen and chosen.reason == "chosen" and chosen.meets_due
+    assert chosen.reason_code == "chosen" and chosen.emergency_code == ""
     assert [a.meets_due for a in decision.alternatives] == [True, True, False, False]
     assert decision.alternatives[2].arrives_at == DUE + timedelta(hours=1)
     assert decision.alternatives[3].cost is None
@@ -265,3 +313,10 @@ def test_choice_is_never_beaten_by_another_candidate_under_the_rule(cands):
     assert decision.depot == best.depot
     assert decision.promised_delivery == option(best).arrives_at
     assert all(a.reason for a in decision.alternatives)
+    # Every reason and emergency note also comes as a code (the same count of each).
+    assert all(a.reason_code in REASON_CODES for a in decision.alternatives)
+    assert all(
+        bool(a.emergency_code) == bool(a.emergency_note)
+        and a.emergency_code in (*EMERGENCY_CODES, "")
+        for a in decision.alternatives
+    )
