@@ -21,15 +21,16 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, url_for
-from flask_babel import lazy_gettext
 from flask_login import UserMixin, current_user
-from sqlalchemy import CheckConstraint, Column, String, text
-from sqlmodel import Field, SQLModel, col, select
+from sqlalchemy import CheckConstraint, Column, String, text, update
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import clock
 from core.db import UnitOfWork, UTCDateTime, read_only, transactional
 from core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from core.i18n import gettext, join_or, lazy_gettext, ngettext
 
 # Werkzeug's scrypt defaults (N=2^15) in production; the test suite lowers the
 # cost through the environment, since every test user pays it.
@@ -53,6 +54,13 @@ ROLE_LABELS = {
     Role.DEPOT_STAFF.value: lazy_gettext("depot staff"),
     Role.SUPERVISOR.value: lazy_gettext("service supervisor"),
 }
+# The longest password the sign-in form accepts.
+MAX_PASSWORD_LENGTH = 256
+
+
+def role_label(role: str) -> str:
+    """The role as people call it, in the current language (the code when unknown)."""
+    return str(ROLE_LABELS.get(role, role))
 
 
 class User(SQLModel, table=True):
@@ -101,12 +109,20 @@ class Actor(UserMixin):
     depot_code: str | None = None
     full_name: str = ""
     language: str | None = None  # the interface language chosen, None: the browser's
+    # Changes with the password: a browser session signed in under another password ends.
+    session_stamp: str = ""
 
     @classmethod
     def of(cls, user: User) -> Actor:
         assert user.id is not None
         return cls(
-            user.id, user.username, user.role, user.depot_code, user.full_name, user.language
+            user.id,
+            user.username,
+            user.role,
+            user.depot_code,
+            user.full_name,
+            user.language,
+            password_stamp(user.password_hash),
         )
 
     def get_id(self) -> str:
@@ -118,7 +134,13 @@ class Actor(UserMixin):
     def require_role(self, *roles: str) -> None:
         """Raise ``Forbidden`` unless the actor holds one of ``roles`` (admins always pass)."""
         if self.role != Role.ADMIN and self.role not in roles:
-            raise Forbidden(f"{self.role} may not do this; needs {' or '.join(roles)}")
+            raise Forbidden(
+                gettext(
+                    "%(role)s may not do this; needs %(roles)s",
+                    role=role_label(self.role),
+                    roles=join_or([role_label(role) for role in roles]),
+                )
+            )
 
     def can_act_for_depot(self, depot_code: str) -> bool:
         """Depot staff act only for their own depot; other roles are not depot-bound."""
@@ -126,7 +148,20 @@ class Actor(UserMixin):
 
     def require_depot(self, depot_code: str) -> None:
         if not self.can_act_for_depot(depot_code):
-            raise Forbidden(f"{self.username} works at {self.depot_code}, not {depot_code}")
+            raise Forbidden(
+                gettext(
+                    "%(user)s works at %(depot)s, not %(other)s",
+                    user=self.username,
+                    depot=self.depot_code,
+                    other=depot_code,
+                )
+            )
+
+
+def password_stamp(stored_password_hash: str) -> str:
+    """A short fingerprint of a stored password hash, kept in the browser session at
+    sign-in: once the password changes, sessions signed in before no longer match."""
+    return hashlib.sha256(stored_password_hash.encode()).hexdigest()[:16]
 
 
 def hash_token(token: str) -> str:
@@ -136,19 +171,83 @@ def hash_token(token: str) -> str:
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_FULL_NAME = 120
+MAX_EMAIL = 200
+
+
+def validate_role(role: str, depot_code: str | None) -> None:
+    """A known role, and a depot exactly when the role is depot staff (``Invalid``)."""
+    if role not in ROLE_NAMES:
+        raise Invalid(
+            gettext(
+                "unknown role '%(role)s'; one of %(roles)s", role=role, roles=", ".join(ROLE_NAMES)
+            ),
+            field="role",
+        )
+    if role == Role.DEPOT_STAFF and not depot_code:
+        raise Invalid(gettext("depot staff must be bound to a depot"), field="depot")
+    if role != Role.DEPOT_STAFF and depot_code:
+        raise Invalid(gettext("only depot staff are bound to a depot"), field="depot")
+
+
+def validate_password(password: str, min_password_length: int) -> None:
+    """A password long enough (``min_password_length``) and not longer than sign-in takes."""
+    if len(password) < min_password_length:
+        raise Invalid(
+            ngettext(
+                "password must be at least %(num)d character",
+                "password must be at least %(num)d characters",
+                min_password_length,
+            ),
+            field="password",
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(
+            gettext("password must be at most %(num)d characters", num=MAX_PASSWORD_LENGTH),
+            field="password",
+        )
+
+
+def require_known_depot(session: Session, depot_code: str) -> None:
+    """``Invalid`` unless ``depot_code`` names a depot. Core reads the depot table by
+    SQL: the depots package sits above core and is not imported here."""
+    known = session.execute(
+        text("SELECT 1 FROM depot WHERE code = :code"), {"code": depot_code}
+    ).first()
+    if known is None:
+        raise Invalid(gettext("unknown depot '%(depot)s'", depot=depot_code), field="depot")
+
+
+def password_hash(password: str) -> str:
+    """The stored form of ``password`` (scrypt, salted)."""
+    return generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+
+
 def _validate_new_user(
-    username: str, password: str, role: str, depot_code: str | None, min_password_length: int
+    username: str,
+    password: str,
+    role: str,
+    depot_code: str | None,
+    full_name: str,
+    email: str | None,
+    min_password_length: int,
 ) -> None:
     if not USERNAME_PATTERN.match(username):
-        raise Invalid("username must be 1-64 letters, digits, '-', '_' or '.'")
-    if role not in ROLE_NAMES:
-        raise Invalid(f"unknown role {role!r}; one of {', '.join(ROLE_NAMES)}")
-    if role == Role.DEPOT_STAFF and not depot_code:
-        raise Invalid("depot staff must be bound to a depot (--depot CODE)")
-    if role != Role.DEPOT_STAFF and depot_code:
-        raise Invalid("only depot staff are bound to a depot")
-    if len(password) < min_password_length:
-        raise Invalid(f"password must be at least {min_password_length} characters")
+        raise Invalid(
+            gettext("username must be 1-64 letters, digits, '-', '_' or '.'"), field="username"
+        )
+    if len(full_name) > MAX_FULL_NAME:
+        raise Invalid(
+            gettext("the full name must be at most %(num)d characters", num=MAX_FULL_NAME),
+            field="full_name",
+        )
+    if email and (len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email)):
+        raise Invalid(
+            gettext("'%(email)s' is not an e-mail address", email=email[:MAX_EMAIL]), field="email"
+        )
+    validate_role(role, depot_code)
+    validate_password(password, min_password_length)
 
 
 @transactional
@@ -164,22 +263,20 @@ def create_user(
     min_password_length: int = 10,
 ) -> Actor:
     """Create a user; raises ``Invalid`` for bad values, ``Conflict`` if the name is taken."""
-    depot_code = depot_code.upper() if depot_code else None
-    _validate_new_user(username, password, role, depot_code, min_password_length)
+    depot_code = depot_code.strip().upper() if depot_code else None
+    full_name = full_name.strip()
+    email = email.strip() if email else None
+    _validate_new_user(username, password, role, depot_code, full_name, email, min_password_length)
     session = uow.session
     if session.exec(select(User).where(User.username == username)).first():
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(gettext("user '%(user)s' already exists", user=username), field="username")
     if depot_code is not None:
-        known = session.execute(
-            text("SELECT 1 FROM depot WHERE code = :code"), {"code": depot_code}
-        ).first()
-        if known is None:
-            raise Invalid(f"unknown depot {depot_code!r}")
+        require_known_depot(session, depot_code)
     user = User(
         username=username,
         full_name=full_name or username,
-        email=email,
-        password_hash=generate_password_hash(password, method=PASSWORD_HASH_METHOD),
+        email=email or None,
+        password_hash=password_hash(password),
         role=role,
         depot_code=depot_code,
     )
@@ -193,7 +290,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
     """The actor for valid credentials; ``Unauthorized`` otherwise (same answer either way)."""
     user = uow.session.exec(select(User).where(User.username == username)).first()
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        raise Unauthorized("unknown user or wrong password")
+        raise Unauthorized(gettext("unknown user or wrong password"))
     return Actor.of(user)
 
 
@@ -221,14 +318,14 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None:
-        raise Unauthorized("unknown token")
+        raise Unauthorized(gettext("unknown token"))
     api_token, user = row
     if api_token.revoked_at is not None:
-        raise Unauthorized("token revoked")
+        raise Unauthorized(gettext("token revoked"))
     if clock.as_utc(api_token.expires_at) <= clock.now():
-        raise Unauthorized("token expired")
+        raise Unauthorized(gettext("token expired"))
     if not user.active:
-        raise Unauthorized("user disabled")
+        raise Unauthorized(gettext("user disabled"))
     return Actor.of(user)
 
 
@@ -239,10 +336,31 @@ def revoke_token(uow: UnitOfWork, token: str) -> None:
         select(ApiToken).where(ApiToken.token_hash == hash_token(token))
     ).first()
     if api_token is None:
-        raise NotFound("unknown token")
+        raise NotFound(gettext("unknown token"))
     if api_token.revoked_at is None:
         api_token.revoked_at = clock.now()
         uow.session.add(api_token)
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every token of a user not revoked yet (live or expired), inside the
+    caller's transaction; how many were still live."""
+    now = clock.now()
+    live = session.exec(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(
+            ApiToken.user_id == user_id,
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.expires_at) > now,
+        )
+    ).one()
+    session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    return int(live)
 
 
 @read_only
@@ -282,7 +400,7 @@ def api_actor() -> Actor:
     """The actor of the current API request (set by the API's authentication hook)."""
     actor = g.get("actor")
     if actor is None:
-        raise Unauthorized("missing or invalid bearer token")
+        raise Unauthorized(gettext("missing or invalid bearer token"))
     return actor
 
 
@@ -349,6 +467,10 @@ def page_roles(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+# The id of the terminal's operator, who has no row in app_user.
+SYSTEM_ACTOR_ID = 0
+
+
 def system_actor() -> Actor:
     """The operator at the terminal: `spares` commands act with full rights, and the
     ledger records them as ``cli:<login name>``."""
@@ -358,4 +480,6 @@ def system_actor() -> Actor:
         login = getpass.getuser()
     except Exception:  # no login name in some containers
         login = "unknown"
-    return Actor(id=0, username=f"cli:{login}"[:64], role=Role.ADMIN, full_name="command line")
+    return Actor(
+        id=SYSTEM_ACTOR_ID, username=f"cli:{login}"[:64], role=Role.ADMIN, full_name="command line"
+    )

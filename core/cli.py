@@ -18,6 +18,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from core import auth, schema
+from core import users as user_admin
 from core.errors import DomainError, cli_line
 from core.web import ENGINE_KEY, SETTINGS_KEY, uow
 
@@ -61,7 +62,7 @@ def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def register_core_commands(app: Any) -> None:
     app.extensions.setdefault(SEEDERS_KEY, [])
     app.extensions.setdefault(DEMO_KEY, [])
-    for command in (db, create_user, users, demo, serve):
+    for command in (db, create_user, users, user, demo, serve):
         app.cli.add_command(command)
 
 
@@ -128,9 +129,67 @@ def create_user(
 @click.command("users")
 @with_appcontext
 def users() -> None:
-    """List users."""
-    for actor in auth.list_users(uow()):
-        click.echo(f"{actor.username:20} {actor.role:12} {actor.depot_code or ''}")
+    """List users (deactivated ones are marked)."""
+    for row in user_admin.all_users(uow()):
+        state = "" if row.active else "inactive"
+        click.echo(f"{row.username:20} {row.role:12} {row.depot_code or '':5} {state}".rstrip())
+
+
+@click.group("user", cls=AppGroup)
+def user() -> None:
+    """Manage one user: role, deactivate, reactivate, reset the password."""
+
+
+@user.command("set-role")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(auth.ROLE_NAMES))
+@click.option("--depot", "depot_code", help="Depot code, for depot staff only.")
+@domain_errors
+def user_set_role(username: str, role: str, depot_code: str | None) -> None:
+    """Give USERNAME another role (and depot, for depot staff)."""
+    changed = user_admin.set_role(uow(), auth.system_actor(), username, role, depot_code)
+    where = f" at {changed.depot_code}" if changed.depot_code else ""
+    click.echo(f"{changed.username} is now {changed.role}{where}")
+
+
+@user.command("deactivate")
+@click.argument("username")
+@domain_errors
+def user_deactivate(username: str) -> None:
+    """Deactivate USERNAME: signed out everywhere, API tokens revoked, no sign-in."""
+    revoked = user_admin.deactivate(uow(), auth.system_actor(), username)
+    click.echo(f"{username} deactivated; {revoked} live API token(s) revoked")
+
+
+@user.command("reactivate")
+@click.argument("username")
+@domain_errors
+def user_reactivate(username: str) -> None:
+    """Let USERNAME sign in again."""
+    user_admin.reactivate(uow(), auth.system_actor(), username)
+    click.echo(f"{username} can sign in again")
+
+
+@user.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@domain_errors
+def user_reset_password(username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME (prompted for, or read from stdin) and revoke
+    their API tokens."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    settings = current_app.extensions[SETTINGS_KEY]
+    revoked = user_admin.reset_password(
+        uow(),
+        auth.system_actor(),
+        username,
+        password,
+        min_password_length=settings.min_password_length,
+    )
+    click.echo(f"new password set for {username}; {revoked} live API token(s) revoked")
 
 
 @click.command("demo")

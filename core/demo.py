@@ -18,6 +18,7 @@ from sqlmodel import func, select
 from core.auth import User
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Conflict
+from core.i18n import gettext
 
 DemoBuilder = Callable[[UnitOfWork, random.Random], str]
 
@@ -34,7 +35,7 @@ def load_demo(
     if _user_count(uow) > 0:
         if if_empty:
             return "database already has data; demo not loaded"
-        raise Conflict("database is not empty; the demo loads into a fresh database only")
+        raise Conflict(gettext("database is not empty; the demo loads into a fresh database only"))
     return "\n".join(["demo data loaded:", *_build_all(uow, builders, seed)])
 
 

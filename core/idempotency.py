@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel, select
 from core import clock
 from core.db import UnitOfWork, UTCDateTime, transactional
 from core.errors import Invalid
+from core.i18n import gettext
 
 MAX_KEY_LENGTH = 128
 
@@ -59,7 +60,9 @@ def fingerprint(method: str, path: str, payload: bytes) -> str:
 
 def check_key(key: str) -> None:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise Invalid(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters")
+        raise Invalid(
+            gettext("Idempotency-Key must be 1-%(num)d printable characters", num=MAX_KEY_LENGTH)
+        )
 
 
 def run_once(
@@ -99,7 +102,7 @@ def _claim_and_run(
     ).first()
     if existing is not None:
         if existing.fingerprint != request_fingerprint:
-            raise Invalid("Idempotency-Key was already used for a different request")
+            raise Invalid(gettext("Idempotency-Key was already used for a different request"))
         return Answer(existing.status, existing.body, replayed=True)
     record = IdempotencyRecord(user_id=user_id, key=key, fingerprint=request_fingerprint)
     session.add(record)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -19,6 +19,7 @@ from core import clock, idempotency
 from core.config import Settings
 from core.db import UnitOfWork
 from core.errors import DomainError
+from core.i18n import gettext, lazy_gettext
 
 ENGINE_KEY = "spares.engine"
 SETTINGS_KEY = "spares.settings"
@@ -72,6 +73,28 @@ def validation_error_answer(error: ValidationError) -> Any:
     return response
 
 
+# What a page says for an HTTP error raised without a message of its own (werkzeug's
+# descriptions are English).
+HTTP_ERROR_DETAILS: dict[int, Any] = {
+    400: lazy_gettext("The request could not be understood. Go back and try again."),
+    403: lazy_gettext("You do not have the rights to open this page."),
+    404: lazy_gettext("There is no such page. The address may be mistyped or out of date."),
+    405: lazy_gettext("This page cannot be used that way."),
+    413: lazy_gettext("The upload is too large."),
+    429: lazy_gettext("Too many attempts. Wait a minute and try again."),
+}
+
+
+def _page_detail(error: HTTPException) -> str:
+    """The message of an HTTP error on a page: a view's own description as given,
+    werkzeug's generic English one replaced by ours in the reader's language."""
+    generic = type(error).description
+    if error.description and error.description != generic:
+        return error.description
+    detail = HTTP_ERROR_DETAILS.get(error.code or 500)
+    return str(detail) if detail is not None else gettext("Unexpected server error.")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Any:
@@ -92,14 +115,15 @@ def register_error_handlers(app: Flask) -> None:
             if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
                 response.headers["Allow"] = ", ".join(error.valid_methods)
             return response
-        return render_template("error.html", status=status, detail=error.description), status
+        return render_template("error.html", status=status, detail=_page_detail(error)), status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if is_api_request():
             return jsonify({"error": "internal", "detail": "unexpected server error"}), 500
-        return render_template("error.html", status=500, detail="Unexpected server error."), 500
+        detail = gettext("Unexpected server error.")
+        return render_template("error.html", status=500, detail=detail), 500
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,21 @@ def add_nav(label: Any, endpoint: str, *roles: str, order: int = 100) -> None:
     if not any(item.endpoint == endpoint for item in NAVIGATION):
         NAVIGATION.append(NavItem(label=label, endpoint=endpoint, roles=roles, order=order))
         NAVIGATION.sort(key=lambda item: item.order)
+
+
+def current_nav(items: list[NavItem], path: str, endpoint: str | None) -> str | None:
+    """The one navigation item to highlight on ``path``: the item of the page itself,
+    else the item whose address is the longest prefix of the path (``/transfers/12``
+    lights "Transfers", never "Home" too), else none."""
+    if any(item.endpoint == endpoint for item in items):
+        return endpoint
+    prefixes = [(url_for(item.endpoint).rstrip("/"), item.endpoint) for item in items]
+    matches = [
+        (len(href), endpoint)
+        for href, endpoint in prefixes
+        if href and (path == href or path.startswith(href + "/"))
+    ]
+    return max(matches)[1] if matches else None
 
 
 def nav_for(role: str | None) -> list[NavItem]:
