@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
 PYTEST_WORKERS ?= 2
 # Packages with a message catalogue of their own (<package>/translations).
-CATALOGUES := core depots inventory rma planning reports
+CATALOGUES := core depots inventory rma planning reports search
 ZH := zh_Hans_CN
 
 .PHONY: run test drill lint format venv catalogues messages bench clean

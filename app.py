@@ -136,6 +136,8 @@ def _register_blueprints(app: OpenAPI) -> None:
     from reports.views import views as reports_views
     from rma.api import api as rma_api
     from rma.views import views as rma_views
+    from search.api import api as search_api
+    from search.views import views as search_views
 
     for blueprint in (
         core_views,
@@ -144,9 +146,18 @@ def _register_blueprints(app: OpenAPI) -> None:
         rma_views,
         planning_views,
         reports_views,
+        search_views,
     ):
         app.register_blueprint(blueprint)
-    for api_blueprint in (core_api, depots_api, inventory_api, rma_api, planning_api, reports_api):
+    for api_blueprint in (
+        core_api,
+        depots_api,
+        inventory_api,
+        rma_api,
+        planning_api,
+        reports_api,
+        search_api,
+    ):
         app.register_api(api_blueprint)
 
 
@@ -158,6 +169,7 @@ def _register_cli(app: OpenAPI) -> None:
     from planning.cli import register as register_planning_commands
     from reports.cli import register as register_report_commands
     from rma.cli import register as register_rma_commands
+    from search.cli import register as register_search_commands
 
     register_core_commands(app)
     register_depot_commands(app)
@@ -165,6 +177,7 @@ def _register_cli(app: OpenAPI) -> None:
     register_rma_commands(app)
     register_planning_commands(app)
     register_report_commands(app)
+    register_search_commands(app)
     from inventory.demo import build_demo as build_inventory_demo
     from rma.demo import build_demo as build_rma_demo
 

@@ -14,7 +14,14 @@ MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 # Importing a models module registers its tables on the shared metadata; a new
 # models module must be listed here for migrations (and their check) to see it.
-MODEL_MODULES = ("core.auth", "depots.models", "core.idempotency", "inventory.models", "rma.models")
+MODEL_MODULES = (
+    "core.auth",
+    "depots.models",
+    "core.idempotency",
+    "inventory.models",
+    "rma.models",
+    "search.models",
+)
 
 
 def load_models() -> None:

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "depots", "inventory", "rma", "planning", "reports", "optimizer", "demo")
+PACKAGES = (
+    "core",
+    "depots",
+    "inventory",
+    "rma",
+    "planning",
+    "reports",
+    "optimizer",
+    "demo",
+    "search",
+)
 # Who may import whom (besides itself). Arrows point inward.
 ALLOWED: dict[str, set[str]] = {
     "optimizer": set(),
@@ -22,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "planning": {"core", "depots", "inventory", "rma", "optimizer"},
     "reports": {"core", "depots", "inventory", "rma", "optimizer"},
     "demo": {"core", "depots", "inventory", "rma"},
+    "search": {"core", "depots", "inventory", "rma"},
 }
 OPTIMIZER_MAY_USE = {"numpy", "ortools", "__future__"}
 
