@@ -97,7 +97,7 @@ class World:
 
 
 def _actor(engine: Engine, role: str, *, depot: str | None = None) -> auth.Actor:
-    name = f"{role.replace('_', '-')}-{next(_numbers)}"
+    name = f"finder-{role.replace('_', '-')}-{next(_numbers)}"
     return auth.create_user(
         UnitOfWork(engine), name, "test-password-1", role, depot_code=depot, full_name=name
     )
