@@ -11,7 +11,12 @@ from core.cli import domain_errors
 from core.web import uow
 from search.service import find, indexing
 
-PLURALS = {"customer": "customers", "site": "sites", "city": "cities", "part": "parts"}
+NOUNS = {
+    "customer": ("customer", "customers"),
+    "site": ("site", "sites"),
+    "city": ("city", "cities"),
+    "part": ("part", "parts"),
+}
 
 
 @click.group("search", cls=AppGroup)  # AppGroup: every command runs in the app context
@@ -27,7 +32,7 @@ def reindex_command() -> None:
     counts = indexing.reindex(uow())
     click.echo(
         "search index rebuilt: "
-        + ", ".join(f"{count:,} {PLURALS[kind]}" for kind, count in counts.items())
+        + ", ".join(f"{count:,} {NOUNS[kind][count != 1]}" for kind, count in counts.items())
     )
 
 
