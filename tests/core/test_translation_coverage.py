@@ -60,7 +60,6 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/reports",
     "/users",
     "/profile",
-    "/search",
 )
 SKIPPED_SUFFIXES = (".pdf", ".csv", ".xlsx", ".zip", ".json", ".png", ".ico", ".css", ".js")
 # An English word (codes such as SH, RMA-2026-000123 or XA690006170 are not words).
