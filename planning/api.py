@@ -23,6 +23,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from core import auth
 from core.db import UnitOfWork
 from core.errors import ErrorOut
+from core.pagination import PageRequest
 from core.web import answer_once, uow
 from inventory.models import RebalanceMove, StockTarget
 from inventory.service import rebalancing, targets
@@ -45,8 +46,9 @@ from planning.schemas import (
     TargetsQuery,
     TargetsReportOut,
 )
-from planning.service import demand
+from planning.service import demand, plans, queries
 from planning.service.demand import TargetsReport
+from planning.service.plans import MoveLine, PlanDetail, Position
 from rma.service import allocation, dispatch
 from rma.service.allocation import Options
 from rma.service.dispatch import DispatchProposal, DispatchReport
@@ -60,6 +62,10 @@ api = APIBlueprint(
 )
 
 READERS: tuple[str, ...] = ()  # anyone signed in
+CSV_RESPONSE = {
+    "description": "CSV text with a header line",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
 PLANNERS = ("planner",)
 
 READ_ERRORS: dict[int, Any] = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -122,6 +128,7 @@ def target_json(target: StockTarget) -> dict[str, Any]:
         "computed": target.computed,
         "override": target.override,
         "demand_per_day": target.demand_per_day if computed else None,
+        "demand_per_month": queries.per_month(target.demand_per_day) if computed else None,
         "lead_time_days": target.lead_time_days if computed else None,
         "fill_rate": target.fill_rate if computed else None,
         "computed_at": target.computed_at,
@@ -149,7 +156,17 @@ def _plan_summary(found: PlanSummary) -> dict[str, Any]:
     }
 
 
-def _move(move: RebalanceMove) -> dict[str, Any]:
+def _stock(position: Position | None) -> int | None:
+    return None if position is None else position.stock
+
+
+def _target(position: Position | None) -> int | None:
+    return None if position is None else position.target
+
+
+def _move(move: RebalanceMove, line: MoveLine | None = None) -> dict[str, Any]:
+    """A move; with its line, the stock and target at both depots before and after
+    the plan (``null`` when not known: the plan is decided or stale)."""
     return {
         "part_number": move.part_number,
         "from_depot": move.from_depot,
@@ -157,6 +174,12 @@ def _move(move: RebalanceMove) -> dict[str, Any]:
         "qty": move.qty,
         "unit_cost": move.unit_cost,
         "cost": move.cost,
+        "from_stock_before": _stock(line.source_before if line else None),
+        "from_stock_after": _stock(line.source_after if line else None),
+        "from_target": _target(line.source_before if line else None),
+        "to_stock_before": _stock(line.destination_before if line else None),
+        "to_stock_after": _stock(line.destination_after if line else None),
+        "to_target": _target(line.destination_before if line else None),
     }
 
 
@@ -166,6 +189,14 @@ def plan_json(found: PlanView) -> dict[str, Any]:
     return {
         **_plan_summary(found),
         "moves": [_move(m) for m in found.moves],
+    }
+
+
+def plan_detail_json(detail: PlanDetail) -> dict[str, Any]:
+    """A saved plan with its moves and, while it is current, their positions."""
+    return {
+        **_plan_summary(detail.view),
+        "moves": [_move(line.move, line) for line in detail.lines],
     }
 
 
@@ -307,7 +338,13 @@ def post_targets_compute(body: ComputeBody) -> Any:
 @auth.api_roles(*PLANNERS)
 def post_plan() -> Any:
     actor = auth.api_actor()
-    return answer_once(lambda u: (plan_json(rebalancing.propose_plan(u, actor)), 201))
+
+    def work(u: UnitOfWork) -> tuple[Any, int]:
+        proposed = rebalancing.propose_plan(u, actor)
+        # Read back in the same transaction: the answer is what GET of the plan shows.
+        return plan_detail_json(plans.plan_detail(u, proposed.plan.id)), 201
+
+    return answer_once(work)
 
 
 @api.get(
@@ -317,7 +354,10 @@ def post_plan() -> Any:
 )
 @auth.api_roles(*READERS)
 def get_plans(query: PlansQuery) -> Any:
-    return _json([_plan_summary(p) for p in rebalancing.list_plans(uow(), limit=query.limit)])
+    filters = queries.PlanFilters(query.status, query.stale)
+    newest_first = PageRequest(page=1, per_page=query.limit, sort="id", descending=True)
+    listing = queries.plan_listing(uow(), filters, newest_first)
+    return _json([_plan_summary(p) for p in listing.page.items])
 
 
 @api.get(
@@ -327,7 +367,23 @@ def get_plans(query: PlansQuery) -> Any:
 )
 @auth.api_roles(*READERS)
 def get_plan(path: PlanPath) -> Any:
-    return _json(plan_json(rebalancing.get_plan(uow(), path.id)))
+    return _json(plan_detail_json(plans.plan_detail(uow(), path.id)))
+
+
+@api.get(
+    "/rebalance/plans/<int:id>/moves.csv",
+    responses={200: CSV_RESPONSE, **READ_ERRORS},
+    summary="One rebalancing plan's moves as CSV (" + ",".join(plans.CSV_COLUMNS) + "); the "
+    "before/after columns are empty once the plan is decided or stale",
+)
+@auth.api_roles(*READERS)
+def get_plan_csv(path: PlanPath) -> Any:
+    text = plans.plan_csv(plans.plan_detail(uow(), path.id))
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="rebalancing-plan-{path.id}.csv"'},
+    )
 
 
 @api.post(

@@ -32,6 +32,7 @@ from inventory.service.targets import find_targets
 from optimizer.offline import PlanFileError, RebalanceSummary, rebalance_files
 from optimizer.targets import DEFAULT_FILL_RATE
 from planning.service import demand
+from planning.service.queries import per_month
 from rma.service import dispatch
 
 FILE_OPTIONS = ("stock", "targets", "lanes", "out")
@@ -111,18 +112,26 @@ def targets_list_command(
     )
     click.echo(
         f"{'depot':5} {'part_number':24} {'target':>6} {'computed':>8} {'override':>8} "
-        f"{'demand/day':>10} {'lead':>5} {'fill':>5}  override_by"
+        f"{'demand/month':>12} {'lead':>5} {'fill':>5}  override_by"
     )
     for t in rows:
         computed = t.computed_at is not None
         click.echo(
             f"{t.depot_code:5} {t.part_number:24} {t.effective:>6} {t.computed:>8} "
             f"{'' if t.override is None else t.override:>8} "
-            f"{f'{t.demand_per_day:.3g}' if computed else '':>10} "
+            f"{demand_text(t.demand_per_day) if computed else '':>12} "
             f"{f'{t.lead_time_days:g}' if computed else '':>5} "
             f"{f'{t.fill_rate:.0%}' if computed else '':>5}  {t.override_by or ''}"
         )
     click.echo(f"{len(rows)} target{'' if len(rows) == 1 else 's'}", err=True)
+
+
+def demand_text(per_day: float) -> str:
+    """Demand per month as a plain number: two decimals, ``<0.01`` for a trickle."""
+    monthly = per_month(per_day)
+    if monthly == 0:
+        return "0"
+    return "<0.01" if monthly < 0.005 else f"{monthly:.2f}"
 
 
 # --- batch dispatch -------------------------------------------------------------------------

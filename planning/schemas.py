@@ -134,6 +134,12 @@ class ComputeBody(OptionalBody):
 
 class PlansQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
+    status: Literal["proposed", "approved", "discarded"] | None = Field(
+        default=None, description="only plans of this status"
+    )
+    stale: bool | None = Field(
+        default=None, description="true: only stale plans; false: only plans that are not"
+    )
 
 
 class PlanPath(BaseModel):
@@ -166,6 +172,10 @@ class TargetOut(BaseModel):
     computed: int
     override: int | None
     demand_per_day: float | None = Field(description="units per day; null if never computed")
+    demand_per_month: float | None = Field(
+        description="the same demand in units per average month (30.44 days); null if never "
+        "computed"
+    )
     lead_time_days: float | None
     fill_rate: float | None
     computed_at: datetime | None
@@ -192,8 +202,23 @@ class MoveOut(BaseModel):
     from_depot: str
     to_depot: str
     qty: int
-    unit_cost: Decimal = Field(description="CNY per unit on the lane")
-    cost: Decimal = Field(description="CNY")
+    unit_cost: Decimal = Field(description="freight per unit on the lane, CNY")
+    cost: Decimal = Field(description="freight of the move (qty x unit_cost), CNY")
+    from_stock_before: int | None = Field(
+        default=None,
+        description="stock at from_depot before the plan: available good stock, less what "
+        "draft transfers take out, plus what is on its way in; null unless the plan is "
+        "proposed and current (GET of one plan only)",
+    )
+    from_stock_after: int | None = Field(
+        default=None, description="stock at from_depot once every move of the plan is done"
+    )
+    from_target: int | None = Field(default=None, description="effective target at from_depot")
+    to_stock_before: int | None = Field(default=None, description="stock at to_depot before")
+    to_stock_after: int | None = Field(
+        default=None, description="stock at to_depot once every move of the plan is done"
+    )
+    to_target: int | None = Field(default=None, description="effective target at to_depot")
 
 
 class PlanSummaryOut(BaseModel):
@@ -205,7 +230,7 @@ class PlanSummaryOut(BaseModel):
     decided_at: datetime | None
     parts: int = Field(description="parts moved")
     units_moved: int
-    cost: Decimal = Field(description="CNY")
+    cost: Decimal = Field(description="freight of every move, CNY")
     shortage_before: int = Field(description="units below target before the plan")
     shortage_left: int = Field(description="units still below target after it")
     transfer_ids: list[int] = Field(description="draft transfers made on approval")

@@ -28,6 +28,7 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, transactional
 from core.errors import Invalid
+from core.i18n import gettext
 from depots.lanes import great_circle_km
 from depots.service.queries import city_places, depot_places
 from inventory.service.queries import part_numbers
@@ -55,10 +56,19 @@ class TargetsReport:
     fill_rate: float
 
     def summary(self) -> str:
-        return (
-            f"targets computed for {self.parts} parts x {self.depots} depots ({self.rows} rows), "
-            f"{self.total_target} units in all; fill rate {self.fill_rate:.0%}, lead time "
-            f"{self.lead_time_days:g} days, demand window {self.window_days} days"
+        """One line about the computation, in the reader's language (English on the
+        terminal and in the API)."""
+        return gettext(
+            "targets computed for %(parts)s parts x %(depots)s depots (%(rows)s rows), "
+            "%(units)s units in all; fill rate %(fill_rate)s, lead time %(lead_time)s days, "
+            "demand window %(window)s days",
+            parts=self.parts,
+            depots=self.depots,
+            rows=self.rows,
+            units=self.total_target,
+            fill_rate=f"{self.fill_rate:.0%}",
+            lead_time=f"{self.lead_time_days:g}",
+            window=self.window_days,
         )
 
 
@@ -107,13 +117,13 @@ def compute_targets(
     """
     actor.require_role(Role.PLANNER)
     if not 0 < fill_rate < 1:
-        raise Invalid("fill rate must be between 0 and 1 (e.g. 0.95)")
+        raise Invalid(gettext("fill rate must be between 0 and 1 (e.g. 0.95)"))
     if not 0 < lead_time_days <= 365:
-        raise Invalid("lead time must be more than 0 and at most 365 days")
+        raise Invalid(gettext("lead time must be more than 0 and at most 365 days"))
     if not 7 <= window_days <= 3650:
-        raise Invalid("demand window must be 7 to 3650 days")
+        raise Invalid(gettext("demand window must be 7 to 3650 days"))
     if not 0 <= annual_failure_rate <= 1:
-        raise Invalid("annual failure rate must be between 0 and 1")
+        raise Invalid(gettext("annual failure rate must be between 0 and 1"))
     now = clock.now()
     depots = [depot.code for depot in depot_places(uow)]
     parts = part_numbers(uow)

@@ -189,6 +189,7 @@ def test_a_pair_with_no_stored_target_reads_as_zero(client, planner_headers, mak
             "computed": 0,
             "override": None,
             "demand_per_day": None,
+            "demand_per_month": None,
             "lead_time_days": None,
             "fill_rate": None,
             "computed_at": None,

@@ -87,7 +87,7 @@ def test_the_inline_form_overrides_a_target_and_blank_removes_it(client, login, 
     response = _post(
         client,
         "/targets/override",
-        {"depot": "SY", "part_number": shortage, "override": "8", "filter_depot": "SY"},
+        {"depot": "SY", "part_number": shortage, "override": "8", "list_depot": "SY"},
         follow_redirects=True,
     )
     assert response.status_code == 200
@@ -220,7 +220,7 @@ def test_a_planner_runs_reviews_and_approves_a_plan(client, login, engine, short
     assert 'data-testid="shortage-before">5<' in html and 'data-testid="shortage-left">0<' in html
     assert 'data-testid="lane-BJ-SY"' in html
     move = _row(html, f"move-BJ-SY-{shortage}")
-    assert '<td class="num">5</td>' in move
+    assert 'data-testid="move-qty">5<' in move
 
     listing = _html(client.get("/rebalance"))
     assert "proposed" in _row(listing, f"plan-row-{plan.id}")
@@ -299,7 +299,7 @@ def test_the_dispatch_page_lists_open_replacements_and_reports_a_re_plan(
     login("planner")
     html = _html(client.get("/dispatch"))
     assert "backorder" in _row(html, f"case-{urgent}")
-    assert 'data-testid="case-depot">CD<' in _row(html, f"case-{first}")
+    assert 'data-testid="case-depot" data-depot="CD"' in _row(html, f"case-{first}")
 
     assert 'data-testid="to-change">2<' in html
     basis = re.search(r'name="basis" value="([0-9a-f]{64})"', html).group(1)
@@ -311,7 +311,7 @@ def test_the_dispatch_page_lists_open_replacements_and_reports_a_re_plan(
     assert response.request.path == "/dispatch"
     assert 'data-testid="dispatch-report"' in html and "2 open replacements re-planned" in html
     assert 'data-testid="nothing-to-change"' in html
-    assert 'data-testid="case-depot">CD<' in _row(html, f"case-{urgent}")
+    assert 'data-testid="case-depot" data-depot="CD"' in _row(html, f"case-{urgent}")
     assert "backorder" in _row(html, f"case-{first}")
     assert 'data-testid="dispatch-report"' not in _html(client.get("/dispatch"))  # shown once
     rows = queries.stock(UnitOfWork(engine), depot="CD", part_number=part, nonzero=False)

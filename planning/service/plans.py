@@ -1,0 +1,227 @@
+"""A rebalancing plan as planners review it: each move with the stock and target at
+both of its depots before and after the plan, and the plan as a CSV file.
+
+The plan and its moves are ``inventory.service.rebalancing``'s. A depot's *stock*
+here is what the plan worked from: available good stock, less what draft
+transfers already take out, plus what is on its way in (in transit, or drafted
+towards it); its *target* is the effective target. "After" adds the plan's moves
+of that part into and out of the depot (all of them, not only the move on that
+line), so a line reads as the depot's position once the whole plan is done.
+
+The figures are those of now. They are exactly the plan's own while it is proposed
+and not stale (the fingerprint it kept covers them), so they are given only then;
+a decided or stale plan has moves without them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.db import UnitOfWork, read_only
+from inventory.models import (
+    Part,
+    RebalanceMove,
+    StockBalance,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
+from inventory.service import rebalancing
+from inventory.service.rebalancing import PlanView
+from inventory.service.targets import effective_targets
+
+# The CSV file's columns: stable names, in this order, whatever the page's language.
+CSV_COLUMNS = (
+    "plan_id",
+    "plan_status",
+    "from_depot",
+    "to_depot",
+    "part_number",
+    "description",
+    "qty",
+    "freight_per_unit_cny",
+    "freight_cny",
+    "from_stock_before",
+    "from_stock_after",
+    "from_target",
+    "to_stock_before",
+    "to_stock_after",
+    "to_target",
+)
+
+
+@dataclass(frozen=True)
+class Position:
+    """A part at a depot: its stock (see the module notes) and its target."""
+
+    stock: int
+    target: int
+
+    @property
+    def short(self) -> int:
+        """Units below target (0 when at or above it)."""
+        return max(0, self.target - self.stock)
+
+
+@dataclass(frozen=True)
+class MoveLine:
+    """One move of a plan and, while the plan is current, the positions at its
+    source and destination before and after the whole plan."""
+
+    move: RebalanceMove
+    description: str
+    source_before: Position | None = None
+    source_after: Position | None = None
+    destination_before: Position | None = None
+    destination_after: Position | None = None
+
+    @property
+    def freight_per_unit(self) -> Decimal:
+        """CNY per unit on the lane (the optimizer's per-unit lane cost)."""
+        return self.move.unit_cost
+
+    @property
+    def freight(self) -> Decimal:
+        """CNY for the line: units times the freight per unit."""
+        return self.move.cost
+
+
+@dataclass(frozen=True)
+class PlanDetail:
+    """A saved plan, whether it is stale, and its moves as lines (by lane, then part)."""
+
+    view: PlanView
+    lines: list[MoveLine]
+
+    @property
+    def positions_known(self) -> bool:
+        """Whether the lines carry the before and after figures (proposed and current)."""
+        return self.view.plan.status == "proposed" and not self.view.stale
+
+
+def _positions(uow: UnitOfWork, parts: set[str]) -> dict[tuple[str, str], Position]:
+    """{(depot, part): position now} for ``parts`` at every depot holding or needing any."""
+    ordered = sorted(parts)
+    available: dict[tuple[str, str], int] = defaultdict(int)
+    incoming: dict[tuple[str, str], int] = defaultdict(int)
+    for depot, part, bucket, on_hand, reserved in uow.session.execute(
+        select(
+            StockBalance.depot_code,
+            StockBalance.part_number,
+            StockBalance.bucket,
+            StockBalance.on_hand,
+            StockBalance.reserved,
+        ).where(
+            StockBalance.part_number.in_(ordered),
+            StockBalance.bucket.in_(["good", "in_transit"]),
+        )
+    ):
+        if bucket == "good":
+            available[(depot, part)] += on_hand - reserved
+        else:
+            incoming[(depot, part)] += on_hand
+    for source, target, part, qty in uow.session.execute(
+        select(Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty)
+        .join(TransferLine, TransferLine.transfer_id == Transfer.id)
+        .where(Transfer.status == TransferStatus.DRAFT, TransferLine.part_number.in_(ordered))
+    ):
+        available[(source, part)] -= qty
+        incoming[(target, part)] += qty
+    targets = effective_targets(uow, part_numbers=ordered)
+    keys = set(available) | set(incoming) | set(targets)
+    # As the rebalancing counts it: stock already spoken for cannot go below nothing.
+    return {
+        key: Position(max(0, available.get(key, 0)) + incoming.get(key, 0), targets.get(key, 0))
+        for key in keys
+    }
+
+
+@read_only
+def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
+    """A saved plan with its moves as lines; ``NotFound`` for an unknown plan."""
+    view = rebalancing.get_plan(uow, plan_id)
+    parts = {move.part_number for move in view.moves}
+    descriptions = dict(
+        uow.session.execute(
+            select(Part.part_number, Part.description).where(Part.part_number.in_(sorted(parts)))
+        ).all()
+    )
+    current = view.plan.status == "proposed" and not view.stale
+    positions = _positions(uow, parts) if current and parts else {}
+    flow: dict[tuple[str, str], int] = defaultdict(int)
+    for move in view.moves:
+        flow[(move.from_depot, move.part_number)] -= move.qty
+        flow[(move.to_depot, move.part_number)] += move.qty
+
+    def before_after(depot: str, part: str) -> tuple[Position | None, Position | None]:
+        if not current:
+            return None, None
+        before = positions.get((depot, part), Position(0, 0))
+        return before, Position(before.stock + flow[(depot, part)], before.target)
+
+    lines = []
+    for move in sorted(view.moves, key=lambda m: (m.from_depot, m.to_depot, m.part_number)):
+        source = before_after(move.from_depot, move.part_number)
+        destination = before_after(move.to_depot, move.part_number)
+        lines.append(
+            MoveLine(
+                move,
+                descriptions.get(move.part_number, ""),
+                source_before=source[0],
+                source_after=source[1],
+                destination_before=destination[0],
+                destination_after=destination[1],
+            )
+        )
+    return PlanDetail(view, lines)
+
+
+def _cell(position: Position | None, field: str) -> int | str:
+    return "" if position is None else getattr(position, field)
+
+
+def plan_csv(detail: PlanDetail) -> str:
+    """The plan's moves as CSV (``CSV_COLUMNS``, one row per move; the before and
+    after columns empty when the plan is no longer proposed and current). UTF-8
+    text; the caller adds a byte-order mark for spreadsheets if it wants one."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    plan = detail.view.plan
+    for line in detail.lines:
+        move = line.move
+        writer.writerow(
+            [
+                plan.id,
+                plan.status,
+                move.from_depot,
+                move.to_depot,
+                move.part_number,
+                _text(line.description),
+                move.qty,
+                f"{line.freight_per_unit:.2f}",
+                f"{line.freight:.2f}",
+                _cell(line.source_before, "stock"),
+                _cell(line.source_after, "stock"),
+                _cell(line.source_before, "target"),
+                _cell(line.destination_before, "stock"),
+                _cell(line.destination_after, "stock"),
+                _cell(line.destination_before, "target"),
+            ]
+        )
+    return buffer.getvalue()
+
+
+# A spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """Text typed by people (a part's description) never runs as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value

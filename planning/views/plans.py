@@ -1,0 +1,193 @@
+"""The rebalancing pages: the plans a page at a time (sorted, filtered by status and
+staleness, counts of the whole selection), running a plan, one plan's moves lane by
+lane with the stock and target at both depots before and after, approving or
+discarding it, and the plan as a CSV file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from core import auth
+from core.errors import DomainError
+from core.i18n import gettext, ngettext
+from core.pagination import PageRequest
+from core.web import uow
+from inventory.service import rebalancing
+from planning.service import plans, queries
+from planning.service.plans import MoveLine, PlanDetail
+from planning.service.queries import PlanFilters
+from planning.views import PLANNER, views
+from planning.views.common import actor, depots, failed
+
+LIST_TEMPLATE = "planning/rebalance.html"
+PLAN_TEMPLATE = "planning/plan.html"
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The moves of a plan on one depot-to-depot lane (one draft transfer on approval)."""
+
+    from_depot: str
+    to_depot: str
+    lines: list[MoveLine]
+
+    @property
+    def units(self) -> int:
+        return sum(line.move.qty for line in self.lines)
+
+    @property
+    def freight(self) -> Decimal:
+        return sum((line.freight for line in self.lines), Decimal("0.00"))
+
+
+def lanes_of(lines: list[MoveLine]) -> list[Lane]:
+    """Move lines grouped by lane, lanes by source then destination, parts in order."""
+    grouped: dict[tuple[str, str], list[MoveLine]] = defaultdict(list)
+    for line in lines:
+        grouped[(line.move.from_depot, line.move.to_depot)].append(line)
+    return [
+        Lane(source, target, sorted(items, key=lambda line: line.move.part_number))
+        for (source, target), items in sorted(grouped.items())
+    ]
+
+
+# --- the list -------------------------------------------------------------------------------
+
+
+def read_plan_filters(values: Mapping[str, str]) -> PlanFilters:
+    """Status (one of the plan statuses, else any) and staleness (``yes``/``no``)."""
+    status = (values.get("status") or "").strip().lower()
+    stale = {"yes": True, "no": False}.get((values.get("stale") or "").strip().lower())
+    return PlanFilters(status if status in queries.PLAN_STATUSES else None, stale)
+
+
+def _plans_page(error: DomainError | None = None) -> Any:
+    filters = read_plan_filters(request.args)
+    page_request = PageRequest.from_args(
+        request.args,
+        sorts=queries.PLAN_SORTS,
+        default_sort=queries.PLAN_DEFAULT_SORT,
+        descending=True,
+    )
+    context = {
+        "filters": filters,
+        "statuses": queries.PLAN_STATUSES,
+        "listing": queries.plan_listing(uow(), filters, page_request),
+    }
+    if error is not None:
+        return failed(LIST_TEMPLATE, error, **context)
+    return render_template(LIST_TEMPLATE, error=None, **context)
+
+
+@views.route("/rebalance")
+@auth.page_roles(PLANNER)
+def rebalance_page() -> Any:
+    return _plans_page()
+
+
+@views.route("/rebalance", methods=["POST"])
+@auth.page_roles(PLANNER)
+def run_plan() -> Any:
+    try:
+        found = rebalancing.propose_plan(uow(), actor())
+    except DomainError as error:
+        return _plans_page(error)
+    plan = found.plan
+    if plan.units_moved:
+        flash(
+            ngettext(
+                "Plan %(id)s: %(num)d unit to move for %(cost)s CNY; review it and approve it "
+                "to draft the transfers.",
+                "Plan %(id)s: %(num)d units to move for %(cost)s CNY; review it and approve it "
+                "to draft the transfers.",
+                plan.units_moved,
+                id=plan.id,
+                cost=f"{plan.cost:,.2f}",
+            ),
+            "ok",
+        )
+    else:
+        flash(
+            gettext(
+                "Plan %(id)s moves nothing: no depot can spare stock for a shortage.", id=plan.id
+            ),
+            "ok",
+        )
+    return redirect(url_for("planning.plan_page", plan_id=plan.id))
+
+
+# --- one plan -------------------------------------------------------------------------------
+
+
+def _plan_context(detail: PlanDetail) -> dict[str, Any]:
+    view = detail.view
+    return {
+        "plan": view.plan,
+        "stale": view.stale,
+        "detail": detail,
+        "lanes": lanes_of(detail.lines),
+        "transfer_ids": view.transfer_ids,
+        "depot_names": {d.code: d for d in depots()},
+    }
+
+
+def _plan_page(plan_id: int, error: DomainError | None = None) -> Any:
+    context = _plan_context(plans.plan_detail(uow(), plan_id))
+    if error is not None:
+        return failed(PLAN_TEMPLATE, error, **context)
+    return render_template(PLAN_TEMPLATE, error=None, **context)
+
+
+@views.route("/rebalance/<int:plan_id>")
+@auth.page_roles(PLANNER)
+def plan_page(plan_id: int) -> Any:
+    return _plan_page(plan_id)
+
+
+@views.route("/rebalance/<int:plan_id>/moves.csv")
+@auth.page_roles(PLANNER)
+def plan_csv(plan_id: int) -> Response:
+    """The plan's moves as CSV (UTF-8 with a byte-order mark, so spreadsheets read it)."""
+    text = plans.plan_csv(plans.plan_detail(uow(), plan_id))
+    return Response(
+        ("\ufeff" + text).encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="rebalancing-plan-{plan_id}.csv"'},
+    )
+
+
+@views.route("/rebalance/<int:plan_id>/approve", methods=["POST"])
+@auth.page_roles(PLANNER)
+def approve_plan(plan_id: int) -> Any:
+    try:
+        found = rebalancing.approve_plan(uow(), actor(), plan_id)
+    except DomainError as error:
+        return _plan_page(plan_id, error)
+    count = len(found.transfer_ids)
+    flash(
+        ngettext(
+            "Plan %(id)s approved: %(num)d draft transfer to ship.",
+            "Plan %(id)s approved: %(num)d draft transfers to ship.",
+            count,
+            id=plan_id,
+        ),
+        "ok",
+    )
+    return redirect(url_for("planning.plan_page", plan_id=plan_id))
+
+
+@views.route("/rebalance/<int:plan_id>/discard", methods=["POST"])
+@auth.page_roles(PLANNER)
+def discard_plan(plan_id: int) -> Any:
+    try:
+        rebalancing.discard_plan(uow(), actor(), plan_id)
+    except DomainError as error:
+        return _plan_page(plan_id, error)
+    flash(gettext("Plan %(id)s discarded.", id=plan_id), "ok")
+    return redirect(url_for("planning.plan_page", plan_id=plan_id))
