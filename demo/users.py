@@ -48,7 +48,7 @@ def build_users(uow: UnitOfWork, _rng: random.Random) -> str:
             DEMO_PASSWORD,
             Role.DEPOT_STAFF,
             depot_code=depot.code,
-            full_name=f"{depot.name} depot staff",
+            full_name=f"{depot.name} staff",  # "Beijing depot staff"
             email=f"staff-{depot.code.lower()}@spares.example",
         )
     count = len(ROLE_USERS) + len(EXTRA_ENGINEERS) + len(depots)

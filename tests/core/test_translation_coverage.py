@@ -58,8 +58,6 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/dispatch",
     "/depot-choice",
     "/reports",
-    "/users",
-    "/profile",
 )
 SKIPPED_SUFFIXES = (".pdf", ".csv", ".xlsx", ".zip", ".json", ".png", ".ico", ".css", ".js")
 # An English word (codes such as SH, RMA-2026-000123 or XA690006170 are not words).
@@ -74,9 +72,11 @@ DATA_COLUMNS = (
     ("customer", "name"),
     ("customer", "name_zh"),
     ("customer", "code"),
+    ("customer", "email"),  # shown on the customer pages
     ("site", "name"),
     ("site", "address"),
     ("site", "contact_name"),
+    ("site", "contact_email"),
     ("city", "name"),
     ("city", "province"),
     ("depot", "name"),
@@ -84,6 +84,7 @@ DATA_COLUMNS = (
     ("part", "description"),
     ("app_user", "username"),
     ("app_user", "full_name"),
+    ("app_user", "email"),  # shown on the administrators' user pages
     ("contract", "number"),
     ("rma", "symptom"),
     ("rma", "remarks"),
@@ -100,18 +101,26 @@ DATA_COLUMNS = (
 
 
 class _Text(HTMLParser):
-    """Visible text and same-site links of a page."""
+    """Visible text and same-site links of a page. Text an element marks as another
+    language (``<span lang="en">English</span>``, a language named in its own
+    tongue) is not left untranslated: it is skipped."""
 
     def __init__(self) -> None:
         super().__init__()
         self.chunks: list[str] = []
         self.links: list[str] = []
         self._hidden = 0
+        # [tag, depth] of the open element marked lang="..." other than Chinese.
+        self._foreign: list[list] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style", "template"):
             self._hidden += 1
         values = dict(attrs)
+        if self._foreign and self._foreign[-1][0] == tag:
+            self._foreign[-1][1] += 1
+        elif (values.get("lang") or "zh").split("-")[0] != "zh":
+            self._foreign.append([tag, 1])
         if tag == "a" and values.get("href"):
             self.links.append(values["href"] or "")
         for name in ("title", "placeholder", "aria-label", "alt"):
@@ -121,9 +130,13 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "template") and self._hidden:
             self._hidden -= 1
+        if self._foreign and self._foreign[-1][0] == tag:
+            self._foreign[-1][1] -= 1
+            if self._foreign[-1][1] == 0:
+                self._foreign.pop()
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden and data.strip():
+        if not self._hidden and not self._foreign and data.strip():
             self.chunks.append(" ".join(data.split()))
 
 

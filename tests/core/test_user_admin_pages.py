@@ -132,7 +132,16 @@ def test_the_list_reads_chinese_in_a_chinese_browser(client, login, make_user):
     login("admin")
     make_user("depot_staff", depot="SH")
     html = _html(client.get("/users", headers=CHINESE))
-    for chinese in ("用户管理", "用户名", "角色", "备件库", "状态", "启用", "备件库人员", "筛选结果共 2 个用户"):
+    for chinese in (
+        "用户管理",
+        "用户名",
+        "角色",
+        "备件库",
+        "状态",
+        "启用",
+        "备件库人员",
+        "筛选结果共 2 个用户",
+    ):
         assert chinese in html, chinese
     for english in ("Username", "Full name", "depot staff", ">active<", "users in this selection"):
         assert english not in html, english
@@ -165,7 +174,12 @@ def test_an_administrator_creates_a_user_who_can_then_sign_in(app, client, login
 @pytest.mark.parametrize(
     ("values", "status", "english", "chinese"),
     [
-        ({"password": "short"}, 422, "password must be at least 10 characters", "密码至少 10 个字符"),
+        (
+            {"password": "short"},
+            422,
+            "password must be at least 10 characters",
+            "密码至少 10 个字符",
+        ),
         ({"role": "depot_staff", "depot": ""}, 422, "depot staff must be bound", "备件库人员必须"),
         ({"role": "planner", "depot": "BJ"}, 422, "only depot staff", "只有备件库人员"),
         ({"username": "bad name!"}, 422, "username must be", "用户名只能"),
