@@ -12,17 +12,17 @@ from sqlmodel import Field, SQLModel
 
 from search.keys import KEY_LENGTH
 
-# The things found through stored keys; RMAs and units are found by their own
-# indexed numbers and serials.
-KEYED_KINDS = ("customer", "site", "city", "part")
-
 
 class SearchKey(SQLModel, table=True):
+    """Only customers, sites, cities and parts have keys: RMAs and units are found by
+    their own indexed numbers and serials."""
+
     __tablename__ = "search_key"
     __table_args__ = (
         CheckConstraint("kind IN ('customer', 'site', 'city', 'part')", name="kind_known"),
-        # The lookup: keys of one kind starting with the query.
-        Index("ix_search_key_kind_key", "kind", "key"),
+        # The lookup: keys of one kind starting with the query, and their refs read from
+        # the index alone (a broad query matches tens of thousands of keys).
+        Index("ix_search_key_kind_key", "kind", "key", "ref"),
     )
 
     kind: str = Field(sa_column=Column(String(10), primary_key=True))

@@ -10,7 +10,7 @@ from core.schemas import clean_text
 from search.service.find import MAX_QUERY, PER_KIND
 
 # The same values as search.service.find.KINDS, spelt out for the OpenAPI schema.
-Kind = Literal["rma", "unit", "installed_unit", "customer", "site", "city", "part"]
+Kind = Literal["city", "customer", "site", "rma", "unit", "installed_unit", "part"]
 MAX_LIMIT = 50
 
 

@@ -116,7 +116,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "ref", "key", name=op.f("pk_search_key")),
     )
     with op.batch_alter_table("search_key", schema=None) as batch_op:
-        batch_op.create_index("ix_search_key_kind_key", ["kind", "key"], unique=False)
+        batch_op.create_index("ix_search_key_kind_key", ["kind", "key", "ref"], unique=False)
     _backfill(op.get_bind(), search_key)
 
 

@@ -39,17 +39,17 @@ from core.errors import Invalid, NotFound
 from core.pagination import Page, PageRequest, paginate
 from depots.models import City
 from inventory.models import Part, Unit
-from rma.models import OPEN_STATUSES, Customer, InstalledUnit, Rma, Site
+from rma.models import OPEN_STATUSES, Customer, InstalledUnit, Rma, Site, Status
 from search.keys import KEY_LENGTH, normalize
 from search.models import SearchKey
 from search.service.indexing import PART_DESCRIPTION_ZH, SITE_NAME_ZH
 
-# The kinds of hits, in the order they are shown.
-KINDS = ("rma", "unit", "installed_unit", "customer", "site", "city", "part")
+# The kinds of hits, in the order they are shown: a place before what is there.
+KINDS = ("city", "customer", "site", "rma", "unit", "installed_unit", "part")
 # The places a hit can open besides an RMA, a unit or a part, and what is shown there.
 PLACE_KINDS = {
-    "city": ("rma", "customer", "site"),
-    "customer": ("rma", "installed_unit", "site"),
+    "city": ("customer", "site", "rma"),
+    "customer": ("site", "rma", "installed_unit"),
     "site": ("rma", "installed_unit"),
 }
 PER_KIND = 10
@@ -198,11 +198,40 @@ def _keyed_ids(kind: str, forms: set[str]) -> Any:
     )
 
 
-def _open_cases_in(city_ids: list[int]) -> Any:
+CLOSED_STATUSES = tuple(status.value for status in Status if status not in OPEN_STATUSES)
+
+
+# Customers of a place listed by id up to this many, a subquery beyond (the databases'
+# limits on bound parameters are 32,766 and 65,535).
+MAX_LISTED = 5_000
+
+
+def _customers_in(session: Session, city_ids: list[int]) -> Any:
+    """The customers with a site in one of ``city_ids``: their ids, read first, or the
+    query itself when there are too many to list."""
+    query = select(Site.customer_id).where(Site.city_id.in_(city_ids)).distinct()
+    ids = list(session.scalars(query.limit(MAX_LISTED + 1)))
+    return query if len(ids) > MAX_LISTED else ids
+
+
+def _open_cases(customers: ColumnElement[bool], *where: Any) -> ColumnElement[bool]:
+    """Open cases of the customers ``customers`` names (a condition on
+    ``Rma.customer_id``) meeting ``where``.
+
+    Written as "of these listed customers, not closed" on purpose: then both
+    databases narrow the cases through ``rma.customer_id``'s index. "Status in the
+    twelve open ones" led SQLite's planner to the status index (every open case in
+    the country), and a customer subquery PostgreSQL's to a scan of all cases:
+    35-60 ms instead of 3-5 for a city, measured on 100,000 cases.
+    """
+    return and_(customers, Rma.status.not_in(CLOSED_STATUSES), *where)
+
+
+def _open_cases_in(city_ids: list[int], customers: Any) -> Any:
     return (
         select(Rma.id)
         .join(Site, Site.id == Rma.site_id)
-        .where(Rma.status.in_(OPEN_STATUSES), Site.city_id.in_(city_ids))
+        .where(_open_cases(Rma.customer_id.in_(customers), Site.city_id.in_(city_ids)))
     )
 
 
@@ -215,17 +244,18 @@ def _matching(session: Session, query: str) -> dict[str, ColumnElement[bool]]:
     numbers = {code} if code.startswith("RMA-") else {code, f"RMA-{code}"}
     city_ids = [int(ref) for ref in session.scalars(_keyed("city", forms))]
     rmas: Any = select(Rma.id).where(or_(*(starts_with(Rma.number, n) for n in numbers)))
-    customers: Any = _keyed_ids("customer", forms)
-    sites: ColumnElement[bool] = Site.id.in_(_keyed_ids("site", forms))
-    if city_ids:
-        rmas = union(rmas, _open_cases_in(city_ids))
-        customers = union(customers, select(Site.customer_id).where(Site.city_id.in_(city_ids)))
+    customers = Customer.id.in_(_keyed_ids("customer", forms))
+    sites = Site.id.in_(_keyed_ids("site", forms))
+    if city_ids:  # a city found brings what is there
+        customers_there = _customers_in(session, city_ids)
+        rmas = union(rmas, _open_cases_in(city_ids, customers_there))
+        customers = or_(customers, Customer.id.in_(customers_there))
         sites = or_(sites, Site.city_id.in_(city_ids))
     return {
         "rma": Rma.id.in_(rmas),
         "unit": starts_with(Unit.serial, code),
         "installed_unit": starts_with(InstalledUnit.serial, code),
-        "customer": Customer.id.in_(customers),
+        "customer": customers,
         "site": sites,
         "city": City.id.in_(city_ids) if city_ids else false(),
         "part": Part.part_number.in_(_keyed("part", forms)),
@@ -447,23 +477,26 @@ def find(
     return Results(query, _groups(uow.session, conditions, kind, paging, keep_empty=False))
 
 
-def _surroundings(place: str, ident: int) -> dict[str, Any]:
+def _surroundings(session: Session, place: str, ident: int) -> dict[str, Any]:
     """Kind by kind, the condition of what is at the place."""
-    open_case = Rma.status.in_(OPEN_STATUSES)
     if place == "city":
+        customers_there = _customers_in(session, [ident])
         return {
-            "customer": Customer.id.in_(select(Site.customer_id).where(Site.city_id == ident)),
+            "customer": Customer.id.in_(customers_there),
             "site": Site.city_id == ident,
-            "rma": and_(open_case, Site.city_id == ident),
+            "rma": _open_cases(Rma.customer_id.in_(customers_there), Site.city_id == ident),
         }
     if place == "customer":
         return {
             "site": Site.customer_id == ident,
-            "rma": and_(open_case, Rma.customer_id == ident),
+            "rma": _open_cases(Rma.customer_id == ident),
             "installed_unit": Site.customer_id == ident,
         }
     return {
-        "rma": and_(open_case, Rma.site_id == ident),
+        "rma": _open_cases(
+            Rma.customer_id == select(Site.customer_id).where(Site.id == ident).scalar_subquery(),
+            Rma.site_id == ident,
+        ),
         "installed_unit": InstalledUnit.site_id == ident,
     }
 
@@ -487,6 +520,6 @@ def around(
     row = uow.session.execute(listing.statement.where(model.id == ident)).first()
     if row is None:
         raise NotFound(f"unknown {place} {ident}")
-    conditions = _surroundings(place, ident)
+    conditions = _surroundings(uow.session, place, ident)
     groups = _groups(uow.session, conditions, kind, paging, keep_empty=True)
     return Place(listing.hit(row), groups)

@@ -35,12 +35,12 @@ def test_find_prints_what_a_query_finds(app, world):
 
     assert found.exit_code == 0, found.output
     assert found.output.splitlines() == [
+        "city: 1",
+        "  Changsha · Hunan",
         "customer: 1",
         "  Xiangjiang Bank · XJB-CS",
         "site: 1",
         "  Xiangjiang Bank HQ · Xiangjiang Bank · Changsha",
-        "city: 1",
-        "  Changsha · Hunan",
     ]
     nothing = runner.invoke(args=["search", "find", "no-such-thing"])
     assert nothing.output == "nothing found for 'no-such-thing'\n"
