@@ -174,6 +174,9 @@ def _bulk_statement(state: ORMExecuteState) -> Any:
         return None
     given = state.parameters
     rows = [given] if isinstance(given, dict) else list(given or [])
+    if not rows and state.is_insert:  # insert(Model).values(...): the statement holds them
+        written = state.statement.compile().params
+        rows = [written] if source.ref_column in written else []
     connection = state.session.connection()
     refs: list[Any] | None = None  # None: every thing of the kind may have changed
     if rows and all(source.ref_column in row for row in rows):

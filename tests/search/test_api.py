@@ -3,11 +3,13 @@ refused queries, the OpenAPI document."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from core.auth import ROLE_NAMES
-from search.schemas import MAX_LIMIT
-from search.service.find import MAX_QUERY
+from search.schemas import MAX_LIMIT, Kind
+from search.service.find import KINDS, MAX_QUERY
 from tests.conftest import TEST_PASSWORD, csrf_token
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -121,3 +123,7 @@ def test_the_page_and_the_api_find_the_same(client, auth_for, changsha, make_use
     }
     html = client.get("/search?q=cs").get_data(as_text=True)
     assert api_urls and all(f'href="{url}"' in html for url in api_urls)
+
+
+def test_the_api_offers_every_kind_the_search_finds():
+    assert set(get_args(Kind)) == set(KINDS)

@@ -5,12 +5,14 @@ kept current when names change, also through the bulk CSV import."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 
 from core.db import UnitOfWork
 from core.errors import Invalid
 from core.pagination import PageRequest
+from inventory.models import Part
 from inventory.service import imports
+from rma.models import Customer, Site
 from rma.service import customers
 from search.models import SearchKey
 from search.service import find, indexing
@@ -19,6 +21,11 @@ from search.service import find, indexing
 @pytest.fixture
 def world(any_engine, world_on):
     return world_on(any_engine)
+
+
+def _keys(engine) -> set[tuple[str, str, str]]:
+    with engine.connect() as connection:
+        return set(connection.execute(select(SearchKey.kind, SearchKey.ref, SearchKey.key)))
 
 
 @pytest.mark.parametrize(
@@ -140,13 +147,9 @@ def test_reindex_rebuilds_exactly_what_the_events_kept(world):
     world.site(bank, "Xiangjiang Bank HQ", "Changsha")
     world.part("Line card 48x10GE")
 
-    def keys():
-        with world.engine.connect() as connection:
-            return set(connection.execute(select(SearchKey.kind, SearchKey.ref, SearchKey.key)))
-
-    kept = keys()
+    kept = _keys(world.engine)
     counts = indexing.reindex(UnitOfWork(world.engine))
-    assert keys() == kept
+    assert _keys(world.engine) == kept
     assert counts["customer"] >= 1 and counts["city"] >= 50
 
 
@@ -165,3 +168,26 @@ def test_each_kind_shows_ten_and_counts_the_rest(world):
     assert (len(group.hits), group.total, group.more) == (10, 12, 2)
     second = world.find("branch", kind="site", paging=PageRequest(2, 10, find.SORT, False))
     assert [hit.title.en for hit in second.groups[0].hits] == ["Branch 10", "Branch 11"]
+
+
+def test_bulk_statements_of_the_orm_keep_the_keys_too(world):
+    kept = world.customer("Hunan Power", "湖南电力")
+    gone = world.customer("Short-lived Ltd", "短命公司")
+    site = world.site(kept, "Old room", "Changsha")
+    unit = UnitOfWork(world.engine)
+    with unit.transaction():
+        unit.session.execute(update(Site).where(Site.name == "Old room").values(name="Yuelu hall"))
+        unit.session.execute(delete(Customer).where(Customer.id == gone.id))
+        unit.session.execute(
+            insert(Part).values(
+                part_number="BULK-1", description="Fan tray 2U", family="fan", unit_cost=10
+            )
+        )
+    assert world.found("yuelu", "site") == ["Yuelu hall"]
+    assert world.found("old room", "site") == []
+    assert world.found("dmgs", "customer") == []
+    assert world.found("fan tray 2u", "part") == ["BULK-1"]
+    assert [hit.link.ref for hit in world.find("yuelu").hits()] == [str(site.id)]
+    before = _keys(world.engine)
+    indexing.reindex(UnitOfWork(world.engine))
+    assert _keys(world.engine) == before
