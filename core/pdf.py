@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
 
 from core import clock
+from core.i18n import force_locale, gettext
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,13 @@ def labelled_barcode(
     return [barcode, Paragraph(caption, style)]
 
 
-def _numbered_canvas(font: Fonts, footer_left: str) -> type[Canvas]:
+def _frame_language(font: Fonts) -> AbstractContextManager[None]:
+    """The language of the page frame: the reader's (a PDF made for a Chinese page
+    is framed in Chinese), English when the font cannot draw Chinese."""
+    return nullcontext() if font.cjk else force_locale("en")
+
+
+def _numbered_canvas(font: Fonts, footer_left: str, page_of: str) -> type[Canvas]:
     """A canvas that holds its pages back until the end, so each footer can say
     "page x of y"."""
 
@@ -202,7 +210,9 @@ def _numbered_canvas(font: Fonts, footer_left: str) -> type[Canvas]:
                 self.setFillColor(MUTED)
                 self.drawString(PAGE_MARGIN, PAGE_MARGIN - 7 * mm, footer_left)
                 self.drawRightString(
-                    width - PAGE_MARGIN, PAGE_MARGIN - 7 * mm, f"Page {number} of {total}"
+                    width - PAGE_MARGIN,
+                    PAGE_MARGIN - 7 * mm,
+                    page_of % {"number": number, "pages": total},
                 )
                 super().showPage()
             super().save()
@@ -224,6 +234,10 @@ def build_pdf(
     return the PDF file's bytes. Long stories flow onto further pages."""
     font = font or fonts()
     printed = local_time(printed_at or clock.now())
+    with _frame_language(font):
+        brand = gettext("Spares")
+        printed_line = gettext("Printed %(time)s (Asia/Shanghai)", time=printed)
+        page_of = gettext("Page %(number)s of %(pages)s")  # filled in on each page
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -243,7 +257,7 @@ def build_pdf(
         canvas.saveState()
         canvas.setFillColor(INK)
         canvas.setFont(font.bold, 10)
-        canvas.drawString(PAGE_MARGIN, top - 4 * mm, f"Spares · {title}")
+        canvas.drawString(PAGE_MARGIN, top - 4 * mm, f"{brand} · {title}")
         canvas.setFont(font.regular, 9)
         canvas.drawRightString(width - PAGE_MARGIN, top - 4 * mm, header_right)
         canvas.setStrokeColor(RULE)
@@ -257,6 +271,6 @@ def build_pdf(
         list(story),
         onFirstPage=on_page,
         onLaterPages=on_page,
-        canvasmaker=_numbered_canvas(font, f"Printed {printed} (Asia/Shanghai)"),
+        canvasmaker=_numbered_canvas(font, printed_line, page_of),
     )
     return buffer.getvalue()
