@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask.json.provider import DefaultJSONProvider
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -87,7 +88,14 @@ HTTP_ERROR_DETAILS: dict[int, Any] = {
 
 def _page_detail(error: HTTPException) -> str:
     """The message of an HTTP error on a page: a view's own description as given,
-    werkzeug's generic English one replaced by ours in the reader's language."""
+    werkzeug's generic English one replaced by ours in the reader's language (and
+    the rate limiter's and the CSRF check's, which are English too)."""
+    if isinstance(error, CSRFError):
+        return gettext(
+            "The form was out of date or sent from elsewhere. Reload the page and try again."
+        )
+    if error.code == 429:
+        return str(HTTP_ERROR_DETAILS[429])
     generic = type(error).description
     if error.description and error.description != generic:
         return error.description

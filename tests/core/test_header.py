@@ -104,3 +104,21 @@ def test_the_header_leaves_a_pages_own_variables_alone(app, client, login):
     html = _html(client.get("/probe-header"))
     probe_list = html.split('<ul id="probe">', 1)[1].split("</ul>", 1)[0]
     assert probe_list == "<li>mine-1</li><li>mine-2</li>"
+
+
+def test_a_form_without_its_csrf_token_is_refused_in_the_readers_language(client, login):
+    login("engineer")
+    answer = client.post("/profile/language", data={"language": "en"}, headers=CHINESE)
+    assert answer.status_code == 400
+    assert "表单已过期或来源不明" in _html(answer)
+
+
+def test_too_many_sign_ins_are_refused_in_the_readers_language(engine):
+    from tests.conftest import make_test_app
+
+    client = make_test_app(engine, login_rate_limit="1 per minute").test_client()
+    token = csrf_token(client)
+    form = {"username": "nobody", "password": "wrong-password", "csrf_token": token}
+    assert client.post("/login", data=form, headers=CHINESE).status_code == 401
+    refused = client.post("/login", data=form, headers=CHINESE)
+    assert refused.status_code == 429 and "尝试次数过多" in _html(refused)
