@@ -589,3 +589,87 @@ class LadderStepBody(BaseModel):
     after_hours: float | None = Field(default=None, gt=0, le=10_000)
     notify_title: str | None = Field(default=None, min_length=1, max_length=80)
     notify_email: str | None = Field(default=None, min_length=3, max_length=200)
+
+
+# --- customers, sites, contracts and the installed base: edits -------------------------------
+
+
+class _Patch(Body):
+    """A PATCH body: the fields given change, those left out stay; at least one is given,
+    and only the fields named in ``_clearable`` may be null (cleared)."""
+
+    _clearable: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _something_given(self) -> _Patch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self._clearable:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class CustomerPatch(_Patch):
+    """A customer's names and e-mail (the code stays); ``email: null`` clears it."""
+
+    _clearable = ("email",)
+
+    name: Name | None = None
+    name_zh: NameZh | None = None
+    email: Email | None = None
+
+
+class SitePatch(_Patch):
+    """A site's name, city, address and contact; ``contact_email: null`` clears it. The
+    city cannot change while the site has open cases (409 ``site_has_open_cases``)."""
+
+    _clearable = ("contact_email",)
+
+    name: Name | None = None
+    city: CityName | Id | None = Field(
+        default=None, description="city name in English or Chinese, or id"
+    )
+    address: Address | None = None
+    contact_name: ContactName | None = None
+    contact_phone: Phone | None = None
+    contact_email: Email | None = None
+
+
+class ContractExtendBody(Body):
+    ends_on: date = Field(description="the new end, later than the current one")
+
+
+class ContractContinueBody(Body):
+    """A new contract continuing this one; terms left out are the old contract's."""
+
+    number: Annotated[str, Field(pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9-]{1,29}\s*$")]
+    ends_on: date
+    starts_on: date | None = Field(
+        default=None,
+        description="default the day after the old contract ends; earlier (an upgrade during "
+        "the term) ends the old one the day before",
+    )
+    coverage: Coverage | None = None
+    advance_replacement: StrictBool | None = None
+    repair: StrictBool | None = None
+    loaner: StrictBool | None = None
+
+
+class ContinuationOut(BaseModel):
+    contract: ContractOut = Field(description="the new contract")
+    previous: ContractOut = Field(description="the contract it continues, as it ends now")
+    units_moved: int = Field(description="active installed units moved to the new contract")
+
+
+class PhaseBody(Body):
+    phase: Phase = Field(description="a later phase than the unit's (phases never go back)")
+
+
+class PhaseConflictOut(ErrorOut):
+    phase: str | None = Field(default=None, description="the unit's phase now")
+    allowed: list[str] = Field(default_factory=list, description="the phases it may move to")
+
+
+class HeldConflictOut(ErrorOut):
+    rma: str | None = Field(default=None, description="the open RMA holding the unit or site")

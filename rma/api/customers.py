@@ -1,4 +1,13 @@
-"""Customers, sites, contracts and the installed base."""
+"""Customers, sites, contracts and the installed base: recorded, read and edited.
+
+Edits answer what changed (the customer, site, contract or unit as it is now).
+Refusals are 4xx JSON with a stable ``error`` code: besides ``invalid``,
+``not_found``, ``forbidden`` and ``conflict``, a phase change that stays or goes
+back is ``phase_not_forward`` (with the unit's ``phase`` and the ``allowed``
+ones), a unit that left the installed base ``unit_decommissioned``, a unit an open
+case holds ``open_rma`` and a site city change while cases are open
+``site_has_open_cases`` (both with the ``rma``). A refused edit changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,6 @@ from core.web import answer_once, uow
 from depots.models import City
 from rma.api import api
 from rma.api.answers import (
-    CONTRACT_EDITORS,
     CUSTOMER_EDITORS,
     READ_ERRORS,
     READERS,
@@ -37,27 +45,39 @@ from rma.models import (
 )
 from rma.schemas import (
     ByCustomerQuery,
+    ContinuationOut,
     ContractBody,
+    ContractContinueBody,
+    ContractExtendBody,
     ContractList,
     ContractOut,
     CustomerBody,
     CustomerList,
     CustomerOut,
+    CustomerPatch,
     CustomersQuery,
     ErrorOut,
+    HeldConflictOut,
+    IdPath,
     InstalledUnitBody,
     InstalledUnitDetailOut,
     InstalledUnitList,
     InstalledUnitOut,
     InstalledUnitQuery,
     InstalledUnitsQuery,
+    PhaseBody,
+    PhaseConflictOut,
     SerialPath,
     SiteBody,
     SiteList,
     SiteOut,
+    SitePatch,
 )
 from rma.service import allocation, customers
 from rma.service import entitlement as entitlement_rules
+
+# Contracts are commercial terms: supervisors record and renew them.
+CONTRACT_EDITORS = tuple(role.value for role in customers.CONTRACT_ROLES)
 
 # --- customers, sites, contracts, installed base --------------------------------------------
 
@@ -76,7 +96,7 @@ def get_customers(query: CustomersQuery) -> Any:
 @api.post(
     "/customers",
     responses={201: CustomerOut, **WRITE_ERRORS},
-    summary="Add a customer (engineers, supervisors, planners)",
+    summary="Add a customer (engineers, supervisors)",
 )
 @auth.api_roles(*CUSTOMER_EDITORS)
 def post_customer(body: CustomerBody) -> Any:
@@ -91,6 +111,23 @@ def post_customer(body: CustomerBody) -> Any:
             201,
         )
     )
+
+
+@api.patch(
+    "/customers/<int:id>",
+    responses={200: CustomerOut, **WRITE_ERRORS},
+    summary="Change a customer's names or e-mail (engineers, supervisors)",
+)
+@auth.api_roles(*CUSTOMER_EDITORS)
+def patch_customer(path: IdPath, body: CustomerPatch) -> Any:
+    actor = auth.api_actor()
+    changed = customers.update_customer(uow(), actor, path.id, **_given(body))
+    return json_answer(customer_answer(changed))
+
+
+def _given(body: Any) -> dict[str, Any]:
+    """The fields a PATCH body gives (those left out stay as they are)."""
+    return {name: getattr(body, name) for name in body.model_fields_set}
 
 
 @read_only
@@ -113,7 +150,7 @@ def get_sites(query: ByCustomerQuery) -> Any:
 @api.post(
     "/sites",
     responses={201: SiteOut, **WRITE_ERRORS},
-    summary="Add a site of a customer in a city (engineers, supervisors, planners)",
+    summary="Add a site of a customer in a city (engineers, supervisors)",
 )
 @auth.api_roles(*CUSTOMER_EDITORS)
 def post_site(body: SiteBody) -> Any:
@@ -136,6 +173,21 @@ def post_site(body: SiteBody) -> Any:
     return answer_once(work)
 
 
+@api.patch(
+    "/sites/<int:id>",
+    responses={200: SiteOut, **WRITE_ERRORS, 409: HeldConflictOut},
+    summary="Change a site's name, city, address or contact (engineers, supervisors)",
+)
+@auth.api_roles(*CUSTOMER_EDITORS)
+def patch_site(path: IdPath, body: SitePatch) -> Any:
+    actor = auth.api_actor()
+    u = uow()
+    with u.transaction():
+        site = customers.update_site(u, actor, path.id, **_given(body))
+        answer = _sites(u, [site])[0]
+    return json_answer(answer)
+
+
 @api.get(
     "/contracts",
     responses={200: ContractList, 401: ErrorOut, 422: ErrorOut},
@@ -150,7 +202,7 @@ def get_contracts(query: ByCustomerQuery) -> Any:
 @api.post(
     "/contracts",
     responses={201: ContractOut, **WRITE_ERRORS},
-    summary="Add a service contract (supervisors, planners)",
+    summary="Add a service contract (supervisors)",
 )
 @auth.api_roles(*CONTRACT_EDITORS)
 def post_contract(body: ContractBody) -> Any:
@@ -174,6 +226,52 @@ def post_contract(body: ContractBody) -> Any:
             201,
         )
     )
+
+
+@api.post(
+    "/contracts/<int:id>/extend",
+    responses={200: ContractOut, **WRITE_ERRORS},
+    summary="Renew a contract on the same terms to a later end date (supervisors)",
+)
+@auth.api_roles(*CONTRACT_EDITORS)
+def post_contract_extension(path: IdPath, body: ContractExtendBody) -> Any:
+    actor = auth.api_actor()
+    return answer_once(
+        lambda u: (contract_answer(customers.extend_contract(u, actor, path.id, body.ends_on)), 200)
+    )
+
+
+@api.post(
+    "/contracts/<int:id>/continue",
+    responses={201: ContinuationOut, **WRITE_ERRORS},
+    summary="Renew a contract with a new one continuing it; its units move to the new one "
+    "(supervisors)",
+)
+@auth.api_roles(*CONTRACT_EDITORS)
+def post_contract_continuation(path: IdPath, body: ContractContinueBody) -> Any:
+    actor = auth.api_actor()
+
+    def work(u: UnitOfWork) -> tuple[Any, int]:
+        done = customers.continue_contract(
+            u,
+            actor,
+            path.id,
+            body.number,
+            body.ends_on,
+            starts_on=body.starts_on,
+            coverage=body.coverage,
+            advance_replacement=body.advance_replacement,
+            repair=body.repair,
+            loaner=body.loaner,
+        )
+        answer = ContinuationOut(
+            contract=contract_answer(done.contract),
+            previous=contract_answer(done.previous),
+            units_moved=done.units_moved,
+        )
+        return answer.model_dump(), 201
+
+    return answer_once(work)
 
 
 def _unit(unit: InstalledUnit, site: Site, customer: Customer, city: City) -> dict[str, Any]:
@@ -236,7 +334,7 @@ def get_installed_units(query: InstalledUnitsQuery) -> Any:
 @api.post(
     "/installed-units",
     responses={201: InstalledUnitOut, **WRITE_ERRORS},
-    summary="Record a unit installed at a customer's site (engineers, supervisors, planners)",
+    summary="Record a unit installed at a customer's site (engineers, supervisors)",
 )
 @auth.api_roles(*CUSTOMER_EDITORS)
 def post_installed_unit(body: InstalledUnitBody) -> Any:
@@ -302,3 +400,31 @@ def _unit_detail(uow: UnitOfWork, serial: str, fault_level: str | None) -> dict[
 @auth.api_roles(*READERS)
 def get_installed_unit(path: SerialPath, query: InstalledUnitQuery) -> Any:
     return json_answer(_unit_detail(uow(), path.serial, query.fault_level))
+
+
+@api.post(
+    "/installed-units/<serial>/phase",
+    responses={200: InstalledUnitOut, **WRITE_ERRORS, 409: PhaseConflictOut},
+    summary="Move a unit on to a later phase: acceptance, installation, trial_run, "
+    "in_warranty, out_of_warranty (engineers, supervisors)",
+)
+@auth.api_roles(*CUSTOMER_EDITORS)
+def post_unit_phase(path: SerialPath, body: PhaseBody) -> Any:
+    actor = auth.api_actor()
+    return answer_once(
+        lambda u: (_units(u, [customers.change_phase(u, actor, path.serial, body.phase)])[0], 200)
+    )
+
+
+@api.post(
+    "/installed-units/<serial>/decommission",
+    responses={200: InstalledUnitOut, **WRITE_ERRORS, 409: HeldConflictOut},
+    summary="Take a unit out of the installed base; refused while an open RMA holds it "
+    "(engineers, supervisors)",
+)
+@auth.api_roles(*CUSTOMER_EDITORS)
+def post_unit_decommission(path: SerialPath) -> Any:
+    actor = auth.api_actor()
+    return answer_once(
+        lambda u: (_units(u, [customers.decommission(u, actor, path.serial)])[0], 200)
+    )

@@ -12,29 +12,92 @@ Rules, in order:
 4. Anything else is billable and needs a supervisor's approval.
 
 Coverage (5x8 or 7x24) comes from the active contract; without one it is 5x8.
+
+Every decision says why in a sentence. The case stores it in English
+(``Entitlement.reason``: the API, notifications and the case history read the
+same words whatever language the engineer's page was in); pages show it in the
+reader's language (``Entitlement.explanation``; a reason stored with a case reads
+through ``rma.service.wording.entitlement_text``, so these sentences stay as they
+are).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 
 from core.db import UnitOfWork
+from core.i18n import gettext
+from rma import kinds
 from rma.models import Contract, InstalledUnit, Kind
 
 PRE_WARRANTY = ("acceptance", "installation", "trial_run")
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue without translating it here: the reasons
+    are kept in English and translated when shown."""
+    return message
+
+
+BEFORE_WARRANTY = N_("before warranty (%(phase)s): the vendor's responsibility")
+IN_WARRANTY = N_("in warranty until %(date)s")
+BY_CONTRACT = N_("contract %(contract)s (%(coverage)s) until %(date)s")
+UNKNOWN_SERIAL = N_("serial unknown and no active contract covers this service")
+WARRANTY_ENDED = N_("warranty ended %(date)s and no active contract covers it")
+NOT_COVERED = N_("%(kind)s is not covered by warranty or an active contract")
+REASONS = (BEFORE_WARRANTY, IN_WARRANTY, BY_CONTRACT, UNKNOWN_SERIAL, WARRANTY_ENDED, NOT_COVERED)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a decision went the way it did: one of ``REASONS`` and its values (codes
+    for a phase or a kind, ISO dates, contract numbers)."""
+
+    template: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def english(self) -> str:
+        return self.template % {key: _english(key, value) for key, value in self.values.items()}
+
+    def translated(self) -> str:
+        """In the language of the request (English outside one, and on the API)."""
+        named = {key: _named(key, value) for key, value in self.values.items()}
+        return gettext(self.template, **named)
+
+
+def _english(key: str, value: str) -> str:
+    return value.replace("_", " ") if key in ("phase", "kind") else value
+
+
+def _named(key: str, value: str) -> str:
+    """A value as the reader says it: phases and kinds by their names (``rma.kinds``)."""
+    if key == "phase":
+        return str(kinds.PHASE_LABELS.get(value, value))
+    return kinds.kind_label(value) if key == "kind" else value
+
+
 @dataclass(frozen=True)
 class Entitlement:
     entitled: bool
-    reason: str
+    why: Reason
     phase: str | None
     warranty_end: date | None
     contract: Contract | None
     coverage: str
+
+    @property
+    def reason(self) -> str:
+        """Why, in English: what a case stores and the API answers."""
+        return self.why.english()
+
+    @property
+    def explanation(self) -> str:
+        """Why, in the reader's language (pages)."""
+        return self.why.translated()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -72,7 +135,8 @@ def _active_contracts(uow: UnitOfWork, customer_id: int, today: date) -> list[Co
 def decide(
     uow: UnitOfWork, customer_id: int, unit: InstalledUnit | None, kind: str, today: date
 ) -> Entitlement:
-    """The entitlement of ``customer_id`` to ``kind`` for ``unit`` (None: serial unknown)."""
+    """The entitlement of ``customer_id`` to ``kind`` for ``unit`` (None: serial unknown)
+    on the day ``today`` (any day: pages also ask about the day after a contract ends)."""
     contracts = _active_contracts(uow, customer_id, today)
     own = [c for c in contracts if unit is not None and c.id == unit.contract_id]
     ordered = own + [c for c in contracts if c not in own]
@@ -80,41 +144,29 @@ def decide(
     covering = next((c for c in ordered if _covers(c, kind)), None)
     phase = unit.phase if unit else None
     warranty_end = unit.warranty_end if unit else None
+    first = ordered[0] if ordered else None
     if unit is not None and unit.phase in PRE_WARRANTY:
-        return Entitlement(
-            True,
-            f"before warranty ({unit.phase.replace('_', ' ')}): the vendor's responsibility",
-            phase,
-            warranty_end,
-            ordered[0] if ordered else None,
-            coverage,
-        )
+        why = Reason(BEFORE_WARRANTY, {"phase": unit.phase})
+        return Entitlement(True, why, phase, warranty_end, first, coverage)
     in_warranty = unit is not None and unit.phase == "in_warranty" and unit.warranty_end >= today
     if in_warranty and kind != Kind.LOANER:
-        return Entitlement(
-            True,
-            f"in warranty until {unit.warranty_end.isoformat()}",
-            phase,
-            warranty_end,
-            covering or (ordered[0] if ordered else None),
-            coverage,
-        )
+        assert unit is not None
+        why = Reason(IN_WARRANTY, {"date": unit.warranty_end.isoformat()})
+        return Entitlement(True, why, phase, warranty_end, covering or first, coverage)
     if covering is not None:
-        return Entitlement(
-            True,
-            f"contract {covering.number} ({covering.coverage}) until "
-            f"{covering.ends_on.isoformat()}",
-            phase,
-            warranty_end,
-            covering,
-            covering.coverage,
+        why = Reason(
+            BY_CONTRACT,
+            {
+                "contract": covering.number,
+                "coverage": covering.coverage,
+                "date": covering.ends_on.isoformat(),
+            },
         )
+        return Entitlement(True, why, phase, warranty_end, covering, covering.coverage)
     if unit is None:
-        reason = "serial unknown and no active contract covers this service"
+        why = Reason(UNKNOWN_SERIAL)
     elif unit.phase == "out_of_warranty" or unit.warranty_end < today:
-        reason = f"warranty ended {unit.warranty_end.isoformat()} and no active contract covers it"
+        why = Reason(WARRANTY_ENDED, {"date": unit.warranty_end.isoformat()})
     else:
-        reason = f"{kind.replace('_', ' ')} is not covered by warranty or an active contract"
-    return Entitlement(
-        False, reason, phase, warranty_end, ordered[0] if ordered else None, coverage
-    )
+        why = Reason(NOT_COVERED, {"kind": str(Kind(kind).value)})
+    return Entitlement(False, why, phase, warranty_end, first, coverage)

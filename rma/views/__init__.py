@@ -21,6 +21,7 @@ needed).
 from flask import Blueprint
 
 from core.auth import Role
+from core.i18n import lazy_gettext
 from core.web import add_nav
 
 views = Blueprint("rma", __name__, template_folder="../templates")
@@ -33,5 +34,9 @@ add_nav("My cases", "rma.cases", ENGINEER, order=5)
 add_nav("Cases", "rma.open_cases", SUPERVISOR, PLANNER, order=6)
 add_nav("Pick list", "rma.pick_list", STAFF, order=7)
 add_nav("Returns", "rma.returns", STAFF, order=8)
+add_nav(lazy_gettext("Customers"), "rma.customers_list", ENGINEER, SUPERVISOR, PLANNER, order=9)
+add_nav(
+    lazy_gettext("Installed base"), "rma.installed_base", ENGINEER, SUPERVISOR, PLANNER, order=9
+)
 
-from rma.views import actions, cases, desk, escalations, opening  # noqa: E402, F401  (routes)
+from rma.views import actions, cases, customers, desk, escalations, opening  # noqa: E402, F401

@@ -108,7 +108,8 @@ def test_who_may_record_what(client, auth_for):
 
     customer = {"code": "ACME", "name": "Acme"}
     assert status("/api/v1/customers", customer, "depot_staff", "SH") == 403
-    assert status("/api/v1/customers", customer, "planner") == 201
+    assert status("/api/v1/customers", customer, "planner") == 403  # planners read
+    assert status("/api/v1/customers", customer, "engineer") == 201
     contract = {
         "customer_id": 1,
         "number": "K-1",
@@ -116,7 +117,9 @@ def test_who_may_record_what(client, auth_for):
         "ends_on": "2026-12-31",
     }
     assert status("/api/v1/contracts", contract, "engineer") == 403
+    assert status("/api/v1/contracts", contract, "planner") == 403
     assert status("/api/v1/contracts", contract, "depot_staff", "SH") == 403
+    assert status("/api/v1/contracts", contract, "supervisor") == 201
     assert client.get("/api/v1/customers").status_code == 401
 
 
@@ -180,3 +183,212 @@ def test_the_serial_look_up_previews_which_depot_would_ship_without_reserving(
 def test_unknown_serial_is_404(client, auth_for):
     answer = client.get("/api/v1/installed-units/NOPE0001", headers=auth_for("engineer"))
     assert answer.status_code == 404 and answer.get_json()["error"] == "not_found"
+
+
+# --- edits ----------------------------------------------------------------------------------
+
+CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def _call(client, method, path, headers, status, body=None):
+    answer = client.open(path, method=method, json=body, headers=headers)
+    assert answer.status_code == status, answer.get_json()
+    return answer.get_json()
+
+
+def test_a_customer_edit_changes_what_is_given_and_a_refused_one_nothing(client, auth_for):
+    engineer = auth_for("engineer")
+    customer = _post(
+        client,
+        "/api/v1/customers",
+        {"code": "HN-BANK", "name": "Hunan Bank", "email": "it@hnbank.cn"},
+        engineer,
+    )
+    path = f"/api/v1/customers/{customer['id']}"
+    changed = _call(client, "PATCH", path, engineer, 200, {"name_zh": "湖南银行"})
+    assert (changed["code"], changed["name"], changed["name_zh"]) == (
+        "HN-BANK",
+        "Hunan Bank",
+        "湖南银行",
+    )
+    assert changed["email"] == "it@hnbank.cn"
+    assert _call(client, "PATCH", path, engineer, 200, {"email": None})["email"] is None
+    # Refused: nothing given, a name cleared, a bad e-mail; answered in English with a code
+    # even to a Chinese browser (the API speaks English).
+    assert _call(client, "PATCH", path, {**engineer, **CHINESE}, 422, {})["error"] == "invalid"
+    refused = _call(client, "PATCH", path, {**engineer, **CHINESE}, 422, {"name": None})
+    assert refused["error"] == "invalid" and "name cannot be null" in refused["detail"]
+    _call(client, "PATCH", path, engineer, 422, {"name": "  ", "name_zh": "别的"})
+    _call(client, "PATCH", path, engineer, 422, {"email": "not-an-address"})
+    # Roles are checked before the body: a planner reads, and learns nothing of the route.
+    assert _call(client, "PATCH", path, auth_for("planner"), 403, {"bogus": 1})["error"] == (
+        "forbidden"
+    )
+    assert _call(client, "PATCH", "/api/v1/customers/999999", engineer, 404, {"name": "X"})[
+        "error"
+    ] == ("not_found")
+    [now] = _call(client, "GET", "/api/v1/customers?search=湖南", engineer, 200)
+    assert (now["name"], now["name_zh"], now["email"]) == ("Hunan Bank", "湖南银行", None)
+
+
+def test_a_site_moves_city_only_without_open_cases(
+    client, auth_for, account, install, make_part, stock_up
+):
+    engineer = auth_for("engineer")
+    acct = account("Changsha")
+    path = f"/api/v1/sites/{acct.site.id}"
+    moved = _call(
+        client, "PATCH", path, engineer, 200, {"city": "乌鲁木齐", "contact_name": "Ms. Gao"}
+    )
+    assert (moved["city"]["name"], moved["contact_name"], moved["name"]) == (
+        "Urumqi",
+        "Ms. Gao",
+        acct.site.name,
+    )
+    assert _call(client, "PATCH", path, engineer, 404, {"city": "Atlantis"})["error"] == (
+        "not_found"
+    )
+    part = make_part(serialized=True)
+    stock_up("XA", part, 1, serialized=True)
+    unit = install(acct, part)
+    rma = _post(
+        client,
+        "/api/v1/rmas",
+        {"serial": unit.serial, "fault_level": "C-2", "kind": "repair", "symptom": "no link"},
+        engineer,
+    )
+    refused = _call(client, "PATCH", path, engineer, 409, {"city": "Lanzhou", "name": "Renamed"})
+    assert (refused["error"], refused["rma"]) == ("site_has_open_cases", rma["number"])
+    [site] = _call(client, "GET", f"/api/v1/sites?customer_id={acct.customer.id}", engineer, 200)
+    assert (site["city"]["name"], site["name"]) == ("Urumqi", acct.site.name)  # nothing changed
+    renamed = _call(client, "PATCH", path, engineer, 200, {"name": "Renamed"})
+    assert (renamed["name"], renamed["city"]["name"]) == ("Renamed", "Urumqi")
+
+
+def _unit_answer(client, serial, headers):
+    return _call(client, "GET", f"/api/v1/installed-units/{serial}", headers, 200)
+
+
+def test_a_contract_extended_or_continued_carries_its_units_entitlement(
+    client, auth_for, account, install, make_part
+):
+    supervisor, engineer = auth_for("supervisor"), auth_for("engineer")
+    acct = account("Wuhan", coverage="5x8", contract_days=20)
+    unit = install(acct, make_part(serialized=True), phase="out_of_warranty", warranty_days=-5)
+    old = acct.contract
+    path = f"/api/v1/contracts/{old.id}"
+    assert _unit_answer(client, unit.serial, engineer)["entitlement"]["repair"]["entitled"]
+
+    # Extending: later than the current end only, by supervisors only.
+    sooner = (old.ends_on - timedelta(days=1)).isoformat()
+    assert _call(client, "POST", f"{path}/extend", supervisor, 422, {"ends_on": sooner})
+    later = (old.ends_on + timedelta(days=365)).isoformat()
+    _call(client, "POST", f"{path}/extend", engineer, 403, {"ends_on": later})
+    extended = _call(client, "POST", f"{path}/extend", supervisor, 200, {"ends_on": later})
+    assert (extended["number"], extended["ends_on"], extended["coverage"]) == (
+        old.number,
+        later,
+        "5x8",
+    )
+
+    # Continuing from today as 7x24 with loaners: the old one ends yesterday, the unit
+    # moves, and its entitlement today comes from the new contract.
+    body = {"number": "k-up-1", "starts_on": today().isoformat(), "ends_on": later}
+    body |= {"coverage": "7x24", "loaner": True}
+    done = _call(client, "POST", f"{path}/continue", supervisor, 201, body)
+    assert done["units_moved"] == 1
+    assert (done["contract"]["number"], done["contract"]["repair"]) == ("K-UP-1", True)
+    assert done["previous"]["ends_on"] == (today() - timedelta(days=1)).isoformat()
+    assert done["previous"]["active"] is False and done["contract"]["active"] is True
+    found = _unit_answer(client, unit.serial, engineer)
+    assert found["contract_id"] == done["contract"]["id"]
+    assert found["entitlement"]["loaner"] == {
+        **found["entitlement"]["loaner"],
+        "entitled": True,
+        "contract": "K-UP-1",
+        "coverage": "7x24",
+    }
+
+    # Refused continuations change nothing: a number taken, a gap after the old end.
+    new_path = f"/api/v1/contracts/{done['contract']['id']}"
+    after = (old.ends_on + timedelta(days=800)).isoformat()
+    taken = {"number": old.number, "ends_on": after}
+    assert _call(client, "POST", f"{new_path}/continue", supervisor, 409, taken)["error"] == (
+        "conflict"
+    )
+    gap = {"number": "K-GAP", "starts_on": "2099-01-01", "ends_on": "2099-12-31"}
+    _call(client, "POST", f"{new_path}/continue", supervisor, 422, gap)
+    listed = _call(
+        client, "GET", f"/api/v1/contracts?customer_id={acct.customer.id}", engineer, 200
+    )
+    assert [(c["number"], c["ends_on"]) for c in listed] == [
+        (old.number, (today() - timedelta(days=1)).isoformat()),
+        ("K-UP-1", later),
+    ]
+    assert _unit_answer(client, unit.serial, engineer)["contract_id"] == done["contract"]["id"]
+
+
+def test_a_phase_only_moves_forward(client, auth_for, account, install, make_part):
+    engineer = auth_for("engineer")
+    acct = account("Nanjing", coverage=None)
+    unit = install(acct, make_part(serialized=True), phase="acceptance", warranty_days=-1)
+    path = f"/api/v1/installed-units/{unit.serial.lower()}/phase"
+    free = _unit_answer(client, unit.serial, engineer)["entitlement"]["advance_replacement"]
+    assert free["entitled"] and free["reason"].startswith("before warranty (acceptance)")
+
+    moved = _call(client, "POST", path, engineer, 200, {"phase": "installation"})
+    assert moved["phase"] == "installation"
+    back = _call(client, "POST", path, engineer, 409, {"phase": "acceptance"})
+    assert (back["error"], back["phase"]) == ("phase_not_forward", "installation")
+    assert back["allowed"] == ["trial_run", "in_warranty", "out_of_warranty"]
+    _call(client, "POST", path, engineer, 409, {"phase": "installation"})  # already there
+    _call(client, "POST", path, engineer, 422, {"phase": "scrapped"})
+    _call(client, "POST", path, auth_for("planner"), 403, {"phase": "nonsense"})
+
+    # Straight on out of warranty (no trial run): without a contract it is billable now.
+    _call(client, "POST", path, engineer, 200, {"phase": "out_of_warranty"})
+    found = _unit_answer(client, unit.serial, engineer)
+    assert found["phase"] == "out_of_warranty"
+    assert found["entitlement"]["advance_replacement"]["entitled"] is False
+    assert "warranty ended" in found["entitlement"]["advance_replacement"]["reason"]
+
+
+def test_a_decommissioned_unit_leaves_the_installed_base_but_not_while_a_case_holds_it(
+    client, auth_for, account, install, make_part, stock_up
+):
+    engineer = auth_for("engineer")
+    part = make_part(serialized=True)
+    stock_up("WH", part, 1, serialized=True)
+    acct = account("Wuhan")
+    held, spare = install(acct, part), install(acct, part)
+    rma = _post(
+        client,
+        "/api/v1/rmas",
+        {"serial": held.serial, "fault_level": "C-3", "kind": "repair", "symptom": "fan"},
+        engineer,
+    )
+    refused = _call(
+        client, "POST", f"/api/v1/installed-units/{held.serial}/decommission", engineer, 409
+    )
+    assert (refused["error"], refused["rma"]) == ("open_rma", rma["number"])
+    assert _unit_answer(client, held.serial, engineer)["active"] is True
+
+    key = {**engineer, "Idempotency-Key": "decommission-spare-1"}
+    path = f"/api/v1/installed-units/{spare.serial}/decommission"
+    gone = _call(client, "POST", path, key, 200)
+    assert (gone["serial"], gone["active"]) == (spare.serial, False)
+    assert _call(client, "POST", path, key, 200) == gone  # the same request, answered again
+    again = _call(client, "POST", path, engineer, 409)
+    assert again["error"] == "unit_decommissioned"
+    phase = _call(
+        client,
+        "POST",
+        f"/api/v1/installed-units/{spare.serial}/phase",
+        engineer,
+        409,
+        {"phase": "out_of_warranty"},
+    )
+    assert phase["error"] == "unit_decommissioned"
+    # Out of the installed base, the serial may enter stock (one serial, one place).
+    receipt = {"depot": "WH", "part_number": part, "qty": 1, "serials": [spare.serial]}
+    _call(client, "POST", "/api/v1/stock/receipts", auth_for("depot_staff", "WH"), 201, receipt)
