@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, cast, false, literal, or_, select, union
+from sqlalchemy import ColumnElement, Integer, and_, cast, literal, or_, select, union
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork, read_only
@@ -185,15 +185,11 @@ def clean_query(text: str | None) -> str:
     return query
 
 
-def _keyed(kind: str, forms: set[str]) -> Any:
-    """The refs of ``kind`` with a key starting with one of ``forms``."""
-    return select(SearchKey.ref).where(
-        SearchKey.kind == kind, or_(*(starts_with(SearchKey.key, form) for form in forms))
-    )
-
-
-def _keyed_ids(kind: str, forms: set[str]) -> Any:
-    return select(cast(SearchKey.ref, Integer)).where(
+def _keyed(kind: str, forms: set[str], *, ids: bool = False) -> Any:
+    """The refs of ``kind`` with a key starting with one of ``forms`` (as integer ids
+    with ``ids``: customers, sites and cities)."""
+    ref = cast(SearchKey.ref, Integer) if ids else SearchKey.ref
+    return select(ref).where(
         SearchKey.kind == kind, or_(*(starts_with(SearchKey.key, form) for form in forms))
     )
 
@@ -242,10 +238,10 @@ def _matching(session: Session, query: str) -> dict[str, ColumnElement[bool]]:
     forms = {folded, folded.replace(" ", "")}
     code = unicodedata.normalize("NFKC", query).upper()
     numbers = {code} if code.startswith("RMA-") else {code, f"RMA-{code}"}
-    city_ids = [int(ref) for ref in session.scalars(_keyed("city", forms))]
+    city_ids = list(session.scalars(_keyed("city", forms, ids=True)))
     rmas: Any = select(Rma.id).where(or_(*(starts_with(Rma.number, n) for n in numbers)))
-    customers = Customer.id.in_(_keyed_ids("customer", forms))
-    sites = Site.id.in_(_keyed_ids("site", forms))
+    customers = Customer.id.in_(_keyed("customer", forms, ids=True))
+    sites = Site.id.in_(_keyed("site", forms, ids=True))
     if city_ids:  # a city found brings what is there
         customers_there = _customers_in(session, city_ids)
         rmas = union(rmas, _open_cases_in(city_ids, customers_there))
@@ -257,7 +253,7 @@ def _matching(session: Session, query: str) -> dict[str, ColumnElement[bool]]:
         "installed_unit": starts_with(InstalledUnit.serial, code),
         "customer": customers,
         "site": sites,
-        "city": City.id.in_(city_ids) if city_ids else false(),
+        "city": City.id.in_(city_ids),
         "part": Part.part_number.in_(_keyed("part", forms)),
     }
 
