@@ -146,23 +146,22 @@ def _query_problem(error: Invalid) -> str:
 @auth.page_roles()
 def results() -> Any:
     """What the query ``q`` finds, grouped by kind; with ``kind``, that kind page by page."""
-    text = request.args.get("q", "")
+    text = request.args.get("q", "").strip()
     kind, paging = _one_kind(KINDS)
-    context: dict[str, Any] = {"q": text.strip(), "kind": kind, "headings": HEADINGS}
-    if not text.strip():
-        return render_template("search/results.html", found=None, groups=[], **context)
-    try:
-        found = find.find(uow(), text, kind=kind, paging=paging)
-    except Invalid as error:
-        return render_template(
-            "search/results.html", found=None, groups=[], error=_query_problem(error), **context
-        ), 422
+    found, error, status = None, None, 200
+    if text:
+        try:
+            found = find.find(uow(), text, kind=kind, paging=paging)
+        except Invalid as refused:
+            error, status = _query_problem(refused), 422
     return render_template(
         "search/results.html",
+        q=found.text if found else text,
+        kind=kind,
         found=found,
-        groups=_shown_groups(found.groups, HEADINGS),
-        **{**context, "q": found.text},
-    )
+        groups=_shown_groups(found.groups, HEADINGS) if found else [],
+        error=error,
+    ), status
 
 
 def _place_page(place: str, ident: int) -> Any:
