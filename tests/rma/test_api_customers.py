@@ -4,9 +4,20 @@ open case, which depot would ship)."""
 
 from __future__ import annotations
 
+import itertools
+import re
+import threading
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
+from core import auth
+from core.db import UnitOfWork
+from inventory.models import PartIn
+from inventory.service import catalog
 from rma.models import Kind
+from rma.service import customers
+from tests.conftest import TEST_PASSWORD, bearer, csrf_token, make_test_app
 from tests.rma.conftest import today
 
 
@@ -392,3 +403,132 @@ def test_a_decommissioned_unit_leaves_the_installed_base_but_not_while_a_case_ho
     # Out of the installed base, the serial may enter stock (one serial, one place).
     receipt = {"depot": "WH", "part_number": part, "qty": 1, "serials": [spare.serial]}
     _call(client, "POST", "/api/v1/stock/receipts", auth_for("depot_staff", "WH"), 201, receipt)
+
+
+# --- on both databases ----------------------------------------------------------------------
+
+
+def _world(engine):
+    """A customer with a site, a contract and installed units, an app on ``engine`` and
+    a token per role, all made on that database."""
+    uow, admin = UnitOfWork(engine), auth.system_actor()
+    part = catalog.create_part(
+        uow,
+        admin,
+        PartIn(
+            part_number="DB-SW-48",
+            description="48-port switch",
+            family="chassis",
+            serialized=True,
+            unit_cost=Decimal("1000.00"),
+        ),
+    ).part_number
+    customer = customers.create_customer(uow, admin, "DB", "Both Databases Co", name_zh="两库公司")
+    site = customers.create_site(uow, admin, customer.id, "HQ", "Wuhan")
+    contract = customers.create_contract(
+        uow, admin, customer.id, "K-DB-1", "5x8", today() - timedelta(days=30), today()
+    )
+    units = [
+        customers.create_installed_unit(
+            uow,
+            admin,
+            f"DBU{n:05d}",
+            part,
+            site.id,
+            today() - timedelta(days=400),
+            today() + timedelta(days=200),
+            contract_id=contract.id,
+        ).serial
+        for n in range(6)
+    ]
+    app = make_test_app(engine)
+    client = app.test_client()
+
+    def headers(role: str) -> dict[str, str]:
+        name = f"{role}-db{next(_db_names)}"
+        auth.create_user(uow, name, TEST_PASSWORD, role)
+        answer = client.post(
+            "/api/v1/auth/token", json={"username": name, "password": TEST_PASSWORD}
+        )
+        return bearer(answer.get_json()["token"])
+
+    return app, client, customer, contract, units, headers
+
+
+_db_names = itertools.count(1)
+
+
+def test_edits_and_lists_work_alike_on_both_databases(any_engine):
+    app, client, customer, contract, units, headers = _world(any_engine)
+    supervisor = headers("supervisor")
+    _call(client, "PATCH", f"/api/v1/customers/{customer.id}", supervisor, 200, {"name": "DB Co"})
+    body = {"number": "K-DB-2", "ends_on": (today() + timedelta(days=365)).isoformat()}
+    done = _call(client, "POST", f"/api/v1/contracts/{contract.id}/continue", supervisor, 201, body)
+    assert done["units_moved"] == len(units)
+    assert done["contract"]["starts_on"] == (today() + timedelta(days=1)).isoformat()
+    _call(
+        client,
+        "POST",
+        f"/api/v1/installed-units/{units[0]}/phase",
+        supervisor,
+        200,
+        {"phase": "out_of_warranty"},
+    )
+    _call(client, "POST", f"/api/v1/installed-units/{units[1]}/decommission", supervisor, 200)
+
+    page = app.test_client()
+    name = f"engineer-db{next(_db_names)}"
+    auth.create_user(UnitOfWork(any_engine), name, TEST_PASSWORD, "engineer")
+    token = csrf_token(page)
+    page.post("/login", data={"username": name, "password": TEST_PASSWORD, "csrf_token": token})
+    listed = page.get("/customers?q=两库&sort=units&order=desc")
+    assert listed.status_code == 200 and 'data-testid="customer-DB"' in listed.get_data(
+        as_text=True
+    )
+    totals = re.search(r'data-testid="customer-totals".*?</p>', listed.get_data(as_text=True), re.S)
+    assert f"{len(units) - 1} installed units" in " ".join(
+        re.sub("<[^>]+>", " ", totals.group(0)).split()
+    )
+    base = page.get("/installed-base?sort=phase&order=desc&per_page=25").get_data(as_text=True)
+    assert re.findall(r'<tr data-testid="unit-([^"]+)"', base)[0] == units[0]
+    assert page.get(f"/customers/{customer.id}/contracts/{contract.id}").status_code == 200
+
+
+def _at_once(app, requests: list[tuple[str, dict | None, dict]]) -> list[Any]:
+    """POST each request at the same moment, each from its own thread and client."""
+    barrier = threading.Barrier(len(requests))
+    answers: list[Any] = [None] * len(requests)
+
+    def send(index: int, url: str, body: dict | None, auth_headers: dict) -> None:
+        racer = app.test_client()
+        barrier.wait()
+        answers[index] = racer.post(url, json=body, headers=auth_headers)
+
+    threads = [threading.Thread(target=send, args=(i, *r)) for i, r in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def test_decommissioning_while_a_case_is_opened_never_leaves_a_case_on_a_unit_gone(any_engine):
+    app, client, _, _, units, headers = _world(any_engine)
+    engineer, supervisor = headers("engineer"), headers("supervisor")
+    for serial in units:
+        case = {"serial": serial, "fault_level": "C-3", "kind": "repair", "symptom": "fan"}
+        opened, gone = _at_once(
+            app,
+            [
+                ("/api/v1/rmas", case, engineer),
+                (f"/api/v1/installed-units/{serial}/decommission", None, supervisor),
+            ],
+        )
+        statuses = (opened.status_code, gone.status_code)
+        assert statuses in ((201, 409), (409, 200)), statuses  # one of them, never both
+        found = _call(client, "GET", f"/api/v1/installed-units/{serial}", engineer, 200)
+        if opened.status_code == 201:
+            assert gone.get_json()["error"] == "open_rma"
+            assert (found["active"], found["open_rma"]) == (True, opened.get_json()["number"])
+        else:
+            assert (found["active"], found["open_rma"]) == (False, None)
