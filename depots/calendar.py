@@ -43,6 +43,8 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.i18n import gettext
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MINUTES_PER_DAY = 24 * 60
 MICROSECONDS_PER_HOUR = 3_600_000_000
@@ -151,7 +153,9 @@ def is_working_time(calendar: WorkingCalendar, instant: datetime) -> bool:
             if window is not None and window[0] <= moment < window[1]:
                 return True
     except OverflowError as error:
-        raise ValueError(f"{instant} is beyond the supported dates") from error
+        raise ValueError(
+            gettext("%(instant)s is beyond the supported dates", instant=instant)
+        ) from error
     return False
 
 
@@ -176,7 +180,7 @@ def working_hours_between(calendar: WorkingCalendar, start: datetime, end: datet
     try:
         return _working_us_between(calendar, first, last) / MICROSECONDS_PER_HOUR
     except OverflowError as error:
-        raise ValueError("span reaches beyond the supported dates") from error
+        raise ValueError(gettext("span reaches beyond the supported dates")) from error
 
 
 def add_working_hours(
@@ -198,7 +202,11 @@ def add_working_hours(
         return _add_us(calendar, moment, remaining)
     except OverflowError as error:
         raise ValueError(
-            f"{hours} working hours from {start} lie beyond the supported dates"
+            gettext(
+                "%(hours)s working hours from %(start)s lie beyond the supported dates",
+                hours=hours,
+                start=start,
+            )
         ) from error
 
 
@@ -245,21 +253,33 @@ def _utc(value: datetime, what: str) -> datetime:
     if not isinstance(value, datetime):
         raise ValueError(f"{what} must be a datetime")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} {value.isoformat()} is naive; give it a time zone")
+        raise ValueError(
+            gettext(
+                "%(what)s %(value)s is naive; give it a time zone",
+                what=what,
+                value=value.isoformat(),
+            )
+        )
     try:
         return value.astimezone(UTC)
     except OverflowError as error:  # 0001-01-01T00:00+08:00 has no UTC equivalent
-        raise ValueError(f"{what} {value.isoformat()} is beyond the supported dates") from error
+        raise ValueError(
+            gettext(
+                "%(what)s %(value)s is beyond the supported dates",
+                what=what,
+                value=value.isoformat(),
+            )
+        ) from error
 
 
 def _hours_to_us(hours: float | Decimal) -> int:
     # Decimal too: lane and SLA hours are stored as numeric(7, 2) elsewhere.
     if isinstance(hours, bool) or not isinstance(hours, int | float | Decimal):
-        raise ValueError("hours must be a number")
+        raise ValueError(gettext("hours must be a number"))
     if not math.isfinite(hours):
-        raise ValueError("hours must be a finite number")
+        raise ValueError(gettext("hours must be a finite number"))
     if hours < 0:
-        raise ValueError(f"hours must not be negative; got {hours}")
+        raise ValueError(gettext("hours must not be negative; got %(hours)s", hours=hours))
     return round(hours * MICROSECONDS_PER_HOUR)
 
 
@@ -393,7 +413,13 @@ def _add_us(calendar: WorkingCalendar, start: datetime, remaining: int) -> datet
     last_opened = calendar._opened_off_days[-1] if calendar._opened_off_days else None
     while True:
         if not calendar.weekdays and (last_opened is None or day > last_opened):
-            raise ValueError(f"calendar {calendar.code} has no working time after {start}")
+            raise ValueError(
+                gettext(
+                    "calendar %(code)s has no working time after %(start)s",
+                    code=calendar.code,
+                    start=start,
+                )
+            )
         if remaining > 0 and _uniform(calendar, day.year):
             days_left_in_year = (date(day.year, 12, 31) - day).days + 1
             skipped, used = _days_within(calendar, day, remaining)

@@ -42,6 +42,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from core.i18n import gettext
+
 EARTH_RADIUS_KM = 6371.0
 SAME_CITY_KM = 50.0  # below this a courier delivers across town
 ROAD_MAX_KM = 800.0  # up to and including this, road express; beyond it, air
@@ -151,17 +153,21 @@ def check_terms(
     errors: dict[str, str] = {}
     mode_text = str(mode).strip().lower() if mode is not None else ""
     if mode_text not in MODES:
-        errors["mode"] = f"mode must be one of {', '.join(MODES)}"
+        errors["mode"] = gettext("mode must be one of %(modes)s", modes=", ".join(MODES))
     hours_value = _decimal(hours)
     if hours_value is None:
-        errors["hours"] = "hours must be a number"
+        errors["hours"] = gettext("hours must be a number")
     elif not Decimal(0) < money(hours_value) <= MAX_LANE_HOURS:
-        errors["hours"] = f"hours must be more than 0 and at most {MAX_LANE_HOURS}"
+        errors["hours"] = gettext(
+            "hours must be more than 0 and at most %(most)s", most=MAX_LANE_HOURS
+        )
     cost_value = _decimal(cost)
     if cost_value is None:
-        errors["cost"] = "cost must be a number"
+        errors["cost"] = gettext("cost must be a number")
     elif not Decimal(0) <= money(cost_value) <= MAX_LANE_COST:
-        errors["cost"] = f"cost must be at least 0 and at most {MAX_LANE_COST} CNY"
+        errors["cost"] = gettext(
+            "cost must be at least 0 and at most %(most)s CNY", most=MAX_LANE_COST
+        )
     if errors:
         return None, errors
     assert hours_value is not None and cost_value is not None

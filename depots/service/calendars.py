@@ -27,6 +27,7 @@ from core import clock
 from core.auth import Actor
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Invalid, NotFound
+from core.i18n import gettext, lazy_gettext, ngettext
 from depots.calendar import WorkingCalendar, add_working_hours, working_hours_between
 from depots.models import Calendar, CalendarDay
 
@@ -44,7 +45,15 @@ LAST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_HOURS = 87_600
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NAME_MAX = 80
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_NAMES = (
+    lazy_gettext("Monday"),
+    lazy_gettext("Tuesday"),
+    lazy_gettext("Wednesday"),
+    lazy_gettext("Thursday"),
+    lazy_gettext("Friday"),
+    lazy_gettext("Saturday"),
+    lazy_gettext("Sunday"),
+)
 
 # The calendars every installation has; administrators edit their days, not these rows.
 DEFAULT_CALENDARS: tuple[dict[str, Any], ...] = (
@@ -115,7 +124,12 @@ class ImportResult:
     unchanged: int
 
     def __str__(self) -> str:
-        return f"{self.created} days added, {self.replaced} replaced, {self.unchanged} unchanged"
+        return gettext(
+            "%(created)s days added, %(replaced)s replaced, %(unchanged)s unchanged",
+            created=self.created,
+            replaced=self.replaced,
+            unchanged=self.unchanged,
+        )
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -219,7 +233,13 @@ def add_hours(uow: UnitOfWork, code: str, start: datetime, hours: float) -> date
     try:
         _check_instant(start, "start")
         if hours > MAX_HOURS:
-            raise ValueError(f"at most {MAX_HOURS} hours may be added; got {hours}")
+            raise ValueError(
+                gettext(
+                    "at most %(most)s hours may be added; got %(hours)s",
+                    most=MAX_HOURS,
+                    hours=hours,
+                )
+            )
         return add_working_hours(calendar, start, hours)
     except ValueError as error:
         raise Invalid(str(error)) from error
@@ -265,7 +285,13 @@ def delete_day(uow: UnitOfWork, actor: Actor | None, code: str, day: date) -> No
     row = _calendar_row(uow, code, lock=True)
     existing = uow.session.get(CalendarDay, (row.code, day))
     if existing is None:
-        raise NotFound(f"calendar {row.code} has no holiday or make-up day on {day.isoformat()}")
+        raise NotFound(
+            gettext(
+                "calendar %(code)s has no holiday or make-up day on %(day)s",
+                code=row.code,
+                day=day.isoformat(),
+            )
+        )
     uow.session.delete(existing)
 
 
@@ -288,7 +314,11 @@ def import_days(uow: UnitOfWork, actor: Actor | None, content: str | bytes) -> I
     rows, errors = _parse_days(content, calendars)
     if errors:
         raise Invalid(
-            f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in the file; nothing imported",
+            ngettext(
+                "%(num)d problem in the file; nothing imported",
+                "%(num)d problems in the file; nothing imported",
+                len(errors),
+            ),
             errors=[error.as_dict() for error in errors],
         )
     created = replaced = unchanged = 0
@@ -350,9 +380,21 @@ def seed_calendars(uow: UnitOfWork) -> None:
 
 def _check_instant(value: datetime, what: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} {value.isoformat()} is naive; give it a time zone")
+        raise ValueError(
+            gettext(
+                "%(what)s %(value)s is naive; give it a time zone",
+                what=what,
+                value=value.isoformat(),
+            )
+        )
     if not FIRST_INSTANT <= value < LAST_INSTANT:
-        raise ValueError(f"{what} {value.isoformat()} is outside the years 1970-2199")
+        raise ValueError(
+            gettext(
+                "%(what)s %(value)s is outside the years 1970-2199",
+                what=what,
+                value=value.isoformat(),
+            )
+        )
 
 
 def _require_admin(actor: Actor | None) -> None:
@@ -372,7 +414,7 @@ def _calendar_row(uow: UnitOfWork, code: str, *, lock: bool = False) -> Calendar
         statement = lock_for_update(statement, uow)
     row = uow.session.exec(statement).first()
     if row is None:
-        raise NotFound(f"unknown calendar {code!r}")
+        raise NotFound(gettext("unknown calendar %(code)r", code=code))
     return row
 
 
@@ -409,6 +451,14 @@ def _entry(row: CalendarDay) -> DayEntry:
     )
 
 
+def _kind_problem(kind: str) -> str:
+    return gettext("kind must be 'holiday' or 'workday', not %(kind)r", kind=kind)
+
+
+def _name_problem(length: int) -> str:
+    return gettext("name is %(length)s characters; at most %(most)s", length=length, most=NAME_MAX)
+
+
 def _day_problems(calendar: Calendar, day: date, kind: str, name: str) -> list[tuple[str, str]]:
     """(column, reason) for everything wrong with one day of ``calendar``."""
     problems: list[tuple[str, str]] = []
@@ -416,23 +466,41 @@ def _day_problems(calendar: Calendar, day: date, kind: str, name: str) -> list[t
         problems.append(
             (
                 "calendar",
-                f"calendar {calendar.code} is always open; holidays and make-up days do not apply",
+                gettext(
+                    "calendar %(code)s is always open; holidays and make-up days do not apply",
+                    code=calendar.code,
+                ),
             )
         )
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        problems.append(("day", f"{day.isoformat()} is outside {FIRST_YEAR}-{LAST_YEAR}"))
+        problems.append(
+            (
+                "day",
+                gettext(
+                    "%(day)s is outside %(first)s-%(last)s",
+                    day=day.isoformat(),
+                    first=FIRST_YEAR,
+                    last=LAST_YEAR,
+                ),
+            )
+        )
     if kind not in DAY_KINDS:
-        problems.append(("kind", f"kind must be 'holiday' or 'workday', not {kind!r}"))
+        problems.append(("kind", _kind_problem(kind)))
     elif kind == "workday" and str(day.isoweekday()) in calendar.weekdays:
         problems.append(
             (
                 "kind",
-                f"{day.isoformat()} is a {WEEKDAY_NAMES[day.weekday()]}, already a working day "
-                f"of {calendar.code}; a make-up working day falls on a normally closed day",
+                gettext(
+                    "%(day)s is a %(weekday)s, already a working day of %(code)s; a make-up "
+                    "working day falls on a normally closed day",
+                    day=day.isoformat(),
+                    weekday=WEEKDAY_NAMES[day.weekday()],
+                    code=calendar.code,
+                ),
             )
         )
     if len(name) > NAME_MAX:
-        problems.append(("name", f"name is {len(name)} characters; at most {NAME_MAX}"))
+        problems.append(("name", _name_problem(len(name))))
     return problems
 
 
@@ -444,24 +512,28 @@ def _parse_days(
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            return [], [RowError(1, "", "the file is not UTF-8 text")]
+            return [], [RowError(1, "", gettext("the file is not UTF-8 text"))]
     content = content.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(content, newline=""))
     try:
         header = next(reader, None)
     except csv.Error as error:
-        return [], [RowError(1, "", f"unreadable CSV: {error}")]
+        return [], [RowError(1, "", gettext("unreadable CSV: %(error)s", error=error))]
     if header is None:
         return [], [
-            RowError(1, "", "the file is empty; expected the header calendar,day,kind,name")
+            RowError(
+                1, "", gettext("the file is empty; expected the header calendar,day,kind,name")
+            )
         ]
     names = [cell.strip().lower() for cell in header]
     missing = [column for column in CSV_COLUMNS if column not in names]
     unknown = [name for name in names if name not in CSV_COLUMNS]
     duplicated = sorted({name for name in names if names.count(name) > 1})
-    header_errors = [RowError(1, column, "column missing") for column in missing]
-    header_errors += [RowError(1, name or "(blank)", "unknown column") for name in unknown]
-    header_errors += [RowError(1, name, "column appears twice") for name in duplicated]
+    header_errors = [RowError(1, column, gettext("column missing")) for column in missing]
+    header_errors += [
+        RowError(1, name or gettext("(blank)"), gettext("unknown column")) for name in unknown
+    ]
+    header_errors += [RowError(1, name, gettext("column appears twice")) for name in duplicated]
     if header_errors:
         return [], header_errors
     position = {column: names.index(column) for column in CSV_COLUMNS}
@@ -475,11 +547,21 @@ def _parse_days(
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines are harmless
             if len(entries) + len(errors) >= MAX_IMPORT_ROWS:
-                errors.append(RowError(line, "", f"more than {MAX_IMPORT_ROWS} rows"))
+                errors.append(
+                    RowError(line, "", gettext("more than %(most)s rows", most=MAX_IMPORT_ROWS))
+                )
                 break
             if len(cells) != len(names):
                 errors.append(
-                    RowError(line, "", f"expected {len(names)} fields, found {len(cells)}")
+                    RowError(
+                        line,
+                        "",
+                        gettext(
+                            "expected %(expected)s fields, found %(found)s",
+                            expected=len(names),
+                            found=len(cells),
+                        ),
+                    )
                 )
                 continue
             entry, row_errors = _parse_row(
@@ -494,16 +576,24 @@ def _parse_days(
             if key in first_line:
                 errors.append(
                     RowError(
-                        line, "day", f"{entry.day.isoformat()} already on line {first_line[key]}"
+                        line,
+                        "day",
+                        gettext(
+                            "%(day)s already on line %(line)s",
+                            day=entry.day.isoformat(),
+                            line=first_line[key],
+                        ),
                     )
                 )
                 continue
             first_line[key] = line
             entries.append(entry)
     except csv.Error as error:
-        errors.append(RowError(reader.line_num, "", f"unreadable CSV: {error}"))
+        errors.append(
+            RowError(reader.line_num, "", gettext("unreadable CSV: %(error)s", error=error))
+        )
     if not entries and not errors:
-        errors.append(RowError(1, "", "the file has a header but no rows"))
+        errors.append(RowError(1, "", gettext("the file has a header but no rows")))
     return (entries, []) if not errors else ([], errors)
 
 
@@ -515,27 +605,39 @@ def _parse_row(
     if calendar is None:
         known = ", ".join(sorted(calendars))
         errors.append(
-            RowError(line, "calendar", f"unknown calendar {cells['calendar']!r}; one of {known}")
+            RowError(
+                line,
+                "calendar",
+                gettext(
+                    "unknown calendar %(code)r; one of %(known)s",
+                    code=cells["calendar"],
+                    known=known,
+                ),
+            )
         )
     day: date | None = None
     if not ISO_DAY.match(cells["day"]):
-        errors.append(RowError(line, "day", f"{cells['day']!r} is not a date like 2026-02-14"))
+        errors.append(
+            RowError(
+                line, "day", gettext("%(day)r is not a date like 2026-02-14", day=cells["day"])
+            )
+        )
     else:
         try:
             day = date.fromisoformat(cells["day"])
         except ValueError:
-            errors.append(RowError(line, "day", f"{cells['day']} is not a real date"))
+            errors.append(
+                RowError(line, "day", gettext("%(day)s is not a real date", day=cells["day"]))
+            )
     kind = cells["kind"].lower()
     if kind not in DAY_KINDS:
-        errors.append(RowError(line, "kind", f"kind must be 'holiday' or 'workday', not {kind!r}"))
+        errors.append(RowError(line, "kind", _kind_problem(kind)))
     if calendar is not None and day is not None:
         for column, reason in _day_problems(calendar, day, kind, cells["name"]):
             if column != "kind" or kind in DAY_KINDS:  # an unknown kind is reported once
                 errors.append(RowError(line, column, reason))
     elif len(cells["name"]) > NAME_MAX:
-        errors.append(
-            RowError(line, "name", f"name is {len(cells['name'])} characters; at most {NAME_MAX}")
-        )
+        errors.append(RowError(line, "name", _name_problem(len(cells["name"]))))
     if errors or calendar is None or day is None:
         return None, errors
     return DayEntry(calendar=calendar.code, day=day, kind=kind, name=cells["name"]), []

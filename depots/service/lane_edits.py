@@ -22,6 +22,7 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Invalid, NotFound
+from core.i18n import gettext
 from depots import lanes as rule
 from depots.lanes import LaneTerms
 from depots.models import City, Lane
@@ -70,7 +71,7 @@ def _invalid_terms(errors: dict[str, str]) -> Invalid:
 def _locked_lane(uow: UnitOfWork, lane_id: int) -> Lane:
     lane = uow.session.exec(lock_for_update(select(Lane).where(Lane.id == lane_id), uow)).first()
     if lane is None:
-        raise NotFound(f"no lane {lane_id}")
+        raise NotFound(gettext("no lane %(id)s", id=lane_id))
     return lane
 
 
@@ -130,6 +131,15 @@ class _Problem:
     reason: str
 
 
+def _unknown_destination(kind: str | None, to: str) -> str:
+    """Why a destination was not found, naming what was looked for."""
+    if kind == "city":
+        return gettext("unknown city %(to)r", to=to)
+    if kind == "depot":
+        return gettext("unknown depot %(to)r", to=to)
+    return gettext("unknown city or depot %(to)r", to=to)
+
+
 def _resolve_changes(
     uow: UnitOfWork, network: NetworkLookup, changes: Iterable[tuple[int, LaneChange]]
 ) -> tuple[list[tuple[int, LaneTerms, int]], list[_Problem]]:
@@ -146,19 +156,24 @@ def _resolve_changes(
         origin = network.depot(change.from_depot)
         if origin is None:
             row_problems.append(
-                _Problem(where, "from_depot", f"unknown depot {change.from_depot!r}")
+                _Problem(
+                    where,
+                    "from_depot",
+                    gettext("unknown depot %(code)r", code=change.from_depot),
+                )
             )
         kind = (change.kind or "").strip().lower() or None
         target = None
         if kind is not None and kind not in LANE_KINDS:
             row_problems.append(
-                _Problem(where, "kind", f"kind must be city or depot, not {kind!r}")
+                _Problem(
+                    where, "kind", gettext("kind must be city or depot, not %(kind)r", kind=kind)
+                )
             )
         else:
             target = network.destination(change.to, kind)
             if target is None:
-                what = kind or "city or depot"
-                row_problems.append(_Problem(where, "to", f"unknown {what} {change.to!r}"))
+                row_problems.append(_Problem(where, "to", _unknown_destination(kind, change.to)))
         terms, errors = rule.check_terms(change.mode, change.hours, change.cost)
         row_problems += [_Problem(where, column, reason) for column, reason in errors.items()]
         lane_id = None
@@ -172,11 +187,21 @@ def _resolve_changes(
             lane_id = lane_ids.get(key)
             if lane_id is None:
                 row_problems.append(
-                    _Problem(where, "to", f"no lane from {origin.code} to {change.to!r}")
+                    _Problem(
+                        where,
+                        "to",
+                        gettext(
+                            "no lane from %(origin)s to %(to)r", origin=origin.code, to=change.to
+                        ),
+                    )
                 )
             elif lane_id in seen:
                 row_problems.append(
-                    _Problem(where, "to", f"same lane as {seen[lane_id]}; give each lane once")
+                    _Problem(
+                        where,
+                        "to",
+                        gettext("same lane as %(other)s; give each lane once", other=seen[lane_id]),
+                    )
                 )
             else:
                 seen[lane_id] = where
@@ -203,14 +228,25 @@ def update_lanes(uow: UnitOfWork, actor: Actor, changes: Sequence[LaneChange]) -
     """
     actor.require_role(*EDITORS)
     if not changes:
-        raise Invalid("give at least one lane update")
+        raise Invalid(gettext("give at least one lane update"))
     network = NetworkLookup(uow)
     resolved, problems = _resolve_changes(uow, network, enumerate(changes))
     if problems:
         raise Invalid(
-            f"{len({p.where for p in problems})} of {len(changes)} lane updates are invalid, "
-            "nothing changed: "
-            + "; ".join(f"item {p.where} {p.column}: {p.reason}" for p in problems),
+            gettext(
+                "%(bad)s of %(all)s lane updates are invalid, nothing changed: %(problems)s",
+                bad=len({p.where for p in problems}),
+                all=len(changes),
+                problems="; ".join(
+                    gettext(
+                        "item %(item)s %(field)s: %(reason)s",
+                        item=p.where,
+                        field=p.column,
+                        reason=p.reason,
+                    )
+                    for p in problems
+                ),
+            ),
             errors=[{"item": p.where, "field": p.column, "reason": p.reason} for p in problems],
         )
     lanes = _locked_lanes(uow, [lane_id for lane_id, _, _ in resolved])
@@ -258,16 +294,25 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
     try:
         header = next(reader, None)
     except csv.Error as error:
-        raise Invalid(f"not a CSV file: {error}") from None
+        raise Invalid(gettext("not a CSV file: %(error)s", error=error)) from None
     if header is None:
-        raise Invalid("the file is empty; expected the header " + ",".join(CSV_COLUMNS))
+        raise Invalid(
+            gettext(
+                "the file is empty; expected the header %(header)s", header=",".join(CSV_COLUMNS)
+            )
+        )
     names = [name.strip().lower() for name in header]
     missing = [column for column in CSV_COLUMNS if column not in names]
     if missing:
         raise Invalid(
-            f"line 1: missing column(s) {', '.join(missing)}; "
-            f"expected the header {','.join(CSV_COLUMNS)}",
-            errors=[{"line": 1, "column": column, "reason": "missing"} for column in missing],
+            gettext(
+                "line 1: missing column(s) %(missing)s; expected the header %(header)s",
+                missing=", ".join(missing),
+                header=",".join(CSV_COLUMNS),
+            ),
+            errors=[
+                {"line": 1, "column": column, "reason": gettext("missing")} for column in missing
+            ],
         )
     position = {column: names.index(column) for column in CSV_COLUMNS}
 
@@ -279,10 +324,20 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines are harmless
             if len(rows) >= MAX_IMPORT_ROWS:
-                raise Invalid(f"too many rows: at most {MAX_IMPORT_ROWS} lanes per file")
+                raise Invalid(
+                    gettext("too many rows: at most %(most)s lanes per file", most=MAX_IMPORT_ROWS)
+                )
             if len(cells) < len(names):
                 problems.append(
-                    _Problem(line, "", f"{len(cells)} cells, the header has {len(names)}")
+                    _Problem(
+                        line,
+                        "",
+                        gettext(
+                            "%(cells)s cells, the header has %(header)s",
+                            cells=len(cells),
+                            header=len(names),
+                        ),
+                    )
                 )
                 continue
             value = {column: cells[index].strip() for column, index in position.items()}
@@ -300,7 +355,9 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
                 )
             )
     except csv.Error as error:
-        problems.append(_Problem(reader.line_num, "", f"unreadable CSV: {error}"))
+        problems.append(
+            _Problem(reader.line_num, "", gettext("unreadable CSV: %(error)s", error=error))
+        )
 
     network = NetworkLookup(uow)
     for line, change in rows:

@@ -26,6 +26,7 @@ from sqlmodel import select
 from core import clock
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Invalid, NotFound
+from core.i18n import gettext
 from depots import lanes as rule
 from depots.lanes import LaneTerms, PickupWindow, Quote, Service
 from depots.models import Calendar, City, Depot, Lane
@@ -202,7 +203,13 @@ class NetworkLookup:
     def require_depot(self, code: str) -> Depot:
         depot = self.depot(code)
         if depot is None:
-            raise NotFound(f"unknown depot {code!r}; depots are {', '.join(sorted(self.depots))}")
+            raise NotFound(
+                gettext(
+                    "unknown depot %(code)r; depots are %(depots)s",
+                    code=code,
+                    depots=", ".join(sorted(self.depots)),
+                )
+            )
         return depot
 
     def city(self, name: str | None) -> City | None:
@@ -223,8 +230,11 @@ class NetworkLookup:
     def require_destination(self, to: str, kind: str | None = None) -> tuple[str, City | Depot]:
         found = self.destination(to, kind)
         if found is None:
-            what = {"city": "city", "depot": "depot"}.get(kind or "", "city or depot")
-            raise NotFound(f"unknown destination {what} {to!r}")
+            if kind == "city":
+                raise NotFound(gettext("unknown destination city %(to)r", to=to))
+            if kind == "depot":
+                raise NotFound(gettext("unknown destination depot %(to)r", to=to))
+            raise NotFound(gettext("unknown destination city or depot %(to)r", to=to))
         return found
 
     def info(self, lane: Lane) -> LaneInfo:
@@ -333,7 +343,7 @@ def list_lanes(
     """
     kind = kind or None
     if kind is not None and kind not in LANE_KINDS:
-        raise Invalid(f"kind must be city or depot, not {kind!r}")
+        raise Invalid(gettext("kind must be city or depot, not %(kind)r", kind=kind))
     network = NetworkLookup(uow)
     statement = select(Lane)
     if from_depot:
@@ -354,7 +364,7 @@ def get_lane(uow: UnitOfWork, lane_id: int) -> LaneInfo:
     """One lane by id; ``NotFound`` if there is none."""
     lane = uow.session.get(Lane, lane_id)
     if lane is None:
-        raise NotFound(f"no lane {lane_id}")
+        raise NotFound(gettext("no lane %(id)s", id=lane_id))
     return NetworkLookup(uow).info(lane)
 
 
@@ -372,12 +382,17 @@ def _find(
     origin = network.require_depot(from_depot)
     _, target = network.require_destination(to, kind)
     if isinstance(target, Depot) and target.code == origin.code:
-        raise NotFound(f"no lane from depot {origin.code} to itself; ask for its city instead")
+        raise NotFound(
+            gettext(
+                "no lane from depot %(code)s to itself; ask for its city instead",
+                code=origin.code,
+            )
+        )
     lane = uow.session.exec(
         select(Lane).where(Lane.from_depot == origin.code, _to_clause(target))
     ).first()
     if lane is None:
-        raise NotFound(f"no lane {origin.code} → {to}")
+        raise NotFound(gettext("no lane %(origin)s → %(to)s", origin=origin.code, to=to))
     return lane
 
 
@@ -430,9 +445,11 @@ def quote(
     (C-1 cases only) is the caller's rule: ``depots.lanes.service_allowed``.
     """
     if ready_at.tzinfo is None or ready_at.utcoffset() is None:
-        raise Invalid("ready_at needs a time zone (e.g. 2026-03-06T17:30:00+08:00)")
+        raise Invalid(gettext("ready_at needs a time zone (e.g. 2026-03-06T17:30:00+08:00)"))
     if str(service) not in rule.SERVICES:
-        raise Invalid(f"service must be standard or emergency, not {service!r}")
+        raise Invalid(
+            gettext("service must be standard or emergency, not %(service)r", service=service)
+        )
     network = NetworkLookup(uow)
     lane = _find(uow, network, from_depot, to, None)
     depot = network.depot_info(network.depots[lane.from_depot])

@@ -17,20 +17,22 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from core import auth, clock
 from core.errors import DomainError, Invalid
+from core.i18n import gettext, lazy_gettext
 from core.web import add_nav, uow
 from depots.calendar import WorkingCalendar, count_working_days, is_working_day, parse_instant
+from depots.labels import DAY_KIND_LABELS, MONTH_NAMES, WEEKDAY_SHORT, label, shipped_name
 from depots.service import calendars
 from depots.service.calendars import DAY_KINDS, FIRST_YEAR, LAST_YEAR, DayEntry
 from depots.views import views
 
 READERS = ("planner", "supervisor", "engineer")  # admins pass every role check
-add_nav("Calendars", "depots.calendars", *READERS, order=60)
+add_nav(lazy_gettext("Calendars"), "depots.calendars", *READERS, order=60)
 
 DEFAULT_CALENDAR = "5x8"
-WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _is_admin() -> bool:
 
 
 def _year_months(calendar: WorkingCalendar, year: int, days: list[DayEntry]) -> list[Month]:
-    names = {entry.day: entry.name for entry in days}
+    names = {entry.day: shipped_name(entry.name) for entry in days}
     layout = month_layout.Calendar(firstweekday=0)
     months = []
     for number in range(1, 13):
@@ -68,28 +70,46 @@ def _year_months(calendar: WorkingCalendar, year: int, days: list[DayEntry]) -> 
             cells = []
             for day in week:
                 if day in calendar.holidays:
-                    state, label = "holiday", names.get(day) or "holiday"
+                    state, text = "holiday", names.get(day) or gettext("holiday")
                 elif day in calendar.workdays:
-                    state, label = "workday", f"make-up working day ({names.get(day) or '-'})"
+                    state = "workday"
+                    text = gettext("make-up working day (%(name)s)", name=names.get(day) or "-")
                 elif is_working_day(calendar, day):
-                    state, label = "open", "working day"
+                    state, text = "open", gettext("working day")
                 else:
-                    state, label = "closed", "closed"
-                cells.append(DayCell(day, day.month == number, state, label))
+                    state, text = "closed", gettext("closed")
+                cells.append(DayCell(day, day.month == number, state, text))
             weeks.append(cells)
-        months.append(Month(month_layout.month_name[number], weeks))
+        months.append(Month(str(MONTH_NAMES[number - 1]), weeks))
     return months
+
+
+def _when(instant: datetime) -> str:
+    """An instant as Asia/Shanghai wall-clock time with the weekday: ``2026-02-13 16:00 Fri``."""
+    local = clock.local(instant)
+    return f"{local:%Y-%m-%d %H:%M} {WEEKDAY_SHORT[local.weekday()]}"
+
+
+def _strong(text: str) -> Markup:
+    """``text`` in bold, to put into a translated sentence."""
+    return Markup("<strong>%s</strong>") % escape(text)
 
 
 def _local_instant(text: str, zone: ZoneInfo, what: str) -> datetime:
     """A calculator field: ISO with an offset, or wall-clock time in the calendar's zone."""
     text = text.strip()
     if not text:
-        raise Invalid(f"{what}: enter a date and time")
+        raise Invalid(gettext("%(field)s: enter a date and time", field=what))
     try:
         naive = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{what}: {text!r} is not a date and time like 2026-02-13T16:00") from None
+        raise Invalid(
+            gettext(
+                "%(field)s: %(text)r is not a date and time like 2026-02-13T16:00",
+                field=what,
+                text=text,
+            )
+        ) from None
     if naive.tzinfo is not None:
         return parse_instant(text)
     return naive.replace(tzinfo=zone)
@@ -102,21 +122,21 @@ def _calculate(code: str, zone: ZoneInfo, args: Any) -> dict[str, Any]:
     if not (start_text or end_text or hours_text):
         return result
     try:
-        start = _local_instant(start_text, zone, "From")
+        start = _local_instant(start_text, zone, gettext("From"))
         result["start"] = start
         if end_text.strip():
-            end = _local_instant(end_text, zone, "To")
+            end = _local_instant(end_text, zone, gettext("To"))
             result["end"] = end
             result["working_hours"] = calendars.working_hours(uow(), code, start, end)
         if hours_text.strip():
             try:
                 hours = float(hours_text)
             except ValueError:
-                raise Invalid(f"Hours: {hours_text!r} is not a number") from None
+                raise Invalid(gettext("Hours: %(text)r is not a number", text=hours_text)) from None
             result["hours"] = hours
             result["due"] = calendars.add_hours(uow(), code, start, hours)
         if not end_text.strip() and not hours_text.strip():
-            raise Invalid("enter either a 'To' time or a number of hours")
+            raise Invalid(gettext("enter either a 'To' time or a number of hours"))
     except DomainError as error:
         result["errors"].append(error.detail)
     return result
@@ -127,7 +147,11 @@ def _selected_year() -> int:
     if not raw:
         return clock.local(clock.now()).year
     if not raw.isdigit() or not FIRST_YEAR <= int(raw) <= LAST_YEAR:
-        raise Invalid(f"year must be a number from {FIRST_YEAR} to {LAST_YEAR}")
+        raise Invalid(
+            gettext(
+                "year must be a number from %(first)s to %(last)s", first=FIRST_YEAR, last=LAST_YEAR
+            )
+        )
     return int(raw)
 
 
@@ -157,7 +181,9 @@ def _render(
             first_year=FIRST_YEAR,
             last_year=LAST_YEAR,
             months=[] if calendar.always_open else _year_months(calendar, year, days),
-            weekday_labels=WEEKDAY_LABELS,
+            weekday_labels=[str(name) for name in WEEKDAY_SHORT],
+            when=_when,
+            strong=_strong,
             days=days,
             working_days_in_year=count_working_days(calendar, date(year, 1, 1), date(year, 12, 31)),
             working_hours_in_year=calendars.working_hours(
@@ -201,17 +227,28 @@ def calendar_day_set(code: str) -> Any:
             day = date.fromisoformat(form["day"])
         except ValueError:
             raise Invalid(
-                f"Day: {form['day'] or '(empty)'} is not a date like 2026-10-08"
+                gettext(
+                    "Day: %(day)s is not a date like 2026-10-08",
+                    day=form["day"] or gettext("(empty)"),
+                )
             ) from None
         entry, created = calendars.set_day(uow(), _actor(), code, day, form["kind"], form["name"])
     except Invalid as error:
         return _render(code, year, status=422, day_form=form, day_error=error.detail)
-    what = "holiday" if entry.kind == "holiday" else "make-up working day"
-    flash(
-        f"{'Added' if created else 'Replaced'} {entry.day.isoformat()} as {what}"
-        f"{f' ({entry.name})' if entry.name else ''}.",
-        "ok",
-    )
+    values = {
+        "day": entry.day.isoformat(),
+        "kind": label(DAY_KIND_LABELS, entry.kind),
+        "name": shipped_name(entry.name),
+    }
+    if created and entry.name:
+        message = gettext("Added %(day)s as %(kind)s (%(name)s).", **values)
+    elif created:
+        message = gettext("Added %(day)s as %(kind)s.", **values)
+    elif entry.name:
+        message = gettext("Replaced %(day)s as %(kind)s (%(name)s).", **values)
+    else:
+        message = gettext("Replaced %(day)s as %(kind)s.", **values)
+    flash(message, "ok")
     return _back(entry.calendar, entry.day.year)
 
 
@@ -223,11 +260,14 @@ def calendar_day_delete(code: str, day: str) -> Any:
         try:
             parsed = date.fromisoformat(day)
         except ValueError:
-            raise Invalid(f"{day!r} is not a date") from None
+            raise Invalid(gettext("%(day)r is not a date", day=day)) from None
         calendars.delete_day(uow(), _actor(), code, parsed)
     except DomainError as error:
         return _render(code, year, status=error.status, page_error=error.detail)
-    flash(f"Removed {parsed.isoformat()}; the weekly pattern applies again.", "ok")
+    flash(
+        gettext("Removed %(day)s; the weekly pattern applies again.", day=parsed.isoformat()),
+        "ok",
+    )
     return _back(code, parsed.year)
 
 
@@ -239,7 +279,7 @@ def calendar_import() -> Any:
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise Invalid("choose a CSV file to upload")
+            raise Invalid(gettext("choose a CSV file to upload"))
         result = calendars.import_days(uow(), _actor(), upload.read())
     except Invalid as error:
         return _render(
@@ -249,7 +289,7 @@ def calendar_import() -> Any:
             import_errors=error.extra.get("errors", []),
             import_detail=error.detail,
         )
-    flash(f"Imported: {result}.", "ok")
+    flash(gettext("Imported: %(result)s.", result=result), "ok")
     return _back(code, year)
 
 

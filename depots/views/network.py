@@ -17,13 +17,22 @@ from flask_login import current_user
 
 from core import auth, clock
 from core.errors import Invalid, NotFound
+from core.i18n import gettext, lazy_gettext
+from core.pagination import PageRequest
 from core.web import add_nav, uow
+from depots import labels
 from depots import lanes as rule
 from depots.service import lane_edits, network
-from depots.views import views
+from depots.service.lane_listing import (
+    LANE_DEFAULT_SORT,
+    LANE_SORTS,
+    LaneFilters,
+    lane_listing,
+)
+from depots.views import views, zh_first
 
-add_nav("Depots", "depots.depots", order=10)
-add_nav("Lanes", "depots.lanes", order=20)
+add_nav(lazy_gettext("Depots"), "depots.depots", order=10)
+add_nav(lazy_gettext("Lanes"), "depots.lanes", order=20)
 
 EDITORS = ("planner",)  # admins pass every role check
 DEFAULT_ORIGIN = "BJ"
@@ -99,7 +108,13 @@ def _depot_lines(depots: list[network.DepotInfo]) -> list[MapLine]:
             if there is None:
                 continue
             parts = [
-                f"{lane.label}: {lane.mode}, {lane.hours} h, {lane.cost} CNY"
+                gettext(
+                    "%(lane)s: %(mode)s, %(hours)s h, %(cost)s CNY",
+                    lane=lane.label,
+                    mode=labels.label(labels.MODE_LABELS, lane.mode),
+                    hours=lane.hours,
+                    cost=lane.cost,
+                )
                 for lane in (there, back)
                 if lane is not None
             ]
@@ -141,7 +156,9 @@ def _parse_local(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise Invalid(f"ready at {text!r} is not a date and time like 2026-03-06T17:30") from None
+        raise Invalid(
+            gettext("ready at %(text)r is not a date and time like 2026-03-06T17:30", text=text)
+        ) from None
     return rule.as_instant(value)
 
 
@@ -160,6 +177,18 @@ def _quote_from(args: Any, origin: str) -> tuple[dict[str, Any] | None, str | No
     return {"to": to, "ready_at": ready_at, "quote": answer}, None
 
 
+def read_lane_filters(args: Any, origin: str) -> LaneFilters:
+    """The lanes list's filters from query arguments (``edited``: ``yes``/``no``)."""
+    edited = {"yes": True, "no": False}.get((args.get("edited") or "").strip().lower())
+    return LaneFilters(
+        origin=origin,
+        kind=(args.get("kind") or "").strip().lower() or None,
+        mode=(args.get("mode") or "").strip().lower() or None,
+        edited=edited,
+        search=(args.get("q") or "").strip() or None,
+    )
+
+
 def _render_lanes(
     *,
     status: int = 200,
@@ -167,9 +196,18 @@ def _render_lanes(
     import_detail: str | None = None,
 ) -> Any:
     origin = (request.args.get("from") or DEFAULT_ORIGIN).strip().upper()
-    kind = request.args.get("kind") or ""
     depot = network.get_depot(uow(), origin)  # NotFound -> 404 page for an unknown depot
-    lane_list = network.list_lanes(uow(), from_depot=depot.code, kind=kind or None)
+    filters = read_lane_filters(request.args, depot.code)
+    page_request = PageRequest.from_args(
+        request.args, sorts=LANE_SORTS, default_sort=LANE_DEFAULT_SORT
+    )
+    listing = None
+    list_error = None
+    try:
+        listing = lane_listing(uow(), filters, page_request)
+    except Invalid as error:  # an unknown kind or mode typed into the address
+        list_error = error.detail
+        status = error.status
     quote, quote_error = _quote_from(request.args, depot.code)
     if quote_error and status == 200:
         status = 422
@@ -179,8 +217,12 @@ def _render_lanes(
             depots=network.list_depots(uow()),
             cities=network.list_cities(uow()),
             origin=depot,
-            kind=kind,
-            lanes=lane_list,
+            origin_name=zh_first(depot.city_zh, depot.city),
+            filters=filters,
+            listing=listing,
+            list_error=list_error,
+            modes=rule.MODES,
+            kinds=network.LANE_KINDS,
             can_edit=_can_edit(),
             quote=quote,
             quote_error=quote_error,
@@ -219,7 +261,7 @@ def lane_edit(lane_id: int) -> Any:
             errors = errors or {"form": error.detail}
             status = 422
         else:
-            flash(f"Lane {saved.label} saved.", "ok")
+            flash(gettext("Lane %(lane)s saved.", lane=saved.label), "ok")
             return _back_to_lanes(saved.from_depot)
     return (
         render_template(
@@ -238,7 +280,7 @@ def lane_edit(lane_id: int) -> Any:
 @auth.page_roles(*EDITORS)
 def lane_reset(lane_id: int) -> Any:
     lane = lane_edits.reset_lane(uow(), _actor(), lane_id)
-    flash(f"Lane {lane.label} reset to the default rule.", "ok")
+    flash(gettext("Lane %(lane)s reset to the default rule.", lane=lane.label), "ok")
     return _back_to_lanes(lane.from_depot)
 
 
@@ -262,19 +304,23 @@ def lanes_import() -> Any:
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise Invalid("choose a CSV file to upload")
+            raise Invalid(gettext("choose a CSV file to upload"))
         try:
             text = upload.read().decode("utf-8")
         except UnicodeDecodeError:
-            raise Invalid("the file is not UTF-8 text; save it as CSV UTF-8") from None
+            raise Invalid(gettext("the file is not UTF-8 text; save it as CSV UTF-8")) from None
         result = lane_edits.import_lanes_csv(uow(), _actor(), text)
     except Invalid as error:
         return _render_lanes(
             status=422, import_errors=error.extra.get("errors", []), import_detail=error.detail
         )
     flash(
-        f"Imported {result.rows} lane rows: {len(result.changed)} changed, "
-        f"{result.unchanged} already as given.",
+        gettext(
+            "Imported %(rows)s lane rows: %(changed)s changed, %(unchanged)s already as given.",
+            rows=result.rows,
+            changed=len(result.changed),
+            unchanged=result.unchanged,
+        ),
         "ok",
     )
     return _back_to_lanes(request.args.get("from") or DEFAULT_ORIGIN)

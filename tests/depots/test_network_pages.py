@@ -76,8 +76,10 @@ def test_lanes_page_lists_lanes_from_beijing_by_default(client, login):
     row = _row(html, "lane-BJ-Shanghai")
     assert "air" in row and "1067.4" in row and "11.52" in row and "466.84" in row
     assert 'data-testid="edit-lane-BJ-Shanghai"' in row
-    assert "lane-BJ-SH" in html and "lane-BJ-Lhasa" in html
-    assert "lane-SH-" not in html
+    assert "lane-BJ-Lhasa" in html and "lane-SH-" not in html
+    # 57 cities and 7 depots, a page of 50 at a time: city lanes first, then depots.
+    assert "1–50 of 64" in html and "lane-BJ-SH" not in html
+    assert "lane-BJ-SH" in _html(client.get("/lanes?page=2"))
 
 
 def test_lanes_page_filters_by_origin_and_kind(client, login):

@@ -71,9 +71,7 @@ def test_the_targets_list_pages_on_the_server_with_totals_of_the_whole_selection
     assert "26–30 of 30" in second and 'rel="next"' not in second
 
 
-def test_the_targets_list_sorts_by_a_column_and_keeps_the_filters(
-    client, login, thirty_targets
-):
+def test_the_targets_list_sorts_by_a_column_and_keeps_the_filters(client, login, thirty_targets):
     login("planner")
     html = _html(client.get("/targets?depot=SH&sort=target&order=desc&per_page=25"))
     shown = _target_rows(html)
@@ -90,9 +88,7 @@ def test_the_targets_list_sorts_by_a_column_and_keeps_the_filters(
 def test_the_targets_list_filters_by_family_and_counts_only_that(client, login, thirty_targets):
     login("planner")
     html = _html(client.get("/targets?family=cable"))
-    assert sorted(_target_rows(html)) == sorted(
-        f"SH-{thirty_targets[n - 1]}" for n in (10, 20, 30)
-    )
+    assert sorted(_target_rows(html)) == sorted(f"SH-{thirty_targets[n - 1]}" for n in (10, 20, 30))
     assert "3 targets in this selection" in html
     assert client.get("/targets?family=no-such-family").status_code == 404
 
@@ -199,9 +195,7 @@ def _plan_rows(html: str) -> list[int]:
     return [int(n) for n in re.findall(r'data-testid="plan-row-(\d+)"', html)]
 
 
-def test_the_plans_list_filters_by_status_and_staleness_with_counts(
-    client, login, four_plans
-):
+def test_the_plans_list_filters_by_status_and_staleness_with_counts(client, login, four_plans):
     login("planner")
     html = _html(client.get("/rebalance"))
     assert _plan_rows(html) == sorted(four_plans.values(), reverse=True)  # newest first
