@@ -112,8 +112,8 @@ def index_refs(connection: Connection, source: Source, refs: Sequence[Any]) -> N
     key_column = getattr(source.model, source.ref_column)
     typed = [int(ref) for ref in refs] if source.ref_column == "id" else refs
     for chunk in _chunks(typed):
-        rows = connection.execute(select(*source.columns()).where(key_column.in_(chunk)))
-        _insert_keys(connection, source.kind, ((str(row[0]), list(row[1:])) for row in rows))
+        rows = connection.execute(select(*source.columns()).where(key_column.in_(chunk))).all()
+        _insert_keys(connection, source.kind, [(str(row[0]), list(row[1:])) for row in rows])
 
 
 def _index_kind(connection: Connection, source: Source) -> int:
