@@ -36,8 +36,11 @@ _ALNUM_WORD = re.compile(r"[0-9a-z]+")
 
 def is_han(char: str) -> bool:
     """True for a Chinese character (CJK unified ideographs and their extensions)."""
-    return unicodedata.category(char) == "Lo" and "CJK UNIFIED IDEOGRAPH" in unicodedata.name(
-        char, ""
+    # Every ideograph lies above U+3400: Latin text is answered without a name lookup.
+    return (
+        char >= "\u3400"
+        and unicodedata.category(char) == "Lo"
+        and "CJK UNIFIED IDEOGRAPH" in unicodedata.name(char, "")
     )
 
 

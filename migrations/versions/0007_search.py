@@ -39,8 +39,10 @@ SOURCES = (
 
 
 def _is_han(char):
-    return unicodedata.category(char) == "Lo" and "CJK UNIFIED IDEOGRAPH" in unicodedata.name(
-        char, ""
+    return (
+        char >= "\u3400"
+        and unicodedata.category(char) == "Lo"
+        and "CJK UNIFIED IDEOGRAPH" in unicodedata.name(char, "")
     )
 
 
