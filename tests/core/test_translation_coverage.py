@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections import deque
+from collections import Counter, deque
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -34,6 +34,11 @@ CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 DEMO_PASSWORD = "spares-demo"
 ROLES = ("admin", "planner", "engineer", "supervisor", "staff-sh")
 MAX_PAGES_PER_ROLE = 250
+# Pages of one kind (the same path once the segments holding numbers, ids, serials
+# or part numbers are taken out, and the same query argument names) are walked a
+# few times, not once per row of a long list: the walk reaches every kind of page
+# a role can open instead of spending its pages in the first big table.
+PAGES_PER_KIND = 3
 # Pages (by path prefix) whose catalogue is not finished yet; each package removes
 # its own prefixes when its pages are translated. Must end empty.
 NOT_YET_TRANSLATED: tuple[str, ...] = (
@@ -181,11 +186,19 @@ def _english_left(chunk: str, data: list[str]) -> str | None:
     return match.group(0) if match else None
 
 
+def _kind(path: str, query: str) -> str:
+    segments = ["#" if any(c.isdigit() for c in part) else part for part in path.split("/")]
+    return "/".join(segments) + "?" + ",".join(sorted(parse_qs(query, keep_blank_values=True)))
+
+
 def _walk(client, data: list[str]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     queue, seen = deque(["/"]), {"/"}
-    while queue and len(seen) <= MAX_PAGES_PER_ROLE:
+    kinds: Counter[str] = Counter()
+    walked = 0
+    while queue and walked < MAX_PAGES_PER_ROLE:
         path = queue.popleft()
+        walked += 1
         answer = client.get(path, headers=CHINESE)
         if answer.status_code != 200 or "text/html" not in answer.content_type:
             continue
@@ -200,12 +213,15 @@ def _walk(client, data: list[str]) -> dict[str, list[str]]:
             if target.netloc or target.scheme not in ("", "http", "https"):
                 continue
             link = target.path + (f"?{target.query}" if target.query else "")
+            kind = _kind(target.path, target.query)
             if (
                 link not in seen
+                and kinds[kind] < PAGES_PER_KIND
                 and not target.path.startswith(("/api/", "/static/", "/logout"))
                 and not target.path.endswith(SKIPPED_SUFFIXES)
             ):
                 seen.add(link)
+                kinds[kind] += 1
                 queue.append(link)
     return problems
 
