@@ -194,7 +194,7 @@ def _register_template_helpers(app: OpenAPI) -> None:
         role = current_user.role if current_user.is_authenticated else None
         return {
             "nav_items": lambda: nav_for(role),
-            "role_label": lambda value: auth.ROLE_LABELS.get(value, value),
+            "role_label": auth.role_label,
         }
 
     @app.template_filter("local")
