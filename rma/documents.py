@@ -11,16 +11,20 @@ time) and a signature block.
 An RMA that is not closed yet still prints (the engineer takes it to the
 customer to sign); it then says "NOT YET SIGNED" in the header, the verdict and
 the signature block, so it is never mistaken for a signed record.
+
+Its words are the reader's: printed from a page, the labels, statuses, the
+history and the verdict are in the language of whoever prints it (Chinese names
+first on a Chinese record); from the API or the terminal it prints in English.
+Without a font that can draw Chinese it prints in English rather than in boxes.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask_babel import force_locale
 from reportlab.graphics.shapes import Drawing, Polygon
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
@@ -28,6 +32,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from core import clock
+from core.i18n import gettext, zh_first
 from core.pdf import (
     CONTENT_WIDTH,
     INK,
@@ -45,20 +50,15 @@ from core.pdf import (
 from depots.models import City
 from rma import kinds
 from rma.models import Rma, RmaEvent, Status
+from rma.service import wording
 from rma.service.promises import Commitment, commitments
-from rma.service.queries import RmaView
+from rma.service.queries import RmaView, event_detail
 
 HISTORY_COLUMNS = (27 * mm, 27 * mm, 27 * mm, 33 * mm, 64 * mm)
 GOOD = colors.HexColor("#1f7a3a")
 BAD = colors.HexColor("#b3261e")
 STAR_FILL = colors.HexColor("#e0a800")
 
-FAULT_MEANING = {
-    "C-1": "network down or severe problem, major impact",
-    "C-2": "part of the network misbehaves, severe local impact",
-    "C-3": "performance degraded, most business still runs",
-}
-ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 CLOSED_STATES = (Status.CLOSED, Status.CANCELLED)
 
 
@@ -78,30 +78,52 @@ def render_service_record(
     (default now) also decides how much time is left on open promises. An RMA
     that is not closed prints marked "NOT YET SIGNED". Never writes.
     """
+    font = fonts()
+    if not font.cjk:
+        # Chinese words would print as boxes: the record is printed in English instead.
+        with force_locale("en"):
+            return _render(view, city, contract, part_description, printed_at, font)
+    return _render(view, city, contract, part_description, printed_at, font)
+
+
+def _render(
+    view: RmaView,
+    city: City | None,
+    contract: str | None,
+    part_description: str,
+    printed_at: datetime | None,
+    font: Any,
+) -> bytes:
     rma = view.rma
     now = printed_at or clock.now()
-    font = fonts()
     style = styles(font)
     signed = rma.status == Status.CLOSED and rma.signed_at is not None
     story: list[Flowable] = [
         _title_block(rma, style, font.cjk, signed),
         Spacer(1, 3 * mm),
         _parties_block(view, city, style),
-        Paragraph("Unit and fault", style.heading),
+        Paragraph(text(gettext("Unit and fault")), style.heading),
         *_unit_block(rma, part_description, style),
-        Paragraph("Entitlement", style.heading),
+        Paragraph(text(gettext("Entitlement")), style.heading),
         _entitlement_block(rma, contract, style),
-        Paragraph("Service commitments", style.heading),
+        Paragraph(text(gettext("Service commitments")), style.heading),
         _promises_table(rma, now, style),
-        Paragraph(f"Case history ({len(view.events)} events, Asia/Shanghai time)", style.heading),
+        Paragraph(
+            text(
+                gettext(
+                    "Case history (%(count)s events, Asia/Shanghai time)", count=len(view.events)
+                )
+            ),
+            style.heading,
+        ),
         _history_table(view.events, style),
         Spacer(1, 4 * mm),
         _verdict_and_signatures(view, style, signed),
     ]
-    status = "signed" if signed else "NOT YET SIGNED"
+    status = gettext("signed") if signed else gettext("NOT YET SIGNED")
     return build_pdf(
         story,
-        title="Service record",
+        title=gettext("Service record"),
         header_right=f"{rma.number} · {status}",
         font=font,
         printed_at=now,
@@ -112,21 +134,33 @@ def render_service_record(
 
 
 def _title_block(rma: Rma, style: Styles, cjk: bool, signed: bool) -> Table:
-    heading = "Service record" + (" · 服务记录单" if cjk else "")
+    heading = gettext("Service record")
+    if cjk and not wording.is_chinese():
+        heading += " · 服务记录单"  # the customer reads Chinese whatever the engineer's language
     left: list[Flowable] = [
         Paragraph(text(heading), style.title),
         Paragraph(
-            f"RMA <b>{text(rma.number)}</b> &nbsp;·&nbsp; status <b>{text(rma.status)}</b>",
+            gettext(
+                "RMA %(rma)s · status %(status)s",
+                rma=_bold(rma.number),
+                status=_bold(kinds.status_label(rma.status)),
+            ),
             style.body,
         ),
         Paragraph(
-            f"Reported {text(local_time(rma.reported_at))} by {text(rma.reported_by)}",
+            text(
+                gettext(
+                    "Reported %(when)s by %(user)s",
+                    when=local_time(rma.reported_at),
+                    user=rma.reported_by,
+                )
+            ),
             style.body,
         ),
     ]
     if not signed:
         warning = Paragraph(
-            "NOT YET SIGNED: this record is not closed with the customer's verdict.",
+            text(gettext("NOT YET SIGNED: this record is not closed with the customer's verdict.")),
             _colored(style.cell_bold, BAD),
         )
         left.append(warning)
@@ -158,22 +192,34 @@ def _parties_block(view: RmaView, city: City | None, style: Styles) -> Table:
     def cell(label: str, lines: list[str]) -> list[Flowable]:
         return [Paragraph(label, style.small), *[Paragraph(line, style.body) for line in lines]]
 
-    customer_lines = [f"<b>{text(customer.name)}</b>"]
-    if customer.name_zh:
-        customer_lines.append(text(customer.name_zh))
-    customer_lines.append(f"Customer code {text(customer.code)}")
+    chinese_first = bool(customer.name_zh) and wording.is_chinese()
+    first, second = (
+        (customer.name_zh, customer.name) if chinese_first else (customer.name, customer.name_zh)
+    )
+    customer_lines = [f"<b>{text(first)}</b>"]
+    if second:
+        customer_lines.append(text(second))
+    customer_lines.append(text(gettext("Customer code %(code)s", code=customer.code)))
     site_lines = [f"<b>{text(site.name)}</b>"]
     if city is not None:
-        place = f"{city.name} · {city.name_zh}" if city.name_zh else city.name
+        place = zh_first(city.name_zh, city.name)
+        if place == city.name and city.name_zh:
+            place = f"{city.name} · {city.name_zh}"
         site_lines.append(f"{text(place)} ({text(city.province)})")
     if site.address:
         site_lines.append(text(site.address))
     contact = " · ".join(part for part in (site.contact_name, site.contact_phone) if part)
     if contact:
-        site_lines.append(f"Contact: {text(contact)}")
+        site_lines.append(text(gettext("Contact: %(contact)s", contact=contact)))
     half = CONTENT_WIDTH / 2 - 3 * mm
     table = Table(
-        [[cell("CUSTOMER", customer_lines), "", cell("SITE", site_lines)]],
+        [
+            [
+                cell(text(gettext("CUSTOMER")), customer_lines),
+                "",
+                cell(text(gettext("SITE")), site_lines),
+            ]
+        ],
         colWidths=(half, 6 * mm, half),
     )
     table.setStyle(
@@ -219,33 +265,57 @@ def _unit_block(rma: Rma, part_description: str, style: Styles) -> list[Flowable
     part = f"<b>{text(rma.part_number)}</b>"
     if part_description:
         part += f" · {text(part_description)}"
+    meaning = kinds.FAULT_LEVEL_MEANINGS.get(rma.fault_level, "")
     rows = [
-        ("Serial", f"<b>{text(rma.serial)}</b>" if rma.serial else "unknown (by part number)"),
-        ("Part", part),
-        ("Fault level", f"<b>{text(rma.fault_level)}</b> · {text(FAULT_MEANING[rma.fault_level])}"),
-        ("Service", text(kinds.LABELS.get(rma.kind, rma.kind))),
+        (
+            gettext("Serial"),
+            f"<b>{text(rma.serial)}</b>"
+            if rma.serial
+            else text(gettext("unknown (by part number)")),
+        ),
+        (gettext("Part"), part),
+        (gettext("Fault level"), f"<b>{text(rma.fault_level)}</b> · {text(meaning)}"),
+        (gettext("Service"), text(kinds.kind_label(rma.kind))),
     ]
     if rma.depot_code:
         shipped = rma.ship_part_number or rma.part_number
         if rma.shipped_serial:
-            shipped += f" serial {rma.shipped_serial}"
+            shipped = gettext("%(part)s serial %(serial)s", part=shipped, serial=rma.shipped_serial)
+        carrier = wording.service_label(rma.service or "standard")
         rows += [
-            ("Shipped from", text(f"{rma.depot_code} ({rma.service or 'standard'} service)")),
-            ("Unit shipped", text(shipped)),
+            (
+                gettext("Shipped from"),
+                text(
+                    gettext(
+                        "%(depot)s (%(service)s service)", depot=rma.depot_code, service=carrier
+                    )
+                ),
+            ),
+            (gettext("Unit shipped"), text(shipped)),
         ]
     if rma.return_depot:
         rows.append(
-            ("Returned to", text(f"{rma.return_depot} serial {rma.returned_serial or '—'}"))
+            (
+                gettext("Returned to"),
+                text(
+                    gettext(
+                        "%(depot)s serial %(serial)s",
+                        depot=rma.return_depot,
+                        serial=rma.returned_serial or "—",
+                    )
+                ),
+            )
         )
     if rma.cause_confirmed_at:
-        rows.append(("Cause confirmed", text(local_time(rma.cause_confirmed_at))))
+        rows.append((gettext("Cause confirmed"), text(local_time(rma.cause_confirmed_at))))
     flowables: list[Flowable] = [_facts(rows, style), Spacer(1, 2 * mm)]
-    flowables.append(Paragraph("Symptom reported", style.small))
+    flowables.append(Paragraph(text(gettext("Symptom reported")), style.small))
     flowables.append(Paragraph(_multiline(rma.symptom), style.body))
     if rma.status == Status.CANCELLED:
         flowables.append(
             Paragraph(
-                f"<b>Cancelled</b> {text(local_time(rma.cancelled_at))}: {text(rma.cancel_reason)}",
+                f"<b>{text(gettext('Cancelled'))}</b> {text(local_time(rma.cancelled_at))}: "
+                f"{text(rma.cancel_reason)}",
                 _colored(style.body, BAD),
             )
         )
@@ -253,43 +323,63 @@ def _unit_block(rma: Rma, part_description: str, style: Styles) -> list[Flowable
 
 
 def _entitlement_block(rma: Rma, contract: str | None, style: Styles) -> Table:
-    verdict = "<b>Entitled</b> (free of charge)" if rma.entitled else "<b>Billable</b>"
+    verdict = (
+        f"<b>{text(gettext('Entitled'))}</b> ({text(gettext('free of charge'))})"
+        if rma.entitled
+        else f"<b>{text(gettext('Billable'))}</b>"
+    )
+    phase = str(kinds.PHASE_LABELS.get(rma.phase or "", "")) or gettext("unknown")
     rows = [
-        ("Entitlement", verdict),
-        ("Reason", text(rma.entitlement_reason)),
-        ("Service phase", text((rma.phase or "unknown").replace("_", " "))),
-        ("Warranty end", text(rma.warranty_end.isoformat() if rma.warranty_end else "—")),
-        ("Contract", text(contract or "none")),
-        ("Coverage", text(rma.coverage)),
+        (gettext("Entitlement"), verdict),
+        (gettext("Reason"), text(wording.entitlement_text(rma.entitlement_reason))),
+        (gettext("Service phase"), text(phase)),
+        (
+            gettext("Warranty end"),
+            text(rma.warranty_end.isoformat() if rma.warranty_end else "—"),
+        ),
+        (gettext("Contract"), text(contract or gettext("none"))),
+        (gettext("Coverage"), text(rma.coverage)),
     ]
     if rma.approved_at:
-        rows.append(("Approved", text(f"{local_time(rma.approved_at)} by {rma.approved_by or ''}")))
+        rows.append(
+            (
+                gettext("Approved"),
+                text(
+                    gettext(
+                        "%(when)s by %(user)s",
+                        when=local_time(rma.approved_at),
+                        user=rma.approved_by or "",
+                    )
+                ),
+            )
+        )
     return _facts(rows, style)
 
 
 def _promise_result(promise: Commitment, rma: Rma) -> tuple[str, Any]:
     """The words and colour for how a commitment stands."""
     if not promise.applicable:
-        return f"not applicable to {kinds.LABELS.get(rma.kind, rma.kind)}", MUTED
+        return gettext("not applicable to this kind of service"), MUTED
     if promise.met is True:
-        return "MET", GOOD
+        return gettext("MET"), GOOD
     if promise.met is False:
         assert promise.done_at is not None and promise.due is not None
         late = clock.as_utc(promise.done_at) - clock.as_utc(promise.due)
-        return f"MISSED by {_hours(late.total_seconds() / 3600)}", BAD
+        return gettext("MISSED by %(late)s", late=_hours(late.total_seconds() / 3600)), BAD
     if promise.due is None:
         if rma.status == Status.CANCELLED:
-            return "not reached (cancelled)", MUTED
-        return "clock not started yet", MUTED
+            return gettext("not reached (cancelled)"), MUTED
+        return gettext("clock not started yet"), MUTED
     if promise.hours_left is None:
-        return "not reached", MUTED
+        return gettext("not reached"), MUTED
     if promise.hours_left < 0:
-        return f"OVERDUE by {_hours(-promise.hours_left)}", BAD
-    return f"open, {_hours(promise.hours_left)} left", INK
+        return gettext("OVERDUE by %(late)s", late=_hours(-promise.hours_left)), BAD
+    return gettext("open, %(left)s left", left=_hours(promise.hours_left)), INK
 
 
 def _promises_table(rma: Rma, now: datetime, style: Styles) -> Table:
-    header = [Paragraph(label, style.small) for label in ("Commitment", "Due", "Done", "Result")]
+    labels = (gettext("Commitment"), gettext("Due"), gettext("Done"), gettext("Result"))
+    header = [Paragraph(text(label), style.small) for label in labels]
     rows: list[list[object]] = [header]
     for promise in commitments(rma, now):
         words, color = _promise_result(promise, rma)
@@ -316,28 +406,27 @@ def _promises_table(rma: Rma, now: datetime, style: Styles) -> Table:
 
 
 def _history_table(events: list[RmaEvent], style: Styles) -> Table:
-    header = [
-        Paragraph(label, style.small) for label in ("Time", "By", "Action", "Status", "Detail")
-    ]
+    labels = (gettext("Time"), gettext("By"), gettext("Action"), gettext("Status"))
+    header = [Paragraph(text(label), style.small) for label in (*labels, gettext("Detail"))]
     rows: list[list[object]] = [header]
     commands: list[tuple[object, ...]] = []
     for index, event in enumerate(events, start=1):
         change = ""
         if event.to_status and event.from_status != event.to_status:
-            change = f"{event.from_status or '—'} → {event.to_status}"
+            change = wording.status_change(event.from_status, event.to_status)
         rows.append(
             [
                 Paragraph(text(local_time(event.at)), style.cell),
-                Paragraph(text(event.actor), style.cell),
-                Paragraph(text(event.action.replace("-", " ")), style.cell_bold),
+                Paragraph(text(wording.actor_name(event.actor)), style.cell),
+                Paragraph(text(wording.action_label(event.action)), style.cell_bold),
                 Paragraph(text(change), style.cell),
-                Paragraph(text(_detail(event.detail)), style.cell),
+                Paragraph(text(_detail(event)), style.cell),
             ]
         )
         if index % 2 == 0:
             commands.append(("BACKGROUND", (0, index), (-1, index), SHADE))
     if not events:
-        rows.append(["", "", Paragraph("no events recorded", style.small), "", ""])
+        rows.append(["", "", Paragraph(text(gettext("no events recorded")), style.small), "", ""])
     table = Table(rows, colWidths=HISTORY_COLUMNS, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -355,7 +444,7 @@ def _history_table(events: list[RmaEvent], style: Styles) -> Table:
 
 def _verdict_and_signatures(view: RmaView, style: Styles, signed: bool) -> KeepTogether:
     rma = view.rma
-    parts: list[Flowable] = [Paragraph("The customer's verdict", style.heading)]
+    parts: list[Flowable] = [Paragraph(text(gettext("The customer's verdict")), style.heading)]
     if signed and rma.rating is not None:
         rating = Table(
             [[_stars(rma.rating), Paragraph(f"<b>{rma.rating} / 5</b>", style.big)]],
@@ -372,10 +461,10 @@ def _verdict_and_signatures(view: RmaView, style: Styles, signed: bool) -> KeepT
             Spacer(1, 2 * mm),
             _facts(
                 [
-                    ("Remarks", _multiline(rma.remarks) or "—"),
-                    ("Signed by", f"<b>{text(rma.signed_by)}</b>"),
-                    ("Signed at", text(local_time(rma.signed_at))),
-                    ("Closed by", text(_closed_by(view.events) or "")),
+                    (gettext("Remarks"), _multiline(rma.remarks) or "—"),
+                    (gettext("Signed by"), f"<b>{text(rma.signed_by)}</b>"),
+                    (gettext("Signed at"), text(local_time(rma.signed_at))),
+                    (gettext("Closed by"), text(_closed_by(view.events) or "")),
                 ],
                 style,
             ),
@@ -383,8 +472,11 @@ def _verdict_and_signatures(view: RmaView, style: Styles, signed: bool) -> KeepT
     else:
         parts.append(
             Paragraph(
-                "<b>NOT YET SIGNED.</b> Rating (circle one): 1 &nbsp; 2 &nbsp; 3 &nbsp; 4 "
-                "&nbsp; 5 &nbsp;&nbsp; Remarks: ______________________________________",
+                f"<b>{text(gettext('NOT YET SIGNED.'))}</b> "
+                + text(gettext("Rating (circle one):"))
+                + " 1 &nbsp; 2 &nbsp; 3 &nbsp; 4 &nbsp; 5 &nbsp;&nbsp; "
+                + text(gettext("Remarks:"))
+                + " ______________________________________",
                 _colored(style.body, BAD),
             )
         )
@@ -392,8 +484,12 @@ def _verdict_and_signatures(view: RmaView, style: Styles, signed: bool) -> KeepT
     parts.append(Spacer(1, 2 * mm))
     parts.append(
         Paragraph(
-            "By signing, the customer confirms the service described above and gives "
-            "the rating shown. All times Asia/Shanghai.",
+            text(
+                gettext(
+                    "By signing, the customer confirms the service described above and gives "
+                    "the rating shown. All times Asia/Shanghai."
+                )
+            ),
             style.small,
         )
     )
@@ -408,11 +504,11 @@ def _signature_boxes(view: RmaView, style: Styles, signed: bool) -> Table:
         return [
             Paragraph(text(title), style.cell_bold),
             Spacer(1, 3 * mm),
-            Paragraph(f"Name: {text(name)}", style.cell),
+            Paragraph(text(gettext("Name: %(name)s", name=name)), style.cell),
             Spacer(1, 9 * mm),
-            Paragraph("Signature: ______________________________", style.cell),
+            Paragraph(text(gettext("Signature:")) + " ______________________________", style.cell),
             Spacer(1, 4 * mm),
-            Paragraph(f"Date / time: {text(local_time(at))}", style.cell),
+            Paragraph(text(gettext("Date / time: %(when)s", when=local_time(at))), style.cell),
         ]
 
     customer_name = (rma.signed_by or "") if signed else ""
@@ -420,9 +516,9 @@ def _signature_boxes(view: RmaView, style: Styles, signed: bool) -> Table:
     table = Table(
         [
             [
-                box("Customer", customer_name, rma.signed_at if signed else None),
+                box(gettext("Customer"), customer_name, rma.signed_at if signed else None),
                 "",
-                box("Service engineer", engineer, rma.closed_at if signed else None),
+                box(gettext("Service engineer"), engineer, rma.closed_at if signed else None),
             ]
         ],
         colWidths=(half, 6 * mm, half),
@@ -472,6 +568,10 @@ def _closed_by(events: list[RmaEvent]) -> str | None:
     return next((e.actor for e in reversed(events) if e.action == "close"), None)
 
 
+def _bold(value: object) -> str:
+    return "<b>" + text(value) + "</b>"
+
+
 def _multiline(value: str | None) -> str:
     return text(value or "").replace("\n", "<br/>")
 
@@ -481,40 +581,10 @@ def _colored(base: ParagraphStyle, color: Any) -> ParagraphStyle:
 
 
 def _hours(hours: float) -> str:
-    whole = int(hours)
-    minutes = round((hours - whole) * 60)
-    if minutes == 60:
-        whole, minutes = whole + 1, 0
-    if whole >= 48:
-        days, rest = divmod(whole, 24)
-        return f"{days} d {rest} h"
-    return f"{whole} h {minutes:02d} min" if whole else f"{minutes} min"
+    return wording.format_duration(timedelta(hours=hours))
 
 
-def _detail(raw: str) -> str:
-    """An event's JSON detail as ``key: value`` pairs; instants in Asia/Shanghai."""
-    try:
-        detail = json.loads(raw) if raw else {}
-    except ValueError:
-        return raw
-    if not isinstance(detail, dict):
-        return str(detail)
-    pairs = []
-    for key, value in detail.items():
-        if value is None or value == "":
-            continue
-        pairs.append(f"{key.replace('_', ' ')}: {_value(value)}")
-    return "; ".join(pairs)
-
-
-def _value(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and ISO_INSTANT.match(value):
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if instant.tzinfo is not None:
-            return local_time(instant)
-    return str(value)
+def _detail(event: RmaEvent) -> str:
+    """An event's detail as ``name: value`` pairs in the reader's language."""
+    pairs = wording.detail_pairs(event.action, event_detail(event.detail))
+    return "; ".join(f"{name}: {value}" for name, value in pairs)

@@ -23,13 +23,19 @@ and chasing like any return, and the case ends ``cancelled`` when the unit is
 received back into a depot's quarantine. A case whose customer unit sits with us
 (a repair under way) or whose exchange is complete (the defective unit received)
 cannot be cancelled: it has to be finished.
+
+What people call kinds, statuses, fault levels and service phases is here too
+(``LABELS``, ``STATUS_LABELS``, ``FAULT_LEVEL_MEANINGS``, ``PHASE_LABELS``): lazy
+strings, said in the reader's language when shown; the codes stay for the API.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from core.i18n import gettext, lazy_gettext
 from rma.models import OPEN_STATUSES, Kind, Rma, Status
 
 REPLACEMENT_HOURS = 24  # a replacement or loaner is delivered within this of approval
@@ -60,7 +66,7 @@ class KindPolicy:
     """The rules of one kind of RMA."""
 
     kind: Kind
-    label: str  # in sentences: "advance replacement"
+    label: Any  # what people call it, in the reader's language (lazy): "Advance replacement"
     ships_unit: bool  # a unit of ours goes to the customer (and is allocated to a depot)
     installs_shipped_unit: bool  # the unit shipped joins the customer's installed base
     repairs_customer_unit: bool  # the customer's own unit comes in, never into our stock
@@ -80,7 +86,7 @@ _SHIPPING_START = {
 POLICIES: dict[Kind, KindPolicy] = {
     Kind.ADVANCE_REPLACEMENT: KindPolicy(
         kind=Kind.ADVANCE_REPLACEMENT,
-        label="advance replacement",
+        label=lazy_gettext("Advance replacement"),
         ships_unit=True,
         installs_shipped_unit=True,
         repairs_customer_unit=False,
@@ -95,7 +101,7 @@ POLICIES: dict[Kind, KindPolicy] = {
     ),
     Kind.REPAIR: KindPolicy(
         kind=Kind.REPAIR,
-        label="repair",
+        label=lazy_gettext("Repair"),
         ships_unit=False,
         installs_shipped_unit=False,
         repairs_customer_unit=True,
@@ -113,7 +119,7 @@ POLICIES: dict[Kind, KindPolicy] = {
     ),
     Kind.LOANER: KindPolicy(
         kind=Kind.LOANER,
-        label="loaner",
+        label=lazy_gettext("Loaner"),
         ships_unit=True,
         installs_shipped_unit=False,
         repairs_customer_unit=False,
@@ -137,7 +143,56 @@ def policy(kind: str) -> KindPolicy:
     return POLICIES[Kind(kind)]
 
 
-LABELS: dict[str, str] = {k.value: p.label for k, p in POLICIES.items()}
+# What each kind is called, in the reader's language (lazy strings).
+LABELS: dict[str, Any] = {k.value: p.label for k, p in POLICIES.items()}
+# Each status as people read it (lower case: it is shown as a badge and in sentences).
+STATUS_LABELS: dict[str, Any] = {
+    Status.REQUESTED: lazy_gettext("requested"),
+    Status.APPROVED: lazy_gettext("approved"),
+    Status.ALLOCATED: lazy_gettext("allocated"),
+    Status.SHIPPED: lazy_gettext("shipped"),
+    Status.DELIVERED: lazy_gettext("delivered"),
+    Status.DEFECTIVE_RECEIVED: lazy_gettext("defective received"),
+    Status.RECEIVED: lazy_gettext("received"),
+    Status.IN_REPAIR: lazy_gettext("in repair"),
+    Status.REPAIRED: lazy_gettext("repaired"),
+    Status.RETURNED: lazy_gettext("returned"),
+    Status.BACK: lazy_gettext("back"),
+    Status.RETURNING: lazy_gettext("returning"),
+    Status.CLOSED: lazy_gettext("closed"),
+    Status.CANCELLED: lazy_gettext("cancelled"),
+}
+# What each fault level means (DOMAIN.md); the level itself (C-1) is a code.
+FAULT_LEVEL_MEANINGS: dict[str, Any] = {
+    "C-1": lazy_gettext("whole network down or severe problem; major impact"),
+    "C-2": lazy_gettext("part of the network misbehaves; severe local impact"),
+    "C-3": lazy_gettext("performance degraded, most business still runs"),
+}
+# The service phases of an installation (``rma.models.PHASES``).
+PHASE_LABELS: dict[str, Any] = {
+    "acceptance": lazy_gettext("delivery and acceptance"),
+    "installation": lazy_gettext("installation and commissioning"),
+    "trial_run": lazy_gettext("trial operation"),
+    "in_warranty": lazy_gettext("in warranty"),
+    "out_of_warranty": lazy_gettext("out of warranty"),
+}
+# ``ExpectedBack.what``, as people read it.
+EXPECTED_BACK_LABELS: dict[str, Any] = {
+    "defective unit": lazy_gettext("defective unit"),
+    "unit for repair": lazy_gettext("unit for repair"),
+    "loaner": lazy_gettext("loaner"),
+    "replacement": lazy_gettext("replacement"),
+}
+
+
+def kind_label(kind: str) -> str:
+    """The kind as people call it, in the current language (the code when unknown)."""
+    return str(LABELS.get(kind, kind))
+
+
+def status_label(status: str | None) -> str:
+    """The status as people read it, in the current language (the code when unknown)."""
+    return str(STATUS_LABELS.get(status, status or ""))
 
 
 def ships_unit(kind: str) -> bool:
@@ -162,13 +217,20 @@ class CancelOutcome:
 
 
 def cancel_outcome(rma: Rma) -> CancelOutcome:
-    """The cancel rule in the module notes, for the case as it is now."""
+    """The cancel rule in the module notes, for the case as it is now (the refusal in
+    the current language: it is what a refused cancel says)."""
     status = Status(rma.status)
     if status not in {Status(s) for s in OPEN_STATUSES}:
-        return CancelOutcome(None, f"{rma.number} is {status.value}")
+        return CancelOutcome(
+            None, gettext("%(rma)s is %(status)s", rma=rma.number, status=status_label(status))
+        )
     if status == Status.RETURNING:
         return CancelOutcome(
-            None, f"{rma.number} is already cancelled and waits for its shipped unit to come back"
+            None,
+            gettext(
+                "%(rma)s is already cancelled and waits for its shipped unit to come back",
+                rma=rma.number,
+            ),
         )
     if status in (Status.REQUESTED, Status.APPROVED, Status.ALLOCATED):
         return CancelOutcome(Status.CANCELLED)
@@ -177,14 +239,21 @@ def cancel_outcome(rma: Rma) -> CancelOutcome:
     if status == Status.DEFECTIVE_RECEIVED:
         return CancelOutcome(
             None,
-            f"the exchange of {rma.number} is complete (the defective unit is back): close it "
-            "with the customer's verdict instead",
+            gettext(
+                "the exchange of %(rma)s is complete (the defective unit is back): close it "
+                "with the customer's verdict instead",
+                rma=rma.number,
+            ),
         )
     if status in (Status.RECEIVED, Status.IN_REPAIR, Status.REPAIRED):
         return CancelOutcome(
             None,
-            f"the customer's unit of {rma.number} is at {rma.return_depot}: send it back "
-            "before the case can end",
+            gettext(
+                "the customer's unit of %(rma)s is at %(depot)s: send it back before the case "
+                "can end",
+                rma=rma.number,
+                depot=rma.return_depot,
+            ),
         )
     return CancelOutcome(Status.CANCELLED)  # returned or back: nothing of ours is out
 

@@ -150,6 +150,18 @@ class EscalationsQuery(BaseModel):
     limit: int = Field(default=200, ge=1, le=1000)
 
 
+class AcknowledgedQuery(BaseModel):
+    fault_level: FaultLevel | None = None
+    by: Annotated[str, Field(max_length=64), AfterValidator(_one_line)] | None = Field(
+        default=None, description="only those this supervisor (user name) acknowledged"
+    )
+    since: AwareDatetime | None = Field(
+        default=None, description="acknowledged at or after this instant"
+    )
+    limit: int = Field(default=200, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
+
+
 class CustomersQuery(BaseModel):
     search: Annotated[str, Field(max_length=100), AfterValidator(_one_line)] | None = Field(
         default=None, description="part of the customer's name"
@@ -230,6 +242,28 @@ class CloseBody(Body):
 
 class CancelBody(Body):
     reason: CancelReason
+
+
+Note = Annotated[str, Field(max_length=500), AfterValidator(_multi_line)]
+
+
+class AcknowledgeBody(OptionalBody):
+    note: Note = Field(default="", description="what the supervisor is doing about it")
+
+
+class ApproveBody(Body):
+    """A supervisor's approval of a billable case: the price is confirmed explicitly."""
+
+    confirm: Literal[True] = Field(
+        description="must be true: the supervisor has checked the price (approval_quote) "
+        "with the customer"
+    )
+    comment: Note = Field(default="", description="recorded in the case history")
+    confirmed_charge: Money | None = Field(
+        default=None,
+        description="the charge (CNY) the supervisor confirmed; when the price has changed "
+        "since, the approval is refused (409 with the new charge) and nothing changes",
+    )
 
 
 class ConfirmCauseBody(Body):
@@ -356,6 +390,12 @@ class EmergencyOut(BaseModel):
     cost: Money | None
     booked: bool
     note: str
+    note_code: str = Field(
+        default="",
+        description="the note as a code: not_booked_standard_on_time, booked_sooner, "
+        "not_booked_no_sooner",
+    )
+    note_args: dict[str, Any] = Field(default_factory=dict, description="the code's arguments")
 
 
 class AlternativeOut(BaseModel):
@@ -368,6 +408,16 @@ class AlternativeOut(BaseModel):
     meets_due: bool
     chosen: bool
     reason: str
+    reason_code: str = Field(
+        default="",
+        description="the reason as a code: chosen, no_stock, no_lane, late, "
+        "later_than_winner, below_target, costlier, later_same_cost, tie_by_code, "
+        "dispatch_chosen, dispatch_not_chosen",
+    )
+    reason_args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the code's arguments: instants ISO 8601, durations in minutes, CNY as text",
+    )
     emergency: EmergencyOut | None = Field(
         default=None, description="the depot's emergency-courier option (C-1 cases)"
     )
@@ -486,6 +536,19 @@ class RmaEscalationOut(BaseModel):
     raised_at: datetime
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    acknowledge_note: str = Field(description="the supervisor's note when taking it on")
+
+
+class ApprovalQuoteOut(BaseModel):
+    """What approving the billable case now would charge the customer, in CNY."""
+
+    part_number: str = Field(description="the part charged for (the one that would ship)")
+    unit_cost: Money
+    depot: str | None = Field(description="the depot that would ship (replacements, loaners)")
+    service: str | None
+    shipping: Money | None = Field(description="the shipping quote of that depot")
+    backorder: bool = Field(description="no depot holds the part now: no shipping quote")
+    charge: Money = Field(description="unit cost plus shipping")
 
 
 class RmaOut(BaseModel):
@@ -543,6 +606,9 @@ RmaList = RootModel[list[RmaOut]]
 class RmaDetailOut(RmaOut):
     events: list[EventOut] = Field(description="the case history, oldest first")
     escalations: list[RmaEscalationOut]
+    approval_quote: ApprovalQuoteOut | None = Field(
+        default=None, description="while the case waits for approval: the price to confirm"
+    )
 
 
 class EscalationOut(BaseModel):
@@ -560,6 +626,7 @@ class EscalationOut(BaseModel):
     raised_at: datetime
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    acknowledge_note: str = Field(description="the supervisor's note when taking it on")
 
 
 EscalationList = RootModel[list[EscalationOut]]

@@ -22,6 +22,7 @@ from rma.models import (
     Escalation,
     Rma,
     Site,
+    Status,
 )
 from rma.schemas import (
     ConflictOut,
@@ -31,7 +32,7 @@ from rma.schemas import (
     RmaDetailOut,
     SiteOut,
 )
-from rma.service import allocation, customers, lifecycle, queries
+from rma.service import allocation, approvals, customers, lifecycle, queries
 from rma.service.promises import ReplacementPromise, commitments, live_promises
 
 READERS: tuple[str, ...] = ()  # anyone signed in
@@ -274,10 +275,25 @@ def rma_detail(uow: UnitOfWork, number: str) -> dict[str, Any]:
             "raised_at": e.raised_at,
             "acknowledged_by": e.acknowledged_by,
             "acknowledged_at": e.acknowledged_at,
+            "acknowledge_note": e.acknowledge_note,
         }
         for e in raised
     ]
+    body["approval_quote"] = _approval_quote(uow, rma) if rma.status == Status.REQUESTED else None
     return RmaDetailOut.model_validate(body).model_dump()
+
+
+def _approval_quote(uow: UnitOfWork, rma: Rma) -> dict[str, Any]:
+    price = approvals.quote_for(uow, rma, clock.now())
+    return {
+        "part_number": price.part_number,
+        "unit_cost": price.unit_cost,
+        "depot": price.depot,
+        "service": price.service,
+        "shipping": price.shipping,
+        "backorder": price.backorder,
+        "charge": price.charge,
+    }
 
 
 def json_answer(body: Any, status: int = 200) -> Response:

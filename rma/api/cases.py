@@ -35,6 +35,7 @@ from rma.models import (
     Rma,
 )
 from rma.schemas import (
+    ApproveBody,
     CancelBody,
     CloseBody,
     ConfirmCauseBody,
@@ -153,12 +154,22 @@ def _service_record(uow: UnitOfWork, number: str) -> tuple[bytes, str]:
 @api.post(
     "/rmas/<number>/approve",
     responses={200: RmaDetailOut, **WRITE_ERRORS},
-    summary="Approve a billable RMA (supervisors); replacements are then allocated",
+    summary="Approve a billable RMA (supervisors) at the price of its approval_quote, "
+    'confirmed explicitly ("confirm": true), with a comment for the history; '
+    "replacements are then allocated",
 )
 @auth.api_roles(*SUPERVISORS)
-def post_approve(path: RmaPath) -> Any:
+def post_approve(path: RmaPath, body: ApproveBody) -> Any:
     actor = auth.api_actor()
-    return step_answer(lambda u: lifecycle.approve(u, actor, path.number))
+    return step_answer(
+        lambda u: lifecycle.approve(
+            u,
+            actor,
+            path.number,
+            comment=body.comment,
+            confirmed_charge=body.confirmed_charge,
+        )
+    )
 
 
 @api.post(

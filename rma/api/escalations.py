@@ -1,4 +1,5 @@
-"""Escalations and the escalation ladder."""
+"""Escalations (taking them on, one rung or every rung of a case, with a note; the
+history of what was taken on) and the escalation ladder."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from rma.models import (
     Rma,
 )
 from rma.schemas import (
+    AcknowledgeBody,
+    AcknowledgedQuery,
     ErrorOut,
     EscalationList,
     EscalationOut,
@@ -32,8 +35,9 @@ from rma.schemas import (
     LadderStepBody,
     LadderStepOut,
     LadderStepPath,
+    RmaPath,
 )
-from rma.service import escalations, ladder
+from rma.service import acknowledgements, ladder
 
 # --- escalations ----------------------------------------------------------------------------
 
@@ -54,6 +58,7 @@ def _escalation(escalation: Escalation, rma: Rma, customer: Customer) -> dict[st
         raised_at=escalation.raised_at,
         acknowledged_by=escalation.acknowledged_by,
         acknowledged_at=escalation.acknowledged_at,
+        acknowledge_note=escalation.acknowledge_note,
     ).model_dump()
 
 
@@ -65,11 +70,30 @@ def _escalation(escalation: Escalation, rma: Rma, customer: Customer) -> dict[st
 @auth.api_roles(*SUPERVISORS)
 def get_escalations(query: EscalationsQuery) -> Any:
     u = uow()
-    rows = escalations.list_escalations(
+    rows = acknowledgements.list_escalations(
         u, open_only=query.open, fault_level=query.fault_level, limit=query.limit
     )
     ctx = load_context(u, [rma for _, rma in rows])
     return json_answer([_escalation(e, rma, ctx.customers[rma.customer_id]) for e, rma in rows])
+
+
+@api.get(
+    "/escalations/acknowledged",
+    responses={200: EscalationList, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    summary="What was taken on: acknowledged escalations, by whom, when, with the note; "
+    "the latest first (supervisors)",
+)
+@auth.api_roles(*SUPERVISORS)
+def get_acknowledged(query: AcknowledgedQuery) -> Any:
+    rows = acknowledgements.list_acknowledged(
+        uow(),
+        fault_level=query.fault_level,
+        by=query.by,
+        since=query.since,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return json_answer([_escalation(row.escalation, row.rma, row.customer) for row in rows])
 
 
 @read_only
@@ -84,14 +108,35 @@ def _escalation_answer(uow: UnitOfWork, escalation: Escalation) -> dict[str, Any
 @api.post(
     "/escalations/<int:id>/acknowledge",
     responses={200: EscalationOut, **WRITE_ERRORS},
-    summary="Take an escalation on (supervisors); recorded in the case history",
+    summary="Take an escalation on, with an optional note (supervisors); recorded in the "
+    "case history. 409 when it was already taken on",
 )
 @auth.api_roles(*SUPERVISORS)
-def post_acknowledge(path: IdPath) -> Any:
+def post_acknowledge(path: IdPath, body: AcknowledgeBody) -> Any:
     actor = auth.api_actor()
     return answer_once(
-        lambda u: (_escalation_answer(u, escalations.acknowledge(u, actor, path.id)), 200)
+        lambda u: (
+            _escalation_answer(u, acknowledgements.acknowledge(u, actor, path.id, body.note)),
+            200,
+        )
     )
+
+
+@api.post(
+    "/rmas/<number>/escalations/acknowledge",
+    responses={200: EscalationList, **WRITE_ERRORS},
+    summary="Take on every escalation of a case still waiting, with one note (supervisors); "
+    "409 when none is waiting",
+)
+@auth.api_roles(*SUPERVISORS)
+def post_acknowledge_case(path: RmaPath, body: AcknowledgeBody) -> Any:
+    actor = auth.api_actor()
+
+    def run(u: UnitOfWork) -> tuple[list[dict[str, Any]], int]:
+        done = acknowledgements.acknowledge_case(u, actor, path.number, body.note)
+        return [_escalation_answer(u, escalation) for escalation in done], 200
+
+    return answer_once(run)
 
 
 # --- the escalation ladder ----------------------------------------------------------------

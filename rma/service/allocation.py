@@ -23,6 +23,7 @@ from sqlalchemy import select
 from core import clock
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
+from core.i18n import gettext
 from depots.models import City
 from depots.service.network import list_depots, list_lanes
 from inventory.models import StockBalance
@@ -98,7 +99,9 @@ def site_city(uow: UnitOfWork, rma: Rma) -> City:
 
 
 def alternatives_json(decision: DepotDecision, part_at: dict[str, str]) -> str:
-    """The alternatives as stored on the case (instants ISO 8601, money as text)."""
+    """The alternatives as stored on the case (instants ISO 8601, money as text): the
+    English reason and emergency note, and each as a code with its arguments
+    (``optimizer.depot_choice``), for pages to say in the reader's language."""
 
     def instant(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
@@ -115,12 +118,16 @@ def alternatives_json(decision: DepotDecision, part_at: dict[str, str]) -> str:
                 "meets_due": alt.meets_due,
                 "chosen": alt.chosen,
                 "reason": alt.reason,
+                "reason_code": alt.reason_code,
+                "reason_args": dict(alt.reason_args),
                 "emergency": {
                     "ships_at": instant(alt.emergency.ships_at),
                     "arrival": instant(alt.emergency.arrives_at),
                     "cost": str(alt.emergency.cost),
                     "booked": alt.service == "emergency",
                     "note": alt.emergency_note,
+                    "note_code": alt.emergency_code,
+                    "note_args": dict(alt.emergency_args),
                 }
                 if alt.emergency is not None
                 else None,
@@ -154,7 +161,7 @@ def decide(
     """Which depot should ship ``rma``'s unit when it is ready at ``ready_at``,
     leaving out the depots in ``exclude``. Reads only; the lifecycle applies it."""
     if rma.due_replacement is None:
-        raise Invalid(f"{rma.number} has no replacement due time")
+        raise Invalid(gettext("%(rma)s has no replacement due time", rma=rma.number))
     city = site_city(uow, rma)
     options = gather_options(uow, rma.part_number, city, rma.fault_level, ready_at, exclude=exclude)
     return Allocation(choose_depot(options.candidates, rma.due_replacement), options)

@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 
 from core import clock
 from core.auth import User
 from core.db import UnitOfWork, transactional
+from core.i18n import gettext, ngettext, zh_first
 from rma import kinds
 from rma.models import (
+    Customer,
     Notification,
     Rma,
     RmaEvent,
+    Site,
 )
-from rma.service.notifications import enqueue
+from rma.service import case_mail
+from rma.service.notifications import enqueue_translated
 from rma.service.queries import overdue_returns_query
 
 RETURN_REMINDER_KIND = "return_reminder"
 SYSTEM_ACTOR = "system"
-# What a reminder calls the unit expected back (``rma.kinds.expected_back``'s ``what``).
-RETURN_WORDS = {
-    "defective unit": "the defective unit replaced in advance",
-    "loaner": "the loaned substitute unit",
-    "replacement": "the replacement shipped on the cancelled case",
-}
 
 
 # --- chasing overdue returns --------------------------------------------------------------
@@ -76,31 +75,11 @@ def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
             continue
         expected = kinds.expected_back(rma)
         assert expected is not None
-        what = RETURN_WORDS[expected.what]
-        serial = expected.serial or "unknown"
-        days = max((now - rma.due_defective_return).days, 0)
-        overdue = f"{days} day{'s' if days != 1 else ''}" if days else "less than a day"
-        body = "\n".join(
-            [
-                f"{rma.number}: {what} ({expected.part_number}, serial {serial}) should have come "
-                f"back by {_when(rma.due_defective_return)} and has not arrived; "
-                f"overdue by {overdue}.",
-                "",
-                f"Customer:  {customer.name}",
-                f"Site:      {site.name}",
-                f"Delivered: {_when(rma.delivered_at)}",
-                f"Send it to depot {rma.depot_code or 'of the shipment'}, quoting {rma.number}.",
-                "",
-                f"Open the case: /rmas/{rma.number}",
-            ]
-        )
-        notifications = enqueue(
+        notifications = enqueue_translated(
             uow,
             RETURN_REMINDER_KIND,
             recipients,
-            f"{rma.number}: {what.removeprefix('the ')} is overdue for return "
-            f"(due {clock.local(rma.due_defective_return):%Y-%m-%d})",
-            body + "\n",
+            partial(_reminder, rma, customer, site, expected, now),
             rma=rma,
             dedupe_key=f"chase:{rma.number}:{today}",
         )
@@ -121,5 +100,59 @@ def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
     return queued
 
 
-def _when(value: datetime | None) -> str:
-    return clock.local(value).strftime("%Y-%m-%d %H:%M (Asia/Shanghai)") if value else ""
+def _what(expected: kinds.ExpectedBack) -> str:
+    """What a reminder calls the unit expected back (``kinds.expected_back``'s ``what``)."""
+    if expected.what == "loaner":
+        return gettext("the loaned substitute unit")
+    if expected.what == "replacement":
+        return gettext("the replacement shipped on the cancelled case")
+    return gettext("the defective unit replaced in advance")
+
+
+def _what_short(expected: kinds.ExpectedBack) -> str:
+    if expected.what == "loaner":
+        return gettext("loaned substitute unit")
+    if expected.what == "replacement":
+        return gettext("replacement shipped on the cancelled case")
+    return gettext("defective unit replaced in advance")
+
+
+def _reminder(
+    rma: Rma, customer: Customer, site: Site, expected: kinds.ExpectedBack, now: datetime
+) -> tuple[str, str]:
+    """Subject and body of a return reminder, in the current language."""
+    due = rma.due_defective_return
+    assert due is not None
+    days = max((now - due).days, 0)
+    overdue = ngettext("%(num)s day", "%(num)s days", days) if days else gettext("less than a day")
+    lines = [
+        gettext(
+            "%(rma)s: %(what)s (%(part)s, serial %(serial)s) should have come back by %(due)s "
+            "and has not arrived; overdue by %(overdue)s.",
+            rma=rma.number,
+            what=_what(expected),
+            part=expected.part_number,
+            serial=expected.serial or gettext("unknown"),
+            due=case_mail.when(due),
+            overdue=overdue,
+        ),
+        "",
+        gettext("Customer:  %(name)s", name=zh_first(customer.name_zh, customer.name)),
+        gettext("Site:      %(name)s", name=site.name),
+        gettext("Delivered: %(when)s", when=case_mail.when(rma.delivered_at)),
+        gettext(
+            "Send it to depot %(depot)s, quoting %(rma)s.",
+            depot=rma.depot_code or gettext("of the shipment"),
+            rma=rma.number,
+        ),
+        "",
+        case_mail.case_link(rma),
+    ]
+    date = clock.local(due).strftime("%Y-%m-%d")
+    subject = gettext(
+        "%(rma)s: %(what)s is overdue for return (due %(date)s)",
+        rma=rma.number,
+        what=_what_short(expected),
+        date=date,
+    )
+    return subject, "\n".join(lines) + "\n"

@@ -41,6 +41,7 @@ from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Conflict
 from core.fingerprint import Fingerprint
+from core.i18n import gettext
 from depots.models import City
 from depots.service.network import list_depots, list_lanes
 from inventory.models import Reservation, StockBalance
@@ -53,8 +54,9 @@ from rma.service import lifecycle
 from rma.service.lifecycle import CasePlan
 from rma.service.promises import transit_options
 from rma.service.queries import open_replacements_query
+from rma.service.wording import BATCH_DISPATCH, DISPATCH_CHOSEN, DISPATCH_NOT_CHOSEN
 
-WHY = "batch dispatch"
+WHY = BATCH_DISPATCH
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,10 @@ def apply(uow: UnitOfWork, actor: Actor, basis: str) -> DispatchReport:
     proposal = _compute(uow, cases, clock.now())
     if proposal.basis != (basis or "").strip():
         raise Conflict(
-            "the open cases or the stock changed since this dispatch was proposed: preview it again"
+            gettext(
+                "the open cases or the stock changed since this dispatch was proposed: preview "
+                "it again"
+            )
         )
     by_number = {case.number: case for case in cases}
     changing = [item for item in proposal.cases if item.changed]
@@ -310,7 +315,15 @@ def _plan(
                 "reason": "chosen by batch dispatch"
                 if code == depot
                 else "not chosen: batch dispatch weighs every open case together",
-                "emergency": {"note": offer.emergency_note} if offer.emergency_note else None,
+                "reason_code": DISPATCH_CHOSEN if code == depot else DISPATCH_NOT_CHOSEN,
+                "reason_args": {},
+                "emergency": {
+                    "note": offer.emergency_note,
+                    "note_code": offer.emergency_code,
+                    "note_args": dict(offer.emergency_args),
+                }
+                if offer.emergency_note
+                else None,
             }
             for code, offer in sorted(offers.items(), key=lambda item: item[0] != depot)
         ]

@@ -6,7 +6,8 @@ administrator edits; the defaults come from DOMAIN.md. The support clock of an
 RMA runs from ``reported_at`` until ``cause_confirmed_at``, in working hours of
 the 5x8 calendar, or in calendar hours for a C-1 fault of a 7x24 contract
 (``escalation_calendar_code``). Units overdue for return are chased by
-``rma.service.chasing``.
+``rma.service.chasing``. Supervisors take escalations on in
+``rma.service.acknowledgements``.
 
 Exactly once, even when two ``spares escalate`` run at the same time:
 
@@ -35,18 +36,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
-from core.auth import Actor, Role
-from core.db import UnitOfWork, lock_for_update, read_only, transactional
-from core.errors import Conflict, Invalid, NotFound
+from core.auth import Role
+from core.db import UnitOfWork, transactional
+from core.i18n import gettext, is_chinese, zh_first
 from depots.calendar import WorkingCalendar, add_working_hours, working_hours_between
 from depots.models import City
 from depots.service.calendars import get_calendar
 from inventory.models import Part
+from rma import kinds
 from rma.models import (
     OPEN_STATUSES,
     Customer,
@@ -58,12 +61,18 @@ from rma.models import (
     Site,
     Status,
 )
-from rma.service.ladder import EMAIL_MAX, REGIONAL_SUPERVISOR, fault_level_of
+from rma.service.case_mail import case_link, when
+from rma.service.ladder import EMAIL_MAX, REGIONAL_SUPERVISOR
 from rma.service.lifecycle import escalation_calendar_code
-from rma.service.notifications import addresses_of_role
+from rma.service.notifications import (
+    MAILBOX_LANGUAGE,
+    addresses_of_role,
+    compose_in,
+    languages_of,
+)
+from rma.service.wording import AT_RISK_TITLE, escalation_title
 
 AT_RISK_STEP = 0
-AT_RISK_TITLE = "service supervisors"
 SYSTEM_ACTOR = "system"
 ESCALATION_KIND = "escalation"
 # Chunk for IN (...) lists: well under every database's bound-parameter limit.
@@ -115,6 +124,14 @@ def raise_due_escalations(uow: UnitOfWork, now: datetime) -> list[Escalation]:
     at_risk_recipients = _at_risk_recipients(
         uow, ladder, [item.rma_id for item in due if item.step == AT_RISK_STEP]
     )
+    # Each e-mail in its recipient's language, looked up once for the whole run.
+    languages = languages_of(
+        uow,
+        sorted(
+            {item.email for item in due if item.step != AT_RISK_STEP}
+            | {address for group in at_risk_recipients.values() for address in group}
+        ),
+    )
     by_rma: dict[int, list[_Due]] = defaultdict(list)
     for item in due:
         if item.step == AT_RISK_STEP:
@@ -153,8 +170,12 @@ def raise_due_escalations(uow: UnitOfWork, now: datetime) -> list[Escalation]:
                 if item.step == AT_RISK_STEP
                 else [escalation.notify_email]
             )
-            subject, body = _compose(escalation, case, calendars)
-            notifications += _outbox_rows(case.rma, escalation, recipients, subject, body, now)
+            by_language: dict[str, list[str]] = defaultdict(list)
+            for address in recipients:
+                by_language[languages.get(address, MAILBOX_LANGUAGE)].append(address)
+            for language, addresses in by_language.items():
+                subject, body = compose_in(language, partial(_compose, escalation, case, calendars))
+                notifications += _outbox_rows(case.rma, escalation, addresses, subject, body, now)
             events.append(_event_row(case.rma, escalation, recipients))
         # Written in bulk: a run after an outage may raise thousands at once.
         # The outbox rows are those ``notifications.enqueue`` would write; its
@@ -341,60 +362,106 @@ def _at_risk_recipients(
 def _compose(
     escalation: Escalation, case: _Case, calendars: dict[str, WorkingCalendar]
 ) -> tuple[str, str]:
-    """Subject and plain-text body of an escalation e-mail (times in Asia/Shanghai)."""
+    """Subject and plain-text body of an escalation e-mail in the current language
+    (times in Asia/Shanghai)."""
     rma, customer, site, city, part = case.rma, case.customer, case.site, case.city, case.part
     code = escalation_calendar_code(rma)
-    unit = "hours" if code == "7x24" else "working hours"
+    calendar_hours = code == "7x24"
+    to = escalation_title(escalation.step, escalation.notify_title)
     if escalation.step == AT_RISK_STEP:
-        promised = _when(rma.due_replacement) or "24 hours after approval"
-        subject = (
-            f"{rma.number} {rma.fault_level}: at risk - no depot can deliver the replacement "
-            f"by {promised} - escalated to {AT_RISK_TITLE}"
+        promised = when(rma.due_replacement) or gettext("24 hours after approval")
+        subject = gettext(
+            "%(rma)s %(level)s: at risk - no depot can deliver the replacement by %(due)s - "
+            "escalated to %(to)s",
+            rma=rma.number,
+            level=rma.fault_level,
+            due=promised,
+            to=to,
         )
-        headline = (
-            f"No depot can deliver the replacement for {rma.number} within the 24-hour "
-            f"promise (due {promised})."
+        headline = gettext(
+            "No depot can deliver the replacement for %(rma)s within the 24-hour promise "
+            "(due %(due)s).",
+            rma=rma.number,
+            due=promised,
         )
     else:
-        hours = escalation.support_hours
-        label = unit[:-1] if hours == 1 else unit
-        subject = (
-            f"{rma.number} {rma.fault_level}: {hours:g} {label} without a confirmed cause "
-            f"- escalated to {escalation.notify_title}"
+        hours = _hours_words(escalation.support_hours, calendar_hours)
+        subject = gettext(
+            "%(rma)s %(level)s: %(hours)s without a confirmed cause - escalated to %(to)s",
+            rma=rma.number,
+            level=rma.fault_level,
+            hours=hours,
+            to=to,
         )
-        headline = (
-            f"{rma.number} has had no confirmed cause for {hours:g} {label} "
-            f"(since {_when(escalation.due_at)}). You are its {escalation.notify_title}."
+        headline = gettext(
+            "%(rma)s has had no confirmed cause for %(hours)s (since %(since)s). You are its "
+            "%(to)s.",
+            rma=rma.number,
+            hours=hours,
+            since=when(escalation.due_at),
+            to=to,
         )
     if rma.cause_confirmed_at is not None:
-        support = f"Cause:        confirmed {_when(rma.cause_confirmed_at)}"
+        support = gettext("Cause:        confirmed %(when)s", when=when(rma.cause_confirmed_at))
     else:
         elapsed = working_hours_between(calendars[code], rma.reported_at, escalation.raised_at)
-        support = f"Support time: {max(elapsed, 0.0):.1f} {unit} without a confirmed cause"
+        figure = f"{max(elapsed, 0.0):.1f}"
+        elapsed_words = (
+            gettext("%(hours)s hours", hours=figure)
+            if calendar_hours
+            else gettext("%(hours)s working hours", hours=figure)
+        )
+        support = gettext("Support time: %(hours)s without a confirmed cause", hours=elapsed_words)
     contact = " ".join(filter(None, [site.contact_name, site.contact_phone]))
+    customer_name = (
+        zh_first(customer.name_zh, customer.name)
+        if is_chinese()
+        else customer.name + (f" ({customer.name_zh})" if customer.name_zh else "")
+    )
     lines = [
         headline,
         "",
-        f"Customer:     {customer.name}" + (f" ({customer.name_zh})" if customer.name_zh else ""),
-        f"Site:         {site.name}, {city.name}",
-        f"Contact:      {contact}",
-        f"Part:         {rma.part_number}" + (f" - {part.description}" if part else ""),
-        f"Serial:       {rma.serial or 'unknown'}",
-        f"Fault level:  {rma.fault_level} ({rma.kind.replace('_', ' ')})",
-        f"Status:       {rma.status}",
-        f"Reported:     {_when(rma.reported_at)} by {rma.reported_by}",
+        gettext("Customer:     %(name)s", name=customer_name),
+        gettext(
+            "Site:         %(site)s, %(city)s",
+            site=site.name,
+            city=zh_first(city.name_zh, city.name),
+        ),
+        gettext("Contact:      %(contact)s", contact=contact),
+        gettext("Part:         %(part)s", part=rma.part_number)
+        + (f" - {part.description}" if part else ""),
+        gettext("Serial:       %(serial)s", serial=rma.serial or gettext("unknown")),
+        gettext(
+            "Fault level:  %(level)s (%(kind)s)",
+            level=rma.fault_level,
+            kind=kinds.kind_label(rma.kind),
+        ),
+        gettext("Status:       %(status)s", status=kinds.status_label(rma.status)),
+        gettext(
+            "Reported:     %(when)s by %(user)s", when=when(rma.reported_at), user=rma.reported_by
+        ),
         support,
     ]
-    for name, value in (
-        ("Replacement due", rma.due_replacement),
-        ("Promised delivery", rma.promised_delivery),
-        ("Repair return due", rma.due_repair_return),
-        ("Defective back due", rma.due_defective_return),
-    ):
-        if value is not None:
-            lines.append(f"{name + ':':19} {_when(value)}")
-    lines += ["", "Symptom:", rma.symptom, "", f"Open the case: /rmas/{rma.number}"]
+    if rma.due_replacement is not None:
+        lines.append(gettext("Replacement due:    %(when)s", when=when(rma.due_replacement)))
+    if rma.promised_delivery is not None:
+        lines.append(gettext("Promised delivery:  %(when)s", when=when(rma.promised_delivery)))
+    if rma.due_repair_return is not None:
+        lines.append(gettext("Repair return due:  %(when)s", when=when(rma.due_repair_return)))
+    if rma.due_defective_return is not None:
+        lines.append(gettext("Defective back due: %(when)s", when=when(rma.due_defective_return)))
+    lines += ["", gettext("Symptom:"), rma.symptom, "", case_link(rma)]
     return subject[:200], "\n".join(lines) + "\n"
+
+
+def _hours_words(hours: float, calendar_hours: bool) -> str:
+    """ "8 working hours", "1 working hour", "24 hours" in the current language."""
+    figure = f"{hours:g}"
+    if calendar_hours:
+        return gettext("1 hour") if hours == 1 else gettext("%(hours)s hours", hours=figure)
+    if hours == 1:
+        return gettext("1 working hour")
+    return gettext("%(hours)s working hours", hours=figure)
 
 
 def _outbox_rows(
@@ -444,81 +511,6 @@ def _event_row(rma: Rma, escalation: Escalation, recipients: list[str]) -> dict[
     }
 
 
-def _when(value: datetime | None) -> str:
-    return clock.local(value).strftime("%Y-%m-%d %H:%M (Asia/Shanghai)") if value else ""
-
-
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-# --- reading and acknowledging ------------------------------------------------------------
-
-
-@read_only
-def list_escalations(
-    uow: UnitOfWork,
-    *,
-    open_only: bool = True,
-    fault_level: str | None = None,
-    limit: int = 200,
-) -> list[tuple[Escalation, Rma]]:
-    """Escalations with their RMA, the longest-standing first (by ``due_at``).
-
-    ``open_only``: not yet acknowledged, and the RMA is still open. Raises
-    ``Invalid`` for an unknown fault level or a limit outside 1-1000.
-    """
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
-        raise Invalid(f"limit must be a whole number from 1 to {MAX_LIST}")
-    query = (
-        select(Escalation, Rma)
-        .join(Rma, Rma.id == Escalation.rma_id)
-        .order_by(Escalation.due_at, Escalation.id)
-        .limit(limit)
-    )
-    if open_only:
-        query = query.where(Escalation.acknowledged_at.is_(None), Rma.status.in_(OPEN_STATUSES))
-    if fault_level is not None:
-        query = query.where(Escalation.fault_level == fault_level_of(fault_level))
-    return [(escalation, rma) for escalation, rma in uow.session.execute(query)]
-
-
-@transactional
-def acknowledge(uow: UnitOfWork, actor: Actor, escalation_id: int) -> Escalation:
-    """A supervisor (or administrator) takes the escalation on; recorded in the RMA's history.
-
-    Raises ``Forbidden``, ``NotFound`` (unknown id), ``Conflict`` (already acknowledged).
-    """
-    actor.require_role(Role.SUPERVISOR)
-    escalation = uow.session.scalar(
-        lock_for_update(
-            select(Escalation)
-            .where(Escalation.id == escalation_id)
-            .execution_options(populate_existing=True),
-            uow,
-        )
-    )
-    if escalation is None:
-        raise NotFound(f"unknown escalation {escalation_id}")
-    if escalation.acknowledged_at is not None:
-        raise Conflict(
-            f"escalation {escalation_id} was already acknowledged by "
-            f"{escalation.acknowledged_by} at {_when(escalation.acknowledged_at)}"
-        )
-    escalation.acknowledged_by, escalation.acknowledged_at = actor.username, clock.now()
-    uow.session.add(escalation)
-    rma = uow.session.get(Rma, escalation.rma_id)
-    if rma is not None:
-        uow.session.add(
-            RmaEvent(
-                rma_id=rma.id,
-                actor=actor.username,
-                action="acknowledge-escalation",
-                from_status=rma.status,
-                to_status=rma.status,
-                detail=json.dumps({"escalation": escalation.id, "step": escalation.step}),
-            )
-        )
-    uow.session.flush()
-    return escalation

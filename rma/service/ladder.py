@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Invalid, NotFound
+from core.i18n import gettext
 from rma.models import (
     FAULT_LEVELS,
     EscalationStep,
@@ -115,26 +116,43 @@ def update_step(
     )
     target = next((row for row in rows if row.step == step), None)
     if target is None:
-        raise NotFound(f"the {level} ladder has no step {step}")
+        raise NotFound(gettext("the %(level)s ladder has no step %(step)s", level=level, step=step))
     if after_hours is not None:
         hours = _hours(after_hours)
         below = [row.after_hours for row in rows if row.step < step]
         above = [row.after_hours for row in rows if row.step > step]
         if below and hours <= max(below):
             raise Invalid(
-                f"after_hours of {level} step {step} must be more than step {step - 1}'s "
-                f"{_hours_text(max(below))}"
+                gettext(
+                    "after_hours of %(level)s step %(step)s must be more than step "
+                    "%(previous)s's %(hours)s",
+                    level=level,
+                    step=step,
+                    previous=step - 1,
+                    hours=_hours_text(max(below)),
+                ),
+                field="after_hours",
             )
         if above and hours >= min(above):
             raise Invalid(
-                f"after_hours of {level} step {step} must be less than step {step + 1}'s "
-                f"{_hours_text(min(above))}"
+                gettext(
+                    "after_hours of %(level)s step %(step)s must be less than step "
+                    "%(next)s's %(hours)s",
+                    level=level,
+                    step=step,
+                    next=step + 1,
+                    hours=_hours_text(min(above)),
+                ),
+                field="after_hours",
             )
         target.after_hours = hours
     if notify_title is not None:
         title = notify_title.strip()
         if not title or len(title) > TITLE_MAX:
-            raise Invalid(f"notify_title is required, at most {TITLE_MAX} characters")
+            raise Invalid(
+                gettext("notify_title is required, at most %(count)s characters", count=TITLE_MAX),
+                field="notify_title",
+            )
         target.notify_title = title
     if notify_email is not None:
         target.notify_email = _email(notify_email)
@@ -146,7 +164,10 @@ def update_step(
 def fault_level_of(value: str) -> str:
     level = (value or "").strip().upper()
     if level not in FAULT_LEVELS:
-        raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
+        raise Invalid(
+            gettext("fault_level must be one of %(choices)s", choices=", ".join(FAULT_LEVELS)),
+            field="fault_level",
+        )
     return level
 
 
@@ -154,18 +175,27 @@ def _hours(value: float) -> float:
     try:
         hours = float(value)
     except (TypeError, ValueError):
-        raise Invalid("after_hours must be a number of hours") from None
+        raise Invalid(
+            gettext("after_hours must be a number of hours"), field="after_hours"
+        ) from None
     if isinstance(value, bool) or not math.isfinite(hours) or hours <= 0:
-        raise Invalid("after_hours must be a positive number of hours")
+        raise Invalid(
+            gettext("after_hours must be a positive number of hours"), field="after_hours"
+        )
     if hours > 24 * 366:
-        raise Invalid("after_hours must be at most a year")
+        raise Invalid(gettext("after_hours must be at most a year"), field="after_hours")
     return hours
 
 
 def _email(value: str) -> str:
     email = (value or "").strip()
     if len(email) > EMAIL_MAX or not EMAIL_PATTERN.match(email):
-        raise Invalid(f"notify_email {value!r} does not look like an e-mail address")
+        raise Invalid(
+            gettext(
+                "notify_email %(value)s does not look like an e-mail address", value=repr(value)
+            ),
+            field="notify_email",
+        )
     return email
 
 

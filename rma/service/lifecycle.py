@@ -27,6 +27,7 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, InsufficientStock, Invalid, NotFound
+from core.i18n import gettext
 from inventory.service import reservations
 from inventory.service.catalog import get_part_row
 from rma import kinds
@@ -38,8 +39,7 @@ from rma.models import (
     RmaEvent,
     Status,
 )
-from rma.service import allocation
-from rma.service.notifications import addresses_of_role, enqueue
+from rma.service import allocation, approvals, case_mail
 from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT
 
 # Tries to hold a unit when concurrent cases keep taking the chosen depot's last one.
@@ -62,7 +62,7 @@ def require_cancel(rma: Rma) -> Status:
     outcome = kinds.cancel_outcome(rma)
     if outcome.to is None:
         raise Conflict(
-            f"{rma.number} cannot be cancelled: {outcome.refusal}",
+            gettext("%(rma)s cannot be cancelled: %(why)s", rma=rma.number, why=outcome.refusal),
             status=rma.status,
             allowed=allowed_actions(rma),
         )
@@ -74,12 +74,23 @@ def require_step(rma: Rma, target: Status) -> None:
     if target in kinds.next_steps(rma):
         return
     allowed = allowed_actions(rma)
-    raise Conflict(
-        f"{rma.number} is {rma.status}; cannot {ACTIONS[target]} "
-        f"(allowed: {', '.join(allowed) or 'nothing, it is ' + rma.status})",
-        status=rma.status,
-        allowed=allowed,
-    )
+    status = kinds.status_label(rma.status)
+    if allowed:
+        detail = gettext(
+            "%(rma)s is %(status)s; cannot %(action)s (allowed: %(allowed)s)",
+            rma=rma.number,
+            status=status,
+            action=ACTIONS[target],
+            allowed=", ".join(allowed),
+        )
+    else:
+        detail = gettext(
+            "%(rma)s is %(status)s; cannot %(action)s (allowed: nothing, it is %(status)s)",
+            rma=rma.number,
+            status=status,
+            action=ACTIONS[target],
+        )
+    raise Conflict(detail, status=rma.status, allowed=allowed)
 
 
 def record_event(
@@ -125,7 +136,7 @@ def lock_rma(uow: UnitOfWork, number: str) -> Rma:
         lock_for_update(query.execution_options(populate_existing=True), uow)
     ).first()
     if rma is None:
-        raise NotFound(f"unknown RMA {number!r}")
+        raise NotFound(gettext("unknown RMA %(number)s", number=repr(number)))
     return rma
 
 
@@ -134,9 +145,17 @@ def escalation_calendar_code(rma: Rma) -> str:
     return "7x24" if rma.fault_level == "C-1" and rma.coverage == "7x24" else "5x8"
 
 
-def apply_approval(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) -> None:
+def apply_approval(
+    uow: UnitOfWork,
+    rma: Rma,
+    actor: Actor,
+    *,
+    automatic: bool,
+    recorded: dict[str, object] | None = None,
+) -> None:
     """Approve ``rma`` in the caller's transaction (automatically when entitled): its
-    24-hour clock starts and a replacement or loaner is allocated at once."""
+    24-hour clock starts and a replacement or loaner is allocated at once.
+    ``recorded``: more detail for the history (a billable case's price, a comment)."""
     require_step(rma, Status.APPROVED)
     rma.approved_at, rma.approved_by = clock.now(), actor.username
     ships = kinds.ships_unit(rma.kind)
@@ -148,18 +167,58 @@ def apply_approval(uow: UnitOfWork, rma: Rma, actor: Actor, *, automatic: bool) 
         Status.APPROVED,
         actor,
         "approve",
-        {"automatic": automatic, "billable": rma.billable},
+        {"automatic": automatic, "billable": rma.billable, **(recorded or {})},
     )
     if ships:
         _allocate(uow, rma, actor)
 
 
+MAX_COMMENT = 500
+
+
 @transactional
-def approve(uow: UnitOfWork, actor: Actor, number: str) -> Rma:
-    """A supervisor approves a billable RMA; replacements are then allocated."""
+def approve(
+    uow: UnitOfWork,
+    actor: Actor,
+    number: str,
+    *,
+    comment: str | None = None,
+    confirmed_charge: Decimal | None = None,
+) -> Rma:
+    """A supervisor approves a billable RMA; replacements are then allocated.
+
+    The price (``approvals.quote_for``: what the customer will be charged) and the
+    supervisor's ``comment`` are recorded in the history. ``confirmed_charge`` is
+    the charge the supervisor saw and confirmed: when the price has changed since
+    (stock moved, a lane changed), the approval is refused (``Conflict`` with the
+    new ``charge``) and nothing changes, so a price nobody confirmed is never
+    approved. ``Invalid`` for a comment over 500 characters.
+    """
     actor.require_role(Role.SUPERVISOR)
+    text = (comment or "").strip()
+    if len(text) > MAX_COMMENT:
+        raise Invalid(
+            gettext("Comment: at most %(count)s characters", count=MAX_COMMENT), field="comment"
+        )
     rma = lock_rma(uow, number)
-    apply_approval(uow, rma, actor, automatic=False)
+    require_step(rma, Status.APPROVED)
+    price = approvals.quote_for(uow, rma, clock.now())
+    if confirmed_charge is not None and price.charge != confirmed_charge.quantize(price.charge):
+        shown, now_charged = f"{confirmed_charge:,.2f}", f"{price.charge:,.2f}"
+        raise Conflict(
+            gettext(
+                "the price of %(rma)s is now %(charge)s CNY, not %(confirmed)s CNY: check it "
+                "with the customer and confirm again",
+                rma=rma.number,
+                charge=now_charged,
+                confirmed=shown,
+            ),
+            charge=str(price.charge),
+        )
+    recorded: dict[str, object] = {**price.as_detail()}
+    if text:
+        recorded["comment"] = text
+    apply_approval(uow, rma, actor, automatic=False, recorded=recorded)
     return rma
 
 
@@ -241,21 +300,7 @@ def _record_allocation(
         },
     )
     if decision.at_risk:
-        _tell_at_risk(uow, rma)
-
-
-def _tell_at_risk(uow: UnitOfWork, rma: Rma) -> None:
-    assert rma.promised_delivery is not None and rma.due_replacement is not None
-    enqueue(
-        uow,
-        "at_risk",
-        addresses_of_role(uow, Role.SUPERVISOR),
-        f"{rma.number} {rma.fault_level}: no depot can deliver within 24 hours",
-        f"Best option: {rma.depot_code} by {rma.service}, arriving "
-        f"{clock.local(rma.promised_delivery):%Y-%m-%d %H:%M} (due "
-        f"{clock.local(rma.due_replacement):%Y-%m-%d %H:%M}).",
-        rma=rma,
-    )
+        case_mail.tell_at_risk(uow, rma)
 
 
 def _record_backorder(uow: UnitOfWork, rma: Rma, alternatives: str) -> None:
@@ -263,16 +308,7 @@ def _record_backorder(uow: UnitOfWork, rma: Rma, alternatives: str) -> None:
     rma.alternatives = alternatives
     uow.session.add(rma)
     record_event(uow, rma, "system", "backorder", detail={"part_number": rma.part_number})
-    enqueue(
-        uow,
-        "backorder",
-        addresses_of_role(uow, Role.PLANNER),
-        f"{rma.number}: no stock of {rma.part_number} in any depot",
-        f"{rma.fault_level} replacement for {rma.number} is backordered: no depot holds "
-        f"{rma.part_number} or a part that supersedes it.",
-        rma=rma,
-        dedupe_key=f"backorder:{rma.number}",
-    )
+    case_mail.tell_backorder(uow, rma)
 
 
 @dataclass(frozen=True)
@@ -311,9 +347,17 @@ def replan(uow: UnitOfWork, actor: Actor, rma: Rma, plan: CasePlan, why: str) ->
         return False
     target = Status.APPROVED if plan.depot is None else Status.ALLOCATED
     if target not in REPLAN_STEPS.get(Status(rma.status), ()) or not kinds.ships_unit(rma.kind):
-        raise Conflict(f"{rma.number} is {rma.status}; only an unshipped replacement is re-planned")
+        raise Conflict(
+            gettext(
+                "%(rma)s is %(status)s; only an unshipped replacement is re-planned",
+                rma=rma.number,
+                status=kinds.status_label(rma.status),
+            )
+        )
     if rma.status == Status.APPROVED and not rma.backorder:
-        raise Conflict(f"{rma.number} is being allocated; it is not waiting for stock")
+        raise Conflict(
+            gettext("%(rma)s is being allocated; it is not waiting for stock", rma=rma.number)
+        )
     before = rma.depot_code
     release_held_stock(uow, rma, actor, f"{rma.number} re-planned by {why}")
     rma.alternatives = plan.alternatives
@@ -354,13 +398,13 @@ def replan(uow: UnitOfWork, actor: Actor, rma: Rma, plan: CasePlan, why: str) ->
         },
     )
     if rma.at_risk and plan.depot is not None:
-        _tell_at_risk(uow, rma)
+        case_mail.tell_at_risk(uow, rma)
     return True
 
 
 def _require_allocated_depot_staff(actor: Actor, rma: Rma) -> str:
     if rma.depot_code is None:
-        raise Conflict(f"{rma.number} has no depot allocated")
+        raise Conflict(gettext("%(rma)s has no depot allocated", rma=rma.number))
     actor.require_role(Role.DEPOT_STAFF)
     actor.require_depot(rma.depot_code)
     return rma.depot_code
@@ -373,10 +417,10 @@ def ship(uow: UnitOfWork, actor: Actor, number: str, serial: str | None) -> Rma:
     require_step(rma, Status.SHIPPED)
     _require_allocated_depot_staff(actor, rma)
     if rma.reservation_id is None:
-        raise Conflict(f"{rma.number} holds no reservation to ship from")
+        raise Conflict(gettext("%(rma)s holds no reservation to ship from", rma=rma.number))
     part = get_part_row(uow, rma.ship_part_number or rma.part_number)
     if part.serialized and not (serial or "").strip():
-        raise Invalid("scan the serial of the unit being shipped")
+        raise Invalid(gettext("scan the serial of the unit being shipped"), field="serial")
     moves_ = reservations.pick(uow, actor, rma.reservation_id, [serial] if serial else None)
     rma.shipped_serial = serial.strip().upper() if serial else None
     rma.shipped_at = clock.now()
@@ -404,9 +448,11 @@ def deliver(
     now = clock.now()
     at = clock.as_utc(delivered_at) if delivered_at else now
     if at > now + timedelta(minutes=5):
-        raise Invalid("delivered_at cannot be in the future")
+        raise Invalid(gettext("delivered_at cannot be in the future"), field="delivered_at")
     if rma.shipped_at and at < rma.shipped_at:
-        raise Invalid("delivered_at cannot be before the unit shipped")
+        raise Invalid(
+            gettext("delivered_at cannot be before the unit shipped"), field="delivered_at"
+        )
     rma.delivered_at = at
     back_within = kinds.return_due_after_delivery(rma)
     rma.due_defective_return = at + back_within if back_within else None
@@ -453,12 +499,14 @@ def confirm_cause(uow: UnitOfWork, actor: Actor, number: str, cause: str) -> Rma
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
     rma = lock_rma(uow, number)
     if rma.status not in OPEN_STATUSES:
-        raise Conflict(f"{rma.number} is {rma.status}")
+        raise Conflict(
+            gettext("%(rma)s is %(status)s", rma=rma.number, status=kinds.status_label(rma.status))
+        )
     if rma.cause_confirmed_at is not None:
-        raise Conflict(f"the cause of {rma.number} was already confirmed")
+        raise Conflict(gettext("the cause of %(rma)s was already confirmed", rma=rma.number))
     text = (cause or "").strip()
     if not text:
-        raise Invalid("describe the confirmed cause")
+        raise Invalid(gettext("describe the confirmed cause"), field="cause")
     rma.cause_confirmed_at = clock.now()
     uow.session.add(rma)
     record_event(uow, rma, actor.username, "confirm-cause", detail={"cause": text[:1000]})
@@ -474,12 +522,12 @@ def close(
     rma = lock_rma(uow, number)
     require_step(rma, Status.CLOSED)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise Invalid("rating must be a whole number from 1 to 5")
+        raise Invalid(gettext("rating must be a whole number from 1 to 5"), field="rating")
     signer = (signed_by or "").strip()
     if not signer:
-        raise Invalid("signed_by: the customer's signer is required")
+        raise Invalid(gettext("signed_by: the customer's signer is required"), field="signed_by")
     if len(signer) > 120 or len(remarks or "") > 1000:
-        raise Invalid("signed_by at most 120 and remarks at most 1000 characters")
+        raise Invalid(gettext("signed_by at most 120 and remarks at most 1000 characters"))
     now = clock.now()
     rma.rating, rma.remarks, rma.signed_by, rma.signed_at = (
         rating,
@@ -508,7 +556,7 @@ def cancel(uow: UnitOfWork, actor: Actor, number: str, reason: str) -> Rma:
     target = require_cancel(rma)
     text = (reason or "").strip()
     if not text:
-        raise Invalid("a reason is required to cancel")
+        raise Invalid(gettext("a reason is required to cancel"), field="reason")
     released = release_held_stock(uow, rma, actor, f"{rma.number} cancelled")
     now = clock.now()
     rma.cancel_reason = text[:300]

@@ -14,12 +14,13 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid, NotFound
+from core.i18n import gettext
 from inventory.service.catalog import get_part_row
 from rma.models import FAULT_LEVELS, OPEN_STATUSES, Customer, InstalledUnit, Kind, Rma
+from rma.service import case_mail
 from rma.service import entitlement as entitlement_rules
 from rma.service.customers import require_site
 from rma.service.lifecycle import apply_approval, record_event
-from rma.service.notifications import addresses_of_role, enqueue
 
 MAX_SYMPTOM = 4000
 
@@ -48,20 +49,29 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
     """
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
     if request.fault_level not in FAULT_LEVELS:
-        raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
+        raise Invalid(
+            gettext("fault_level must be one of %(choices)s", choices=", ".join(FAULT_LEVELS)),
+            field="fault_level",
+        )
     try:
         kind = Kind(request.kind)
     except ValueError:
-        raise Invalid(f"kind must be one of {', '.join(k.value for k in Kind)}") from None
+        raise Invalid(
+            gettext("kind must be one of %(choices)s", choices=", ".join(k.value for k in Kind)),
+            field="kind",
+        ) from None
     symptom = (request.symptom or "").strip()
     if not symptom:
-        raise Invalid("symptom is required: what is the customer seeing?")
+        raise Invalid(gettext("symptom is required: what is the customer seeing?"), field="symptom")
     if len(symptom) > MAX_SYMPTOM:
-        raise Invalid(f"symptom must be at most {MAX_SYMPTOM} characters")
+        raise Invalid(
+            gettext("symptom must be at most %(count)s characters", count=MAX_SYMPTOM),
+            field="symptom",
+        )
     now = clock.now()
     reported_at = clock.as_utc(request.reported_at) if request.reported_at else now
     if reported_at > now + timedelta(minutes=5):
-        raise Invalid("reported_at cannot be in the future")
+        raise Invalid(gettext("reported_at cannot be in the future"), field="reported_at")
     unit: InstalledUnit | None = None
     if request.serial:
         # Locked, so two requests opening the same serial at once queue here and the
@@ -72,16 +82,21 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
         ).first()
         if unit is None:
             raise NotFound(
-                f"serial {request.serial!r} is not in the installed base; "
-                "give part_number and site_id instead"
+                gettext(
+                    "serial %(serial)s is not in the installed base; give part_number and "
+                    "site_id instead",
+                    serial=repr(request.serial),
+                )
             )
         if not unit.active:
-            raise Conflict(f"serial {unit.serial} was already replaced and taken back")
+            raise Conflict(
+                gettext("serial %(serial)s was already replaced and taken back", serial=unit.serial)
+            )
         site = require_site(uow, unit.site_id)
         part_number = unit.part_number
     else:
         if not request.part_number or request.site_id is None:
-            raise Invalid("give the unit's serial, or part_number and site_id")
+            raise Invalid(gettext("give the unit's serial, or part_number and site_id"))
         site = require_site(uow, request.site_id)
         part_number = get_part_row(uow, request.part_number).part_number
     open_already = (
@@ -92,7 +107,11 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
         else None
     )
     if open_already:
-        raise Conflict(f"{unit.serial} already has an open RMA: {open_already}")
+        raise Conflict(
+            gettext(
+                "%(serial)s already has an open RMA: %(rma)s", serial=unit.serial, rma=open_already
+            )
+        )
     decision = entitlement_rules.decide(
         uow, site.customer_id, unit, kind, clock.local(reported_at).date()
     )
@@ -131,14 +150,7 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
         apply_approval(uow, rma, actor, automatic=True)
     else:
         customer = uow.session.get(Customer, rma.customer_id)
-        enqueue(
-            uow,
-            "approval_needed",
-            addresses_of_role(uow, Role.SUPERVISOR),
-            f"{rma.number}: billable {rma.kind.replace('_', ' ')} needs approval",
-            f"{customer.name if customer else ''}: {rma.part_number} "
-            f"({rma.fault_level}). {decision.reason}.\n\nSymptom: {symptom}",
-            rma=rma,
-        )
+        assert customer is not None
+        case_mail.ask_approval(uow, rma, customer, now)
     uow.session.flush()
     return rma

@@ -23,19 +23,33 @@ Two views of the same facts:
 escalations) records each lapse once on the case: the new promise, the at-risk
 flag and reason, and an event in the history; the escalation run then raises the
 "at risk" escalation (step 0), once per case.
+
+Words: commitment labels are for people and come in the reader's language (they
+are read at request time; the API never shows them). At-risk reasons are stored
+on the case and answered by the API in English; pages say them in the reader's
+language from their code (``AtRiskReason``: ``reason_of`` reads a stored reason
+back into its code and instant).
+
+Lists sort and count by the same rules in SQL: ``current_due_column`` is the due
+time of the commitment a case works towards now (``current_commitment``), and
+``lapsed_condition`` the cases whose promise has passed unmet (what
+``refresh_promises`` records and what lists show at risk before it does).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, or_, select
 
 from core import clock
 from core.db import UnitOfWork, transactional
+from core.i18n import gettext
 from depots import lanes as lane_rule
 from depots.service.network import list_depots, list_lanes
 from optimizer.depot_choice import Candidate, Offer, TransitOption, offered_options
@@ -44,6 +58,38 @@ from rma.models import OPEN_STATUSES, Kind, Rma, RmaEvent, Status
 
 AT_RISK_NO_DEPOT = "no depot can deliver within 24 hours"
 AT_RISK_BACKORDER = "backorder: no depot holds the part or a part that supersedes it"
+# Why a case is at risk, as codes (pages say them in the reader's language).
+NO_DEPOT_IN_TIME = "no_depot_in_time"
+BACKORDER = "backorder"
+NOT_SHIPPED = "not_shipped"  # the promised pick-up passed (``at``: the pick-up)
+NOT_DELIVERED = "not_delivered"  # the promised delivery passed (``at``: that delivery)
+_NOT_SHIPPED = re.compile(r"^not shipped by (\d{4}-\d{2}-\d{2} \d{2}:\d{2}), the promised pick-up$")
+_NOT_DELIVERED = re.compile(r"^not delivered by (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) as promised$")
+
+
+@dataclass(frozen=True)
+class AtRiskReason:
+    """Why a case is at risk: a code (``NO_DEPOT_IN_TIME``, ``BACKORDER``,
+    ``NOT_SHIPPED``, ``NOT_DELIVERED``; "" for none, or text this module did not
+    write) and, for a lapse, the instant that passed unmet."""
+
+    code: str
+    at: datetime | None = None
+
+
+def reason_of(text: str) -> AtRiskReason:
+    """The code of an at-risk reason as this module stores it on a case (and the
+    API answers it); text it does not know gives the code ""."""
+    if text == AT_RISK_NO_DEPOT:
+        return AtRiskReason(NO_DEPOT_IN_TIME)
+    if text == AT_RISK_BACKORDER:
+        return AtRiskReason(BACKORDER)
+    for code, pattern in ((NOT_SHIPPED, _NOT_SHIPPED), (NOT_DELIVERED, _NOT_DELIVERED)):
+        match = pattern.match(text or "")
+        if match:
+            local = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M")
+            return AtRiskReason(code, clock.as_utc(local.replace(tzinfo=clock.SHANGHAI)))
+    return AtRiskReason("")
 
 
 # --- commitments ------------------------------------------------------------------------------
@@ -94,29 +140,41 @@ def is_met(done_at: datetime, due: datetime) -> bool:
 
 
 def _unit_back(rma: Rma) -> tuple[str, str, datetime | None]:
-    """Label, short name and done instant of the "unit back" commitment."""
+    """Label, short name and done instant of the "unit back" commitment, in the
+    current language."""
+    loaner = rma.kind == Kind.LOANER
     if rma.status == Status.RETURNING or (rma.status == Status.CANCELLED and rma.back_at):
-        what = "Loaner" if rma.kind == Kind.LOANER else "Replacement"
-        label = f"{what} back within {kinds.RETURN_AFTER_CANCEL_DAYS} days of cancellation"
-        return label, f"{what.lower()} back", rma.back_at
-    if rma.kind == Kind.LOANER:
-        label = f"Loaner back within {kinds.DEFECTIVE_RETURN_DAYS} days of delivery"
-        return label, "loaner back", rma.back_at
-    label = f"Defective unit back within {kinds.DEFECTIVE_RETURN_DAYS} days of delivery"
-    return label, "defective unit back", rma.defective_received_at
+        days = kinds.RETURN_AFTER_CANCEL_DAYS
+        if loaner:
+            label = gettext("Loaner back within %(days)s days of cancellation", days=days)
+            return label, gettext("loaner back"), rma.back_at
+        label = gettext("Replacement back within %(days)s days of cancellation", days=days)
+        return label, gettext("replacement back"), rma.back_at
+    days = kinds.DEFECTIVE_RETURN_DAYS
+    if loaner:
+        label = gettext("Loaner back within %(days)s days of delivery", days=days)
+        return label, gettext("loaner back"), rma.back_at
+    label = gettext("Defective unit back within %(days)s days of delivery", days=days)
+    return label, gettext("defective unit back"), rma.defective_received_at
 
 
 def commitments(rma: Rma, now: datetime) -> list[Commitment]:
     """The three commitments of ``rma`` (replacement delivery, repair return, unit
     back), in that order, evaluated at the aware instant ``now``."""
     ships = kinds.ships_unit(rma.kind)
-    unit_word = "Loaner" if rma.kind == Kind.LOANER else "Replacement"
+    hours = kinds.REPLACEMENT_HOURS
+    if rma.kind == Kind.LOANER:
+        delivery = gettext("Loaner delivered within %(hours)s hours of approval", hours=hours)
+        delivery_short = gettext("loaner delivery")
+    else:
+        delivery = gettext("Replacement delivered within %(hours)s hours of approval", hours=hours)
+        delivery_short = gettext("delivery")
     back_label, back_short, back_done = _unit_back(rma)
     specs = [
         (
             "replacement_delivery",
-            f"{unit_word} delivered within {kinds.REPLACEMENT_HOURS} hours of approval",
-            "loaner delivery" if rma.kind == Kind.LOANER else "delivery",
+            delivery,
+            delivery_short,
             ships,
             rma.due_replacement,
             rma.delivered_at,
@@ -124,8 +182,11 @@ def commitments(rma: Rma, now: datetime) -> list[Commitment]:
         ),
         (
             "repair_return",
-            f"Repaired and sent back within {kinds.REPAIR_WORKING_HOURS} working hours",
-            "repair return",
+            gettext(
+                "Repaired and sent back within %(hours)s working hours",
+                hours=kinds.REPAIR_WORKING_HOURS,
+            ),
+            gettext("repair return"),
             rma.kind == Kind.REPAIR,
             rma.due_repair_return,
             rma.returned_at,
@@ -191,7 +252,8 @@ class ReplacementPromise:
     ``current`` the promise now (None when none can be given: a backorder, or a
     shipped unit past its promised delivery); ``ships_by`` the pick-up it rests on.
     ``lapsed``: the stored promise has passed unmet and the case does not record it
-    yet (``refresh_promises`` will).
+    yet (``refresh_promises`` will). ``reason`` is English (stored, and answered
+    by the API); ``why`` is the same as a code for pages.
     """
 
     due: datetime
@@ -202,6 +264,7 @@ class ReplacementPromise:
     at_risk: bool
     reason: str
     lapsed: bool
+    why: AtRiskReason = AtRiskReason("")
 
 
 Requote = Callable[[Rma, datetime], Offer | None]
@@ -223,9 +286,18 @@ def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> Replacemen
         at_risk: bool,
         reason: str,
         lapsed: bool = False,
+        why: AtRiskReason | None = None,
     ) -> ReplacementPromise:
         return ReplacementPromise(
-            rma.due_replacement, original, current, ships_by, service, at_risk, reason, lapsed
+            rma.due_replacement,
+            original,
+            current,
+            ships_by,
+            service,
+            at_risk,
+            reason,
+            lapsed,
+            why if why is not None else reason_of(reason),
         )
 
     stored_reason = rma.at_risk_reason or (AT_RISK_NO_DEPOT if rma.at_risk else "")
@@ -243,18 +315,20 @@ def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> Replacemen
     if rma.status == Status.ALLOCATED and rma.ships_at and now > clock.as_utc(rma.ships_at):
         offer = requote(rma, now)
         reason = f"not shipped by {_local(rma.ships_at)}, the promised pick-up"
+        why = AtRiskReason(NOT_SHIPPED, clock.as_utc(rma.ships_at))
         if offer is None:
-            return promise(None, None, None, True, reason, lapsed=True)
+            return promise(None, None, None, True, reason, True, why)
         option = offer.option
-        return promise(option.arrives_at, option.ships_at, offer.service, True, reason, True)
+        return promise(option.arrives_at, option.ships_at, offer.service, True, reason, True, why)
     if (
         rma.status == Status.SHIPPED
         and rma.promised_delivery
         and now > clock.as_utc(rma.promised_delivery)
     ):
         reason = f"not delivered by {_local(rma.promised_delivery)} as promised"
+        why = AtRiskReason(NOT_DELIVERED, clock.as_utc(rma.promised_delivery))
         lapsed = not (rma.at_risk and rma.at_risk_reason == reason)
-        return promise(None, None, rma.service, True, reason, lapsed)
+        return promise(None, None, rma.service, True, reason, lapsed, why)
     return promise(rma.promised_delivery, rma.ships_at, rma.service, rma.at_risk, stored_reason)
 
 
@@ -311,13 +385,7 @@ def refresh_promises(uow: UnitOfWork, now: datetime) -> list[str]:
     now = clock.as_utc(now)
     query = (
         select(Rma)
-        .where(
-            Rma.kind.in_(kinds.SHIPPING_KINDS),
-            or_(
-                (Rma.status == Status.ALLOCATED) & (Rma.ships_at < now),
-                (Rma.status == Status.SHIPPED) & (Rma.promised_delivery < now),
-            ),
-        )
+        .where(lapsed_condition(now))
         .order_by(Rma.id)
         .execution_options(populate_existing=True)
     )
@@ -365,6 +433,80 @@ def refresh_promises(uow: UnitOfWork, now: datetime) -> list[str]:
         changed.append(rma.number)
     uow.session.flush()
     return changed
+
+
+# --- the same rules in SQL, for lists that sort and count whole selections --------------------
+
+
+def lapsed_condition(now: datetime) -> Any:
+    """Cases whose promised pick-up or delivery has passed unmet at ``now``: the lapses
+    ``refresh_promises`` records (once each; the case may have it recorded already)."""
+    return and_(
+        Rma.kind.in_(kinds.SHIPPING_KINDS),
+        or_(
+            (Rma.status == Status.ALLOCATED) & (Rma.ships_at < now),
+            (Rma.status == Status.SHIPPED) & (Rma.promised_delivery < now),
+        ),
+    )
+
+
+def at_risk_condition(now: datetime) -> Any:
+    """Open cases whose replacement promise is at risk at ``now``, as
+    ``replacement_promise`` judges it: flagged (no depot in time, a backorder, a
+    recorded lapse) or lapsed since the last ``refresh_promises``; never once the
+    unit is delivered or the case turned back (``returning``)."""
+    return and_(
+        Rma.status.in_([s for s in OPEN_STATUSES if s != Status.RETURNING]),
+        Rma.kind.in_(kinds.SHIPPING_KINDS),
+        Rma.delivered_at.is_(None),
+        Rma.due_replacement.is_not(None),
+        or_(Rma.at_risk, Rma.backorder, lapsed_condition(now)),
+    )
+
+
+def running_commitments() -> list[tuple[str, Any, Any]]:
+    """(key, due column, condition) of each commitment, in ``commitments``' order:
+    the condition holds while the commitment runs on an open case (due, not done,
+    not stopped): the SQL twin of ``Commitment.hours_left`` being set."""
+    open_case = Rma.status.in_(OPEN_STATUSES)
+    ships = Rma.kind.in_(kinds.SHIPPING_KINDS)
+    back_by_us = (Rma.status == Status.RETURNING) | (Rma.kind == Kind.LOANER)
+    return [
+        (
+            "replacement_delivery",
+            Rma.due_replacement,
+            open_case
+            & ships
+            & Rma.due_replacement.is_not(None)
+            & Rma.delivered_at.is_(None)
+            & (Rma.status != Status.RETURNING),
+        ),
+        (
+            "repair_return",
+            Rma.due_repair_return,
+            open_case
+            & (Rma.kind == Kind.REPAIR)
+            & Rma.due_repair_return.is_not(None)
+            & Rma.returned_at.is_(None),
+        ),
+        (
+            "defective_return",
+            Rma.due_defective_return,
+            open_case
+            & ships
+            & Rma.due_defective_return.is_not(None)
+            & or_(
+                back_by_us & Rma.back_at.is_(None),
+                ~back_by_us & Rma.defective_received_at.is_(None),
+            ),
+        ),
+    ]
+
+
+def current_due_column() -> Any:
+    """The due time of the commitment an open case works towards now (NULL when no
+    clock runs): what ``current_commitment`` picks, for sorting in SQL."""
+    return case(*((condition, due) for _key, due, condition in running_commitments()), else_=None)
 
 
 def _local(instant: datetime) -> str:

@@ -3,6 +3,9 @@ query per question, so every surface shows the same cases.
 
 * ``get_rma``: one case with its customer, site and history.
 * ``list_rmas``: cases by status, depot, fault level, reporter.
+* ``page_of_cases``: one page of the case lists, filtered (``CaseFilter``),
+  sorted in SQL, with the size of the whole selection; ``case_clock_counts``
+  how many of the whole selection are overdue or due soon.
 * ``open_replacements``: replacements and loaners not shipped yet (allocated, or
   waiting on a backorder): what batch dispatch re-plans and its page lists.
 * ``overdue_returns``: units of ours (or the customer's faulty unit) that should
@@ -23,16 +26,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, or_, select
 
 from core import clock
-from core.db import UnitOfWork, read_only
+from core.db import UnitOfWork, UTCDateTime, read_only
 from core.errors import Invalid, NotFound
+from core.i18n import gettext
+from core.pagination import Page, PageRequest, paginate
 from depots.models import City
 from rma import kinds
 from rma.models import (
@@ -46,6 +51,7 @@ from rma.models import (
     Site,
     Status,
 )
+from rma.service.promises import at_risk_condition, current_due_column, running_commitments
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class RmaView:
 def get_rma(uow: UnitOfWork, number: str) -> RmaView:
     rma = uow.session.scalar(select(Rma).where(Rma.number == (number or "").strip().upper()))
     if rma is None:
-        raise NotFound(f"unknown RMA {number!r}")
+        raise NotFound(gettext("unknown RMA %(number)s", number=repr(number)))
     customer = uow.session.get(Customer, rma.customer_id)
     site = uow.session.get(Site, rma.site_id)
     events = list(
@@ -68,6 +74,15 @@ def get_rma(uow: UnitOfWork, number: str) -> RmaView:
     )
     assert customer is not None and site is not None
     return RmaView(rma, customer, site, events)
+
+
+@read_only
+def number_of(uow: UnitOfWork, rma_id: int) -> str:
+    """The number of the case with id ``rma_id`` (what messages name it by)."""
+    number = uow.session.scalar(select(Rma.number).where(Rma.id == rma_id))
+    if number is None:
+        raise NotFound(gettext("unknown RMA %(number)s", number=rma_id))
+    return number
 
 
 @read_only
@@ -84,20 +99,188 @@ def list_rmas(
 ) -> list[Rma]:
     query = select(Rma).order_by(Rma.id.desc()).limit(min(limit, 1000)).offset(offset)
     if status:
-        if status not in {s.value for s in Status}:
-            raise Invalid(f"status must be one of {', '.join(s.value for s in Status)}")
-        query = query.where(Rma.status == status)
+        query = query.where(Rma.status == _known_status(status))
     if depot:
         query = query.where((Rma.depot_code == depot.upper()) | (Rma.return_depot == depot.upper()))
     if fault_level:
-        if fault_level not in FAULT_LEVELS:
-            raise Invalid(f"fault_level must be one of {', '.join(FAULT_LEVELS)}")
-        query = query.where(Rma.fault_level == fault_level)
+        query = query.where(Rma.fault_level == _known_level(fault_level))
     if reported_by:
         query = query.where(Rma.reported_by == reported_by)
     if open_only:
         query = query.where(Rma.status.in_(OPEN_STATUSES))
     return list(uow.session.scalars(query))
+
+
+def _known_status(status: str) -> str:
+    if status not in {s.value for s in Status}:
+        raise Invalid(
+            gettext(
+                "status must be one of %(choices)s", choices=", ".join(s.value for s in Status)
+            ),
+            field="status",
+        )
+    return status
+
+
+def _known_level(level: str) -> str:
+    if level not in FAULT_LEVELS:
+        raise Invalid(
+            gettext("fault_level must be one of %(choices)s", choices=", ".join(FAULT_LEVELS)),
+            field="fault_level",
+        )
+    return level
+
+
+# --- the case lists: filtered, sorted and counted in SQL ----------------------------------------
+
+# Sorted last when ascending: cases without a running clock.
+_NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """What a case list shows: ``reported_by`` one engineer's cases; ``open_only``
+    neither closed nor cancelled; one ``status``, ``fault_level``, ``kind``; ``depot``
+    shipping or receiving; ``at_risk`` only cases whose promise is at risk now;
+    ``reporter`` part of the reporting engineer's user name; ``text`` part of the
+    customer's name (English or Chinese) or code, the site's name, the RMA number or
+    the serial."""
+
+    reported_by: str | None = None
+    open_only: bool = False
+    status: str | None = None
+    fault_level: str | None = None
+    kind: str | None = None
+    depot: str | None = None
+    at_risk: bool = False
+    reporter: str | None = None
+    text: str | None = None
+
+
+def _contains(column: Any, text: str) -> Any:
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def case_selection(selected: CaseFilter, now: datetime) -> Any:
+    """(Rma, Customer, Site, City) of the cases ``selected`` picks, unordered;
+    ``Invalid`` for an unknown status, fault level or kind."""
+    query = (
+        select(Rma, Customer, Site, City)
+        .join(Customer, Customer.id == Rma.customer_id)
+        .join(Site, Site.id == Rma.site_id)
+        .join(City, City.id == Site.city_id)
+    )
+    if selected.reported_by:
+        query = query.where(Rma.reported_by == selected.reported_by)
+    if selected.open_only:
+        query = query.where(Rma.status.in_(OPEN_STATUSES))
+    if selected.status:
+        query = query.where(Rma.status == _known_status(selected.status))
+    if selected.fault_level:
+        query = query.where(Rma.fault_level == _known_level(selected.fault_level))
+    if selected.kind:
+        if selected.kind not in kinds.LABELS:
+            raise Invalid(
+                gettext("kind must be one of %(choices)s", choices=", ".join(kinds.LABELS)),
+                field="kind",
+            )
+        query = query.where(Rma.kind == selected.kind)
+    if selected.depot:
+        depot = selected.depot.strip().upper()
+        query = query.where((Rma.depot_code == depot) | (Rma.return_depot == depot))
+    if selected.at_risk:
+        query = query.where(at_risk_condition(now))
+    if selected.reporter:
+        query = query.where(_contains(Rma.reported_by, selected.reporter.strip()))
+    if selected.text and selected.text.strip():
+        text = selected.text.strip()
+        query = query.where(
+            or_(
+                _contains(Customer.name, text),
+                _contains(Customer.name_zh, text),
+                _contains(Customer.code, text),
+                _contains(Site.name, text),
+                _contains(Rma.number, text),
+                _contains(Rma.serial, text),
+            )
+        )
+    return query
+
+
+# The columns a case list sorts on, by the key its headers send.
+CASE_SORTS: tuple[str, ...] = ("number", "customer", "city", "part", "level", "status", "due")
+
+
+def _case_sort_columns() -> dict[str, Any]:
+    return {
+        "number": Rma.id,
+        "customer": Customer.name,
+        "city": City.name,
+        "part": Rma.part_number,
+        "level": Rma.fault_level,
+        "status": Rma.status,
+        # Running clocks by due time, soonest (or longest overdue) first; the rest after.
+        "due": func.coalesce(current_due_column(), literal(_NO_DUE, UTCDateTime)),
+    }
+
+
+@read_only
+def page_of_cases(
+    uow: UnitOfWork, selected: CaseFilter, request: PageRequest, now: datetime
+) -> Page[Any]:
+    """One page of (Rma, Customer, Site, City) rows of the cases ``selected`` picks,
+    sorted on ``request.sort`` (one of ``CASE_SORTS``), with the selection's size."""
+    return paginate(
+        uow.session,
+        case_selection(selected, now),
+        request,
+        _case_sort_columns(),
+        Rma.id,
+        scalars=False,
+    )
+
+
+@read_only
+def count_cases(uow: UnitOfWork, selected: CaseFilter, now: datetime) -> int:
+    """How many cases ``selected`` picks."""
+    query = select(func.count()).select_from(case_selection(selected, now).subquery())
+    return int(uow.session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class ClockCounts:
+    """Of a whole selection: cases whose running clock is overdue, and due soon."""
+
+    overdue: int
+    due_soon: int
+
+
+@read_only
+def case_clock_counts(
+    uow: UnitOfWork, selected: CaseFilter, now: datetime, warn_within: dict[str, Any]
+) -> ClockCounts:
+    """How many cases of the whole selection are overdue at ``now``, and how many are
+    due within ``warn_within[commitment key]`` (a timedelta) of it."""
+    base = case_selection(selected, now)
+    due = current_due_column()
+    soon = or_(
+        *(
+            condition & (column >= now) & (column <= now + warn_within[key])
+            for key, column, condition in running_commitments()
+        )
+    )
+
+    def count(condition: Any) -> int:
+        query = select(func.count()).select_from(base.where(condition).subquery())
+        return int(uow.session.scalar(query) or 0)
+
+    return ClockCounts(overdue=count(due < now), due_soon=count(soon))
+
+
+@read_only
+def reporters(uow: UnitOfWork) -> list[str]:
+    """The user names that reported cases, for a list's filter."""
+    return list(uow.session.scalars(select(Rma.reported_by).distinct().order_by(Rma.reported_by)))
 
 
 def open_replacements_query() -> Any:
@@ -315,13 +498,16 @@ ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 @dataclass(frozen=True)
 class EmergencyView:
-    """A depot's emergency-courier option for the case, booked or not, and why."""
+    """A depot's emergency-courier option for the case, booked or not, and why (the
+    English note, and as a code with arguments: ``optimizer.depot_choice``)."""
 
     ships_at: datetime | None
     arrival: datetime | None
     cost: Decimal | None
     booked: bool
     note: str
+    note_code: str = ""
+    note_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -338,6 +524,8 @@ class AlternativeView:
     chosen: bool
     reason: str
     emergency: EmergencyView | None
+    reason_code: str = ""  # "" for alternatives stored before reasons had codes
+    reason_args: dict[str, Any] = field(default_factory=dict)
 
 
 def instant(value: object) -> datetime | None:
@@ -382,6 +570,8 @@ def alternatives_of(raw: str) -> list[AlternativeView]:
             chosen=bool(item.get("chosen")),
             reason=str(item.get("reason", "")),
             emergency=_emergency(item.get("emergency")),
+            reason_code=str(item.get("reason_code") or ""),
+            reason_args=_args(item.get("reason_args")),
         )
         for item in items
         if isinstance(item, dict)
@@ -397,7 +587,13 @@ def _emergency(item: object) -> EmergencyView | None:
         cost=money(item.get("cost")),
         booked=bool(item.get("booked")),
         note=str(item.get("note", "")),
+        note_code=str(item.get("note_code") or ""),
+        note_args=_args(item.get("note_args")),
     )
+
+
+def _args(item: object) -> dict[str, Any]:
+    return dict(item) if isinstance(item, dict) else {}
 
 
 def event_detail(raw: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, transactional
 from core.errors import Invalid
+from core.i18n import gettext
 from depots.calendar import add_working_hours
 from depots.service.calendars import get_calendar
 from inventory.service import moves
@@ -58,7 +59,15 @@ def receive_defective(
     actor.require_depot(depot)
     serial = (serial or "").strip().upper() or None
     if rma.serial and serial and serial != rma.serial:
-        raise Invalid(f"{rma.number} is for serial {rma.serial}, not {serial}")
+        raise Invalid(
+            gettext(
+                "%(rma)s is for serial %(expected)s, not %(serial)s",
+                rma=rma.number,
+                expected=rma.serial,
+                serial=serial,
+            ),
+            field="serial",
+        )
     serial = serial or rma.serial
     now = clock.now()
     rma.return_depot, rma.returned_serial, rma.defective_received_at = depot, serial, now
@@ -139,7 +148,15 @@ def _shipped_unit_back(
     actor.require_depot(depot)
     serial = (serial or "").strip().upper() or rma.shipped_serial
     if rma.shipped_serial and serial != rma.shipped_serial:
-        raise Invalid(f"the unit shipped on {rma.number} is {rma.shipped_serial}, not {serial}")
+        raise Invalid(
+            gettext(
+                "the unit shipped on %(rma)s is %(expected)s, not %(serial)s",
+                rma=rma.number,
+                expected=rma.shipped_serial,
+                serial=serial,
+            ),
+            field="serial",
+        )
     _leave_installed_base(uow, serial)
     moves.receive_return(
         uow,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -12,6 +13,7 @@ from flask import flash, redirect, request, url_for
 from core import auth, clock
 from core.db import UnitOfWork
 from core.errors import DomainError, Invalid, NotFound
+from core.i18n import gettext
 from core.web import uow
 from rma import kinds as kind_rules
 from rma.models import Kind, Rma, Status
@@ -23,10 +25,11 @@ from rma.views.common import (
     BACK_PAGES,
     CASE_READERS,
     MAX_FIELD,
+    bool_arg,
     current_actor,
 )
 from rma.views.desk import pick_page, returns_page
-from rma.views.escalations import escalations_page
+from rma.views.escalations import approvals_page, escalations_page
 
 # --- actions --------------------------------------------------------------------------------
 
@@ -34,7 +37,10 @@ from rma.views.escalations import escalations_page
 def _text(form: Mapping[str, str], name: str, label: str) -> str:
     value = (form.get(name) or "").strip()
     if len(value) > MAX_FIELD:
-        raise Invalid(f"{label}: at most {MAX_FIELD} characters", field=name)
+        raise Invalid(
+            gettext("%(field)s: at most %(count)s characters", field=label, count=MAX_FIELD),
+            field=name,
+        )
     return value
 
 
@@ -46,7 +52,10 @@ def _local_instant(raw: str | None, label: str, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{label}: {value!r} is not a date and time", field=field) from None
+        raise Invalid(
+            gettext("%(field)s: %(value)s is not a date and time", field=label, value=repr(value)),
+            field=field,
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=clock.SHANGHAI)
     return clock.as_utc(parsed)
@@ -55,7 +64,9 @@ def _local_instant(raw: str | None, label: str, field: str) -> datetime | None:
 def _rating(raw: str | None) -> int:
     value = (raw or "").strip()
     if value not in ("1", "2", "3", "4", "5"):
-        raise Invalid("Rating: the customer's rating of the service, 1 to 5", field="rating")
+        raise Invalid(
+            gettext("Rating: the customer's rating of the service, 1 to 5"), field="rating"
+        )
     return int(value)
 
 
@@ -63,42 +74,85 @@ def _depot_of(actor: auth.Actor, form: Mapping[str, str]) -> str:
     """Staff receive into their own depot; administrators name one."""
     depot = (form.get("depot") or actor.depot_code or "").strip().upper()
     if not depot:
-        raise Invalid("Depot: where did the unit arrive?", field="depot")
+        raise Invalid(gettext("Depot: where did the unit arrive?"), field="depot")
     return depot
 
 
 def _do_allocate(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     done = lifecycle.allocate_again(uow(), actor, number)
     if done.status == "allocated":
-        return f"{done.number} allocated to {done.depot_code}."
-    return f"{done.number}: still no depot has the part in stock (backorder)."
+        return gettext("%(rma)s allocated to %(depot)s.", rma=done.number, depot=done.depot_code)
+    return gettext("%(rma)s: still no depot has the part in stock (backorder).", rma=done.number)
+
+
+def _charge(form: Mapping[str, str]) -> Decimal | None:
+    """The charge the supervisor saw with the approval form (None when not sent)."""
+    raw = (form.get("confirmed_charge") or "").strip().replace(",", "")
+    if not raw:
+        return None
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise Invalid(gettext("The price shown is not an amount: open the case again.")) from None
+    return amount if amount.is_finite() else None
 
 
 def _do_approve(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
-    done = lifecycle.approve(uow(), actor, number)
+    if not bool_arg(form, "confirm"):
+        raise Invalid(
+            gettext(
+                "Confirm the price: tick the box once the customer accepts the charge, then "
+                "approve."
+            ),
+            field="confirm",
+        )
+    done = lifecycle.approve(
+        uow(),
+        actor,
+        number,
+        comment=_text(form, "comment", gettext("Comment")),
+        confirmed_charge=_charge(form),
+    )
     if done.status == Status.ALLOCATED:
-        return f"{done.number} approved and allocated to {done.depot_code}."
+        return gettext(
+            "%(rma)s approved and allocated to %(depot)s.", rma=done.number, depot=done.depot_code
+        )
     if done.backorder:
-        return f"{done.number} approved; no depot has the part in stock (backorder)."
-    return f"{done.number} approved."
+        return gettext(
+            "%(rma)s approved; no depot has the part in stock (backorder).", rma=done.number
+        )
+    return gettext("%(rma)s approved.", rma=done.number)
 
 
 def _do_ship(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     serial = (form.get("serial") or "").strip()
     done = lifecycle.ship(uow(), actor, number, serial or None)
-    unit_text = f" unit {done.shipped_serial}" if done.shipped_serial else ""
-    return (
-        f"{done.number} shipped from {done.depot_code}:{unit_text} is on its way to the customer."
+    if done.shipped_serial:
+        return gettext(
+            "%(rma)s shipped from %(depot)s: unit %(serial)s is on its way to the customer.",
+            rma=done.number,
+            depot=done.depot_code,
+            serial=done.shipped_serial,
+        )
+    return gettext(
+        "%(rma)s shipped from %(depot)s: it is on its way to the customer.",
+        rma=done.number,
+        depot=done.depot_code,
     )
 
 
 def _do_deliver(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
-    at = _local_instant(form.get("delivered_at"), "Delivered at", "delivered_at")
+    at = _local_instant(form.get("delivered_at"), gettext("Delivered at"), "delivered_at")
     done = lifecycle.deliver(uow(), actor, number, at)
     assert done.delivered_at is not None
     met = done.due_replacement is None or done.delivered_at <= done.due_replacement
-    return f"{done.number} delivered {clock.local(done.delivered_at):%Y-%m-%d %H:%M}" + (
-        " — within the 24-hour promise." if met else " — after the 24-hour promise."
+    when = f"{clock.local(done.delivered_at):%Y-%m-%d %H:%M}"
+    if met:
+        return gettext(
+            "%(rma)s delivered %(when)s — within the 24-hour promise.", rma=done.number, when=when
+        )
+    return gettext(
+        "%(rma)s delivered %(when)s — after the 24-hour promise.", rma=done.number, when=when
     )
 
 
@@ -108,16 +162,25 @@ def _do_receive(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
         uow(), actor, number, depot, (form.get("serial") or "").strip() or None
     )
     if done.kind == Kind.REPAIR:
-        return f"{done.number}: the customer's unit arrived at {depot} for repair."
-    return f"{done.number}: defective unit {done.returned_serial or ''} received at {depot}."
+        return gettext(
+            "%(rma)s: the customer's unit arrived at %(depot)s for repair.",
+            rma=done.number,
+            depot=depot,
+        )
+    return gettext(
+        "%(rma)s: defective unit %(serial)s received at %(depot)s.",
+        rma=done.number,
+        serial=done.returned_serial or "",
+        depot=depot,
+    )
 
 
 def _repair_step(
-    step: Callable[[UnitOfWork, auth.Actor, str], Rma], message: str
+    step: Callable[[UnitOfWork, auth.Actor, str], Rma], message: Callable[[str], str]
 ) -> Callable[[auth.Actor, str, Mapping[str, str]], str]:
     def run(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
         done = step(uow(), actor, number)
-        return f"{done.number}: {message}."
+        return message(done.number)
 
     return run
 
@@ -127,7 +190,12 @@ def _do_loaner_back(actor: auth.Actor, number: str, form: Mapping[str, str]) -> 
     done = return_steps.loaner_back(
         uow(), actor, number, depot, (form.get("serial") or "").strip() or None
     )
-    return f"{done.number}: loaner {done.returned_serial or ''} back at {depot} (quarantine)."
+    return gettext(
+        "%(rma)s: loaner %(serial)s back at %(depot)s (quarantine).",
+        rma=done.number,
+        serial=done.returned_serial or "",
+        depot=depot,
+    )
 
 
 def _do_receive_back(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
@@ -135,43 +203,53 @@ def _do_receive_back(actor: auth.Actor, number: str, form: Mapping[str, str]) ->
     done = return_steps.receive_replacement_back(
         uow(), actor, number, depot, (form.get("serial") or "").strip() or None
     )
-    return (
-        f"{done.number}: unit {done.returned_serial or ''} back at {depot} (quarantine); "
-        "the case is cancelled."
+    return gettext(
+        "%(rma)s: unit %(serial)s back at %(depot)s (quarantine); the case is cancelled.",
+        rma=done.number,
+        serial=done.returned_serial or "",
+        depot=depot,
     )
 
 
 def _do_confirm_cause(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
-    cause = _text(form, "cause", "Cause")
+    cause = _text(form, "cause", gettext("Cause"))
     if not cause:
-        raise Invalid("Cause: describe the confirmed cause", field="cause")
+        raise Invalid(gettext("Cause: describe the confirmed cause"), field="cause")
     done = lifecycle.confirm_cause(uow(), actor, number, cause)
-    return f"{done.number}: cause confirmed; the escalation clock has stopped."
+    return gettext("%(rma)s: cause confirmed; the escalation clock has stopped.", rma=done.number)
 
 
 def _do_cancel(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
-    reason = _text(form, "reason", "Reason")
+    reason = _text(form, "reason", gettext("Reason"))
     if not reason:
-        raise Invalid("Reason: why is the case cancelled?", field="reason")
+        raise Invalid(gettext("Reason: why is the case cancelled?"), field="reason")
     done = lifecycle.cancel(uow(), actor, number, reason)
     if done.status == Status.RETURNING:
         assert done.due_defective_return is not None
-        return (
-            f"{done.number} is cancelled and returning: unit {done.shipped_serial or ''} is "
-            f"expected back by {clock.local(done.due_defective_return):%Y-%m-%d}."
+        date = clock.local(done.due_defective_return).strftime("%Y-%m-%d")
+        return gettext(
+            "%(rma)s is cancelled and returning: unit %(serial)s is expected back by %(date)s.",
+            rma=done.number,
+            serial=done.shipped_serial or "",
+            date=date,
         )
-    return f"{done.number} cancelled; anything it held was released."
+    return gettext("%(rma)s cancelled; anything it held was released.", rma=done.number)
 
 
 def _do_close(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     rating = _rating(form.get("rating"))
-    signed_by = _text(form, "signed_by", "Signed by")
+    signed_by = _text(form, "signed_by", gettext("Signed by"))
     if not signed_by:
-        raise Invalid("Signed by: the name of the customer's signer", field="signed_by")
+        raise Invalid(gettext("Signed by: the name of the customer's signer"), field="signed_by")
     done = lifecycle.close(
-        uow(), actor, number, rating, _text(form, "remarks", "Remarks"), signed_by
+        uow(), actor, number, rating, _text(form, "remarks", gettext("Remarks")), signed_by
     )
-    return f"{done.number} closed with {done.signed_by}'s sign-off (rating {done.rating}/5)."
+    return gettext(
+        "%(rma)s closed with %(signer)s's sign-off (rating %(rating)s/5).",
+        rma=done.number,
+        signer=done.signed_by,
+        rating=done.rating,
+    )
 
 
 ACTIONS: dict[str, Callable[[auth.Actor, str, Mapping[str, str]], str]] = {
@@ -180,10 +258,15 @@ ACTIONS: dict[str, Callable[[auth.Actor, str, Mapping[str, str]], str]] = {
     "ship": _do_ship,
     "deliver": _do_deliver,
     "receive-defective": _do_receive,
-    "start-repair": _repair_step(return_steps.start_repair, "repair started"),
-    "finish-repair": _repair_step(return_steps.finish_repair, "repaired"),
+    "start-repair": _repair_step(
+        return_steps.start_repair, lambda rma: gettext("%(rma)s: repair started.", rma=rma)
+    ),
+    "finish-repair": _repair_step(
+        return_steps.finish_repair, lambda rma: gettext("%(rma)s: repaired.", rma=rma)
+    ),
     "return-repaired": _repair_step(
-        return_steps.return_repaired, "repaired unit sent back to the customer"
+        return_steps.return_repaired,
+        lambda rma: gettext("%(rma)s: repaired unit sent back to the customer.", rma=rma),
     ),
     "loaner-back": _do_loaner_back,
     kind_rules.RECEIVE_REPLACEMENT_BACK: _do_receive_back,
@@ -205,6 +288,8 @@ def _back_url(back: str, number: str) -> str:
         return url_for(".returns")
     if back == "escalations":
         return url_for(".escalations")
+    if back == "approvals":
+        return url_for(".approvals")
     return url_for(".rma", number=number)
 
 
@@ -214,7 +299,7 @@ def act(number: str, action: str) -> Any:
     """Apply one step to a case; refused steps show the page again with the error."""
     handler = ACTIONS.get(action)
     if handler is None:
-        raise NotFound(f"unknown action {action!r}")
+        raise NotFound(gettext("unknown action %(action)s", action=repr(action)))
     form = request.form
     back = _back(form)
     try:
@@ -227,6 +312,8 @@ def act(number: str, action: str) -> Any:
             return returns_page(error=error, failed=failed, form=form)
         if back == "escalations":
             return escalations_page(error=error, failed=failed)
+        if back == "approvals":
+            return approvals_page(error=error, failed=failed, form=form)
         return rma_page(number, status=error.status, error=error, error_action=action, form=form)
     flash(message, "ok")
     return redirect(_back_url(back, number))

@@ -12,75 +12,103 @@ from flask import Response, render_template, request
 
 from core import auth, clock
 from core.errors import DomainError, Invalid
+from core.pagination import Page, PageRequest
 from core.web import uow
 from inventory.service import catalog
 from optimizer.depot_choice import DepotDecision
 from rma import kinds as kind_rules
 from rma.documents import render_service_record
-from rma.models import FAULT_LEVELS, OPEN_STATUSES, Rma, Status
-from rma.service import allocation, customers, lifecycle, queries
-from rma.service.promises import live_promises
-from rma.service.queries import AlternativeView, RmaView
+from rma.models import FAULT_LEVELS, OPEN_STATUSES, Escalation, Rma, Status
+from rma.service import (
+    acknowledgements,
+    allocation,
+    approvals,
+    customers,
+    lifecycle,
+    queries,
+    wording,
+)
+from rma.service.approvals import ApprovalQuote
+from rma.service.promises import ReplacementPromise, live_promises
+from rma.service.queries import CASE_SORTS, AlternativeView, CaseFilter, ClockCounts, RmaView
 from rma.views import views
 from rma.views.common import (
     ADMIN,
     CASE_READERS,
     ENGINEER,
     KIND_LABELS,
-    LIST_LIMIT,
     OPENERS,
     PLANNER,
     SCOPES,
     STAFF,
     SUPERVISOR,
-    case_rows,
+    WARN_WITHIN,
+    bool_arg,
     current_actor,
     depot_list,
+    filter_args,
     rma_clocks,
-    urgency,
+    rows_of,
 )
 
-# --- my cases -------------------------------------------------------------------------------
+# --- the case lists ---------------------------------------------------------------------------
+
+# The query arguments a case list keeps when it is sorted or paged (its filters).
+LIST_FILTERS = ("scope", "status", "fault_level", "kind", "depot", "at_risk", "reporter", "q")
 
 
 def _cases_page(default_scope: str) -> Any:
+    """One page of cases: the scope, the filters, sorted and paged on the server, with
+    the counts (cases, overdue, due soon) of the whole selection."""
     actor = current_actor()
     args = request.args
-    scope = args.get("scope") or default_scope
-    if scope not in SCOPES:
-        raise Invalid(f"show must be one of {', '.join(SCOPES)}")
+    scope = args.get("scope") if args.get("scope") in SCOPES else default_scope
     status = args.get("status") or None
-    level = args.get("fault_level") or None
-    depot = (args.get("depot") or "").strip().upper() or None
+    selected = CaseFilter(
+        reported_by=actor.username if scope.startswith("mine") else None,
+        open_only=scope in ("mine", "open") and status is None,
+        status=status,
+        fault_level=args.get("fault_level") or None,
+        kind=args.get("kind") or None,
+        depot=(args.get("depot") or "").strip().upper() or None,
+        at_risk=bool_arg(args, "at_risk"),
+        reporter=(args.get("reporter") or "").strip() or None,
+        text=(args.get("q") or "").strip() or None,
+    )
+    running = scope in ("mine", "open")
+    page_request = PageRequest.from_args(
+        args, sorts=CASE_SORTS, default_sort="due" if running else "number", descending=not running
+    )
     now = clock.now()
+    error: DomainError | None = None
     unit = uow()
     with unit.transaction(write=False):
-        found = queries.list_rmas(
-            unit,
-            status=status,
-            depot=depot,
-            fault_level=level,
-            reported_by=actor.username if scope.startswith("mine") else None,
-            open_only=scope in ("mine", "open") and status is None,
-            limit=LIST_LIMIT,
-        )
-        rows = sorted(case_rows(unit, found, now), key=urgency)
+        try:
+            found = queries.page_of_cases(unit, selected, page_request, now)
+            counts = queries.case_clock_counts(unit, selected, now, WARN_WITHIN)
+        except Invalid as refused:  # a hand-edited link: say what is wrong, show nothing
+            error = refused
+            found, counts = Page([], 0, page_request), ClockCounts(0, 0)
+        page = Page(rows_of(unit, found.items, now), found.total, found.request)
+        reporters = queries.reporters(unit)
     return render_template(
         "rma/cases.html",
-        rows=rows,
+        page=page,
+        counts=counts,
+        args=filter_args((*LIST_FILTERS, "per_page")),
+        selected=selected,
         scope=scope,
         scopes=SCOPES,
-        status=status,
         statuses=[s.value for s in Status],
-        level=level,
         levels=FAULT_LEVELS,
-        depot=depot,
-        depots=depot_list(),
-        truncated=len(found) >= LIST_LIMIT,
-        endpoint=request.endpoint,
         kinds=KIND_LABELS,
+        depots=depot_list(),
+        reporters=reporters,
+        endpoint=request.endpoint,
         can_open=actor.role in (*OPENERS, ADMIN),
-    )
+        error=error.detail if error else None,
+        error_field=error.extra.get("field") if error else None,
+    ), (error.status if error else 200)
 
 
 @views.route("/rmas")
@@ -104,26 +132,78 @@ def _decision_rows(decision: DepotDecision, part_at: Mapping[str, str]) -> list[
     return queries.alternatives_of(allocation.alternatives_json(decision, dict(part_at)))
 
 
-def _event_detail(raw: str) -> list[tuple[str, str]]:
-    """An event's detail as (name, text) pairs; instants in Shanghai time."""
-    pairs = []
-    for key, value in queries.event_detail(raw).items():
-        if value is None or value == "" or key == "movement":
-            continue
-        if isinstance(value, datetime):
-            text = f"{clock.local(value):%Y-%m-%d %H:%M}"
-        elif isinstance(value, bool):
-            text = "yes" if value else "no"
-        elif isinstance(value, list):
-            text = ", ".join(str(item) for item in value)
-        elif isinstance(value, dict):
-            text = ", ".join(
-                f"{k.replace('_', ' ')} {v}" for k, v in value.items() if v not in (None, "")
-            )
-        else:
-            text = str(value)
-        pairs.append((key.replace("_", " "), text))
-    return pairs
+@dataclass(frozen=True)
+class HistoryLine:
+    """One event of the case's history as the reader reads it."""
+
+    at: datetime
+    actor: str
+    action: str
+    change: str
+    detail: list[tuple[str, str]]
+    code: str  # the action as stored (``approve``), for the row's test id
+
+
+def history(view: RmaView) -> list[HistoryLine]:
+    """The case's events with labels, not codes, in the reader's language."""
+    return [
+        HistoryLine(
+            event.at,
+            wording.actor_name(event.actor),
+            wording.action_label(event.action),
+            wording.status_change(event.from_status, event.to_status),
+            wording.detail_pairs(event.action, queries.event_detail(event.detail)),
+            event.action,
+        )
+        for event in view.events
+    ]
+
+
+@dataclass(frozen=True)
+class CourierSummary:
+    """Whether a C-1 case's emergency courier was considered, used, or why not.
+
+    ``state``: ``used`` (booked: ``depot``, ``arrival``, ``cost``, ``why``),
+    ``declined`` (quoted, not booked: ``why``, and the quote of the chosen depot),
+    ``unquoted`` (no depot could quote it), ``backorder`` (no depot holds the part),
+    ``pending`` (not allocated yet).
+    """
+
+    state: str
+    depot: str | None = None
+    arrival: datetime | None = None
+    cost: Any = None
+    why: str = ""
+
+
+def courier_summary(
+    rma: Rma, rows: list[AlternativeView], promise: ReplacementPromise | None
+) -> CourierSummary | None:
+    """The emergency courier's story of a C-1 replacement or loaner (None otherwise),
+    from the depots the allocation (or the preview) considered."""
+    if rma.fault_level != "C-1" or not kind_rules.ships_unit(rma.kind):
+        return None
+    chosen = next((row for row in rows if row.chosen), None)
+    service = promise.service if promise is not None and promise.service else rma.service
+    quote = chosen.emergency if chosen is not None else None
+    note = (
+        wording.emergency_note(quote.note_code, quote.note_args, quote.note)
+        if quote is not None
+        else ""
+    )
+    if service == "emergency" or (chosen is not None and chosen.service == "emergency"):
+        depot = rma.depot_code or (chosen.depot if chosen else None)
+        arrival = promise.current if promise is not None and promise.current else None
+        arrival = arrival or (quote.arrival if quote else rma.promised_delivery)
+        cost = quote.cost if quote is not None else rma.shipping_cost
+        return CourierSummary("used", depot, arrival, cost, note)
+    if quote is not None:
+        return CourierSummary("declined", chosen.depot, quote.arrival, quote.cost, note)
+    if rma.backorder or (rows and chosen is None):
+        return CourierSummary("backorder")
+    if chosen is not None:
+        return CourierSummary("unquoted", chosen.depot)
+    return CourierSummary("pending")
 
 
 @dataclass(frozen=True)
@@ -142,6 +222,7 @@ class Permissions:
     confirm_cause: bool
     cancel: bool
     close: bool
+    acknowledge: bool = False
 
     @property
     def any(self) -> bool:
@@ -189,6 +270,7 @@ def permissions(actor: auth.Actor, rma: Rma) -> Permissions:
         confirm_cause=rma.status in OPEN_STATUSES and rma.cause_confirmed_at is None and desk,
         cancel="cancel" in allowed and desk,
         close="close" in allowed and desk,
+        acknowledge=admin or role == SUPERVISOR,
     )
 
 
@@ -223,6 +305,12 @@ def rma_page(
                 unit, rma.part_number, city.name, rma.fault_level
             )
             preview = (decision, _decision_rows(decision, options.part_at))
+        price: ApprovalQuote | None = (
+            approvals.quote_for(unit, rma, now) if rma.status == Status.REQUESTED else None
+        )
+        raised: list[Escalation] = acknowledgements.escalations_of(unit, rma.id or 0)
+    alternatives = queries.alternatives_of(rma.alternatives)
+    courier = courier_summary(rma, preview[1] if preview else alternatives, promise)
     allowed_now = error.extra.get("allowed") if error is not None else None
     return (
         render_template(
@@ -233,12 +321,18 @@ def rma_page(
             contract=contract,
             part=part,
             clocks=rma_clocks(rma, now),
-            alternatives=queries.alternatives_of(rma.alternatives),
+            alternatives=alternatives,
             promise=promise,
             rules=kind_rules.policy(rma.kind),
             cancel_returns=kind_rules.cancel_outcome(rma).to == Status.RETURNING,
             preview=preview,
-            events=[(event, _event_detail(event.detail)) for event in view.events],
+            price=price,
+            courier=courier,
+            escalations=raised,
+            waiting=[
+                e for e in raised if e.acknowledged_at is None and rma.status in OPEN_STATUSES
+            ],
+            history=history(view),
             can=permissions(actor, rma),
             kinds=KIND_LABELS,
             depots=depot_list(),
@@ -286,5 +380,7 @@ def service_record(number: str) -> Response:
             part_description=catalog.get_part(unit, rma.part_number).description,
         )
     response = Response(pdf, mimetype="application/pdf")
+    # The reader's language decides the labels: the same URL differs by reader.
+    response.headers["Vary"] = "Accept-Language, Cookie"
     response.headers["Content-Disposition"] = f'inline; filename="{rma.number}-service-record.pdf"'
     return response

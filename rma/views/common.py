@@ -1,23 +1,31 @@
-"""What every RMA page shares: roles, clocks, case rows."""
+"""What every RMA page shares: roles, clocks, case rows, and the words templates use
+(kinds, statuses, reasons, durations) in the reader's language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from flask import request
 from flask_login import current_user
 
 from core import auth, clock
 from core.auth import Role
 from core.db import UnitOfWork
+from core.i18n import gettext, lazy_gettext, zh_first
 from core.web import uow
 from depots.models import City
 from depots.service import network
 from rma import kinds as kind_rules
 from rma.models import OPEN_STATUSES, Customer, Kind, Rma, Site
-from rma.service import customers
+from rma.service import customers, wording
 from rma.service.promises import Commitment, ReplacementPromise, commitments, live_promises
+from rma.service.wording import format_duration
+from rma.views import views
+
+__all__ = ["format_duration"]  # pages and the desk read durations from here
 
 ENGINEER = Role.ENGINEER.value
 SUPERVISOR = Role.SUPERVISOR.value
@@ -30,24 +38,20 @@ OPENERS = (ENGINEER, SUPERVISOR)
 
 
 KINDS = tuple(k.value for k in Kind)
-KIND_LABELS = {kind: label.capitalize() for kind, label in kind_rules.LABELS.items()}
-LEVEL_HINTS = {
-    "C-1": "whole network down or severe problem; major impact",
-    "C-2": "part of the network misbehaves; severe local impact",
-    "C-3": "performance degraded, most business still runs",
-}
+KIND_LABELS = kind_rules.LABELS
+LEVEL_HINTS = kind_rules.FAULT_LEVEL_MEANINGS
 UNKNOWN_SERIAL = "unknown"
 SEARCH_LIMIT = 20
 LIST_LIMIT = 500
 PART_SUGGESTIONS = 300
 MAX_FIELD = 1000
 # The pages an action form may return to, by the name the form sends in ``back``.
-BACK_PAGES = ("rma", "pick-list", "returns", "escalations")
+BACK_PAGES = ("rma", "pick-list", "returns", "escalations", "approvals")
 SCOPES = {
-    "mine": "My open cases",
-    "mine-all": "All my cases",
-    "open": "All open cases",
-    "all": "All cases",
+    "mine": lazy_gettext("My open cases"),
+    "mine-all": lazy_gettext("All my cases"),
+    "open": lazy_gettext("All open cases"),
+    "all": lazy_gettext("All cases"),
 }
 # A clock turns amber when less than this is left.
 WARN_WITHIN = {
@@ -55,6 +59,21 @@ WARN_WITHIN = {
     "repair_return": timedelta(hours=8),
     "defective_return": timedelta(days=2),
     "ship": timedelta(hours=1),
+}
+# The API's verbs as a refused step lists them ("Allowed now: ship, cancel").
+VERB_LABELS: dict[str, Any] = {
+    "approve": lazy_gettext("approve"),
+    "allocate": lazy_gettext("allocate"),
+    "ship": lazy_gettext("ship"),
+    "deliver": lazy_gettext("deliver"),
+    "receive-defective": lazy_gettext("receive-defective"),
+    "start-repair": lazy_gettext("start-repair"),
+    "finish-repair": lazy_gettext("finish-repair"),
+    "return-repaired": lazy_gettext("return-repaired"),
+    "loaner-back": lazy_gettext("loaner-back"),
+    "receive-replacement-back": lazy_gettext("receive-replacement-back"),
+    "close": lazy_gettext("close"),
+    "cancel": lazy_gettext("cancel"),
 }
 
 
@@ -67,22 +86,37 @@ def today() -> date:
     return clock.local(clock.now()).date()
 
 
+@views.context_processor
+def _words() -> dict[str, Any]:
+    """The words RMA templates (and the desk's) say things with, in the reader's language."""
+    return {
+        "status_label": kind_rules.status_label,
+        "kind_label": kind_rules.kind_label,
+        "phase_label": lambda phase: str(kind_rules.PHASE_LABELS.get(phase or "", phase or "")),
+        "service_label": wording.service_label,
+        "verb_label": lambda verb: str(VERB_LABELS.get(verb, verb)),
+        "money": wording.money,
+        "duration": format_duration,
+        "at_risk_text": wording.at_risk_text,
+        "stored_at_risk_text": wording.stored_at_risk_text,
+        "depot_reason": wording.depot_reason,
+        "emergency_note": wording.emergency_note,
+        "entitlement_text": wording.entitlement_text,
+        "escalation_title": wording.escalation_title,
+        "escalation_step": wording.escalation_step,
+        "names": zh_first,
+        "is_chinese": wording.is_chinese,
+        "actor_name": wording.actor_name,
+    }
+
+
+def filter_args(names: Iterable[str]) -> dict[str, str]:
+    """The query arguments among ``names`` that are set: what a list's sort headers
+    and pager keep (its filters)."""
+    return {name: value for name in names if (value := request.args.get(name, "").strip())}
+
+
 # --- service-level clocks -------------------------------------------------------------------
-
-
-def format_duration(delta: timedelta) -> str:
-    """A length of time as people read it: "45 min", "5 h 20 min", "2 h", "3 d 4 h"."""
-    minutes = int(abs(delta).total_seconds() // 60)
-    if minutes < 1:
-        return "under a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days >= 2:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    hours += days * 24
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
 
 
 @dataclass(frozen=True)
@@ -108,18 +142,21 @@ def sla_clock(commitment: Commitment, now: datetime) -> SlaClock:
     due, done_at = commitment.due, commitment.done_at
     if commitment.met is not None and done_at is not None:
         if commitment.met:
-            text, tone = f"met, {format_duration(due - done_at)} early", "ok"
+            text = gettext("met, %(early)s early", early=format_duration(due - done_at))
+            tone = "ok"
         else:
-            text, tone = f"missed by {format_duration(done_at - due)}", "bad"
+            text = gettext("missed by %(late)s", late=format_duration(done_at - due))
+            tone = "bad"
     elif commitment.stopped:
-        text, tone = "not needed any more", "muted"
+        text, tone = gettext("not needed any more"), "muted"
     elif due >= now:
         left = due - now
         warn = left <= WARN_WITHIN.get(commitment.key, timedelta(hours=4))
-        text, tone = f"due in {format_duration(left)}", "warn" if warn else "ok"
+        text = gettext("due in %(left)s", left=format_duration(left))
+        tone = "warn" if warn else "ok"
     else:
-        text, tone = f"overdue by {format_duration(now - due)}", "bad"
-    return SlaClock(commitment.label, due, done_at, text, tone, commitment.short)
+        text, tone = gettext("overdue by %(late)s", late=format_duration(now - due)), "bad"
+    return SlaClock(str(commitment.label), due, done_at, text, tone, str(commitment.short))
 
 
 def rma_clocks(rma: Rma, now: datetime) -> list[SlaClock]:
@@ -172,6 +209,19 @@ def case_rows(unit: UnitOfWork, rmas: Iterable[Rma], now: datetime) -> list[Case
     return rows
 
 
+def rows_of(
+    unit: UnitOfWork, found: Iterable[tuple[Rma, Customer, Site, City]], now: datetime
+) -> list[CaseRow]:
+    """Case rows from (Rma, Customer, Site, City) tuples a list query read, with each
+    case's clock and live promise (inside the page's read transaction)."""
+    found = [tuple(row) for row in found]
+    promises = live_promises(unit, [row[0] for row in found], now) if found else {}
+    return [
+        CaseRow(rma, customer, site, city, current_clock(rma, now), promises.get(rma.id or 0))
+        for rma, customer, site, city in found
+    ]
+
+
 FAR_FUTURE = datetime.max.replace(tzinfo=clock.SHANGHAI)
 
 
@@ -184,3 +234,8 @@ def urgency(row: CaseRow) -> tuple[int, datetime, int]:
 
 def depot_list() -> list[network.DepotInfo]:
     return network.list_depots(uow())
+
+
+def bool_arg(args: Mapping[str, str], name: str) -> bool:
+    """A checkbox of a GET form: on when sent as "1", "on" or "true"."""
+    return (args.get(name) or "").strip().lower() in ("1", "on", "true", "yes")

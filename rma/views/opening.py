@@ -12,11 +12,13 @@ from flask import flash, redirect, render_template, request, url_for
 from core import auth, clock
 from core.db import UnitOfWork
 from core.errors import DomainError, Invalid
+from core.i18n import gettext
 from core.web import uow
 from depots.models import City
 from inventory.service import catalog
+from rma import kinds as kind_rules
 from rma.models import FAULT_LEVELS, Customer, Rma, Site, Status
-from rma.service import customers, entitlement, opening
+from rma.service import customers, entitlement, opening, wording
 from rma.service.opening import OpenRequest
 from rma.views import views
 from rma.views.common import (
@@ -116,26 +118,26 @@ def _open_request(form: Mapping[str, str]) -> OpenRequest:
     choice = (form.get("unit") or "").strip()
     if not choice:
         raise Invalid(
-            "Unit: search the serial and pick the faulty unit, or choose 'serial unknown'",
+            gettext("Unit: search the serial and pick the faulty unit, or choose 'serial unknown'"),
             field="unit",
         )
     level = form.get("fault_level") or ""
     if level not in FAULT_LEVELS:
-        raise Invalid("Fault level: choose C-1, C-2 or C-3", field="fault_level")
+        raise Invalid(gettext("Fault level: choose C-1, C-2 or C-3"), field="fault_level")
     kind = form.get("kind") or ""
     if kind not in KINDS:
-        raise Invalid("Kind: choose advance replacement, repair or loaner", field="kind")
+        raise Invalid(gettext("Kind: choose advance replacement, repair or loaner"), field="kind")
     symptom = (form.get("symptom") or "").strip()
     if not symptom:
-        raise Invalid("Symptom: describe what the customer is seeing", field="symptom")
+        raise Invalid(gettext("Symptom: describe what the customer is seeing"), field="symptom")
     if choice != UNKNOWN_SERIAL:
         return OpenRequest(fault_level=level, kind=kind, symptom=symptom, serial=choice)
     site = (form.get("site_id") or "").strip()
     if not site.isdigit():
-        raise Invalid("Site: choose the customer's site", field="site_id")
+        raise Invalid(gettext("Site: choose the customer's site"), field="site_id")
     part_number = (form.get("part_number") or "").strip()
     if not part_number:
-        raise Invalid("Part number: which part is faulty?", field="part_number")
+        raise Invalid(gettext("Part number: which part is faulty?"), field="part_number")
     return OpenRequest(
         fault_level=level, kind=kind, symptom=symptom, part_number=part_number, site_id=int(site)
     )
@@ -162,19 +164,34 @@ def open_rma() -> Any:
 
 def _opened_message(rma: Rma) -> str:
     if rma.status == Status.REQUESTED:
-        return (
-            f"{rma.number} opened. It is billable ({rma.entitlement_reason}) and waits for a "
-            "supervisor's approval."
+        return gettext(
+            "%(rma)s opened. It is billable (%(why)s) and waits for a supervisor's approval.",
+            rma=rma.number,
+            why=wording.entitlement_text(rma.entitlement_reason),
         )
     if rma.status == Status.ALLOCATED:
-        promised = clock.local(rma.promised_delivery) if rma.promised_delivery else None
-        return (
-            f"{rma.number} opened and allocated to {rma.depot_code}"
-            + (f", promised delivery {promised:%Y-%m-%d %H:%M}" if promised else "")
-            + (" — at risk: no depot can deliver in time." if rma.at_risk else ".")
+        promised = (
+            f"{clock.local(rma.promised_delivery):%Y-%m-%d %H:%M}" if rma.promised_delivery else ""
+        )
+        if rma.at_risk:
+            return gettext(
+                "%(rma)s opened and allocated to %(depot)s, promised delivery %(when)s — at "
+                "risk: no depot can deliver in time.",
+                rma=rma.number,
+                depot=rma.depot_code,
+                when=promised,
+            )
+        return gettext(
+            "%(rma)s opened and allocated to %(depot)s, promised delivery %(when)s.",
+            rma=rma.number,
+            depot=rma.depot_code,
+            when=promised,
         )
     if rma.backorder:
-        return (
-            f"{rma.number} opened; no depot has the part in stock (backorder), planners are told."
+        return gettext(
+            "%(rma)s opened; no depot has the part in stock (backorder), planners are told.",
+            rma=rma.number,
         )
-    return f"{rma.number} opened ({rma.status})."
+    return gettext(
+        "%(rma)s opened (%(status)s).", rma=rma.number, status=kind_rules.status_label(rma.status)
+    )

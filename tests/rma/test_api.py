@@ -9,6 +9,8 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from core import clock
 from core.db import UnitOfWork
 from inventory.service import ledger, queries
@@ -133,15 +135,68 @@ def test_a_billable_rma_waits_for_a_supervisors_approval(
     assert rma["entitlement"]["entitled"] is False
     assert rma["due"]["replacement_delivery"] is None
     assert rma["allowed_actions"] == ["approve", "cancel"]
-    refused = _step(client, auth_for("engineer"), rma["number"], "approve")
+    refused = _step(client, auth_for("engineer"), rma["number"], "approve", {"confirm": True})
     assert refused.status_code == 403
-    approved = _step(client, auth_for("supervisor"), rma["number"], "approve")
+    # The price to confirm: the part's unit cost and the shipping quote of the depot
+    # the allocation would choose now.
+    supervisor = auth_for("supervisor")
+    quote = client.get(f"/api/v1/rmas/{rma['number']}", headers=supervisor).get_json()[
+        "approval_quote"
+    ]
+    assert quote["depot"] == "CD" and quote["part_number"] == part and not quote["backorder"]
+    assert quote["charge"] == pytest.approx(quote["unit_cost"] + quote["shipping"])
+    assert quote["shipping"] > 0
+    # Without an explicit confirmation nothing is approved.
+    for body in (None, {}, {"confirm": False}, {"confirm": "yes"}):
+        unconfirmed = _step(client, supervisor, rma["number"], "approve", body)
+        assert unconfirmed.status_code == 422, body
+        assert unconfirmed.get_json()["error"] == "invalid"
+    assert _rma_of(client, supervisor, rma["number"])["status"] == "requested"
+    approved = _step(
+        client,
+        supervisor,
+        rma["number"],
+        "approve",
+        {
+            "confirm": True,
+            "comment": "customer accepted by phone",
+            "confirmed_charge": quote["charge"],
+        },
+    )
     assert approved.status_code == 200, approved.get_json()
-    assert approved.get_json()["status"] == "allocated"
-    assert approved.get_json()["allocation"]["depot"] == "CD"
-    again = _step(client, auth_for("supervisor"), rma["number"], "approve")
+    body = approved.get_json()
+    assert body["status"] == "allocated" and body["approval_quote"] is None
+    assert body["allocation"]["depot"] == "CD"
+    approval = next(e for e in body["events"] if e["action"] == "approve")
+    assert approval["detail"]["comment"] == "customer accepted by phone"
+    assert float(approval["detail"]["charge"]) == pytest.approx(quote["charge"])
+    assert approval["detail"]["part_number"] == part
+    again = _step(client, supervisor, rma["number"], "approve", {"confirm": True})
     assert again.status_code == 409
     assert again.get_json()["allowed"] == ["ship", "cancel"]
+
+
+def test_an_approval_at_a_price_that_has_changed_is_refused_and_changes_nothing(
+    client, auth_for, account, install, make_part, stock_up
+):
+    part = make_part(serialized=True)
+    stock_up("CD", part, 1, serialized=True)
+    unit = install(account("Chengdu", coverage=None), part, phase="out_of_warranty")
+    number = _open(client, auth_for("engineer"), unit.serial).get_json()["number"]
+    supervisor = auth_for("supervisor")
+    charge = _rma_of(client, supervisor, number)["approval_quote"]["charge"]
+    stale = _step(
+        client, supervisor, number, "approve", {"confirm": True, "confirmed_charge": charge - 100}
+    )
+    assert stale.status_code == 409
+    assert stale.get_json()["error"] == "conflict"
+    assert float(stale.get_json()["charge"]) == pytest.approx(charge)
+    assert number in stale.get_json()["detail"] and "CNY" in stale.get_json()["detail"]
+    assert _rma_of(client, supervisor, number)["status"] == "requested"
+
+
+def _rma_of(client, headers, number):
+    return client.get(f"/api/v1/rmas/{number}", headers=headers).get_json()
 
 
 def test_an_rma_can_be_opened_by_part_number_and_site_when_the_serial_is_unknown(
@@ -407,7 +462,7 @@ def test_an_illegal_step_answers_409_with_the_allowed_steps_and_changes_nothing(
         ("receive-defective", {"depot": "BJ"}, auth_for("depot_staff", "BJ")),
         ("start-repair", None, auth_for("depot_staff", "BJ")),
         ("loaner-back", {"depot": "BJ"}, auth_for("depot_staff", "BJ")),
-        ("approve", None, auth_for("supervisor")),
+        ("approve", {"confirm": True}, auth_for("supervisor")),
     ):
         answer = _step(client, headers, number, action, body)
         assert answer.status_code == 409, (action, answer.get_json())
@@ -516,15 +571,71 @@ def test_supervisors_see_and_acknowledge_escalations_once(
 
     path = f"/api/v1/escalations/{item['id']}/acknowledge"
     assert client.post(path, headers=auth_for("engineer")).status_code == 403
-    acknowledged = client.post(path, headers=auth_for("supervisor"))
+    too_long = client.post(path, json={"note": "x" * 501}, headers=auth_for("supervisor"))
+    assert too_long.status_code == 422
+    note = "called the site, spare on its way"
+    acknowledged = client.post(path, json={"note": note}, headers=auth_for("supervisor"))
     assert acknowledged.status_code == 200, acknowledged.get_json()
     assert acknowledged.get_json()["acknowledged_by"] is not None
-    assert client.post(path, headers=auth_for("supervisor")).status_code == 409
+    assert acknowledged.get_json()["acknowledge_note"] == note
+    twice = client.post(path, headers=auth_for("supervisor"))
+    assert twice.status_code == 409 and twice.get_json()["error"] == "conflict"
+    # The refusal names the case and the rung, never the escalation's internal id.
+    assert f"{number} step 1 was already acknowledged by" in twice.get_json()["detail"]
     assert client.get("/api/v1/escalations", headers=auth_for("supervisor")).get_json() == []
     every = client.get("/api/v1/escalations?open=false", headers=auth_for("admin")).get_json()
     assert [e["id"] for e in every] == [item["id"]]
     rma = client.get(f"/api/v1/rmas/{number}", headers=auth_for("engineer")).get_json()
     assert rma["escalations"][0]["acknowledged_at"] is not None
+    assert rma["escalations"][0]["acknowledge_note"] == note
     assert rma["events"][-1]["action"] == "acknowledge-escalation"
+    assert rma["events"][-1]["detail"]["note"] == note
+    history = client.get("/api/v1/escalations/acknowledged", headers=auth_for("supervisor"))
+    assert [(e["rma"], e["step"], e["acknowledge_note"]) for e in history.get_json()] == [
+        (number, 1, note)
+    ]
     missing = client.post("/api/v1/escalations/999999/acknowledge", headers=auth_for("supervisor"))
     assert missing.status_code == 404
+
+
+def test_every_rung_of_a_case_is_acknowledged_at_once_with_one_note(
+    client, engine, auth_for, account, install, make_part
+):
+    ladder.seed_ladder(UnitOfWork(engine))
+    engineer, supervisor = auth_for("engineer"), auth_for("supervisor")  # tokens of today
+    with clock.frozen(MONDAY_10_SHANGHAI):
+        number = _open(
+            client,
+            engineer,
+            install(account("Wuhan"), make_part(serialized=True)).serial,
+            level="C-1",
+            kind="repair",
+        ).get_json()["number"]
+    raised = escalations.raise_due_escalations(
+        UnitOfWork(engine), MONDAY_10_SHANGHAI + timedelta(days=4)
+    )
+    assert sorted(e.step for e in raised) == [1, 2, 3]
+    path = f"/api/v1/rmas/{number}/escalations/acknowledge"
+    assert client.post(path, json={"note": "x"}, headers=engineer).status_code == 403
+    done = client.post(path, json={"note": "HQ lab on it"}, headers=supervisor)
+    assert done.status_code == 200, done.get_json()
+    assert [(e["step"], e["acknowledge_note"]) for e in done.get_json()] == [
+        (3, "HQ lab on it"),
+        (2, "HQ lab on it"),
+        (1, "HQ lab on it"),
+    ]
+    assert client.get("/api/v1/escalations", headers=supervisor).get_json() == []
+    again = client.post(path, json={}, headers=supervisor)
+    assert again.status_code == 409 and number in again.get_json()["detail"]
+    unknown = client.post(
+        "/api/v1/rmas/RMA-2026-999999/escalations/acknowledge", headers=supervisor
+    )
+    assert unknown.status_code == 404
+    history = client.get("/api/v1/escalations/acknowledged?fault_level=C-1", headers=supervisor)
+    assert sorted(e["step"] for e in history.get_json()) == [1, 2, 3]
+    assert (
+        client.get(
+            "/api/v1/escalations/acknowledged?fault_level=C-2", headers=supervisor
+        ).get_json()
+        == []
+    )

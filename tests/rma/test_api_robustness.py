@@ -320,7 +320,7 @@ def test_receiving_checks_the_depot_and_serial(client, engine, auth_for, shipped
 
 UNKNOWN = "RMA-2026-999999"
 STEP_BODIES = {
-    "approve": None,
+    "approve": {"confirm": True},
     "ship": {"serial": "SN0000001"},
     "deliver": {},
     "receive-defective": {"depot": "SH"},

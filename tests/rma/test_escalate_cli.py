@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
-from core import clock
+from core import auth, clock
 from core.cli import SEEDERS_KEY
 from core.db import UnitOfWork, transactional
 from rma.models import EscalationStep
@@ -54,10 +54,8 @@ def test_escalate_prints_each_escalation_raised_and_mails_it(engine, smtp_server
     assert "1 sent" in result.stderr
     ((rcpt, message),) = smtp_server.inbox.messages
     assert rcpt == ["regional-supervisor@spares.example"]
-    assert message["Subject"] == (
-        f"{rma.number} C-2: 1 working hour without a confirmed cause"
-        " - escalated to regional service supervisor"
-    )
+    # A team mailbox (no user of ours): written in Simplified Chinese.
+    assert message["Subject"] == f"{rma.number} C-2：1 个工作小时未确认原因 - 已升级至区域服务主管"
     again = run(app, "escalate", "--now", "2026-03-16T09:31:00+08:00")
     assert again.exit_code == 0 and again.stdout == ""
     assert len(smtp_server.inbox.messages) == 1
@@ -99,14 +97,62 @@ def test_escalate_also_chases_overdue_returns(engine, smtp_server):
     result = run(app, "escalate", "--now", "2026-03-18T09:00:00+08:00")
     assert result.exit_code == 0, result.output
     assert "queued 2 return reminders for 1 RMAs" in result.stderr
+    # The site's mailbox, and an engineer who chose no language: both in Chinese.
     assert sorted(
-        r[0] for r, m in smtp_server.inbox.messages if "overdue" in m["Subject"]
+        r[0] for r, m in smtp_server.inbox.messages if "逾期未退回" in m["Subject"]
     ) == sorted(
         [
             "noc@customer.example",
             f"{world.engineer.username.removeprefix('esc-')}@customer-service.example",
         ]
     )
+
+
+def test_each_email_is_written_in_its_recipients_language(engine, smtp_server):
+    """A user who chose English reads English; a user who chose Chinese, one who chose
+    nothing and a team mailbox read Chinese: each recipient gets one message."""
+    world = make_world(engine)
+    english = auth.create_user(
+        UnitOfWork(engine),
+        "esc-english",
+        "test-password-1",
+        "supervisor",
+        email="english-desk@customer-service.example",
+    )
+    chinese = auth.create_user(
+        UnitOfWork(engine),
+        "esc-chinese",
+        "test-password-1",
+        "supervisor",
+        email="chinese-desk@customer-service.example",
+    )
+    _set_language(UnitOfWork(engine), {english.username: "en", chinese.username: "zh_CN"})
+    # No depot holds the part: the case is backordered and at risk.
+    rma = world.open(world.customer(), "C-3", sh(2026, 3, 9, 9, 0), kind="advance_replacement")
+    app = cli_app(engine, smtp_server.port)
+    assert run(app, "escalate", "--now", "2026-03-09T09:05:00+08:00").exit_code == 0
+    subjects = {rcpt[0]: message["Subject"] for rcpt, message in smtp_server.inbox.messages}
+    assert subjects["english-desk@customer-service.example"].startswith(
+        f"{rma.number} C-3: at risk - no depot can deliver the replacement by"
+    )
+    for chinese_reader in (
+        "chinese-desk@customer-service.example",
+        "regional-supervisor@spares.example",
+        f"{world.supervisor.username.removeprefix('esc-')}@customer-service.example",
+    ):
+        assert subjects[chinese_reader].startswith(f"{rma.number} C-3：有延误风险"), chinese_reader
+    bodies = {rcpt[0]: message.get_content() for rcpt, message in smtp_server.inbox.messages}
+    assert "Customer:" in bodies["english-desk@customer-service.example"]
+    assert "客户：" in bodies["chinese-desk@customer-service.example"]
+    assert f"/rmas/{rma.number}" in bodies["chinese-desk@customer-service.example"]
+
+
+@transactional
+def _set_language(uow: UnitOfWork, languages: dict[str, str]) -> None:
+    for username, language in languages.items():
+        uow.session.execute(
+            update(auth.User).where(auth.User.username == username).values(language=language)
+        )
 
 
 def test_notifications_lists_the_outbox_by_status(engine, friday_case):

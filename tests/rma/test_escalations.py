@@ -28,7 +28,15 @@ from depots.service.calendars import get_calendar
 from inventory.models import PartIn
 from inventory.service import catalog, moves
 from rma.models import Escalation, Notification, Rma, Site
-from rma.service import customers, escalations, ladder, lifecycle, opening, queries
+from rma.service import (
+    acknowledgements,
+    customers,
+    escalations,
+    ladder,
+    lifecycle,
+    opening,
+    queries,
+)
 from rma.service.opening import OpenRequest
 
 SH = clock.SHANGHAI
@@ -543,17 +551,17 @@ def test_open_escalations_are_listed_with_their_case_until_acknowledged(world):
     c1 = world.open(world.customer(), "C-1", sh(2026, 3, 9, 9, 0))
     c3 = world.open(world.customer(), "C-3", sh(2026, 3, 9, 9, 30))
     escalations.raise_due_escalations(world.uow, sh(2026, 3, 9, 11, 0))
-    listed = escalations.list_escalations(world.uow)
+    listed = acknowledgements.list_escalations(world.uow)
     assert [(r.number, e.step) for e, r in listed] == [(c1.number, 1), (c3.number, 1)]
-    assert [r.number for _e, r in escalations.list_escalations(world.uow, fault_level="C-3")] == [
-        c3.number
-    ]
+    assert [
+        r.number for _e, r in acknowledgements.list_escalations(world.uow, fault_level="C-3")
+    ] == [c3.number]
     first = listed[0][0]
     with clock.frozen(sh(2026, 3, 9, 11, 5)):
-        done = escalations.acknowledge(world.uow, world.supervisor, first.id)
+        done = acknowledgements.acknowledge(world.uow, world.supervisor, first.id)
     assert done.acknowledged_by == world.supervisor.username
-    assert [r.number for _e, r in escalations.list_escalations(world.uow)] == [c3.number]
-    everything = escalations.list_escalations(world.uow, open_only=False)
+    assert [r.number for _e, r in acknowledgements.list_escalations(world.uow)] == [c3.number]
+    everything = acknowledgements.list_escalations(world.uow, open_only=False)
     assert len(everything) == 2
     assert queries.get_rma(world.uow, c1.number).events[-1].action == "acknowledge-escalation"
 
@@ -562,19 +570,63 @@ def test_acknowledging_twice_or_without_rights_is_refused(world):
     world.open(world.customer(), "C-1", sh(2026, 3, 9, 9, 0))
     (escalation,) = escalations.raise_due_escalations(world.uow, sh(2026, 3, 9, 10, 0))
     with pytest.raises(Forbidden):
-        escalations.acknowledge(world.uow, world.engineer, escalation.id)
-    escalations.acknowledge(world.uow, world.supervisor, escalation.id)
-    with pytest.raises(Conflict, match="already acknowledged"):
-        escalations.acknowledge(world.uow, world.admin, escalation.id)
+        acknowledgements.acknowledge(world.uow, world.engineer, escalation.id)
+    acknowledgements.acknowledge(world.uow, world.supervisor, escalation.id)
+    with pytest.raises(Conflict, match=r"RMA-\d{4}-\d{6} step 1 was already acknowledged"):
+        acknowledgements.acknowledge(world.uow, world.admin, escalation.id)
     with pytest.raises(NotFound):
-        escalations.acknowledge(world.uow, world.supervisor, 999_999)
+        acknowledgements.acknowledge(world.uow, world.supervisor, 999_999)
 
 
 def test_listing_rejects_bad_filters(world):
     with pytest.raises(Invalid):
-        escalations.list_escalations(world.uow, fault_level="C-4")
+        acknowledgements.list_escalations(world.uow, fault_level="C-4")
     with pytest.raises(Invalid):
-        escalations.list_escalations(world.uow, limit=0)
+        acknowledgements.list_escalations(world.uow, limit=0)
+
+
+def test_an_acknowledgement_keeps_its_note_and_a_too_long_note_changes_nothing(world):
+    rma = world.open(world.customer(), "C-1", sh(2026, 3, 9, 9, 0))
+    (escalation,) = escalations.raise_due_escalations(world.uow, sh(2026, 3, 9, 10, 0))
+    with pytest.raises(Invalid):
+        acknowledgements.acknowledge(world.uow, world.supervisor, escalation.id, "x" * 501)
+    assert acknowledgements.list_escalations(world.uow)[0][0].acknowledged_at is None
+    with clock.frozen(sh(2026, 3, 9, 10, 5)):
+        done = acknowledgements.acknowledge(
+            world.uow, world.supervisor, escalation.id, "  calling the customer  "
+        )
+    assert done.acknowledge_note == "calling the customer"
+    last = queries.get_rma(world.uow, rma.number).events[-1]
+    assert json.loads(last.detail) == {
+        "escalation": escalation.id,
+        "step": 1,
+        "note": "calling the customer",
+    }
+    (taken,) = acknowledgements.list_acknowledged(world.uow)
+    assert (taken.rma.number, taken.escalation.acknowledged_by) == (
+        rma.number,
+        world.supervisor.username,
+    )
+
+
+def test_every_waiting_rung_of_a_case_is_taken_on_at_once(world):
+    rma = world.open(world.customer(), "C-2", sh(2026, 3, 9, 9, 0))
+    other = world.open(world.customer(), "C-2", sh(2026, 3, 9, 9, 0))
+    raised = escalations.raise_due_escalations(world.uow, sh(2026, 3, 12, 12, 0))
+    assert sorted(e.step for e in raised if e.rma_id == rma.id) == [1, 2, 3]
+    first = next(e for e in raised if e.rma_id == rma.id and e.step == 1)
+    acknowledgements.acknowledge(world.uow, world.supervisor, first.id, "seen")
+    with pytest.raises(Forbidden):
+        acknowledgements.acknowledge_case(world.uow, world.engineer, rma.number, "no")
+    done = acknowledgements.acknowledge_case(world.uow, world.supervisor, rma.number, "on it")
+    assert [(e.step, e.acknowledge_note) for e in done] == [(3, "on it"), (2, "on it")]
+    # The other case's rungs still wait; this case has nothing left to take on.
+    waiting = acknowledgements.list_escalations(world.uow)
+    assert {r.number for _e, r in waiting} == {other.number}
+    with pytest.raises(Conflict, match=rma.number):
+        acknowledgements.acknowledge_case(world.uow, world.supervisor, rma.number)
+    with pytest.raises(NotFound):
+        acknowledgements.acknowledge_case(world.uow, world.supervisor, "RMA-2026-999999")
 
 
 # --- scale -------------------------------------------------------------------------------------

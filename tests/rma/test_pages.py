@@ -443,7 +443,7 @@ def test_service_record_prints_as_a_pdf(client, login, replacement_at_sh):
 # --- approval and escalations ----------------------------------------------------------------
 
 
-def test_supervisor_approves_a_billable_case(
+def test_supervisor_approves_a_billable_case_at_a_confirmed_price(
     client, login, engine, engineer, account, install, make_part, stock_up
 ):
     part = make_part(serialized=True)
@@ -455,21 +455,69 @@ def test_supervisor_approves_a_billable_case(
     _switch(client, login, "engineer")
     html = _html(client.get(f"/rmas/{rma.number}"))
     assert "If approved now" in html and 'data-testid="approve-form"' not in html
-    assert _post(client, f"/rmas/{rma.number}/approve", {}).status_code == 403
+    assert 'data-testid="price-fact"' in html  # the engineer can tell the customer the price
+    assert _post(client, f"/rmas/{rma.number}/approve", {"confirm": "1"}).status_code == 403
 
     _switch(client, login, "supervisor")
-    row = _row(_html(client.get("/escalations")), f"approval-{rma.number}")
-    assert "warranty ended" in row and "Shenzhen" in row
-    response = _post(client, f"/rmas/{rma.number}/approve", {"back": "escalations"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/escalations")
-    assert f"{rma.number} approved and allocated to GZ" in _html(client.get("/escalations"))
+    html = _html(client.get(f"/rmas/{rma.number}"))
+    price = re.search(r'data-testid="price-total">([\d,.]+) CNY', html)
+    shipping = re.search(r'data-testid="price-shipping">([\d,.]+) CNY', html)
+    assert price and shipping and "Shipping from GZ" in html
+    charge = price.group(1).replace(",", "")
+    row = _row(_html(client.get("/escalations/approvals")), f"approval-{rma.number}")
+    assert "warranty ended" in row and "Shenzhen" in row and price.group(1) in row
+
+    # Not confirmed: the row says why, nothing is approved.
+    response = _post(
+        client,
+        f"/rmas/{rma.number}/approve",
+        {"back": "approvals", "comment": "ok by phone", "confirmed_charge": charge},
+        form_path="/escalations/approvals",
+    )
+    assert response.status_code == 422
+    row = _row(_html(response), f"approval-{rma.number}")
+    assert "Confirm the price" in row and 'value="ok by phone"' in row
+    assert _rma(engine, rma.number).status == "requested"
+
+    response = _post(
+        client,
+        f"/rmas/{rma.number}/approve",
+        {"back": "approvals", "confirm": "1", "comment": "ok by phone", "confirmed_charge": charge},
+        form_path="/escalations/approvals",
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/escalations/approvals")
+    assert f"{rma.number} approved and allocated to GZ" in _html(
+        client.get("/escalations/approvals")
+    )
     approved = _rma(engine, rma.number)
     assert approved.status == "allocated" and approved.approved_by is not None
-    response = _post(client, f"/rmas/{rma.number}/approve", {})
+    history = _row(_html(client.get(f"/rmas/{rma.number}")), "history-approve")
+    assert "ok by phone" in history and price.group(1) in history
+    response = _post(client, f"/rmas/{rma.number}/approve", {"confirm": "1"})
     assert response.status_code == 409 and "Allowed now: ship, cancel." in _html(response)
 
 
-def test_supervisor_acknowledges_an_escalation(
+def test_a_price_that_changed_since_the_page_was_shown_is_not_approved(
+    client, login, engine, engineer, account, install, make_part, stock_up
+):
+    part = make_part(serialized=True)
+    stock_up("GZ", part, 1, serialized=True)
+    unit = install(account("Shenzhen", coverage=None), part, phase="out_of_warranty")
+    rma = _open(engine, engineer, unit)
+    _switch(client, login, "supervisor")
+    response = _post(
+        client,
+        f"/rmas/{rma.number}/approve",
+        {"confirm": "1", "confirmed_charge": "1.00"},
+        form_path=f"/rmas/{rma.number}",
+    )
+    assert response.status_code == 409
+    assert f"the price of {rma.number} is now" in _html(response)
+    assert _rma(engine, rma.number).status == "requested"
+
+
+def test_supervisor_acknowledges_an_escalation_with_a_note(
     client, login, engine, engineer, account, install, make_part
 ):
     ladder.seed_ladder(UnitOfWork(engine))
@@ -489,11 +537,61 @@ def test_supervisor_acknowledges_an_escalation(
     assert group and "C-1" in group.group(0) and "Wuhan" in group.group(0)
     row = _row(html, f"escalation-{first.id}")
     assert first.notify_title in row and f"acknowledge-{first.id}" in row
-    response = _post(client, f"/escalations/{first.id}/acknowledge", {}, form_path="/escalations")
+    response = _post(
+        client,
+        f"/escalations/{first.id}/acknowledge",
+        {"note": "spare coming from WH", "next": "/escalations?fault_level=C-1"},
+        form_path="/escalations",
+    )
     assert response.status_code == 302
-    assert f"escalation-{first.id}" not in _html(client.get("/escalations"))
+    assert response.headers["Location"].endswith("/escalations?fault_level=C-1")
+    html = _html(client.get("/escalations"))
+    # The message names the case and its rung, not the escalation's internal id.
+    assert f"{rma.number} step 1 acknowledged" in html
+    assert f"escalation-{first.id}" not in html
     again = _post(client, f"/escalations/{first.id}/acknowledge", {}, form_path="/escalations")
-    assert again.status_code == 409 and "already acknowledged" in _html(again)
+    assert again.status_code == 409 and f"{rma.number} step 1 was already acknowledged" in _html(
+        again
+    )
+    taken = _row(_html(client.get("/escalations/acknowledged")), f"acknowledged-{first.id}")
+    assert rma.number in taken and "spare coming from WH" in taken
+    case = _html(client.get(f"/rmas/{rma.number}"))
+    assert "spare coming from WH" in _row(case, "case-escalation-1")
+    assert "spare coming from WH" in _row(case, "history-acknowledge-escalation")
+
+
+def test_every_waiting_rung_is_taken_on_at_once_from_the_case_page(
+    client, login, engine, engineer, account, install, make_part
+):
+    ladder.seed_ladder(UnitOfWork(engine))
+    unit = install(account("Wuhan"), make_part(serialized=True))
+    with clock.frozen(MONDAY_10_SHANGHAI):
+        rma = _open(engine, engineer, unit, level="C-1", kind="repair")
+    raised = escalations.raise_due_escalations(
+        UnitOfWork(engine), MONDAY_10_SHANGHAI + timedelta(days=4)
+    )
+    assert sorted(e.step for e in raised) == [1, 2, 3]
+    _switch(client, login, "supervisor")
+    case = _html(client.get(f"/rmas/{rma.number}"))
+    assert 'data-testid="acknowledge-case-form"' in case
+    assert "Take on all 3 waiting escalations" in case
+    response = _post(
+        client,
+        f"/escalations/case/{rma.number}/acknowledge",
+        {"note": "lab engineer on site", "next": f"/rmas/{rma.number}"},
+        form_path=f"/rmas/{rma.number}",
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(rma.number)
+    case = _html(client.get(f"/rmas/{rma.number}"))
+    assert f"{rma.number}: 3 escalations taken on (step 3, step 2, step 1)." in case
+    assert 'data-testid="acknowledge-case-form"' not in case
+    for step in (1, 2, 3):
+        assert "lab engineer on site" in _row(case, f"case-escalation-{step}")
+    assert 'data-testid="no-escalations"' in _html(client.get("/escalations"))
+    again = _post(
+        client, f"/escalations/case/{rma.number}/acknowledge", {}, form_path="/escalations"
+    )
+    assert again.status_code == 409 and "no escalation waiting" in _html(again)
 
 
 # --- closing -----------------------------------------------------------------------------------
@@ -559,6 +657,9 @@ def test_forms_need_a_csrf_token(client, login, engine, replacement_at_sh):
         ("planner", None, "/rmas/returns", 403),
         ("depot_staff", "SH", "/rmas/returns", 200),
         ("supervisor", None, "/escalations", 200),
+        ("supervisor", None, "/escalations/approvals", 200),
+        ("supervisor", None, "/escalations/acknowledged", 200),
+        ("engineer", None, "/escalations/approvals", 403),
         ("planner", None, "/rmas/open", 200),
     ],
 )
