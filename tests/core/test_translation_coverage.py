@@ -55,9 +55,6 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/import",
     "/rmas/pick-list",  # the depot desk's pages
     "/rmas/returns",
-    "/rmas",
-    "/escalations",
-    "/customers",
     "/targets",
     "/rebalance",
     "/dispatch",
