@@ -55,6 +55,8 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/import",
     "/rmas/pick-list",  # the depot desk's pages
     "/rmas/returns",
+    "/rmas",
+    "/escalations",
     "/targets",
     "/rebalance",
     "/dispatch",
