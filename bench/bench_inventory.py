@@ -205,7 +205,7 @@ def service_single(database: str, engine: Engine, cast: Cast, count: int) -> lis
         lines = [LineIn(cast.parts[i % len(cast.parts)], 2)]
         draft = transfers.create_transfer(uow, cast.planner, "BJ", "SH", lines)
         transfers.ship_transfer(uow, bj, draft.transfer.id)
-        receipts.receive_transfer(uow, sh, draft.transfer.id)
+        receipts.receive_transfer(uow, sh, draft.transfer.id, as_shipped=True)
 
     measure("receipt (1 use case)", receive, 1)
     measure("reserve + release (2 use cases)", reserve_release, 2)

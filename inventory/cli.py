@@ -1,5 +1,9 @@
 """Terminal commands of the inventory: check the books, import and export CSV,
-decide the extras that arrived on transfers.
+receive transfers (what arrived, or all as shipped), receive late parcels, write
+off what is still missing, decide the extras that arrived.
+
+Transfers are named as everywhere else, ``T2`` (a bare ``2`` is accepted too).
+The terminal speaks English.
 
 Commands act as ``core.auth.system_actor()``: whoever can run them has the
 server's own access, and the ledger records them as ``cli:<login name>``.
@@ -21,9 +25,11 @@ from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.web import uow
 from inventory.models import StockBalance
-from inventory.service import exports, imports, ledger, receipts, transfers
+from inventory.service import exports, imports, ledger, receipts, shortfalls
 from inventory.service.ledger import Discrepancy
+from inventory.service.receipts import ReceivedLine
 from inventory.service.serials import SerialInTwoPlaces
+from inventory.service.transfers import TransferView, transfer_code, transfer_id_from
 
 
 @read_only
@@ -135,8 +141,115 @@ def transfers_group() -> None:
     """Transfers between depots."""
 
 
+class TransferCode(click.ParamType):
+    """A transfer as people name it: ``T2`` (or ``2``)."""
+
+    name = "transfer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return transfer_id_from(value)
+        except Invalid as error:
+            self.fail(error.detail, param, ctx)
+
+
+TRANSFER = TransferCode()
+
+
+def _lines(serials: tuple[str, ...], quantities: tuple[str, ...]) -> list[ReceivedLine] | None:
+    """``--serials PART=S1,S2`` and ``--qty PART=N`` options as receipt lines (None when
+    neither is given)."""
+    found: dict[str, ReceivedLine] = {}
+    for option, text in [("--serials", t) for t in serials] + [("--qty", t) for t in quantities]:
+        part, sep, value = text.partition("=")
+        part = part.strip().upper()
+        if not sep or not part:
+            raise Invalid(f"{option} takes PART=VALUE, got {text!r}")
+        if part in found:
+            raise Invalid(f"{part} is given twice")
+        if option == "--serials":
+            found[part] = ReceivedLine(part, serials=[s for s in value.split(",") if s.strip()])
+        elif value.strip().isdigit():
+            found[part] = ReceivedLine(part, qty=int(value))
+        else:
+            raise Invalid(f"--qty {text!r}: give a whole number of units")
+    return list(found.values()) or None
+
+
+def _outcome(done: TransferView) -> str:
+    """One line: the transfer, its status and what it still waits for."""
+    code = transfer_code(done.transfer.id or 0)
+    waiting = [d for d in done.discrepancies if receipts.awaits_arrival(d, done.transfer)]
+    missing = sum(d.qty for d in waiting)
+    line = f"{code}: {done.transfer.status}"
+    if missing:
+        line += f"; {missing} unit(s) still missing (receive-late or write-off)"
+    extras = sum(1 for d in done.discrepancies if receipts.awaits_decision(d))
+    if extras:
+        line += f"; {extras} extra(s) wait in quarantine for a decision"
+    return line
+
+
+SERIALS_OPTION = click.option(
+    "--serials", "serials", multiple=True, metavar="PART=S1,S2", help="Serials that arrived."
+)
+QTY_OPTION = click.option(
+    "--qty", "quantities", multiple=True, metavar="PART=N", help="Bulk units that arrived."
+)
+
+
+@transfers_group.command("receive")
+@click.argument("transfer", type=TRANSFER)
+@SERIALS_OPTION
+@QTY_OPTION
+@click.option("--as-shipped", is_flag=True, help="Everything arrived as shipped.")
+@domain_errors
+def receive_command(
+    transfer: int, serials: tuple[str, ...], quantities: tuple[str, ...], as_shipped: bool
+) -> None:
+    """Receive a shipped transfer: list what arrived, or confirm --as-shipped. Lines
+    left out did not arrive; shortfalls stay in transit until they arrive late or are
+    written off."""
+    done = receipts.receive_transfer(
+        uow(), auth.system_actor(), transfer, _lines(serials, quantities), as_shipped=as_shipped
+    )
+    click.echo(_outcome(done))
+
+
+@transfers_group.command("receive-late")
+@click.argument("transfer", type=TRANSFER)
+@SERIALS_OPTION
+@QTY_OPTION
+@click.option("--all-missing", is_flag=True, help="Everything still missing arrived.")
+@domain_errors
+def receive_late_command(
+    transfer: int, serials: tuple[str, ...], quantities: tuple[str, ...], all_missing: bool
+) -> None:
+    """Receive a late parcel against a partially received transfer."""
+    done = shortfalls.receive_late_parcel(
+        uow(),
+        auth.system_actor(),
+        transfer,
+        _lines(serials, quantities),
+        all_missing=all_missing,
+    )
+    click.echo(_outcome(done))
+
+
+@transfers_group.command("write-off")
+@click.argument("transfer", type=TRANSFER)
+@click.option("--reason", required=True, help="Why the missing units are written off.")
+@domain_errors
+def write_off_command(transfer: int, reason: str) -> None:
+    """Write off what a partially received transfer is still missing (out of the books)."""
+    done = shortfalls.write_off_shortfall(uow(), auth.system_actor(), transfer, reason)
+    click.echo(_outcome(done))
+
+
 @transfers_group.command("resolve")
-@click.argument("transfer_id", type=click.IntRange(min=1))
+@click.argument("transfer_id", type=TRANSFER)
 @click.argument("discrepancy_id", type=click.IntRange(min=1))
 @click.argument("decision", type=click.Choice(["accept", "send-back"]))
 @click.option("--reason", default="", help="What the inspection found.")
@@ -160,7 +273,7 @@ def resolve_command(transfer_id: int, discrepancy_id: int, decision: str, reason
         if item.resolution == "accepted"
         else f"sent back to its sender, out of {depot}'s books"
     )
-    click.echo(f"{transfers.transfer_code(transfer_id)}: extra {what} {outcome}")
+    click.echo(f"{transfer_code(transfer_id)}: extra {what} {outcome}")
 
 
 def register(app: Any) -> None:

@@ -4,7 +4,9 @@ The catalogue follows a network vendor's product lines (campus and data-centre
 switches, routers, firewalls, wireless controllers): chassis, line cards,
 supervisor engines, power supplies, fans, optics, cables. Stock is spread
 unevenly - the three big depots (Beijing, Shanghai, Guangzhou) hold most of it
-- with some defective and in-repair units and a few transfers on the road.
+- with some defective and in-repair units, every part in a bin of its depot's
+shelves, and a few transfers: drafts, on the road, received, and one received
+short that still waits for its missing units.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import insert, select
 from core import auth
 from core.db import UnitOfWork
 from depots.models import Depot
-from inventory.models import Location, Part, StockBalance, Unit
+from inventory.models import Location, Part, StockBalance, StockBin, Unit
 from inventory.service import ledger, receipts, transfers
 from inventory.service.ledger import Delta
 
@@ -271,11 +273,12 @@ def build_demo(uow: UnitOfWork, rng: random.Random) -> str:
         ledger.post(
             uow,
             "receipt",
-            "demo",
+            f"staff-{depot.lower()}",  # the depot's demo login received its opening stock
             deltas,
             reason="opening stock (demo data)",
             reference=f"OPEN-{depot}",
         )
+    _demo_bins(uow, depots, catalogue)
     transfers_made = _demo_transfers(uow, rng, catalogue)
     return (
         f"  {len(catalogue)} parts, {total_units} units of opening stock in "
@@ -283,10 +286,54 @@ def build_demo(uow: UnitOfWork, rng: random.Random) -> str:
     )
 
 
+# Aisles by family: big boxes low and near the door, optics and cables in drawers.
+AISLES = {
+    "chassis": "A",
+    "line_card": "B",
+    "supervisor": "B",
+    "power": "C",
+    "fan": "C",
+    "module": "D",
+    "optic": "E",
+    "cable": "F",
+}
+
+
+def _demo_bins(uow: UnitOfWork, depots: list[str], catalogue: list[DemoPart]) -> None:
+    """Every part a default bin at every depot: aisle by family, then rack and level
+    in catalogue order (``A-03-2``)."""
+    rows = []
+    for depot in depots:
+        slots: dict[str, int] = {}
+        for part in catalogue:
+            aisle = AISLES[part.family]
+            slot = slots.get(aisle, 0)
+            slots[aisle] = slot + 1
+            rack, level = divmod(slot, 4)
+            rows.append(
+                {
+                    "depot_code": depot,
+                    "part_number": part.part_number,
+                    "bin": f"{aisle}-{rack + 1:02d}-{level + 1}",
+                    "updated_by": f"staff-{depot.lower()}",
+                }
+            )
+    uow.session.execute(insert(StockBin), rows)
+
+
 def _demo_transfers(uow: UnitOfWork, rng: random.Random, catalogue: list[DemoPart]) -> int:
-    """A few transfers in each state: draft, on the road, received."""
-    planner = auth.Actor(id=0, username="demo-planner", role=auth.Role.PLANNER)
-    routes = [("BJ", "SY"), ("SH", "JN"), ("GZ", "CD"), ("BJ", "XA"), ("SH", "WH"), ("GZ", "WH")]
+    """A few transfers in each state: draft, on the road, received, and the last one
+    received with a unit short (partially received: the unit is still in transit)."""
+    planner = auth.Actor(id=0, username="planner", role=auth.Role.PLANNER)
+    routes = [
+        ("BJ", "SY"),
+        ("SH", "JN"),
+        ("GZ", "CD"),
+        ("BJ", "XA"),
+        ("SH", "WH"),
+        ("GZ", "WH"),
+        ("BJ", "SH"),
+    ]
     made = 0
     for index, (source, target) in enumerate(routes):
         staff_source = auth.Actor(
@@ -309,9 +356,30 @@ def _demo_transfers(uow: UnitOfWork, rng: random.Random, catalogue: list[DemoPar
             uow, planner, source, target, lines, note="demo rebalancing"
         )
         made += 1
-        if index % 3 == 0:
+        short = index == len(routes) - 1
+        if index % 3 == 0 and not short:
             continue  # stays a draft
-        transfers.ship_transfer(uow, staff_source, draft.transfer.id)
-        if index % 3 == 2:
-            receipts.receive_transfer(uow, staff_target, draft.transfer.id)
+        shipped = transfers.ship_transfer(uow, staff_source, draft.transfer.id)
+        if short:
+            receipts.receive_transfer(
+                uow, staff_target, draft.transfer.id, _one_unit_short(shipped)
+            )
+        elif index % 3 == 2:
+            receipts.receive_transfer(uow, staff_target, draft.transfer.id, as_shipped=True)
     return made
+
+
+def _one_unit_short(shipped: transfers.TransferView) -> list[receipts.ReceivedLine]:
+    """A receipt of everything shipped but one unit of the first line."""
+    serials: dict[str, list[str]] = {}
+    for row in shipped.serials:
+        serials.setdefault(row.part_number, []).append(row.serial)
+    received = []
+    for index, line in enumerate(shipped.lines):
+        if line.part_number in serials:
+            arrived = serials[line.part_number][1:] if index == 0 else serials[line.part_number]
+            received.append(receipts.ReceivedLine(line.part_number, serials=arrived))
+        else:
+            qty = line.qty - 1 if index == 0 else line.qty
+            received.append(receipts.ReceivedLine(line.part_number, qty=qty))
+    return received

@@ -4,8 +4,13 @@ One A4 document per transfer: the transfer number as text and as a Code128
 barcode, where it goes from and to, when it was drafted, shipped and received
 (Asia/Shanghai), every line with its part number as a barcode and every shipped
 serial as a barcode (so the receiving depot can scan the box instead of typing),
-any discrepancies found on receipt, and boxes for the two signatures. Long
+any discrepancies found on receipt (and what became of them: arrived late,
+written off, accepted, sent back), and boxes for the two signatures. Long
 transfers continue on further pages with the table header repeated.
+
+The note is printed in the reader's language (the words through the catalogue;
+Chinese renders with ``core.pdf``'s fonts); codes, part numbers and serials stay
+as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from core.i18n import gettext
 from core.pdf import (
     CONTENT_WIDTH,
     INK,
@@ -38,8 +44,9 @@ from core.pdf import (
     styles,
     text,
 )
+from inventory.labels import DISCREPANCY_LABELS, RESOLUTION_LABELS, label, note_text
 from inventory.models import Part, TransferDiscrepancy
-from inventory.service.transfers import TransferView, transfer_code
+from inventory.service.transfers import TransferView, status_label, transfer_code
 
 # #, part number, description, qty, received, serial numbers
 LINE_COLUMNS = (8 * mm, 46 * mm, 46 * mm, 13 * mm, 16 * mm, 49 * mm)
@@ -71,16 +78,16 @@ def render_transfer_note(
         _route_block(view, depots, style),
         Spacer(1, 3 * mm),
         _dates_block(view, style),
-        Paragraph("Lines", style.heading),
+        Paragraph(text(gettext("Lines")), style.heading),
         _lines_table(view, parts, style),
     ]
     if view.discrepancies:
-        story += [Paragraph("Discrepancies found on receipt", style.heading)]
+        story += [Paragraph(text(gettext("Discrepancies found on receipt")), style.heading)]
         story.append(_discrepancy_table(view, style))
     story += [Spacer(1, 6 * mm), _signatures(view, style)]
     return build_pdf(
         story,
-        title="Transfer note",
+        title=gettext("Transfer note"),
         header_right=f"{code} · {transfer.from_depot} → {transfer.to_depot}",
         font=font,
         printed_at=printed_at,
@@ -89,20 +96,27 @@ def render_transfer_note(
 
 def _title_block(view: TransferView, code: str, style: Styles, cjk: bool) -> Table:
     transfer = view.transfer
-    heading = "Transfer note / packing slip"
-    if cjk:
+    heading = gettext("Transfer note / packing slip")
+    if cjk and "调拨单" not in heading:
         heading += " · 调拨单"
     left = [
         Paragraph(text(heading), style.title),
         Paragraph(
-            f"Transfer <b>{text(code)}</b> &nbsp;·&nbsp; status <b>{text(transfer.status)}</b>",
+            text(gettext("Transfer %(code)s · status %(status)s", code="\x00", status="\x01"))
+            .replace("\x00", f"<b>{text(code)}</b>")
+            .replace("\x01", f"<b>{text(status_label(transfer.status))}</b>"),
             style.body,
         ),
     ]
     if transfer.reference:
-        left.append(Paragraph(f"Reference: {text(transfer.reference)}", style.body))
+        left.append(
+            Paragraph(
+                text(gettext("Reference: %(reference)s", reference=transfer.reference)),
+                style.body,
+            )
+        )
     if transfer.note:
-        left.append(Paragraph(f"Note: {text(transfer.note)}", style.body))
+        left.append(Paragraph(text(gettext("Note: %(note)s", note=transfer.note)), style.body))
     right = labelled_barcode(code, style.caption, max_width=55 * mm, bar_height=13 * mm)
     table = Table([[left, right]], colWidths=(CONTENT_WIDTH - 60 * mm, 60 * mm))
     table.setStyle(
@@ -130,7 +144,13 @@ def _route_block(view: TransferView, depots: Mapping[str, str], style: Styles) -
 
     half = CONTENT_WIDTH / 2 - 5 * mm
     table = Table(
-        [[depot_cell("FROM", transfer.from_depot), "→", depot_cell("TO", transfer.to_depot)]],
+        [
+            [
+                depot_cell(text(gettext("FROM")), transfer.from_depot),
+                "→",
+                depot_cell(text(gettext("TO")), transfer.to_depot),
+            ]
+        ],
         colWidths=(half, 10 * mm, half),
     )
     table.setStyle(
@@ -159,7 +179,10 @@ def _dates_block(view: TransferView, style: Styles) -> Table:
             return Paragraph("—", style.cell)
         return Paragraph(f"{text(local_time(at))}<br/>{text(by or '')}", style.cell)
 
-    header = [Paragraph(label, style.small) for label in ("Drafted", "Shipped", "Received")]
+    header = [
+        Paragraph(text(word), style.small)
+        for word in (gettext("Drafted"), gettext("Shipped"), gettext("Received"))
+    ]
     table = Table(
         [
             header,
@@ -185,13 +208,20 @@ def _dates_block(view: TransferView, style: Styles) -> Table:
 
 def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -> Table:
     transfer = view.transfer
-    received = transfer.status == "received"
+    received = transfer.status in ("received", "partially_received")
     serials_by_part: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     for row in view.serials:
         serials_by_part[row.part_number].append((row.serial, row.received))
     header = [
-        Paragraph(label, style.small)
-        for label in ("#", "Part number", "Description", "Qty", "Received", "Serial numbers")
+        Paragraph(text(word), style.small)
+        for word in (
+            "#",
+            gettext("Part number"),
+            gettext("Description"),
+            gettext("Qty"),
+            gettext("Received"),
+            gettext("Serial numbers"),
+        )
     ]
     rows: list[list[object]] = [header]
     commands: list[tuple[object, ...]] = []
@@ -219,14 +249,16 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
         ]
         if not serials:
             if part is not None and not part.serialized:
-                note = "not serialized"
+                note = gettext("not serialized")
             elif transfer.status == "draft":
-                note = "serials recorded when shipped"
+                note = gettext("serials recorded when shipped")
             else:
                 note = ""
             rows.append([*lead, Paragraph(text(note), style.small)])
         for index, (serial, arrived) in enumerate(serials):
-            status = ("received" if arrived else "NOT received") if received else ""
+            status = (
+                (gettext("received") if arrived else gettext("NOT received")) if received else ""
+            )
             cell = labelled_barcode(
                 serial, style.caption, max_width=serial_width, bar_height=7 * mm, note=status
             )
@@ -242,11 +274,11 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
     rows.append(
         [
             "",
-            Paragraph(f"{len(view.lines)} line(s)", style.cell_bold),
+            Paragraph(text(gettext("%(count)s line(s)", count=len(view.lines))), style.cell_bold),
             "",
             Paragraph(f"<b>{units}</b>", style.cell),
             "",
-            Paragraph(f"{len(view.serials)} serial(s)", style.cell),
+            Paragraph(text(gettext("%(count)s serial(s)", count=len(view.serials))), style.cell),
         ]
     )
     table = Table(rows, colWidths=LINE_COLUMNS, repeatRows=1)
@@ -267,33 +299,50 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
     return table
 
 
-def _note_with_decision(item: TransferDiscrepancy) -> str:
-    """The note, and for an extra how it was decided (or that it waits in quarantine)."""
-    if item.kind != "extra":
-        return item.note
-    if item.resolution is None:
-        decision = "waits in quarantine for a decision"
+def _note_with_decision(item: TransferDiscrepancy, partially_received: bool) -> str:
+    """The note, and what became of it: an extra decided (or waiting in quarantine), a
+    shortfall arrived late or written off (or still in transit)."""
+    note = note_text(item.note)
+    if item.resolution is not None:
+        decision = gettext(
+            "%(resolution)s by %(user)s %(at)s",
+            resolution=label(RESOLUTION_LABELS, item.resolution),
+            user=item.resolved_by or "",
+            at=local_time(item.resolved_at),
+        )
+        if item.resolution_note:
+            decision += f" ({item.resolution_note})"
+    elif item.kind == "extra":
+        decision = gettext("waits in quarantine for a decision")
+    elif item.kind == "short" and partially_received:
+        decision = gettext("still in transit: may arrive late or be written off")
     else:
-        verb = "accepted into good stock" if item.resolution == "accepted" else "sent back"
-        decision = f"{verb} by {item.resolved_by} {local_time(item.resolved_at)}"
-    return f"{item.note}; {decision}" if item.note else decision
+        return note
+    return f"{note}; {decision}" if note else decision
 
 
 def _discrepancy_table(view: TransferView, style: Styles) -> Table:
+    partially = view.transfer.status == "partially_received"
     rows: list[list[object]] = [
         [
-            Paragraph(label, style.small)
-            for label in ("Part number", "Kind", "Qty", "Serial", "Note")
+            Paragraph(text(word), style.small)
+            for word in (
+                gettext("Part number"),
+                gettext("Kind"),
+                gettext("Qty"),
+                gettext("Serial"),
+                gettext("Note"),
+            )
         ]
     ]
     for item in view.discrepancies:
         rows.append(
             [
                 Paragraph(text(item.part_number), style.cell),
-                Paragraph(text(item.kind.replace("_", " ")), style.cell_bold),
+                Paragraph(text(label(DISCREPANCY_LABELS, item.kind)), style.cell_bold),
                 Paragraph(str(item.qty), style.cell),
                 Paragraph(text(item.serial or ""), style.cell),
-                Paragraph(text(_note_with_decision(item)), style.cell),
+                Paragraph(text(_note_with_decision(item, partially)), style.cell),
             ]
         )
     table = Table(rows, colWidths=(40 * mm, 26 * mm, 12 * mm, 40 * mm, 60 * mm), repeatRows=1)
@@ -316,20 +365,30 @@ def _signatures(view: TransferView, style: Styles) -> KeepTogether:
         return [
             Paragraph(f"{text(title)} ({text(depot)})", style.cell_bold),
             Spacer(1, 3 * mm),
-            Paragraph(f"Name: {text(name or '')}", style.cell),
+            Paragraph(text(gettext("Name: %(name)s", name=name or "")), style.cell),
             Spacer(1, 9 * mm),
-            Paragraph("Signature: ______________________________", style.cell),
+            Paragraph(text(gettext("Signature:")) + " ______________________________", style.cell),
             Spacer(1, 4 * mm),
-            Paragraph(f"Date / time: {text(local_time(at))}", style.cell),
+            Paragraph(text(gettext("Date / time: %(at)s", at=local_time(at))), style.cell),
         ]
 
     half = CONTENT_WIDTH / 2 - 3 * mm
     table = Table(
         [
             [
-                box("Shipped by", transfer.from_depot, transfer.shipped_by, transfer.shipped_at),
+                box(
+                    gettext("Shipped by"),
+                    transfer.from_depot,
+                    transfer.shipped_by,
+                    transfer.shipped_at,
+                ),
                 "",
-                box("Received by", transfer.to_depot, transfer.received_by, transfer.received_at),
+                box(
+                    gettext("Received by"),
+                    transfer.to_depot,
+                    transfer.received_by,
+                    transfer.received_at,
+                ),
             ]
         ],
         colWidths=(half, 6 * mm, half),
@@ -347,8 +406,12 @@ def _signatures(view: TransferView, style: Styles) -> KeepTogether:
         )
     )
     note = Paragraph(
-        "Check every box against this note on arrival; record any difference when receiving "
-        "the transfer in Spares. All times Asia/Shanghai.",
+        text(
+            gettext(
+                "Check every box against this note on arrival; record any difference when "
+                "receiving the transfer in Spares. All times Asia/Shanghai."
+            )
+        ),
         style.small,
     )
     return KeepTogether([table, Spacer(1, 2 * mm), note])

@@ -53,7 +53,16 @@ Family = Literal[FAMILIES]  # type: ignore[valid-type]
 Criticality = Literal[CRITICALITIES]  # type: ignore[valid-type]
 Location = Literal["depot", "in_transit", "customer", "repair", "scrapped", "missing", "sent_back"]
 ReservationStatus = Literal["active", "released", "picked"]
-TransferStatusName = Literal["draft", "shipped", "received", "cancelled"]
+TransferStatusName = Literal["draft", "shipped", "partially_received", "received", "cancelled"]
+Bin = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,19}$",
+        description="a shelf location, e.g. A-03-2 (answered upper-case)",
+    ),
+]
 
 
 class ProblemOut(BaseModel):
@@ -174,6 +183,14 @@ class ReceiptBody(Body):
     serials: Serials = Field(default_factory=list, description="one per unit if serialized")
     reference: Reference | None = None
     reason: Reason = ""
+    bin: Bin | None = Field(
+        default=None,
+        description="where the units go; left out: the part's default bin at the depot. "
+        "Becomes the part's default bin there when it has none.",
+    )
+    bins: dict[Serial, Bin] = Field(
+        default_factory=dict, description="a bin per serial, where it differs from `bin`"
+    )
 
 
 class AdjustmentBody(Body):
@@ -330,8 +347,32 @@ class ReceiveBody(OptionalBody):
     lines: list[ReceivedLineBody] | None = Field(
         default=None,
         max_length=MAX_LINES,
-        description="what arrived; left out: everything as shipped. A line left out of the "
-        "list did not arrive.",
+        description="what arrived, line by line; a line left out of the list did not arrive. "
+        "Shortfalls stay in transit: the transfer is partially_received until they arrive "
+        "(late-parcels) or are written off (write-off).",
+    )
+    as_shipped: bool = Field(
+        default=False,
+        description="true (and no lines) confirms that everything arrived as shipped. Without "
+        "lines and without this confirmation the receipt is refused (422).",
+    )
+
+
+class LateParcelBody(OptionalBody):
+    lines: list[ReceivedLineBody] | None = Field(
+        default=None,
+        max_length=MAX_LINES,
+        description="what the late parcel holds: missing serials or bulk quantities",
+    )
+    all_missing: bool = Field(
+        default=False,
+        description="true (and no lines) confirms that everything still missing arrived",
+    )
+
+
+class WriteOffBody(Body):
+    reason: Annotated[Reason, Field(min_length=1)] = Field(
+        description="why the missing units are written off (required)"
     )
 
 
@@ -359,10 +400,15 @@ class DiscrepancyOut(BaseModel):
         description="an extra still in the receiving depot's quarantine: staff there accept "
         "it or send it back"
     )
-    resolution: Literal["accepted", "sent_back"] | None = Field(
-        description="what was decided about an extra; null while it waits, and for "
-        "short and wrong_serial (nothing to decide)"
+    awaiting_arrival: bool = Field(
+        description="a shortfall of a partially received transfer: still in transit until "
+        "it arrives in a late parcel or is written off"
     )
+    resolution: Literal["accepted", "sent_back", "arrived", "written_off"] | None = Field(
+        description="an extra: accepted or sent_back; a shortfall: arrived (late) or "
+        "written_off; null while waiting, and for wrong_serial (nothing to decide)"
+    )
+    resolution_note: str = Field(default="", description="why a shortfall was written off")
     resolved_by: str | None
     resolved_at: datetime | None
 
@@ -378,6 +424,7 @@ class DecisionBody(OptionalBody):
 
 class TransferOut(BaseModel):
     id: int
+    code: str = Field(description="how people and documents name the transfer, e.g. T2")
     from_depot: str
     to_depot: str
     status: str
@@ -461,6 +508,10 @@ class UnitOut(BaseModel):
     condition: str
     location: str
     depot: str | None = Field(description="at a depot: that depot; in transit: the destination")
+    bin: str | None = Field(
+        default=None,
+        description="on a shelf: its own bin, else the part's default bin at the depot",
+    )
     reservation_id: int | None
     refurbished: bool
     note: str
@@ -468,6 +519,22 @@ class UnitOut(BaseModel):
 
 
 UnitList = RootModel[list[UnitOut]]
+
+
+class UnitBinBody(Body):
+    bin: Bin | None = Field(description="the bin it now sits in; null: the part's default bin")
+
+
+class StockBinBody(Body):
+    depot: DepotCode
+    part_number: PartNumber
+    bin: Bin | None = Field(description="the part's default bin at the depot; null clears it")
+
+
+class StockBinOut(BaseModel):
+    depot: str
+    part_number: str
+    bin: str | None
 
 
 class UnitDetailOut(UnitOut):

@@ -1,5 +1,6 @@
-"""The ledger and serialized units over JSON: ledger entries page by page, units
-by depot, part, condition and location, and one unit's full history."""
+"""The ledger, serialized units and bins over JSON: ledger entries page by page,
+units by depot, part, condition and location, one unit's full history, moving a
+unit to another bin and setting a part's default bin at a depot."""
 
 from __future__ import annotations
 
@@ -8,35 +9,42 @@ from typing import Any
 from flask_openapi3 import Tag
 
 from core import auth
-from core.web import uow
+from core.web import answer_once, uow
 from inventory.api import api
-from inventory.api.answers import READERS, json_answer
+from inventory.api.answers import READERS, WRITE_ERRORS, json_answer
 from inventory.models import Unit
 from inventory.schemas import (
     ErrorOut,
     LedgerPageOut,
     LedgerQuery,
     SerialPath,
+    StockBinBody,
+    StockBinOut,
+    UnitBinBody,
     UnitDetailOut,
     UnitList,
+    UnitOut,
     UnitsQuery,
 )
-from inventory.service import queries
+from inventory.service import bins, queries
 
 LEDGER = Tag(name="ledger", description="The append-only stock ledger and serialized units")
+BIN_ROLES = ("depot_staff", "planner")
 
 
 def _ledger_line(line: queries.LedgerLine) -> dict[str, Any]:
     return dict(line.__dict__)
 
 
-def _unit(unit: Unit) -> dict[str, Any]:
+def _unit(unit: Unit, default_bin: str | None = None) -> dict[str, Any]:
+    on_shelf = unit.location == "depot"
     return {
         "serial": unit.serial,
         "part_number": unit.part_number,
         "condition": unit.condition,
         "location": unit.location,
         "depot": unit.depot_code,
+        "bin": (unit.bin or default_bin) if on_shelf else None,
         "reservation_id": unit.reservation_id,
         "refurbished": unit.refurbished,
         "note": unit.note,
@@ -84,7 +92,10 @@ def get_units(query: UnitsQuery) -> Any:
         limit=query.limit,
         offset=query.offset,
     )
-    return json_answer([_unit(unit) for unit in found])
+    defaults = bins.default_bins_of(uow(), [(u.depot_code or "", u.part_number) for u in found])
+    return json_answer(
+        [_unit(unit, defaults.get((unit.depot_code or "", unit.part_number))) for unit in found]
+    )
 
 
 @api.get(
@@ -96,4 +107,41 @@ def get_units(query: UnitsQuery) -> Any:
 @auth.api_roles(*READERS)
 def get_unit(path: SerialPath) -> Any:
     unit, history = queries.get_unit(uow(), path.serial)
-    return json_answer({**_unit(unit), "history": [_ledger_line(line) for line in history]})
+    place = bins.where_is(uow(), unit.serial)
+    return json_answer({**_unit(unit, place), "history": [_ledger_line(line) for line in history]})
+
+
+@api.post(
+    "/units/<serial>/bin",
+    tags=[LEDGER],
+    responses={200: UnitOut, **WRITE_ERRORS, 409: ErrorOut},
+    summary="Move a unit on its depot's shelves to another bin (no stock changes; staff of "
+    "its depot); 409 when it is not on a shelf",
+)
+@auth.api_roles(*BIN_ROLES)
+def move_unit_to_bin(path: SerialPath, body: UnitBinBody) -> Any:
+    actor = auth.api_actor()
+
+    def work(u: Any) -> tuple[Any, int]:
+        unit = bins.move_unit(u, actor, path.serial, body.bin)
+        return _unit(unit, bins.where_is(u, unit.serial)), 200
+
+    return answer_once(work)
+
+
+@api.put(
+    "/stock/bins",
+    tags=[LEDGER],
+    responses={200: StockBinOut, **WRITE_ERRORS},
+    summary="Set (or with null clear) a part's default bin at a depot: where its stock and "
+    "new units go (staff of the depot, planners)",
+)
+@auth.api_roles(*BIN_ROLES)
+def put_stock_bin(body: StockBinBody) -> Any:
+    actor = auth.api_actor()
+
+    def work(u: Any) -> tuple[Any, int]:
+        place = bins.set_default_bin(u, actor, body.depot, body.part_number, body.bin)
+        return {"depot": body.depot, "part_number": body.part_number, "bin": place}, 200
+
+    return answer_once(work)

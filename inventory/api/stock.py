@@ -79,6 +79,8 @@ def post_receipt(body: ReceiptBody) -> Any:
             body.serials,
             reference=body.reference,
             reason=body.reason,
+            bin=body.bin,
+            bins=body.bins,
         )
         return movement_answer(u, movement, body.depot, body.part_number), 201
 

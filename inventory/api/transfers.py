@@ -1,6 +1,7 @@
 """Transfers between depots over JSON: draft, list and read them, ship from the
-source, receive at the destination, decide the extras that arrived, cancel a
-draft."""
+source, receive at the destination (what arrived, or the confirmation that all
+did), receive a late parcel or write off what is still missing, decide the
+extras that arrived, cancel a draft."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ from inventory.schemas import (
     DiscrepancyPath,
     ErrorOut,
     IdPath,
+    LateParcelBody,
     ReceiveBody,
     ShipBody,
     TransferBody,
     TransferList,
     TransferOut,
     TransfersQuery,
+    WriteOffBody,
 )
-from inventory.service import receipts, transfers
+from inventory.service import receipts, shortfalls, transfers
 from inventory.service.receipts import Decision, ReceivedLine
 from inventory.service.transfers import LineIn, TransferView
 
@@ -42,6 +45,7 @@ def _transfer(found: TransferView) -> dict[str, Any]:
     t = found.transfer
     return TransferOut(
         id=t.id or 0,
+        code=transfers.transfer_code(t.id or 0),
         from_depot=t.from_depot,
         to_depot=t.to_depot,
         status=t.status,
@@ -56,7 +60,11 @@ def _transfer(found: TransferView) -> dict[str, Any]:
         lines=[line.model_dump() for line in found.lines],
         serials=[serial.model_dump() for serial in found.serials],
         discrepancies=[
-            {**d.model_dump(), "awaiting_decision": receipts.awaits_decision(d)}
+            {
+                **d.model_dump(),
+                "awaiting_decision": receipts.awaits_decision(d),
+                "awaiting_arrival": receipts.awaits_arrival(d, t),
+            }
             for d in found.discrepancies
         ],
     ).model_dump()
@@ -133,20 +141,69 @@ def ship_transfer(path: IdPath, body: ShipBody) -> Any:
     "/transfers/<int:id>/receive",
     tags=[TRANSFERS],
     responses={200: TransferOut, **MOVE_ERRORS},
-    summary="Receive a shipped transfer; differences are recorded as discrepancies, extras "
-    "wait in quarantine for a decision; 409 for a serial held elsewhere (destination depot "
-    "staff)",
+    summary="Receive a shipped transfer: list what arrived, or confirm as_shipped (422 "
+    "without either); shortfalls stay in transit (partially_received), extras wait in "
+    "quarantine for a decision; 409 for a serial held elsewhere (destination depot staff)",
 )
 @auth.api_roles(*STOCK_ROLES)
 def receive_transfer(path: IdPath, body: ReceiveBody) -> Any:
     actor = auth.api_actor()
-    received = (
-        None
-        if body.lines is None
-        else [ReceivedLine(line.part_number, line.qty, line.serials) for line in body.lines]
-    )
+    received = _received(body.lines)
     return answer_once(
-        lambda u: (_transfer(receipts.receive_transfer(u, actor, path.id, received)), 200)
+        lambda u: (
+            _transfer(
+                receipts.receive_transfer(u, actor, path.id, received, as_shipped=body.as_shipped)
+            ),
+            200,
+        )
+    )
+
+
+def _received(lines: list[Any] | None) -> list[ReceivedLine] | None:
+    if lines is None:
+        return None
+    return [ReceivedLine(line.part_number, line.qty, line.serials) for line in lines]
+
+
+@api.post(
+    "/transfers/<int:id>/late-parcels",
+    tags=[TRANSFERS],
+    responses={200: TransferOut, **MOVE_ERRORS},
+    summary="Receive a late parcel against a partially received transfer: its missing "
+    "serials or quantities move from in transit to good stock and their shortfalls are "
+    "resolved arrived; list what arrived, or confirm all_missing (destination depot staff)",
+)
+@auth.api_roles(*STOCK_ROLES)
+def receive_late_parcel(path: IdPath, body: LateParcelBody) -> Any:
+    actor = auth.api_actor()
+    received = _received(body.lines)
+    return answer_once(
+        lambda u: (
+            _transfer(
+                shortfalls.receive_late_parcel(
+                    u, actor, path.id, received, all_missing=body.all_missing
+                )
+            ),
+            200,
+        )
+    )
+
+
+@api.post(
+    "/transfers/<int:id>/write-off",
+    tags=[TRANSFERS],
+    responses={200: TransferOut, **MOVE_ERRORS},
+    summary="Write off what a partially received transfer is still missing, with a reason: "
+    "out of the books, serials missing; the transfer ends received (destination depot staff)",
+)
+@auth.api_roles(*STOCK_ROLES)
+def write_off_shortfall(path: IdPath, body: WriteOffBody) -> Any:
+    actor = auth.api_actor()
+    return answer_once(
+        lambda u: (
+            _transfer(shortfalls.write_off_shortfall(u, actor, path.id, body.reason)),
+            200,
+        )
     )
 
 

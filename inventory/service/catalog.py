@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
+from core.i18n import gettext
 from inventory.models import Part, PartIn
 
 CATALOGUE_ROLES = (Role.PLANNER,)
@@ -16,7 +17,7 @@ def get_part_row(uow: UnitOfWork, part_number: str) -> Part:
     """The part, or ``NotFound``."""
     part = uow.session.get(Part, part_number.strip().upper())
     if part is None:
-        raise NotFound(f"unknown part {part_number!r}")
+        raise NotFound(gettext("unknown part %(part)r", part=part_number))
     return part
 
 
@@ -65,7 +66,9 @@ def supersession_chain(successors: dict[str, str], part_number: str) -> list[str
     while chain[-1] in successors:
         following = successors[chain[-1]]
         if following in chain:
-            raise Invalid(f"supersession cycle: {' -> '.join([*chain, following])}")
+            raise Invalid(
+                gettext("supersession cycle: %(chain)s", chain=" -> ".join([*chain, following]))
+            )
         chain.append(following)
     return chain
 
@@ -81,9 +84,9 @@ def _check_successor(uow: UnitOfWork, part_number: str, successor: str | None) -
     if successor is None:
         return
     if successor == part_number:
-        raise Invalid(f"{part_number} cannot supersede itself")
+        raise Invalid(gettext("%(part)s cannot supersede itself", part=part_number))
     if uow.session.get(Part, successor) is None:
-        raise Invalid(f"superseded_by: unknown part {successor!r}")
+        raise Invalid(gettext("superseded_by: unknown part %(part)r", part=successor))
     successors = _successor_map(uow)
     successors[part_number] = successor
     supersession_chain(successors, part_number)
@@ -94,7 +97,7 @@ def create_part(uow: UnitOfWork, actor: Actor, spec: PartIn) -> Part:
     """Add a part to the catalogue (planners). ``Conflict`` if the number exists."""
     actor.require_role(*CATALOGUE_ROLES)
     if uow.session.get(Part, spec.part_number) is not None:
-        raise Conflict(f"part {spec.part_number} already exists")
+        raise Conflict(gettext("part %(part)s already exists", part=spec.part_number))
     part = Part(**spec.model_dump(exclude={"superseded_by"}))
     uow.session.add(part)
     uow.session.flush()
@@ -111,7 +114,9 @@ def update_part(uow: UnitOfWork, actor: Actor, spec: PartIn) -> Part:
     actor.require_role(*CATALOGUE_ROLES)
     part = get_part_row(uow, spec.part_number)
     if spec.serialized != part.serialized and _has_stock_history(uow, part.part_number):
-        raise Conflict(f"{part.part_number} has stock history; 'serialized' cannot change")
+        raise Conflict(
+            gettext("%(part)s has stock history; 'serialized' cannot change", part=part.part_number)
+        )
     _check_successor(uow, part.part_number, spec.superseded_by)
     for name, value in spec.model_dump().items():
         setattr(part, name, value)

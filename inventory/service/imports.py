@@ -23,12 +23,18 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, transactional
 from core.errors import Invalid
+from core.i18n import gettext
 from depots.models import Depot
 from inventory.models import Bucket, LedgerEntry, Location, Part, PartIn, Unit
 from inventory.service import ledger
 from inventory.service import serials as serial_space
 from inventory.service.ledger import Delta
-from inventory.service.stock import CONDITION_NAMES, MAX_QTY, SERIAL_PATTERN
+from inventory.service.stock import (
+    CONDITION_NAMES,
+    MAX_QTY,
+    SERIAL_PATTERN,
+    describe_location,
+)
 
 PART_COLUMNS = ("part_number", "description", "family", "serialized", "unit_cost")
 PART_OPTIONAL = ("weight_kg", "criticality", "superseded_by")
@@ -61,8 +67,14 @@ class Problem:
         return {"line": self.line, "column": self.column, "reason": self.reason}
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.reason}"
+        if self.column:
+            return gettext(
+                "line %(line)s, column %(column)s: %(reason)s",
+                line=self.line,
+                column=self.column,
+                reason=self.reason,
+            )
+        return gettext("line %(line)s: %(reason)s", line=self.line, reason=self.reason)
 
 
 @dataclass(frozen=True)
@@ -82,11 +94,20 @@ class ImportReport:
     def summary(self) -> str:
         """One line for people, e.g. ``parts: 12 rows, 3 created, 8 updated, 1 unchanged``."""
         if self.kind == "parts":
-            return (
-                f"parts: {self.rows} rows, {self.created} created, {self.updated} updated, "
-                f"{self.unchanged} unchanged"
+            return gettext(
+                "parts: %(rows)s rows, %(created)s created, %(updated)s updated, "
+                "%(unchanged)s unchanged",
+                rows=self.rows,
+                created=self.created,
+                updated=self.updated,
+                unchanged=self.unchanged,
             )
-        return f"stock: {self.rows} rows, {self.units} units booked in {self.created} receipt(s)"
+        return gettext(
+            "stock: %(rows)s rows, %(units)s units booked in %(receipts)s receipt(s)",
+            rows=self.rows,
+            units=self.units,
+            receipts=self.created,
+        )
 
 
 # --- reading a CSV file ------------------------------------------------------------------
@@ -101,8 +122,8 @@ def decode_csv(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     raise Invalid(
-        "the file is not text in UTF-8 or GB18030",
-        problems=[Problem(1, "", "not UTF-8 or GB18030 text").as_dict()],
+        gettext("the file is not text in UTF-8 or GB18030"),
+        problems=[Problem(1, "", gettext("not UTF-8 or GB18030 text")).as_dict()],
     )
 
 
@@ -125,14 +146,18 @@ def _read_table(text: str, required: Sequence[str], optional: Sequence[str]) -> 
     expected = ",".join(required)
     text = text.removeprefix("\ufeff")  # spreadsheet programs like to add a BOM
     if not text.strip():
-        problem = Problem(1, "", f"the file is empty; expected the header {expected}")
+        problem = Problem(
+            1, "", gettext("the file is empty; expected the header %(header)s", header=expected)
+        )
         return _Table(set(), [], [problem])
     reader = csv.reader(io.StringIO(text, newline=""))
     problems: list[Problem] = []
     try:
         header = next(reader)
     except csv.Error as error:
-        return _Table(set(), [], [Problem(1, "", f"unreadable CSV header: {error}")])
+        return _Table(
+            set(), [], [Problem(1, "", gettext("unreadable CSV header: %(error)s", error=error))]
+        )
     names = [_normalise_name(name) for name in header]
     known = set(required) | set(optional)
     positions: dict[str, int] = {}
@@ -141,14 +166,24 @@ def _read_table(text: str, required: Sequence[str], optional: Sequence[str]) -> 
             continue  # a blank header cell: tolerated if its cells are blank too
         if name not in known:
             allowed = ", ".join([*required, *optional])
-            problems.append(Problem(1, name, f"unknown column; the columns are {allowed}"))
+            problems.append(
+                Problem(
+                    1, name, gettext("unknown column; the columns are %(columns)s", columns=allowed)
+                )
+            )
         elif name in positions:
-            problems.append(Problem(1, name, "column appears twice"))
+            problems.append(Problem(1, name, gettext("column appears twice")))
         else:
             positions[name] = index
     for name in required:
         if name not in positions:
-            problems.append(Problem(1, name, f"required column is missing (header: {expected})"))
+            problems.append(
+                Problem(
+                    1,
+                    name,
+                    gettext("required column is missing (header: %(header)s)", header=expected),
+                )
+            )
     rows: list[tuple[int, dict[str, str]]] = []
     next_line = reader.line_num + 1
     try:
@@ -158,27 +193,40 @@ def _read_table(text: str, required: Sequence[str], optional: Sequence[str]) -> 
                 continue  # blank lines are harmless
             if len(rows) >= MAX_IMPORT_ROWS:
                 problems.append(
-                    Problem(line, "", f"too many rows: at most {MAX_IMPORT_ROWS} per file")
+                    Problem(
+                        line,
+                        "",
+                        gettext("too many rows: at most %(limit)s per file", limit=MAX_IMPORT_ROWS),
+                    )
                 )
                 break
             short = any(index >= len(cells) for index in positions.values())
             if short or any(cell.strip() for cell in cells[len(names) :]):
                 problems.append(
-                    Problem(line, "", f"{len(cells)} cells, but the header has {len(names)}")
+                    Problem(
+                        line,
+                        "",
+                        gettext(
+                            "%(cells)s cells, but the header has %(columns)s",
+                            cells=len(cells),
+                            columns=len(names),
+                        ),
+                    )
                 )
                 continue
             values = {name: cells[index].strip() for name, index in positions.items()}
             garbled = [name for name, value in values.items() if CONTROL.search(value)]
             if garbled:
                 problems += [
-                    Problem(line, name, "must not contain control characters") for name in garbled
+                    Problem(line, name, gettext("must not contain control characters"))
+                    for name in garbled
                 ]
                 continue
             rows.append((line, values))
     except csv.Error as error:
-        problems.append(Problem(next_line, "", f"unreadable CSV: {error}"))
+        problems.append(Problem(next_line, "", gettext("unreadable CSV: %(error)s", error=error)))
     if not rows and not problems:
-        problems.append(Problem(1, "", "the file has a header but no rows"))
+        problems.append(Problem(1, "", gettext("the file has a header but no rows")))
     return _Table(set(positions), rows, problems)
 
 
@@ -186,10 +234,17 @@ def _refuse(problems: list[Problem], kind: str) -> Invalid:
     problems = sorted(problems, key=lambda p: (p.line, p.column))
     bad_lines = len({p.line for p in problems})
     shown = "; ".join(str(p) for p in problems[:5])
-    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    more = gettext("; and %(count)s more", count=len(problems) - 5) if len(problems) > 5 else ""
     return Invalid(
-        f"{len(problems)} problem(s) on {bad_lines} line(s) of the {kind} file, "
-        f"nothing imported: {shown}{more}",
+        gettext(
+            "%(problems)s problem(s) on %(lines)s line(s) of the %(kind)s file, nothing "
+            "imported: %(shown)s%(more)s",
+            problems=len(problems),
+            lines=bad_lines,
+            kind=kind,
+            shown=shown,
+            more=more,
+        ),
         problems=[p.as_dict() for p in problems],
     )
 
@@ -261,7 +316,9 @@ def _check_part_row(
     if "serialized" in columns:
         flag = _parse_bool(cells["serialized"])
         if flag is None:
-            problems.append(Problem(line, "serialized", "must be yes or no (true/false, 1/0)"))
+            problems.append(
+                Problem(line, "serialized", gettext("must be yes or no (true/false, 1/0)"))
+            )
         else:
             values["serialized"] = flag
     for name in ("weight_kg", "criticality"):
@@ -303,16 +360,28 @@ def _supersession_problems(
         if successor is None:
             continue
         if successor == row.spec.part_number:
-            problems.append(Problem(row.line, "superseded_by", "a part cannot supersede itself"))
+            problems.append(
+                Problem(row.line, "superseded_by", gettext("a part cannot supersede itself"))
+            )
         elif successor not in in_file and successor not in known:
-            problems.append(Problem(row.line, "superseded_by", f"unknown part {successor!r}"))
+            problems.append(
+                Problem(
+                    row.line,
+                    "superseded_by",
+                    gettext("unknown part %(part)r", part=successor),
+                )
+            )
         else:
             chain = [row.spec.part_number]
             while chain[-1] in successors and successors[chain[-1]] not in chain:
                 chain.append(successors[chain[-1]])
             if chain[-1] in successors and successors[chain[-1]] == row.spec.part_number:
                 loop = " -> ".join([*chain, row.spec.part_number])
-                problems.append(Problem(row.line, "superseded_by", f"supersession cycle {loop}"))
+                problems.append(
+                    Problem(
+                        row.line, "superseded_by", gettext("supersession cycle %(loop)s", loop=loop)
+                    )
+                )
     return problems
 
 
@@ -343,7 +412,11 @@ def import_parts(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
                 Problem(
                     line,
                     "part_number",
-                    f"{number} appears again (first on line {first_line[number]})",
+                    gettext(
+                        "%(part)s appears again (first on line %(line)s)",
+                        part=number,
+                        line=first_line[number],
+                    ),
                 )
             )
         elif number:
@@ -361,7 +434,9 @@ def import_parts(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
     for row in good:
         if row.spec.part_number in locked:
             problems.append(
-                Problem(row.line, "serialized", "cannot change: the part has stock history")
+                Problem(
+                    row.line, "serialized", gettext("cannot change: the part has stock history")
+                )
             )
     problems += _supersession_problems(uow, good, set(first_line))
     if problems:
@@ -434,26 +509,38 @@ def _check_stock_row(
     problems: list[Problem] = []
     depot = cells.get("depot", "").upper()
     if "depot" in columns and depot not in depots:
-        reason = "is required" if not depot else f"unknown depot {depot!r}"
+        reason = (
+            gettext("is required") if not depot else gettext("unknown depot %(depot)r", depot=depot)
+        )
         problems.append(Problem(line, "depot", reason))
     number = cells.get("part_number", "").upper()
     part = parts.get(number)
     if "part_number" in columns and part is None:
-        reason = "is required" if not number else f"unknown part {number!r}"
+        reason = (
+            gettext("is required") if not number else gettext("unknown part %(part)r", part=number)
+        )
         problems.append(Problem(line, "part_number", reason))
     qty: int | None = None
     if "qty" in columns:
         text = cells["qty"]
         digits = text.lstrip("+").lstrip("0")
         if not WHOLE_NUMBER.match(text) or not digits:
-            problems.append(Problem(line, "qty", "must be a whole number > 0"))
+            problems.append(Problem(line, "qty", gettext("must be a whole number > 0")))
         elif len(digits) > len(str(MAX_QTY)) or int(digits) > MAX_QTY:
-            problems.append(Problem(line, "qty", f"must be at most {MAX_QTY}"))
+            problems.append(
+                Problem(line, "qty", gettext("must be at most %(limit)s", limit=MAX_QTY))
+            )
         else:
             qty = int(digits)
     condition = (cells.get("condition") or Bucket.GOOD.value).lower()
     if condition not in CONDITION_NAMES:
-        problems.append(Problem(line, "condition", f"must be one of {', '.join(CONDITION_NAMES)}"))
+        problems.append(
+            Problem(
+                line,
+                "condition",
+                gettext("must be one of %(names)s", names=", ".join(CONDITION_NAMES)),
+            )
+        )
     serials = _split_serials(cells.get("serials", ""))
     bad = [s for s in serials if not SERIAL_PATTERN.match(s)]
     if bad:
@@ -461,23 +548,41 @@ def _check_stock_row(
             Problem(
                 line,
                 "serials",
-                f"malformed serial {', '.join(bad[:3])} (3-64 letters, digits, . _ / -)",
+                gettext(
+                    "malformed serial %(serials)s (3-64 letters, digits, . _ / -)",
+                    serials=", ".join(bad[:3]),
+                ),
             )
         )
     twice = sorted({s for s in serials if serials.count(s) > 1})
     if twice:
-        problems.append(Problem(line, "serials", f"serial given twice: {', '.join(twice)}"))
+        problems.append(
+            Problem(
+                line,
+                "serials",
+                gettext("serial given twice: %(serials)s", serials=", ".join(twice)),
+            )
+        )
     if part is not None:
         if not part.serialized and serials:
             problems.append(
-                Problem(line, "serials", f"{part.part_number} is not serialized; leave it blank")
+                Problem(
+                    line,
+                    "serials",
+                    gettext("%(part)s is not serialized; leave it blank", part=part.part_number),
+                )
             )
         elif part.serialized and qty is not None and len(serials) != qty:
             problems.append(
                 Problem(
                     line,
                     "serials",
-                    f"{part.part_number} is serialized: give {qty} serial(s), got {len(serials)}",
+                    gettext(
+                        "%(part)s is serialized: give %(wanted)s serial(s), got %(got)s",
+                        part=part.part_number,
+                        wanted=qty,
+                        got=len(serials),
+                    ),
                 )
             )
     if problems or part is None or qty is None or not set(STOCK_COLUMNS) <= columns:
@@ -518,7 +623,11 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
                 Problem(
                     row.line,
                     "serials",
-                    f"serial {repeated[0]} is already on line {seen[repeated[0]]}",
+                    gettext(
+                        "serial %(serial)s is already on line %(line)s",
+                        serial=repeated[0],
+                        line=seen[repeated[0]],
+                    ),
                 )
             )
         for serial in row.serials:
@@ -533,7 +642,12 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
                 Problem(
                     row.line,
                     "serials",
-                    f"serial {unit.serial} already exists ({unit.part_number}, {unit.location})",
+                    gettext(
+                        "serial %(serial)s already exists (%(part)s, %(where)s)",
+                        serial=unit.serial,
+                        part=unit.part_number,
+                        where=describe_location(unit),
+                    ),
                 )
             )
         elsewhere = [s for s in row.serials if s in held]
@@ -542,8 +656,11 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
                 Problem(
                     row.line,
                     "serials",
-                    f"serial {elsewhere[0]} is {held[elsewhere[0]]}; one serial cannot be in "
-                    "two places",
+                    gettext(
+                        "serial %(serial)s is %(where)s; one serial cannot be in two places",
+                        serial=elsewhere[0],
+                        where=held[elsewhere[0]],
+                    ),
                 )
             )
     if problems:

@@ -11,6 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import UnitOfWork, lock_for_update, read_only
 from core.errors import InsufficientStock, Invalid
+from core.i18n import gettext
+from inventory.labels import BUCKET_LABELS, label
 from inventory.models import (
     BUCKET_NAMES,
     Bucket,
@@ -106,15 +108,17 @@ def post(
     when a bucket would go negative or below what is reserved in it.
     """
     if not deltas and not reserved_changes:
-        raise Invalid("a movement needs at least one line")
+        raise Invalid(gettext("a movement needs at least one line"))
     if reference is not None and len(reference) > MAX_REFERENCE:
         # The column holds 60 characters; PostgreSQL would refuse longer with a 500.
-        raise Invalid(f"reference must be at most {MAX_REFERENCE} characters")
+        raise Invalid(
+            gettext("reference must be at most %(limit)s characters", limit=MAX_REFERENCE)
+        )
     for delta in deltas:
         if delta.bucket not in BUCKET_NAMES:
-            raise Invalid(f"unknown stock bucket {delta.bucket!r}")
+            raise Invalid(gettext("unknown stock bucket %(bucket)r", bucket=delta.bucket))
         if delta.qty == 0:
-            raise Invalid("a ledger line cannot move zero units")
+            raise Invalid(gettext("a ledger line cannot move zero units"))
     on_hand_change: dict[BalanceKey, int] = defaultdict(int)
     for delta in deltas:
         on_hand_change[delta.key] += delta.qty
@@ -126,7 +130,14 @@ def post(
         if new_on_hand < 0:
             depot, part, bucket = key
             raise InsufficientStock(
-                f"{depot} has {balance.on_hand} {bucket} of {part}; {-on_hand_change[key]} needed",
+                gettext(
+                    "%(depot)s has %(on_hand)s %(bucket)s of %(part)s; %(needed)s needed",
+                    depot=depot,
+                    on_hand=balance.on_hand,
+                    bucket=label(BUCKET_LABELS, bucket),
+                    part=part,
+                    needed=-on_hand_change[key],
+                ),
                 depot=depot,
                 part_number=part,
                 bucket=bucket,
@@ -136,8 +147,16 @@ def post(
             depot, part, bucket = key
             available = balance.on_hand - balance.reserved
             raise InsufficientStock(
-                f"{depot} has {available} available {bucket} of {part} "
-                f"({balance.on_hand} on hand, {balance.reserved} reserved)",
+                gettext(
+                    "%(depot)s has %(available)s available %(bucket)s of %(part)s (%(on_hand)s "
+                    "on hand, %(reserved)s reserved)",
+                    depot=depot,
+                    available=available,
+                    bucket=label(BUCKET_LABELS, bucket),
+                    part=part,
+                    on_hand=balance.on_hand,
+                    reserved=balance.reserved,
+                ),
                 depot=depot,
                 part_number=part,
                 bucket=bucket,

@@ -1,15 +1,17 @@
 """Stock moves inside one depot: receipts, adjustments, scrap, condition changes, counts.
 
 Every move locks the units it names before the balances it posts to (the lock
-order of ``inventory.service``). Extras that arrived on a transfer wait in
-quarantine for the receiving depot's decision (``receipts.resolve_discrepancy``):
-scrap, negative adjustments and condition changes out of quarantine must leave
-them there, so none of these becomes a way round that decision.
+order of ``inventory.service``). Units coming onto the shelf are put in their
+bins (``inventory.service.bins``); units leaving it leave their bin. Extras that
+arrived on a transfer wait in quarantine for the receiving depot's decision
+(``receipts.resolve_discrepancy``): scrap, negative adjustments and condition
+changes out of quarantine must leave them there, so none of these becomes a way
+round that decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select
@@ -18,6 +20,7 @@ from core import clock
 from core.auth import Actor
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid
+from core.i18n import gettext
 from inventory.models import (
     MAX_REASON,
     Bucket,
@@ -28,10 +31,12 @@ from inventory.models import (
     StockCount,
     Unit,
 )
+from inventory.service import bins as shelves
 from inventory.service import ledger, receipts
 from inventory.service.ledger import Delta
 from inventory.service.serials import require_not_held_elsewhere
 from inventory.service.stock import (
+    describe_location,
     lock_units,
     normalize_serials,
     part_for_move,
@@ -46,26 +51,40 @@ from inventory.service.stock import (
 def _reason(reason: str | None, *, required: bool) -> str:
     text = (reason or "").strip()
     if required and not text:
-        raise Invalid("a reason is required")
+        raise Invalid(gettext("a reason is required"))
     if len(text) > MAX_REASON:
-        raise Invalid(f"reason must be at most {MAX_REASON} characters")
+        raise Invalid(gettext("reason must be at most %(limit)s characters", limit=MAX_REASON))
     return text
 
 
 def _new_units(
-    uow: UnitOfWork, serials: Sequence[str], part_number: str, depot: str, condition: str
+    uow: UnitOfWork,
+    serials: Sequence[str],
+    part_number: str,
+    depot: str,
+    condition: str,
+    *,
+    bin: str | None = None,
+    bins: Mapping[str, str] | None = None,
+    by: str = "",
 ) -> None:
-    """Create units for serials never seen before (``Conflict`` if any is known, in
-    stock or held by another domain, e.g. installed at a customer)."""
+    """Create units for serials never seen before, shelved in their bins (``Conflict``
+    if any is known, in stock or held by another domain, e.g. installed at a
+    customer)."""
     known = lock_units(uow, serials)
     if known:
         first = next(iter(known.values()))
         raise Conflict(
-            f"serial {first.serial} already exists ({first.part_number}, {first.location})"
+            gettext(
+                "serial %(serial)s already exists (%(part)s, %(where)s)",
+                serial=first.serial,
+                part=first.part_number,
+                where=describe_location(first),
+            )
         )
     require_not_held_elsewhere(uow, serials)
     now = clock.now()
-    uow.session.add_all(
+    units = [
         Unit(
             serial=s,
             part_number=part_number,
@@ -75,7 +94,9 @@ def _new_units(
             updated_at=now,
         )
         for s in serials
-    )
+    ]
+    uow.session.add_all(units)
+    shelves.shelve(uow, units, depot, part_number, bin=bin, bins=bins, by=by)
 
 
 def _deltas(
@@ -97,14 +118,33 @@ def receive(
     *,
     reference: str | None = None,
     reason: str = "",
+    bin: str | None = None,
+    bins: Mapping[str, str] | None = None,
 ) -> Movement:
-    """Receive new good stock from the factory or a supplier into ``depot``."""
+    """Receive new good stock from the factory or a supplier into ``depot``.
+
+    Serialized units are shelved in ``bins[serial]``, else ``bin``, else the
+    part's default bin at the depot; a ``bin`` given for a part with no default
+    bin there becomes its default (bulk stock has no bin per unit: its bin is
+    the default one, so ``bin`` sets it when none is set)."""
     depot = require_depot(uow, depot).code
     require_staff_of(actor, depot)
     part = part_for_move(uow, part_number)
     qty = require_qty(qty)
     serials = normalize_serials(part, qty, serials)
-    _new_units(uow, serials, part.part_number, depot, Bucket.GOOD)
+    per_serial = shelves.check_bins_given(serials, bins)
+    _new_units(
+        uow,
+        serials,
+        part.part_number,
+        depot,
+        Bucket.GOOD,
+        bin=bin,
+        bins=per_serial,
+        by=actor.username,
+    )
+    if not serials:
+        shelves.shelve(uow, [], depot, part.part_number, bin=bin, by=actor.username)
     return ledger.post(
         uow,
         "receipt",
@@ -138,10 +178,11 @@ def adjust(
     reason = _reason(reason, required=True)
     serials = normalize_serials(part, qty, serials)
     if qty > 0:
-        _new_units(uow, serials, part.part_number, depot, condition)
+        _new_units(uow, serials, part.part_number, depot, condition, by=actor.username)
     else:
         for unit in units_in_stock(uow, depot, part.part_number, condition, serials):
             unit.location, unit.depot_code, unit.updated_at = Location.MISSING, None, clock.now()
+            unit.bin = None
             uow.session.add(unit)
     movement = ledger.post(
         uow,
@@ -176,6 +217,7 @@ def scrap(
     serials = normalize_serials(part, qty, serials)
     for unit in units_in_stock(uow, depot, part.part_number, condition, serials):
         unit.location, unit.depot_code, unit.updated_at = Location.SCRAPPED, None, clock.now()
+        unit.bin = None
         uow.session.add(unit)
     movement = ledger.post(
         uow,
@@ -210,7 +252,7 @@ def change_condition(
     qty = require_qty(qty)
     source, target = require_condition(from_condition), require_condition(to_condition)
     if source == target:
-        raise Invalid("from and to condition are the same")
+        raise Invalid(gettext("from and to condition are the same"))
     serials = normalize_serials(part, qty, serials)
     for unit in units_in_stock(uow, depot, part.part_number, source, serials):
         unit.condition, unit.updated_at = target, clock.now()
@@ -252,9 +294,15 @@ def _leave_waiting_extras(
     left = balance.on_hand if balance is not None else 0
     if left < waiting_qty:
         raise Conflict(
-            f"{waiting_qty} {part.part_number} in quarantine at {depot} arrived as extras on "
-            f"transfers and wait for a decision; this would leave {left}: accept them or send "
-            "them back on the transfer first"
+            gettext(
+                "%(waiting)s %(part)s in quarantine at %(depot)s arrived as extras on "
+                "transfers and wait for a decision; this would leave %(left)s: accept them or "
+                "send them back on the transfer first",
+                waiting=waiting_qty,
+                part=part.part_number,
+                depot=depot,
+                left=left,
+            )
         )
 
 
@@ -297,7 +345,13 @@ def count(
     if part.serialized:
         seen = normalize_serials(part, len(serials or []), serials) if serials else []
         if counted is not None and counted != len(seen):
-            raise Invalid(f"counted {counted} but {len(seen)} serials given")
+            raise Invalid(
+                gettext(
+                    "counted %(counted)s but %(given)s serials given",
+                    counted=counted,
+                    given=len(seen),
+                )
+            )
         on_books = {
             unit.serial
             for unit in _lock_shelf_and_seen(uow, depot, part.part_number, condition, seen)
@@ -311,9 +365,11 @@ def count(
         counted_qty = len(seen)
     else:
         if serials:
-            raise Invalid(f"{part.part_number} is not serialized; give no serials")
+            raise Invalid(
+                gettext("%(part)s is not serialized; give no serials", part=part.part_number)
+            )
         if counted is None or isinstance(counted, bool) or counted < 0:
-            raise Invalid("counted must be a whole number >= 0")
+            raise Invalid(gettext("counted must be a whole number >= 0"))
         counted_qty = counted
     balances = ledger.lock_balances(uow, [(depot, part.part_number, condition)])
     balance: StockBalance = balances[(depot, part.part_number, condition)]
@@ -322,14 +378,20 @@ def count(
         deltas.append(Delta(depot, part.part_number, condition, counted_qty - expected))
     if counted_qty < balance.reserved:
         raise Conflict(
-            f"{balance.reserved} units are reserved at {depot}; release them before "
-            f"counting {counted_qty}"
+            gettext(
+                "%(reserved)s units are reserved at %(depot)s; release them before counting "
+                "%(counted)s",
+                reserved=balance.reserved,
+                depot=depot,
+                counted=counted_qty,
+            )
         )
     if part.serialized:
         for unit in units_in_stock(uow, depot, part.part_number, condition, missing):
             unit.location, unit.depot_code, unit.updated_at = Location.MISSING, None, clock.now()
+            unit.bin = None
             uow.session.add(unit)
-        _revive_or_create(uow, found, part.part_number, depot, condition)
+        _revive_or_create(uow, found, part.part_number, depot, condition, actor.username)
     movement = (
         ledger.post(
             uow,
@@ -378,7 +440,12 @@ def _lock_shelf_and_seen(
 
 
 def _revive_or_create(
-    uow: UnitOfWork, serials: Sequence[str], part_number: str, depot: str, condition: str
+    uow: UnitOfWork,
+    serials: Sequence[str],
+    part_number: str,
+    depot: str,
+    condition: str,
+    by: str,
 ) -> None:
     """Serials found on the shelf: a unit recorded missing comes back; an unknown one is new.
     A serial recorded anywhere else is refused: it must be moved, not counted in; so is
@@ -391,8 +458,12 @@ def _revive_or_create(
             continue
         if unit.location != Location.MISSING or unit.part_number != part_number:
             raise Conflict(
-                f"serial {serial} is recorded as {unit.part_number} {unit.location}"
-                f"{' at ' + unit.depot_code if unit.depot_code else ''}; move it instead"
+                gettext(
+                    "serial %(serial)s is recorded as %(part)s, %(where)s; move it instead",
+                    serial=serial,
+                    part=unit.part_number,
+                    where=describe_location(unit),
+                )
             )
         # An extra counted missing may turn up again, but only where it waits.
         extra = waiting.get(serial)
@@ -401,7 +472,9 @@ def _revive_or_create(
         unit.location, unit.depot_code, unit.condition = Location.DEPOT, depot, condition
         unit.updated_at = clock.now()
         uow.session.add(unit)
-    _new_units(uow, [s for s in serials if s not in known], part_number, depot, condition)
+    revived = [known[s] for s in serials if s in known]
+    shelves.shelve(uow, revived, depot, part_number, by=by)
+    _new_units(uow, [s for s in serials if s not in known], part_number, depot, condition, by=by)
 
 
 @transactional
@@ -434,15 +507,34 @@ def receive_return(
     for unit in known.values():
         if unit.location in (Location.DEPOT, Location.IN_TRANSIT):
             raise Conflict(
-                f"serial {unit.serial} is recorded in stock ({unit.location}); "
-                "it cannot come back from a customer"
+                gettext(
+                    "serial %(serial)s is recorded in stock (%(where)s); it cannot come back "
+                    "from a customer",
+                    serial=unit.serial,
+                    where=describe_location(unit),
+                )
             )
         if unit.part_number != part.part_number:
-            raise Conflict(f"serial {unit.serial} is a {unit.part_number}, not {part.part_number}")
+            raise Conflict(
+                gettext(
+                    "serial %(serial)s is a %(actual)s, not %(part)s",
+                    serial=unit.serial,
+                    actual=unit.part_number,
+                    part=part.part_number,
+                )
+            )
         unit.location, unit.depot_code, unit.condition = Location.DEPOT, depot, condition
         unit.updated_at = clock.now()
         uow.session.add(unit)
-    _new_units(uow, [s for s in serials if s not in known], part.part_number, depot, condition)
+    shelves.shelve(uow, list(known.values()), depot, part.part_number, by=actor.username)
+    _new_units(
+        uow,
+        [s for s in serials if s not in known],
+        part.part_number,
+        depot,
+        condition,
+        by=actor.username,
+    )
     return ledger.post(
         uow,
         "return",

@@ -1,4 +1,5 @@
-"""What depot staff and planners read: stock, the ledger, units and their history.
+"""What depot staff and planners read: stock, the ledger, units and their history,
+and what to pick next (``pick_suggestions``, ``units_to_ship``).
 
 The functions other domains call (the planners' targets, the reports) answer
 plain values or small frozen dataclasses: ``part_numbers`` and ``part_costs``
@@ -8,6 +9,8 @@ part, for stock health).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +19,7 @@ from sqlalchemy import case, func, select
 
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid, NotFound
+from core.i18n import gettext
 from inventory.models import (
     BUCKET_NAMES,
     LedgerEntry,
@@ -24,6 +28,8 @@ from inventory.models import (
     StockBalance,
     Unit,
 )
+from inventory.service import bins as shelves
+from inventory.service.stock import PickCandidate, free_units_in_pick_order
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ def stock(
     """Stock per (depot, part): each condition, reserved, available (= good - reserved)
     and in transit towards the depot. ``condition`` keeps rows that have some of it."""
     if condition is not None and condition not in BUCKET_NAMES:
-        raise Invalid(f"condition must be one of {', '.join(BUCKET_NAMES)}")
+        raise Invalid(gettext("condition must be one of %(names)s", names=", ".join(BUCKET_NAMES)))
     # Total the buckets per (depot, part) on the balance table alone, then join
     # the catalogue to the totals: grouping by the parts' text columns as well
     # made the database sort wide rows.
@@ -186,7 +192,7 @@ def get_unit(uow: UnitOfWork, serial: str) -> tuple[Unit, list[LedgerLine]]:
     """A serialized unit and its full history, oldest first."""
     unit = uow.session.get(Unit, serial.strip().upper())
     if unit is None:
-        raise NotFound(f"unknown serial {serial!r}")
+        raise NotFound(gettext("unknown serial %(serial)r", serial=serial))
     history = ledger_lines(uow, serial=unit.serial, limit=5000)
     return unit, list(reversed(history))
 
@@ -271,3 +277,63 @@ def stock_positions(uow: UnitOfWork) -> list[StockPosition]:
         StockPosition(depot, part, int(good), int(reserved), int(in_transit))
         for depot, part, good, reserved, in_transit in rows
     ]
+
+
+# --- what to pick: the picking order of ``inventory.service.stock`` -------------------------
+
+
+@dataclass(frozen=True)
+class PickSuggestion:
+    """What to take off the shelf for one pick: the serial (None for a part without
+    serials, or when no free unit is left) and the bin to find it in."""
+
+    part_number: str
+    serial: str | None
+    bin: str | None
+    serialized: bool
+
+    @property
+    def available(self) -> bool:
+        """Whether a unit was found to suggest (always true for bulk parts)."""
+        return self.serial is not None or not self.serialized
+
+
+@read_only
+def pick_suggestions(
+    uow: UnitOfWork, depot: str, part_numbers: Sequence[str]
+) -> list[PickSuggestion]:
+    """For picks of one unit each of ``part_numbers`` at ``depot``, in that order
+    (the first to leave first), the unit to take: the oldest free good unit not
+    already suggested for an earlier pick, and its bin. Reads only."""
+    wanted: dict[str, int] = defaultdict(int)
+    for number in part_numbers:
+        wanted[number.strip().upper()] += 1
+    parts = {
+        part.part_number: part
+        for part in uow.session.scalars(select(Part).where(Part.part_number.in_(list(wanted))))
+    }
+    queues: dict[str, list[PickCandidate]] = {}
+    for number, count in wanted.items():
+        part = parts.get(number)
+        if part is not None and part.serialized:
+            queues[number] = free_units_in_pick_order(uow, depot, number, count)
+    bins = shelves.default_bins(uow, [(depot, number) for number in wanted])
+    suggestions = []
+    for raw in part_numbers:
+        number = raw.strip().upper()
+        part = parts.get(number)
+        serialized = part is not None and part.serialized
+        queue = queues.get(number, [])
+        if serialized and queue:
+            candidate = queue.pop(0)
+            suggestions.append(PickSuggestion(number, candidate.serial, candidate.bin, True))
+        else:
+            suggestions.append(PickSuggestion(number, None, bins.get((depot, number)), serialized))
+    return suggestions
+
+
+@read_only
+def units_to_ship(uow: UnitOfWork, depot: str, part_number: str, qty: int) -> list[PickCandidate]:
+    """The free good units a shipment of ``qty`` would take from ``depot`` when no
+    serial is scanned (the picking order), with their bins."""
+    return free_units_in_pick_order(uow, depot, part_number.strip().upper(), qty)

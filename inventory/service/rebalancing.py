@@ -31,7 +31,9 @@ from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from core.fingerprint import Fingerprint
+from core.i18n import gettext
 from depots.service.network import list_depots, list_lanes
+from inventory.labels import PLAN_STATUS_LABELS, label
 from inventory.models import (
     RebalanceMove,
     RebalancePlan,
@@ -216,7 +218,7 @@ def _locked_plan(uow: UnitOfWork, plan_id: int) -> RebalancePlan:
         lock_for_update(query.execution_options(populate_existing=True), uow)
     ).first()
     if plan is None:
-        raise NotFound(f"unknown rebalancing plan {plan_id}")
+        raise NotFound(gettext("unknown rebalancing plan %(id)s", id=plan_id))
     return plan
 
 
@@ -238,7 +240,7 @@ def _locked_for_approval(uow: UnitOfWork, plan_id: int) -> RebalancePlan:
     ).all()
     plan = next((p for p in locked if p.id == plan_id), None)
     if plan is None:
-        raise NotFound(f"unknown rebalancing plan {plan_id}")
+        raise NotFound(gettext("unknown rebalancing plan %(id)s", id=plan_id))
     return plan
 
 
@@ -247,7 +249,7 @@ def get_plan(uow: UnitOfWork, plan_id: int) -> PlanView:
     """A saved plan with its moves; a proposed plan says whether it is stale."""
     plan = uow.session.get(RebalancePlan, plan_id)
     if plan is None:
-        raise NotFound(f"unknown rebalancing plan {plan_id}")
+        raise NotFound(gettext("unknown rebalancing plan %(id)s", id=plan_id))
     stale = plan.status == "proposed" and _is_stale(plan, read_inputs(uow).basis())
     return PlanView(plan=plan, stale=stale, moves=_moves(uow, plan_id))
 
@@ -277,12 +279,18 @@ def approve_plan(uow: UnitOfWork, actor: Actor, plan_id: int) -> PlanView:
     actor.require_role(Role.PLANNER)
     plan = _locked_for_approval(uow, plan_id)
     if plan.status != "proposed":
-        raise Conflict(f"plan {plan_id} is {plan.status}; only a proposed plan can be approved")
+        raise Conflict(
+            gettext(
+                "plan %(id)s is %(status)s; only a proposed plan can be approved",
+                id=plan_id,
+                status=label(PLAN_STATUS_LABELS, plan.status),
+            )
+        )
     if _is_stale(plan, read_inputs(uow).basis()):
-        raise Conflict(f"plan {plan_id} is stale: make a new plan")
+        raise Conflict(gettext("plan %(id)s is stale: make a new plan", id=plan_id))
     moves = _moves(uow, plan_id)
     if not moves:
-        raise Invalid(f"plan {plan_id} moves nothing")
+        raise Invalid(gettext("plan %(id)s moves nothing", id=plan_id))
     grouped: dict[tuple[str, str], list[transfers.LineIn]] = defaultdict(list)
     for move in moves:
         grouped[(move.from_depot, move.to_depot)].append(
@@ -313,7 +321,13 @@ def discard_plan(uow: UnitOfWork, actor: Actor, plan_id: int) -> PlanView:
     actor.require_role(Role.PLANNER)
     plan = _locked_plan(uow, plan_id)
     if plan.status != "proposed":
-        raise Conflict(f"plan {plan_id} is {plan.status}; only a proposed plan can be discarded")
+        raise Conflict(
+            gettext(
+                "plan %(id)s is %(status)s; only a proposed plan can be discarded",
+                id=plan_id,
+                status=label(PLAN_STATUS_LABELS, plan.status),
+            )
+        )
     plan.status, plan.decided_by, plan.decided_at = "discarded", actor.username, clock.now()
     uow.session.add(plan)
     return PlanView(plan=plan, moves=_moves(uow, plan_id))

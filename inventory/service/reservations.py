@@ -19,6 +19,8 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
+from core.i18n import gettext
+from inventory.labels import RESERVATION_STATUS_LABELS, label
 from inventory.models import Bucket, Location, Movement, Reservation
 from inventory.service import ledger
 from inventory.service.ledger import Delta
@@ -39,7 +41,7 @@ def _lock_reservation(uow: UnitOfWork, reservation_id: int) -> Reservation:
         lock_for_update(query.execution_options(populate_existing=True), uow)
     ).first()
     if reservation is None:
-        raise NotFound(f"unknown reservation {reservation_id}")
+        raise NotFound(gettext("unknown reservation %(id)s", id=reservation_id))
     return reservation
 
 
@@ -72,7 +74,7 @@ def hold_for_case(
     """
     case = (case or "").strip()
     if not case:
-        raise Invalid("a case hold needs the case's reference")
+        raise Invalid(gettext("a case hold needs the case's reference"))
     return _hold(uow, require_depot(uow, depot).code, part_number, 1, case[:60], by)
 
 
@@ -154,7 +156,13 @@ def pick(
     actor.require_role(Role.DEPOT_STAFF)
     actor.require_depot(reservation.depot_code)
     if reservation.status != "active":
-        raise Conflict(f"reservation {reservation_id} is {reservation.status}, not active")
+        raise Conflict(
+            gettext(
+                "reservation %(id)s is %(status)s, not active",
+                id=reservation_id,
+                status=label(RESERVATION_STATUS_LABELS, reservation.status),
+            )
+        )
     part = part_for_move(uow, reservation.part_number)
     serials = normalize_serials(part, reservation.qty, serials)
     depot = reservation.depot_code
@@ -183,7 +191,7 @@ def pick(
 def get_reservation(uow: UnitOfWork, reservation_id: int) -> Reservation:
     reservation = uow.session.get(Reservation, reservation_id)
     if reservation is None:
-        raise NotFound(f"unknown reservation {reservation_id}")
+        raise NotFound(gettext("unknown reservation %(id)s", id=reservation_id))
     return reservation
 
 

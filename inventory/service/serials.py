@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from core.db import UnitOfWork
 from core.errors import Conflict
+from core.i18n import gettext
 from inventory.models import Location, Unit
 
 # serials asked about -> {serial: where the holder has it, in words}
@@ -51,7 +52,13 @@ def require_not_held_elsewhere(uow: UnitOfWork, serials: Iterable[str]) -> None:
     held = held_elsewhere(uow, serials)
     if held:
         serial = min(held)
-        raise Conflict(f"serial {serial} is {held[serial]}; one serial cannot be in two places")
+        raise Conflict(
+            gettext(
+                "serial %(serial)s is %(where)s; one serial cannot be in two places",
+                serial=serial,
+                where=held[serial],
+            )
+        )
 
 
 def in_stock(uow: UnitOfWork, serials: Iterable[str]) -> dict[str, str]:

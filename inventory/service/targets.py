@@ -20,6 +20,7 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Invalid, NotFound
+from core.i18n import gettext
 from inventory.models import Part, StockTarget
 from inventory.service.catalog import get_part_row
 from inventory.service.stock import require_depot
@@ -136,13 +137,17 @@ def set_override(
     depot = require_depot(uow, depot).code
     part = uow.session.get(Part, (part_number or "").strip().upper())
     if part is None:
-        raise NotFound(f"unknown part {part_number!r}")
+        raise NotFound(gettext("unknown part %(part)r", part=part_number))
     if override is not None and (
         isinstance(override, bool)
         or not isinstance(override, int)
         or not 0 <= override <= MAX_TARGET
     ):
-        raise Invalid(f"override must be a whole number from 0 to {MAX_TARGET}, or null")
+        raise Invalid(
+            gettext(
+                "override must be a whole number from 0 to %(limit)s, or null", limit=MAX_TARGET
+            )
+        )
     target = uow.session.get(StockTarget, (depot, part.part_number))
     if target is None:
         target = StockTarget(depot_code=depot, part_number=part.part_number)

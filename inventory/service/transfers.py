@@ -1,15 +1,19 @@
-"""Transfers between depots: draft -> shipped (in transit) -> received.
+"""Transfers between depots: draft -> shipped (in transit) -> received, or
+partially received until the missing units arrive late or are written off.
 
 This module drafts, ships, cancels and reads transfers, and holds what every
 step shares: the transfer as answered (``TransferView``), its code (``T`` and
-its id) and the row lock a step takes on it. While on the road, stock sits in
-the destination depot's ``in_transit`` bucket. Receiving at the destination,
-with the discrepancies it records and the decisions on extras, is
-``inventory.service.receipts``.
+its id: ``T2`` in pages, URLs, the ledger, CSV files and the transfer note) and
+the row lock a step takes on it. While on the road, stock sits in the
+destination depot's ``in_transit`` bucket. Receiving at the destination, with
+the discrepancies it records and the decisions on extras, is
+``inventory.service.receipts``; late parcels and written-off shortfalls are
+``inventory.service.shortfalls``.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +23,9 @@ from sqlalchemy import or_, select
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.i18n import gettext
+from inventory.labels import TRANSFER_STATUS_LABELS, label
 from inventory.models import (
     Bucket,
     Location,
@@ -60,9 +66,32 @@ class TransferView:
     discrepancies: list[TransferDiscrepancy] = field(default_factory=list)
 
 
+TRANSFER_CODE = re.compile(r"^[Tt]?(\d{1,18})$")
+
+
 def transfer_code(transfer_id: int) -> str:
-    """How people and the ledger name a transfer: ``T`` and its id."""
+    """How people, pages, URLs, the ledger, CSV files and the transfer note name a
+    transfer: ``T`` and its id (``T2``)."""
     return f"T{transfer_id}"
+
+
+def transfer_id_from(text: str | int) -> int:
+    """The id of a transfer named ``T2``, ``t2`` or ``2``; ``Invalid`` otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    match = TRANSFER_CODE.match(str(text or "").strip())
+    if match is None or int(match.group(1)) < 1:
+        raise Invalid(gettext("%(text)s is not a transfer (T and a number, e.g. T2)", text=text))
+    return int(match.group(1))
+
+
+def status_label(status: str) -> str:
+    """A transfer status in the reader's language."""
+    return label(TRANSFER_STATUS_LABELS, status)
+
+
+def unknown_transfer(transfer_id: int) -> NotFound:
+    return NotFound(gettext("unknown transfer %(code)s", code=transfer_code(transfer_id)))
 
 
 def lock_transfer(uow: UnitOfWork, transfer_id: int) -> Transfer:
@@ -72,7 +101,7 @@ def lock_transfer(uow: UnitOfWork, transfer_id: int) -> Transfer:
         lock_for_update(query.execution_options(populate_existing=True), uow)
     ).first()
     if transfer is None:
-        raise NotFound(f"unknown transfer {transfer_id}")
+        raise unknown_transfer(transfer_id)
     return transfer
 
 
@@ -125,13 +154,13 @@ def create_transfer(
     actor.require_role(*PLANNING_ROLES)
     source, target = require_depot(uow, from_depot).code, require_depot(uow, to_depot).code
     if source == target:
-        raise Invalid("a transfer needs two different depots")
+        raise Invalid(gettext("a transfer needs two different depots"))
     if actor.role == Role.DEPOT_STAFF and actor.depot_code not in (source, target):
         raise actor_forbidden(actor, source, target)
     if not lines:
-        raise Invalid("a transfer needs at least one line")
+        raise Invalid(gettext("a transfer needs at least one line"))
     if len(lines) > MAX_LINES:
-        raise Invalid(f"a transfer has at most {MAX_LINES} lines")
+        raise Invalid(gettext("a transfer has at most %(limit)s lines", limit=MAX_LINES))
     totals: dict[str, int] = defaultdict(int)
     for line in lines:
         totals[part_for_move(uow, line.part_number).part_number] += require_qty(line.qty)
@@ -152,10 +181,16 @@ def create_transfer(
     return view(uow, transfer)
 
 
-def actor_forbidden(actor: Actor, source: str, target: str) -> Exception:
-    from core.errors import Forbidden
-
-    return Forbidden(f"{actor.username} works at {actor.depot_code}, not {source} or {target}")
+def actor_forbidden(actor: Actor, source: str, target: str) -> Forbidden:
+    return Forbidden(
+        gettext(
+            "%(user)s works at %(depot)s, not %(source)s or %(target)s",
+            user=actor.username,
+            depot=actor.depot_code,
+            source=source,
+            target=target,
+        )
+    )
 
 
 @transactional
@@ -173,12 +208,23 @@ def ship_transfer(
     actor.require_role(Role.DEPOT_STAFF)
     actor.require_depot(transfer.from_depot)
     if transfer.status != TransferStatus.DRAFT:
-        raise Conflict(f"transfer {transfer_id} is {transfer.status}; only a draft can ship")
+        raise Conflict(
+            gettext(
+                "transfer %(code)s is %(status)s; only a draft can ship",
+                code=transfer_code(transfer_id),
+                status=status_label(transfer.status),
+            )
+        )
     scanned = {k.strip().upper(): v for k, v in (serials or {}).items()}
     lines = transfer_lines(uow, transfer_id)
     unknown = set(scanned) - {line.part_number for line in lines}
     if unknown:
-        raise Invalid(f"serials given for parts not on the transfer: {', '.join(sorted(unknown))}")
+        raise Invalid(
+            gettext(
+                "serials given for parts not on the transfer: %(parts)s",
+                parts=", ".join(sorted(unknown)),
+            )
+        )
     source, target = transfer.from_depot, transfer.to_depot
     deltas: list[Delta] = []
     now = clock.now()
@@ -193,6 +239,7 @@ def ship_transfer(
                 units = pick_free_units(uow, source, part.part_number, line.qty)
             for unit in units:
                 unit.location, unit.depot_code, unit.updated_at = Location.IN_TRANSIT, target, now
+                unit.bin = None  # off the source's shelf; the receipt shelves it again
                 uow.session.add(unit)
                 uow.session.add(
                     TransferSerial(
@@ -234,7 +281,11 @@ def cancel_transfer(uow: UnitOfWork, actor: Actor, transfer_id: int) -> Transfer
         raise actor_forbidden(actor, transfer.from_depot, transfer.to_depot)
     if transfer.status != TransferStatus.DRAFT:
         raise Conflict(
-            f"transfer {transfer_id} is {transfer.status}; only a draft can be cancelled"
+            gettext(
+                "transfer %(code)s is %(status)s; only a draft can be cancelled",
+                code=transfer_code(transfer_id),
+                status=status_label(transfer.status),
+            )
         )
     transfer.status = TransferStatus.CANCELLED
     uow.session.add(transfer)
@@ -245,8 +296,20 @@ def cancel_transfer(uow: UnitOfWork, actor: Actor, transfer_id: int) -> Transfer
 def get_transfer(uow: UnitOfWork, transfer_id: int) -> TransferView:
     transfer = uow.session.get(Transfer, transfer_id)
     if transfer is None:
-        raise NotFound(f"unknown transfer {transfer_id}")
+        raise unknown_transfer(transfer_id)
     return view(uow, transfer)
+
+
+def require_status(status: str | None) -> str | None:
+    """A transfer status filter: one of the statuses, or None for any."""
+    if status and status not in {s.value for s in TransferStatus}:
+        raise Invalid(
+            gettext(
+                "status must be one of %(statuses)s",
+                statuses=", ".join(s.value for s in TransferStatus),
+            )
+        )
+    return status or None
 
 
 @read_only
@@ -256,14 +319,17 @@ def list_transfers(
     """Transfers, newest first, each with its lines, serials and discrepancies
     (four queries in all, however many transfers)."""
     query = select(Transfer).order_by(Transfer.id.desc()).limit(limit)
-    if status:
-        if status not in {s.value for s in TransferStatus}:
-            raise Invalid(f"status must be one of {', '.join(s.value for s in TransferStatus)}")
+    if require_status(status):
         query = query.where(Transfer.status == status)
     if depot:
         depot = depot.upper()
         query = query.where(or_(Transfer.from_depot == depot, Transfer.to_depot == depot))
-    found = list(uow.session.scalars(query))
+    return views_of(uow, list(uow.session.scalars(query)))
+
+
+def views_of(uow: UnitOfWork, found: Sequence[Transfer]) -> list[TransferView]:
+    """``found`` with their lines, serials and discrepancies, in the same order (three
+    queries however many transfers)."""
     views = {t.id: TransferView(t, []) for t in found}
     if not views:
         return []

@@ -9,6 +9,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 from core import auth
 from core.errors import DomainError, Invalid, NotFound
+from core.i18n import gettext, lazy_gettext
 from core.web import uow
 from inventory.service import exports, imports
 from inventory.views import views
@@ -47,7 +48,7 @@ def ledger_csv() -> Response:
     return _csv_response(body, f"ledger-{depot or 'all'}{suffix}.csv")
 
 
-CSV_KINDS = {"parts": "Parts catalogue", "stock": "Opening stock"}
+CSV_KINDS = {"parts": lazy_gettext("Parts catalogue"), "stock": lazy_gettext("Opening stock")}
 
 
 def _uploaded_text() -> str:
@@ -59,7 +60,7 @@ def _uploaded_text() -> str:
     pasted = request.form.get("text", "")
     if pasted.strip():
         return pasted
-    raise Invalid("Choose a CSV file (or paste its text) first", field="file")
+    raise Invalid(gettext("Choose a CSV file (or paste its text) first"), field="file")
 
 
 @views.route("/stock/import", methods=["GET", "POST"])
@@ -67,7 +68,7 @@ def _uploaded_text() -> str:
 def csv_import() -> Any:
     kind = request.values.get("kind", "parts")
     if kind not in CSV_KINDS:
-        raise NotFound(f"unknown import {kind!r}")
+        raise NotFound(gettext("unknown import %(kind)r", kind=kind))
     if request.method == "GET":
         return render_template("inventory/import.html", kind=kind, kinds=CSV_KINDS)
     run = imports.import_parts if kind == "parts" else imports.import_stock
@@ -78,5 +79,5 @@ def csv_import() -> Any:
         return form_with_error(
             "inventory/import.html", error, kind=kind, kinds=CSV_KINDS, problems=problems
         )
-    flash(f"Imported {report.summary()}.", "ok")
+    flash(gettext("Imported %(summary)s.", summary=report.summary()), "ok")
     return redirect(url_for(".csv_import", kind=kind))

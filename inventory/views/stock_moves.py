@@ -1,5 +1,6 @@
 """Pages that move stock on one depot's shelf (depot staff): receive new good
-stock, and adjust, scrap, change the condition of or count what is there."""
+stock into its bins, and adjust, scrap, change the condition of or count what is
+there."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from flask import flash, redirect, render_template, request, url_for
 
 from core import auth
 from core.errors import DomainError, Invalid, NotFound
+from core.i18n import gettext, lazy_gettext
 from core.web import uow
+from inventory.labels import BUCKET_LABELS, label
 from inventory.models import CONDITIONS
-from inventory.service import moves
+from inventory.service import bins, moves
 from inventory.views import views
 from inventory.views.common import (
     STAFF,
@@ -28,10 +31,10 @@ from inventory.views.common import (
 
 CONDITION_NAMES = tuple(c.value for c in CONDITIONS)
 MOVE_KINDS = {
-    "adjust": "Adjust",
-    "scrap": "Scrap",
-    "condition": "Change condition",
-    "count": "Count",
+    "adjust": lazy_gettext("Adjust"),
+    "scrap": lazy_gettext("Scrap"),
+    "condition": lazy_gettext("Change condition"),
+    "count": lazy_gettext("Count"),
 }
 
 
@@ -49,7 +52,9 @@ def receive() -> Any:
     form = request.form
     try:
         serials = scanned_serials(form.get("serials"))
-        qty = whole_number(form.get("qty"), "Quantity", "qty", default=len(serials) or None)
+        qty = whole_number(
+            form.get("qty"), gettext("Quantity"), "qty", default=len(serials) or None
+        )
         movement = moves.receive(
             uow(),
             actor,
@@ -58,22 +63,45 @@ def receive() -> Any:
             qty,
             serials,
             reference=typed_reference(form.get("reference")),
+            bin=form.get("bin"),
         )
     except DomainError as error:
         return form_with_error("inventory/receive.html", error, form=form, **context)
     depot = form.get("depot", "").strip().upper()
     part_number = form.get("part_number", "").strip().upper()
-    flash(
-        f"Received {qty} × {part_number} into {depot} good stock"
-        + (f" (serials {short_list(serials)})" if serials else "")
-        + f" — movement #{movement.id}.",
-        "ok",
-    )
+    place = bins.default_bin_of(uow(), depot, part_number) if not serials else None
+    if serials:
+        placed = bins.where_is(uow(), serials[0])
+        message = gettext(
+            "Received %(qty)s × %(part)s into %(depot)s good stock (serials %(serials)s), "
+            "bin %(bin)s — movement #%(movement)s.",
+            qty=qty,
+            part=part_number,
+            depot=depot,
+            serials=short_list(serials),
+            bin=placed or "—",
+            movement=movement.id,
+        )
+    else:
+        message = gettext(
+            "Received %(qty)s × %(part)s into %(depot)s good stock, bin %(bin)s — movement "
+            "#%(movement)s.",
+            qty=qty,
+            part=part_number,
+            depot=depot,
+            bin=place or "—",
+            movement=movement.id,
+        )
+    flash(message, "ok")
     return redirect(url_for(".receive", depot=depot))
 
 
+def _condition(name: str) -> str:
+    return label(BUCKET_LABELS, name)
+
+
 def _do_adjust(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) -> str:
-    qty = whole_number(form.get("qty"), "Quantity (+ adds, − removes)", "qty")
+    qty = whole_number(form.get("qty"), gettext("Quantity (+ adds, − removes)"), "qty")
     movement = moves.adjust(
         uow(),
         actor,
@@ -84,11 +112,16 @@ def _do_adjust(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) -
         serials,
         condition=form.get("condition") or "good",
     )
-    return f"Adjusted {qty:+d} {form.get('condition') or 'good'} — movement #{movement.id}."
+    return gettext(
+        "Adjusted %(qty)s %(condition)s — movement #%(movement)s.",
+        qty=f"{qty:+d}",
+        condition=_condition(form.get("condition") or "good"),
+        movement=movement.id,
+    )
 
 
 def _do_scrap(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) -> str:
-    qty = whole_number(form.get("qty"), "Quantity", "qty", default=len(serials) or None)
+    qty = whole_number(form.get("qty"), gettext("Quantity"), "qty", default=len(serials) or None)
     movement = moves.scrap(
         uow(),
         actor,
@@ -99,11 +132,16 @@ def _do_scrap(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) ->
         serials,
         condition=form.get("condition") or "defective",
     )
-    return f"Scrapped {qty} {form.get('condition') or 'defective'} — movement #{movement.id}."
+    return gettext(
+        "Scrapped %(qty)s %(condition)s — movement #%(movement)s.",
+        qty=qty,
+        condition=_condition(form.get("condition") or "defective"),
+        movement=movement.id,
+    )
 
 
 def _do_condition(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) -> str:
-    qty = whole_number(form.get("qty"), "Quantity", "qty", default=len(serials) or None)
+    qty = whole_number(form.get("qty"), gettext("Quantity"), "qty", default=len(serials) or None)
     source, target = form.get("from_condition", ""), form.get("to_condition", "")
     movement = moves.change_condition(
         uow(),
@@ -117,15 +155,23 @@ def _do_condition(actor: auth.Actor, form: Mapping[str, str], serials: list[str]
         reason=form.get("reason", ""),
         reference=typed_reference(form.get("reference")),
     )
-    return f"Moved {qty} from {source} to {target} — movement #{movement.id}."
+    return gettext(
+        "Moved %(qty)s from %(source)s to %(target)s — movement #%(movement)s.",
+        qty=qty,
+        source=_condition(source),
+        target=_condition(target),
+        movement=movement.id,
+    )
 
 
 def _do_count(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) -> str:
     raw = (form.get("counted") or "").strip()
     if not raw and not serials:
         # A blank count would declare every unit on the books missing.
-        raise Invalid("Counted: enter the number counted or scan the serials", field="counted")
-    counted = whole_number(raw, "Counted", "counted") if raw else None
+        raise Invalid(
+            gettext("Counted: enter the number counted or scan the serials"), field="counted"
+        )
+    counted = whole_number(raw, gettext("Counted"), "counted") if raw else None
     result = moves.count(
         uow(),
         actor,
@@ -136,15 +182,23 @@ def _do_count(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) ->
         condition=form.get("condition") or "good",
     )
     if result.movement_id is None:
-        return f"Count recorded: {result.counted} counted, as on the books."
+        return gettext(
+            "Count recorded: %(counted)s counted, as on the books.", counted=result.counted
+        )
     details = ""
     if result.missing:
-        details += f" Missing: {short_list(result.missing)}."
+        details += " " + gettext("Missing: %(serials)s.", serials=short_list(result.missing))
     if result.found:
-        details += f" Found: {short_list(result.found)}."
+        details += " " + gettext("Found: %(serials)s.", serials=short_list(result.found))
     return (
-        f"Count recorded: expected {result.expected}, counted {result.counted}; "
-        f"the books were corrected by movement #{result.movement_id}.{details}"
+        gettext(
+            "Count recorded: expected %(expected)s, counted %(counted)s; the books were "
+            "corrected by movement #%(movement)s.",
+            expected=result.expected,
+            counted=result.counted,
+            movement=result.movement_id,
+        )
+        + details
     )
 
 
@@ -167,7 +221,7 @@ def move() -> Any:
 @auth.page_roles(STAFF)
 def move_kind(kind: str) -> Any:
     if kind not in MOVE_KINDS:
-        raise NotFound(f"unknown kind of stock move {kind!r}")
+        raise NotFound(gettext("unknown kind of stock move %(kind)r", kind=kind))
     actor = current_actor()
     context = {
         "kind": kind,
@@ -188,5 +242,13 @@ def move_kind(kind: str) -> Any:
     except DomainError as error:
         return form_with_error("inventory/move.html", error, form=form, **context)
     part_number = form.get("part_number", "").strip().upper()
-    flash(f"{part_number} at {form.get('depot', '').upper()}: {message}", "ok")
+    flash(
+        gettext(
+            "%(part)s at %(depot)s: %(message)s",
+            part=part_number,
+            depot=form.get("depot", "").upper(),
+            message=message,
+        ),
+        "ok",
+    )
     return redirect(url_for(".move_kind", kind=kind, depot=form.get("depot", "").upper()))

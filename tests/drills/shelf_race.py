@@ -175,7 +175,10 @@ class _Racer:
         ):
             transfers.cancel_transfer(self.uow, self.planner, tid)
             return
-        self.attempt("receive", lambda: receipts.receive_transfer(self.uow, self.staff[OTHER], tid))
+        self.attempt(
+            "receive",
+            lambda: receipts.receive_transfer(self.uow, self.staff[OTHER], tid, as_shipped=True),
+        )
         back = transfers.create_transfer(self.uow, self.planner, OTHER, DEPOT, lines)
         bid = back.transfer.id
         if not self.attempt(
@@ -183,7 +186,10 @@ class _Racer:
         ):
             transfers.cancel_transfer(self.uow, self.planner, bid)
             return
-        self.attempt("receive", lambda: receipts.receive_transfer(self.uow, self.staff[DEPOT], bid))
+        self.attempt(
+            "receive",
+            lambda: receipts.receive_transfer(self.uow, self.staff[DEPOT], bid, as_shipped=True),
+        )
 
 
 def _good(uow: UnitOfWork, part_number: str) -> int:

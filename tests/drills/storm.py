@@ -121,7 +121,7 @@ def _receive_one(
         return
     transfer = rng.choice(candidates)
     try:
-        receipts.receive_transfer(uow, staff[transfer.to_depot], transfer.id)
+        receipts.receive_transfer(uow, staff[transfer.to_depot], transfer.id, as_shipped=True)
     except Conflict:  # another process received it first
         report.already_received += 1
         return

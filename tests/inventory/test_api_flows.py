@@ -192,15 +192,68 @@ def test_a_transfer_is_drafted_shipped_by_the_source_and_received_by_the_destina
     )
     assert received.status_code == 200, received.get_json()
     body = received.get_json()
-    assert body["status"] == "received"
+    assert (body["code"], body["status"]) == (f"T{draft['id']}", "partially_received")
     assert {
-        (d["part_number"], d["kind"], d["qty"], d["serial"]) for d in body["discrepancies"]
-    } == {(bulk, "short", 1, None), (tracked, "short", 1, serials[1])}
-    assert (_stock(engine, "SH", bulk).good, _stock(engine, "SH", bulk).in_transit) == (4, 0)
+        (d["part_number"], d["kind"], d["qty"], d["serial"], d["awaiting_arrival"])
+        for d in body["discrepancies"]
+    } == {(bulk, "short", 1, None, True), (tracked, "short", 1, serials[1], True)}
+    # What did not arrive is still on its way, not gone.
+    assert (_stock(engine, "SH", bulk).good, _stock(engine, "SH", bulk).in_transit) == (4, 1)
+    assert _stock(engine, "SH", tracked).in_transit == 1
     assert _stock(engine, "BJ", bulk).good == 5
     again = client.get(url, headers=auth_for("engineer")).get_json()
     assert again == body
     assert _books_balance(engine)
+
+    # The bulk unit turns up in a late parcel; the serial is written off.
+    late = client.post(
+        f"{url}/late-parcels", json={"lines": [{"part_number": bulk, "qty": 1}]}, headers=receiver
+    )
+    assert late.status_code == 200, late.get_json()
+    assert late.get_json()["status"] == "partially_received"
+    assert (_stock(engine, "SH", bulk).good, _stock(engine, "SH", bulk).in_transit) == (5, 0)
+    assert client.post(f"{url}/write-off", json={}, headers=receiver).status_code == 422
+    written = client.post(
+        f"{url}/write-off", json={"reason": "lost by the courier"}, headers=receiver
+    )
+    assert written.status_code == 200, written.get_json()
+    final = written.get_json()
+    assert final["status"] == "received"
+    assert {
+        (d["serial"], d["resolution"], d["resolution_note"]) for d in final["discrepancies"]
+    } == {
+        (None, "arrived", ""),
+        (serials[1], "written_off", "lost by the courier"),
+    }
+    assert _stock(engine, "SH", tracked).in_transit == 0
+    unit = client.get(f"/api/v1/units/{serials[1]}", headers=receiver).get_json()
+    assert unit["location"] == "missing"
+    assert _books_balance(engine)
+
+
+def test_an_empty_receipt_is_422_and_all_arrived_must_be_said(
+    client, auth_for, make_part, stock_up, engine
+):
+    part = make_part()
+    stock_up("GZ", part, 3)
+    draft = client.post(
+        "/api/v1/transfers",
+        json={"from_depot": "GZ", "to_depot": "CD", "lines": [{"part_number": part, "qty": 3}]},
+        headers=auth_for("planner"),
+    ).get_json()
+    url = f"/api/v1/transfers/{draft['id']}"
+    assert client.post(f"{url}/ship", headers=auth_for("depot_staff", "GZ")).status_code == 200
+    receiver = auth_for("depot_staff", "CD")
+    for body in (None, {}, {"lines": []}, {"as_shipped": False}):
+        answer = client.post(f"{url}/receive", json=body, headers=receiver)
+        assert answer.status_code == 422, (body, answer.get_json())
+        assert answer.get_json()["error"] == "invalid"
+    both = {"as_shipped": True, "lines": [{"part_number": part, "qty": 3}]}
+    assert client.post(f"{url}/receive", json=both, headers=receiver).status_code == 422
+    assert _stock(engine, "CD", part).in_transit == 3  # nothing was received
+    done = client.post(f"{url}/receive", json={"as_shipped": True}, headers=receiver)
+    assert done.status_code == 200 and done.get_json()["status"] == "received"
+    assert (_stock(engine, "CD", part).good, _stock(engine, "CD", part).in_transit) == (3, 0)
 
 
 def test_shipping_what_is_not_available_is_409_and_changes_nothing(

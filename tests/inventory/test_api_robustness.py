@@ -214,6 +214,10 @@ WRITE_ROLES = {
     ("POST", "/api/v1/transfers/1/cancel"): {"planner", "depot_staff"},
     ("POST", "/api/v1/transfers/1/discrepancies/1/accept"): STAFF,
     ("POST", "/api/v1/transfers/1/discrepancies/1/send-back"): STAFF,
+    ("POST", "/api/v1/transfers/1/late-parcels"): STAFF,
+    ("POST", "/api/v1/transfers/1/write-off"): STAFF,
+    ("POST", "/api/v1/units/SN0000001/bin"): {"planner", "depot_staff"},
+    ("PUT", "/api/v1/stock/bins"): {"planner", "depot_staff"},
 }
 
 
@@ -232,7 +236,7 @@ def test_every_write_refuses_other_roles_before_reading_the_body(client, api_tok
             else:
                 assert answer.status_code == 403, (method, url, role, answer.get_json())
                 refused += 1
-    assert refused == 4 * 3 + 10 * 3 + 2 * 2
+    assert refused == 4 * 3 + 12 * 3 + 4 * 2
 
 
 def test_every_inventory_route_is_documented_with_a_summary_and_errors(app, client):
@@ -260,6 +264,10 @@ def test_every_inventory_route_is_documented_with_a_summary_and_errors(app, clie
         ("post", "/api/v1/transfers/{id}/cancel"),
         ("post", "/api/v1/transfers/{id}/discrepancies/{discrepancy_id}/accept"),
         ("post", "/api/v1/transfers/{id}/discrepancies/{discrepancy_id}/send-back"),
+        ("post", "/api/v1/transfers/{id}/late-parcels"),
+        ("post", "/api/v1/transfers/{id}/write-off"),
+        ("post", "/api/v1/units/{serial}/bin"),
+        ("put", "/api/v1/stock/bins"),
         ("get", "/api/v1/ledger"),
         ("get", "/api/v1/units"),
         ("get", "/api/v1/units/{serial}"),

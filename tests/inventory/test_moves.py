@@ -66,7 +66,10 @@ def test_transfer_leaves_source_in_transit_then_arrives(uow, make_part, staff, p
     transfers.ship_transfer(uow, staff("BJ"), draft.transfer.id)
     assert _row(uow, "BJ", part).good == 6
     assert _row(uow, "SH", part).in_transit == 4
-    done = receipts.receive_transfer(uow, staff("SH"), draft.transfer.id)
+    with pytest.raises(Invalid, match="confirm that everything arrived"):
+        receipts.receive_transfer(uow, staff("SH"), draft.transfer.id)  # an empty receipt
+    assert _row(uow, "SH", part).in_transit == 4
+    done = receipts.receive_transfer(uow, staff("SH"), draft.transfer.id, as_shipped=True)
     assert done.transfer.status == "received"
     assert _row(uow, "SH", part).good == 4
     assert _row(uow, "SH", part).in_transit == 0
@@ -117,13 +120,16 @@ def test_short_extra_and_wrong_serials_are_recorded_as_discrepancies(
     assert kinds == sorted(
         [("short", shipped[1]), ("extra", stranger), ("wrong_serial", elsewhere[0])]
     )
+    assert result.transfer.status == "partially_received"
     row = _row(uow, "WH", part)
     # The unit that was shipped and the one moved from XA's shelf are good stock; the
-    # stranger waits in quarantine for a decision, never available.
-    assert (row.good, row.available, row.quarantine, row.in_transit) == (2, 2, 1, 0)
+    # stranger waits in quarantine for a decision, never available; the missing unit is
+    # still on its way.
+    assert (row.good, row.available, row.quarantine, row.in_transit) == (2, 2, 1, 1)
     unit = queries.get_unit(uow, stranger)[0]
     assert (unit.condition, unit.location, unit.depot_code) == ("quarantine", "depot", "WH")
-    assert queries.get_unit(uow, shipped[1])[0].location == "missing"
+    missing = queries.get_unit(uow, shipped[1])[0]
+    assert (missing.location, missing.depot_code) == ("in_transit", "WH")
     assert queries.get_unit(uow, elsewhere[0])[0].depot_code == "WH"
     assert _row(uow, "XA", part).good == 0
     assert ledger.check_books(uow) == []
@@ -138,7 +144,8 @@ def test_bulk_short_receipt_records_the_shortfall(uow, make_part, staff, planner
         uow, staff("JN"), draft.transfer.id, [ReceivedLine(part, qty=7)]
     )
     assert [(d.kind, d.qty) for d in result.discrepancies] == [("short", 3)]
-    assert _row(uow, "JN", part).good == 7
+    assert result.transfer.status == "partially_received"
+    assert (_row(uow, "JN", part).good, _row(uow, "JN", part).in_transit) == (7, 3)
     assert ledger.check_books(uow) == []
 
 
@@ -150,7 +157,7 @@ def test_only_destination_staff_receive(uow, make_part, staff, planner, stock_up
         transfers.ship_transfer(uow, staff("SH"), draft.transfer.id)
     transfers.ship_transfer(uow, staff("BJ"), draft.transfer.id)
     with pytest.raises(Forbidden):
-        receipts.receive_transfer(uow, staff("BJ"), draft.transfer.id)
+        receipts.receive_transfer(uow, staff("BJ"), draft.transfer.id, as_shipped=True)
     with pytest.raises(Conflict):
         transfers.ship_transfer(uow, staff("BJ"), draft.transfer.id)
 

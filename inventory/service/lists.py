@@ -1,0 +1,458 @@
+"""The lists depot staff and planners page through: stock, units, the ledger,
+reservations and transfers.
+
+Each list is one read: filtered in SQL, counted as a whole, sorted on the column
+asked for (always ending on a unique column, so pages never repeat or skip a
+row) and cut to one page there (``core.pagination``). The stock list also sums
+every bucket, and the value, over the *whole* selection - not just the rows on
+the page. The columns each list sorts on are its ``*_SORTS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from core.db import UnitOfWork, read_only
+from core.errors import Invalid
+from core.i18n import gettext
+from core.pagination import Page, PageRequest, paginate
+from inventory.models import (
+    BUCKET_NAMES,
+    FAMILIES,
+    LedgerEntry,
+    Location,
+    Movement,
+    Part,
+    Reservation,
+    StockBalance,
+    StockBin,
+    Transfer,
+    TransferLine,
+    Unit,
+)
+from inventory.service.transfers import TransferView, require_status, views_of
+
+# --- stock ----------------------------------------------------------------------------------
+
+STOCK_SORTS = (
+    "depot",
+    "part",
+    "description",
+    "bin",
+    "good",
+    "reserved",
+    "available",
+    "defective",
+    "in_repair",
+    "quarantine",
+    "in_transit",
+    "value",
+)
+
+
+@dataclass(frozen=True)
+class StockFilters:
+    """What a stock list shows: one depot or all, a text in part number or
+    description, a family, rows holding some of one condition (``condition``), and
+    whether rows with nothing at all are left out."""
+
+    depot: str | None = None
+    search: str | None = None
+    family: str | None = None
+    condition: str | None = None
+    part_number: str | None = None
+    nonzero: bool = True
+
+    def checked(self) -> StockFilters:
+        if self.condition is not None and self.condition not in BUCKET_NAMES:
+            raise Invalid(
+                gettext("condition must be one of %(names)s", names=", ".join(BUCKET_NAMES))
+            )
+        if self.family is not None and self.family not in FAMILIES:
+            raise Invalid(gettext("family must be one of %(names)s", names=", ".join(FAMILIES)))
+        return self
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """One (depot, part) of the stock list: every bucket, the part's default bin at
+    the depot and the value of what is there and on its way (catalogue cost)."""
+
+    depot: str
+    part_number: str
+    description: str
+    family: str
+    bin: str | None
+    good: int
+    reserved: int
+    available: int
+    defective: int
+    in_repair: int
+    quarantine: int
+    in_transit: int
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class StockTotals:
+    """The sums of the whole selection (every page), and how many rows it has."""
+
+    rows: int
+    good: int
+    reserved: int
+    available: int
+    defective: int
+    in_repair: int
+    quarantine: int
+    in_transit: int
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class StockPage:
+    page: Page[StockLine]
+    totals: StockTotals
+
+
+def _bucket_sum(bucket: str, column: Any = StockBalance.on_hand) -> Any:
+    return func.coalesce(func.sum(case((StockBalance.bucket == bucket, column), else_=0)), 0)
+
+
+def _stock_selection(filters: StockFilters) -> Any:
+    """The filtered (depot, part) rows as a subquery with every bucket, the bin and
+    the value. Buckets are totalled on the balance table alone, then joined to the
+    catalogue (grouping by the parts' text columns made the database sort wide
+    rows)."""
+    totals = select(
+        StockBalance.depot_code.label("depot"),
+        StockBalance.part_number.label("part"),
+        _bucket_sum("good").label("good"),
+        _bucket_sum("good", StockBalance.reserved).label("reserved"),
+        _bucket_sum("defective").label("defective"),
+        _bucket_sum("in_repair").label("in_repair"),
+        _bucket_sum("quarantine").label("quarantine"),
+        _bucket_sum("in_transit").label("in_transit"),
+        func.coalesce(func.sum(StockBalance.on_hand), 0).label("units"),
+    ).group_by(StockBalance.depot_code, StockBalance.part_number)
+    if filters.depot:
+        totals = totals.where(StockBalance.depot_code == filters.depot.strip().upper())
+    if filters.part_number:
+        totals = totals.where(StockBalance.part_number == filters.part_number.strip().upper())
+    if filters.condition:
+        totals = totals.having(_bucket_sum(filters.condition) > 0)
+    elif filters.nonzero:
+        totals = totals.having(func.sum(StockBalance.on_hand) > 0)
+    t = totals.subquery()
+    query = (
+        select(
+            t.c.depot,
+            t.c.part,
+            Part.description,
+            Part.family,
+            StockBin.bin,
+            t.c.good,
+            t.c.reserved,
+            (t.c.good - t.c.reserved).label("available"),
+            t.c.defective,
+            t.c.in_repair,
+            t.c.quarantine,
+            t.c.in_transit,
+            (t.c.units * Part.unit_cost).label("value"),
+        )
+        .join(Part, Part.part_number == t.c.part)
+        .outerjoin(
+            StockBin, and_(StockBin.depot_code == t.c.depot, StockBin.part_number == t.c.part)
+        )
+    )
+    if filters.family:
+        query = query.where(Part.family == filters.family)
+    if filters.search:
+        pattern = f"%{filters.search.strip().lower()}%"
+        query = query.where(
+            func.lower(Part.part_number).like(pattern) | func.lower(Part.description).like(pattern)
+        )
+    return query
+
+
+@read_only
+def stock_page(uow: UnitOfWork, filters: StockFilters, request: PageRequest) -> StockPage:
+    """One page of stock per (depot, part), sorted on ``request.sort`` (``STOCK_SORTS``),
+    and the totals of the whole selection."""
+    query = _stock_selection(filters.checked())
+    s = query.subquery()
+    sorts = {
+        "depot": s.c.depot,
+        "part": s.c.part,
+        "description": s.c.description,
+        "bin": s.c.bin,
+        "good": s.c.good,
+        "reserved": s.c.reserved,
+        "available": s.c.available,
+        "defective": s.c.defective,
+        "in_repair": s.c.in_repair,
+        "quarantine": s.c.quarantine,
+        "in_transit": s.c.in_transit,
+        "value": s.c.value,
+    }
+    tiebreak = s.c.part + literal("|") + s.c.depot
+    found = paginate(uow.session, select(s), request, sorts, tiebreak, scalars=False)
+    items = [_stock_line(row) for row in found.items]
+    sums = uow.session.execute(
+        select(
+            func.count(),
+            *(
+                func.coalesce(func.sum(column), 0)
+                for column in (
+                    s.c.good,
+                    s.c.reserved,
+                    s.c.available,
+                    s.c.defective,
+                    s.c.in_repair,
+                    s.c.quarantine,
+                    s.c.in_transit,
+                    s.c.value,
+                )
+            ),
+        )
+    ).one()
+    totals = StockTotals(int(sums[0]), *(int(value) for value in sums[1:8]), _money(sums[8]))
+    return StockPage(Page(items, found.total, found.request), totals)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _stock_line(row: Any) -> StockLine:
+    (depot, part, description, family, place, good, reserved, available) = row[:8]
+    defective, in_repair, quarantine, in_transit, value = row[8:]
+    return StockLine(
+        depot,
+        part,
+        description,
+        family,
+        place,
+        int(good),
+        int(reserved),
+        int(available),
+        int(defective),
+        int(in_repair),
+        int(quarantine),
+        int(in_transit),
+        _money(value),
+    )
+
+
+# --- units ----------------------------------------------------------------------------------
+
+UNIT_SORTS = ("serial", "part", "condition", "location", "depot", "bin", "updated")
+
+
+@dataclass(frozen=True)
+class UnitFilters:
+    """Which serialized units: at or on the way to a depot, of a part or family, in a
+    condition or location, whose serial contains a text."""
+
+    depot: str | None = None
+    part_number: str | None = None
+    family: str | None = None
+    condition: str | None = None
+    location: str | None = None
+    serial: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """A unit as the list shows it; ``bin`` is its own, else its part's default bin
+    at its depot (only for a unit on a shelf)."""
+
+    unit: Unit
+    description: str
+    bin: str | None
+
+
+@read_only
+def units_page(uow: UnitOfWork, filters: UnitFilters, request: PageRequest) -> Page[UnitLine]:
+    """One page of serialized units, sorted on ``request.sort`` (``UNIT_SORTS``)."""
+    place = case(
+        (Unit.location == Location.DEPOT, func.coalesce(Unit.bin, StockBin.bin)), else_=None
+    )
+    query = (
+        select(Unit, Part.description, place.label("bin"))
+        .join(Part, Part.part_number == Unit.part_number)
+        .outerjoin(
+            StockBin,
+            and_(StockBin.depot_code == Unit.depot_code, StockBin.part_number == Unit.part_number),
+        )
+    )
+    if filters.depot:
+        query = query.where(Unit.depot_code == filters.depot.strip().upper())
+    if filters.part_number:
+        query = query.where(Unit.part_number == filters.part_number.strip().upper())
+    if filters.family:
+        query = query.where(Part.family == filters.family)
+    if filters.condition:
+        query = query.where(Unit.condition == filters.condition)
+    if filters.location:
+        query = query.where(Unit.location == filters.location)
+    if filters.serial:
+        query = query.where(Unit.serial.like(f"%{filters.serial.strip().upper()}%"))
+    sorts = {
+        "serial": Unit.serial,
+        "part": Unit.part_number,
+        "condition": Unit.condition,
+        "location": Unit.location,
+        "depot": Unit.depot_code,
+        "bin": place,
+        "updated": Unit.updated_at,
+    }
+    found = paginate(uow.session, query, request, sorts, Unit.serial, scalars=False)
+    lines = [UnitLine(unit, description, bin_) for unit, description, bin_ in found.items]
+    return Page(lines, found.total, found.request)
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+LEDGER_SORTS = ("at", "depot", "part", "kind", "bucket", "qty", "serial", "reference")
+
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    depot: str | None = None
+    part_number: str | None = None
+    serial: str | None = None
+    reference: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One ledger entry with its movement, as the ledger list shows it."""
+
+    entry: LedgerEntry
+    movement: Movement
+
+
+@read_only
+def ledger_page(uow: UnitOfWork, filters: LedgerFilters, request: PageRequest) -> Page[LedgerRow]:
+    """One page of ledger entries with their movements (``LEDGER_SORTS``; newest
+    first by default)."""
+    query = select(LedgerEntry, Movement).join(Movement, Movement.id == LedgerEntry.movement_id)
+    if filters.depot:
+        query = query.where(LedgerEntry.depot_code == filters.depot.strip().upper())
+    if filters.part_number:
+        query = query.where(LedgerEntry.part_number == filters.part_number.strip().upper())
+    if filters.serial:
+        query = query.where(LedgerEntry.serial == filters.serial.strip().upper())
+    if filters.reference:
+        query = query.where(Movement.reference == filters.reference.strip())
+    if filters.kind:
+        query = query.where(Movement.kind == filters.kind)
+    sorts = {
+        "at": LedgerEntry.id,
+        "depot": LedgerEntry.depot_code,
+        "part": LedgerEntry.part_number,
+        "kind": Movement.kind,
+        "bucket": LedgerEntry.bucket,
+        "qty": LedgerEntry.qty,
+        "serial": LedgerEntry.serial,
+        "reference": Movement.reference,
+    }
+    found = paginate(uow.session, query, request, sorts, LedgerEntry.id, scalars=False)
+    return Page(
+        [LedgerRow(entry, movement) for entry, movement in found.items], found.total, found.request
+    )
+
+
+@read_only
+def movement_kinds(uow: UnitOfWork) -> list[str]:
+    """The kinds of movement the ledger holds, for a filter."""
+    return list(uow.session.scalars(select(Movement.kind).distinct().order_by(Movement.kind)))
+
+
+# --- reservations ---------------------------------------------------------------------------
+
+RESERVATION_SORTS = ("id", "depot", "part", "qty", "reference", "status", "created", "closed")
+
+
+@dataclass(frozen=True)
+class ReservationFilters:
+    depot: str | None = None
+    part_number: str | None = None
+    status: str | None = None
+    reference: str | None = None
+
+
+@read_only
+def reservations_page(
+    uow: UnitOfWork, filters: ReservationFilters, request: PageRequest
+) -> Page[Reservation]:
+    """One page of reservations (``RESERVATION_SORTS``)."""
+    query = select(Reservation)
+    if filters.depot:
+        query = query.where(Reservation.depot_code == filters.depot.strip().upper())
+    if filters.part_number:
+        query = query.where(Reservation.part_number == filters.part_number.strip().upper())
+    if filters.status:
+        query = query.where(Reservation.status == filters.status)
+    if filters.reference:
+        query = query.where(Reservation.reference.like(f"%{filters.reference.strip()}%"))
+    sorts = {
+        "id": Reservation.id,
+        "depot": Reservation.depot_code,
+        "part": Reservation.part_number,
+        "qty": Reservation.qty,
+        "reference": Reservation.reference,
+        "status": Reservation.status,
+        "created": Reservation.created_at,
+        "closed": Reservation.closed_at,
+    }
+    return paginate(uow.session, query, request, sorts, Reservation.id)
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+TRANSFER_SORTS = ("code", "from", "to", "status", "created", "shipped", "received")
+
+
+@dataclass(frozen=True)
+class TransferFilters:
+    """Transfers from or to a depot, in a status, carrying a part."""
+
+    depot: str | None = None
+    status: str | None = None
+    part_number: str | None = None
+
+
+@read_only
+def transfers_page(
+    uow: UnitOfWork, filters: TransferFilters, request: PageRequest
+) -> Page[TransferView]:
+    """One page of transfers with their lines, serials and discrepancies
+    (``TRANSFER_SORTS``; newest first by default)."""
+    query = select(Transfer)
+    if require_status(filters.status):
+        query = query.where(Transfer.status == filters.status)
+    if filters.depot:
+        depot = filters.depot.strip().upper()
+        query = query.where(or_(Transfer.from_depot == depot, Transfer.to_depot == depot))
+    if filters.part_number:
+        carrying = select(TransferLine.transfer_id).where(
+            TransferLine.part_number == filters.part_number.strip().upper()
+        )
+        query = query.where(Transfer.id.in_(carrying))
+    sorts = {
+        "code": Transfer.id,
+        "from": Transfer.from_depot,
+        "to": Transfer.to_depot,
+        "status": Transfer.status,
+        "created": Transfer.created_at,
+        "shipped": Transfer.shipped_at,
+        "received": Transfer.received_at,
+    }
+    found = paginate(uow.session, query, request, sorts, Transfer.id)
+    return Page(views_of(uow, found.items), found.total, found.request)
