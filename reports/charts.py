@@ -4,7 +4,8 @@ Each function takes a table of ``reports.service.service_levels`` and answers a
 ``Drawing`` of the given size (points) that goes into a PDF as a flowable and
 onto a web page as SVG (``to_svg``). Charts of empty data still draw: the axes
 and a "no data" note, never an error. Text uses the report's font, so Chinese
-prints where the CJK font is installed.
+prints where the CJK font is installed; words are in the reader's language
+(``core.i18n``), English on the terminal and in the API.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 import pandas as pd
+from flask_babel import pgettext
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -21,6 +23,7 @@ from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
+from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, Fonts
 
 ACCENT = colors.HexColor("#0b5cad")
@@ -106,7 +109,8 @@ def _bar_chart(
     return chart
 
 
-def _no_data(drawing: Drawing, font: Fonts, text: str = "no data in this period") -> None:
+def _no_data(drawing: Drawing, font: Fonts, text: str | None = None) -> None:
+    text = text or gettext("no data in this period")
     drawing.add(
         String(
             drawing.width / 2,
@@ -143,11 +147,14 @@ def on_time_by_depot(
     """Bars of the 24-hour promise met (%) per depot, coloured green from 95 %, red
     below 80 %; depots without deliveries show "n/a"; a dashed line marks the
     network's share when ``overall_pct`` is given."""
-    drawing = _frame(width, height, font, "24-hour replacement promise met, by depot (%)")
+    drawing = _frame(width, height, font, gettext("24-hour replacement promise met, by depot (%)"))
     values = [_number(v) for v in depots["met_pct"]]
     delivered = [int(n) for n in depots["delivered"]]
     labels = [
-        ["n/a" if v is None else f"{v:.0f}% ({n})" for v, n in zip(values, delivered, strict=True)]
+        [
+            gettext("n/a") if v is None else f"{v:.0f}% ({n})"
+            for v, n in zip(values, delivered, strict=True)
+        ]
     ]
     chart = _bar_chart(
         drawing,
@@ -160,9 +167,11 @@ def on_time_by_depot(
     )
     for index, value in enumerate(values):
         chart.bars[(0, index)].fillColor = _pct_colour(value)
-    note = "(n) deliveries"
+    note = gettext("(n) deliveries")
     if overall_pct is not None:
-        note = f"dashed: all depots {overall_pct:.0f}% · {note}"
+        note = gettext(
+            "dashed: all depots %(pct)s · %(note)s", pct=f"{overall_pct:.0f}%", note=note
+        )
         y = chart.y + chart.height * overall_pct / 110
         drawing.add(
             Line(
@@ -187,7 +196,7 @@ def on_time_by_depot(
         )
     )
     if not any(delivered):
-        _no_data(drawing, font, "no replacements delivered in this period")
+        _no_data(drawing, font, gettext("no replacements delivered in this period"))
     return drawing
 
 
@@ -200,7 +209,7 @@ def weekly_flow(
 ) -> Drawing:
     """Grouped bars of RMAs opened and closed per week; long periods label every
     n-th week only, so the labels never overlap."""
-    drawing = _frame(width, height, font, "RMAs opened and closed per week")
+    drawing = _frame(width, height, font, gettext("RMAs opened and closed per week"))
     weeks = list(weekly["week_start"])
     years = {w.year for w in weeks}
     # Across a new year the labels carry the year, so fewer of them fit.
@@ -230,20 +239,23 @@ def weekly_flow(
     legend.fontName = font.regular
     legend.fontSize = 7.5
     legend.strokeColor = None
-    legend.colorNamePairs = [(ACCENT, "opened"), (ACCENT_LIGHT, "closed")]
+    legend.colorNamePairs = [
+        (ACCENT, pgettext("report", "opened")),
+        (ACCENT_LIGHT, pgettext("report", "closed")),
+    ]
     drawing.add(legend)
     drawing.add(
         String(
             chart.x,
             4,
-            "week starting (Monday, Asia/Shanghai)",
+            gettext("week starting (Monday, Asia/Shanghai)"),
             fontName=font.regular,
             fontSize=6.5,
             fillColor=MUTED,
         )
     )
     if not any(opened) and not any(closed):
-        _no_data(drawing, font, "no RMAs opened or closed in this period")
+        _no_data(drawing, font, gettext("no RMAs opened or closed in this period"))
     return drawing
 
 
@@ -255,7 +267,9 @@ def rating_distribution(
     height: float = DEFAULT_HEIGHT,
 ) -> Drawing:
     """Bars of how many closed cases got each rating, 1 (red) to 5 (green)."""
-    drawing = _frame(width, height, font, "Customer ratings of closed cases (1 poor - 5 excellent)")
+    drawing = _frame(
+        width, height, font, gettext("Customer ratings of closed cases (1 poor - 5 excellent)")
+    )
     counts = [int(v) for v in ratings["count"]]
     shares = [_number(v) for v in ratings["share_pct"]]
     labels = [
@@ -275,7 +289,7 @@ def rating_distribution(
     for index, colour in enumerate(RATING_COLOURS[: len(counts)]):
         chart.bars[(0, index)].fillColor = colors.HexColor(colour)
     if not any(counts):
-        _no_data(drawing, font, "no ratings in this period")
+        _no_data(drawing, font, gettext("no ratings in this period"))
     return drawing
 
 
@@ -290,8 +304,11 @@ def stock_value_by_depot(
     keeps the labels short)."""
     values = [float(v) for v in stock["stock_value_cny"]]
     highest = max(values, default=0.0)
-    scale, unit = (1e6, "million CNY") if highest >= 1e6 else (1e3, "thousand CNY")
-    drawing = _frame(width, height, font, f"Good stock value by depot ({unit})")
+    if highest >= 1e6:
+        scale, title = 1e6, gettext("Good stock value by depot (million CNY)")
+    else:
+        scale, title = 1e3, gettext("Good stock value by depot (thousand CNY)")
+    drawing = _frame(width, height, font, title)
     scaled = [v / scale for v in values]
     digits = 1 if max(scaled, default=0) < 100 else 0
     chart = _bar_chart(
@@ -304,7 +321,7 @@ def stock_value_by_depot(
     )
     chart.bars[0].fillColor = ACCENT
     if not any(values):
-        _no_data(drawing, font, "no stock")
+        _no_data(drawing, font, gettext("no stock"))
     return drawing
 
 

@@ -23,6 +23,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import HRFlowable
 
+from core.i18n import gettext
 from core.pdf import (
     CONTENT_WIDTH,
     INK,
@@ -140,12 +141,12 @@ def data_table(
     columns: Sequence[Column],
     *,
     total: dict[str, str] | None = None,
-    empty: str = "Nothing in this period.",
+    empty: str | None = None,
 ) -> Flowable:
     """A table with a dark header row repeated on each page, zebra rows, numbers
     right-aligned, an optional bold total row; a note instead when empty."""
     if not len(frame):
-        return Paragraph(text(empty), look.note)
+        return Paragraph(text(empty or gettext("Nothing in this period.")), look.note)
     widths = [c.width * CONTENT_WIDTH for c in columns]
     header = [
         Paragraph(text(c.heading), look.head_cell_right if c.right else look.head_cell)
@@ -248,5 +249,7 @@ def kpi_tiles(look: Look, tiles: Sequence[tuple[str, str, str]], per_row: int = 
     return table
 
 
-def met_note(on_time: int, judged: int, what: str) -> str:
-    return f"{on_time} of {judged} {what}" if judged else f"no {what} in the period"
+def met_note(on_time: int, judged: int, counted: str, nothing: str) -> str:
+    """``counted`` (a sentence with ``%(on_time)s`` and ``%(judged)s``) when something
+    was judged, else ``nothing``."""
+    return counted % {"on_time": on_time, "judged": judged} if judged else nothing

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+from flask_babel import pgettext
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -45,88 +46,96 @@ MEDIA_TYPES = {
     "json": "application/json",
 }
 
-SHEETS = {
-    "summary": "Summary",
-    "weekly": "Weekly",
-    "depots": "Depots",
-    "fault_levels": "Fault levels",
-    "escalations": "Escalations",
-    "engineers": "Engineers",
-    "remarks": "Remarks",
-    "ratings": "Ratings",
-    "stock": "Stock",
-    "shortages": "Shortages",
-    "overdue_returns": "Overdue returns",
-}
 
-# Column headings in words (XLSX, PDF and the web page); CSV and JSON keep the keys.
-COLUMN_LABELS = {
-    "metric": "Key",
-    "label": "Figure",
-    "value": "Value",
-    "week_start": "Week starting",
-    "week": "ISO week",
-    "opened": "Opened",
-    "closed": "Closed",
-    "cancelled": "Cancelled",
-    "depot": "Depot",
-    "depot_name": "Depot name",
-    "city": "City",
-    "city_zh": "城市 City",
-    "shipped": "Shipped",
-    "emergency": "Emergency",
-    "shipping_cost_cny": "Shipping cost (CNY)",
-    "delivered": "Delivered",
-    "on_time": "Within 24 h",
-    "met_pct": "Promise met %",
-    "avg_hours_to_delivery": "Avg hours approval to delivery",
-    "fault_level": "Fault level",
-    "kind": "Kind",
-    "promise_judged": "Promises judged",
-    "promise_met": "Promises met",
-    "average_rating": "Average rating",
-    "at_risk": "At risk",
-    "step_1": "Step 1",
-    "step_2": "Step 2",
-    "step_3": "Step 3",
-    "total": "Total",
-    "engineer": "Engineer",
-    "name": "Name",
-    "cases": "Cases opened",
-    "ratings": "Ratings",
-    "rating_1": "Rated 1",
-    "rating_2": "Rated 2",
-    "rating_3": "Rated 3",
-    "rating_4": "Rated 4",
-    "rating_5": "Rated 5",
-    "latest_remark": "Latest remark",
-    "rma": "RMA",
-    "closed_at": "Closed at",
-    "rating": "Rating",
-    "signed_by": "Signed by",
-    "remarks": "Remarks",
-    "count": "Cases",
-    "share_pct": "Share %",
-    "good_units": "Good units",
-    "stock_value_cny": "Stock value (CNY)",
-    "in_transit": "In transit",
-    "target_units": "Target units",
-    "parts_short": "Parts short",
-    "units_short": "Units short",
-    "units_excess": "Units excess",
-    "excess_value_cny": "Excess value (CNY)",
-    "part_number": "Part number",
-    "description": "Description",
-    "available": "Available",
-    "target": "Target",
-    "short": "Short",
-    "short_value_cny": "Value short (CNY)",
-    "customer": "Customer",
-    "customer_zh": "客户 Customer",
-    "serial": "Serial",
-    "due": "Due back",
-    "days_overdue": "Days overdue",
-}
+def sheet_names() -> dict[str, str]:
+    """The sheets' names in the reader's language (at most 31 characters each, as
+    Excel allows). Words of the report carry the context ``report``: the catalogues
+    of every package are merged, and a short word may mean another thing elsewhere."""
+    return {
+        "summary": pgettext("report", "Summary"),
+        "weekly": pgettext("report", "Weekly"),
+        "depots": pgettext("report", "Depots"),
+        "fault_levels": pgettext("report", "Fault levels"),
+        "escalations": pgettext("report", "Escalations"),
+        "engineers": pgettext("report", "Engineers"),
+        "remarks": pgettext("report", "Remarks"),
+        "ratings": pgettext("report", "Ratings"),
+        "stock": pgettext("report", "Stock"),
+        "shortages": pgettext("report", "Shortages"),
+        "overdue_returns": pgettext("report", "Overdue returns"),
+    }
+
+
+def column_labels() -> dict[str, str]:
+    """Column headings in words, in the reader's language (XLSX); CSV and JSON keep
+    the keys."""
+    return {
+        "metric": pgettext("report", "Key"),
+        "label": pgettext("report", "Figure"),
+        "value": pgettext("report", "Value"),
+        "week_start": pgettext("report", "Week starting"),
+        "week": pgettext("report", "ISO week"),
+        "opened": pgettext("report", "Opened"),
+        "closed": pgettext("report", "Closed"),
+        "cancelled": pgettext("report", "Cancelled"),
+        "depot": pgettext("report", "Depot"),
+        "depot_name": pgettext("report", "Depot name"),
+        "city": pgettext("report", "City"),
+        "city_zh": pgettext("report", "City (Chinese name)"),
+        "shipped": pgettext("report", "Shipped"),
+        "emergency": pgettext("report", "Emergency"),
+        "shipping_cost_cny": pgettext("report", "Shipping cost (CNY)"),
+        "delivered": pgettext("report", "Delivered"),
+        "on_time": pgettext("report", "Within 24 h"),
+        "met_pct": pgettext("report", "Promise met %"),
+        "avg_hours_to_delivery": pgettext("report", "Avg hours approval to delivery"),
+        "fault_level": pgettext("report", "Fault level"),
+        "kind": pgettext("report", "Kind"),
+        "promise_judged": pgettext("report", "Promises judged"),
+        "promise_met": pgettext("report", "Promises met"),
+        "average_rating": pgettext("report", "Average rating"),
+        "at_risk": pgettext("report", "At risk"),
+        "step_1": pgettext("report", "Step 1"),
+        "step_2": pgettext("report", "Step 2"),
+        "step_3": pgettext("report", "Step 3"),
+        "total": pgettext("report", "Total"),
+        "engineer": pgettext("report", "Engineer"),
+        "name": pgettext("report", "Name"),
+        "cases": pgettext("report", "Cases opened"),
+        "ratings": pgettext("report", "Ratings"),
+        "rating_1": pgettext("report", "Rated 1"),
+        "rating_2": pgettext("report", "Rated 2"),
+        "rating_3": pgettext("report", "Rated 3"),
+        "rating_4": pgettext("report", "Rated 4"),
+        "rating_5": pgettext("report", "Rated 5"),
+        "latest_remark": pgettext("report", "Latest remark"),
+        "rma": pgettext("report", "RMA"),
+        "closed_at": pgettext("report", "Closed at"),
+        "rating": pgettext("report", "Rating"),
+        "signed_by": pgettext("report", "Signed by"),
+        "remarks": pgettext("report", "Remarks"),
+        "count": pgettext("report", "Cases"),
+        "share_pct": pgettext("report", "Share %"),
+        "good_units": pgettext("report", "Good units"),
+        "stock_value_cny": pgettext("report", "Stock value (CNY)"),
+        "in_transit": pgettext("report", "In transit"),
+        "target_units": pgettext("report", "Target units"),
+        "parts_short": pgettext("report", "Parts short"),
+        "units_short": pgettext("report", "Units short"),
+        "units_excess": pgettext("report", "Units excess"),
+        "excess_value_cny": pgettext("report", "Excess value (CNY)"),
+        "part_number": pgettext("report", "Part number"),
+        "description": pgettext("report", "Description"),
+        "available": pgettext("report", "Available"),
+        "target": pgettext("report", "Target"),
+        "short": pgettext("report", "Short"),
+        "short_value_cny": pgettext("report", "Value short (CNY)"),
+        "customer": pgettext("report", "Customer"),
+        "customer_zh": pgettext("report", "Customer (Chinese name)"),
+        "serial": pgettext("report", "Serial"),
+        "due": pgettext("report", "Due back"),
+        "days_overdue": pgettext("report", "Days overdue"),
+    }
 
 
 @dataclass(frozen=True)
@@ -287,6 +296,16 @@ DECIMAL_COLUMNS = {"average_rating", "avg_hours_to_delivery"}
 TIME_COLUMNS = {"closed_at", "due"}
 
 
+def column_label(column: str) -> str:
+    """A column's heading in the reader's language (its key when it has none)."""
+    return column_labels().get(column, column)
+
+
+def _display_width(value: str) -> int:
+    """Columns a text takes in a spreadsheet: a Chinese character is about two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in value)
+
+
 def _number_format(column: str) -> str | None:
     if column in PCT_COLUMNS:
         return "0.0"
@@ -310,16 +329,17 @@ def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = series.map(
                 lambda v: clock.local(v).replace(tzinfo=None) if isinstance(v, datetime) else v
             )
-    return out.rename(columns=lambda c: COLUMN_LABELS.get(c, c))
+    return out.rename(columns=lambda c: column_label(c))
 
 
 def to_xlsx(report: ServiceLevels) -> bytes:
     """One sheet per table, header row bold on a tinted fill and frozen, columns sized
     to their content, numbers formatted."""
     buffer = io.BytesIO()
+    sheets = sheet_names()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in report.tables.items():
-            sheet_name = SHEETS[name]
+            sheet_name = sheets[name]
             _for_excel(frame).to_excel(
                 writer, sheet_name=sheet_name, index=False, freeze_panes=(1, 0)
             )
@@ -332,14 +352,14 @@ def to_xlsx(report: ServiceLevels) -> bytes:
             for index, column in enumerate(frame.columns, start=1):
                 letter = get_column_letter(index)
                 number_format = _number_format(column)
-                longest = len(COLUMN_LABELS.get(column, column))
+                longest = _display_width(column_label(column))
                 for cell in sheet[letter][1:]:
                     if number_format:
                         cell.number_format = number_format
                     if isinstance(cell.value, str) and cell.value.startswith("="):
                         # Text typed by people (remarks) must never become a formula.
                         cell.data_type = "s"
-                    longest = max(longest, min(60, len(str(cell.value or ""))))
+                    longest = max(longest, min(60, _display_width(str(cell.value or ""))))
                 sheet.column_dimensions[letter].width = max(8, min(62, longest + 2))
             sheet.sheet_view.zoomScale = 110
     return buffer.getvalue()

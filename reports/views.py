@@ -19,10 +19,11 @@ from markupsafe import Markup
 from core import auth
 from core.auth import Role
 from core.errors import Invalid
+from core.i18n import gettext, is_chinese, lazy_gettext
 from core.pdf import fonts
 from core.web import add_nav, uow
 from reports import charts
-from reports.render import COLUMN_LABELS, FORMATS, records, render
+from reports.render import FORMATS, records, render
 from reports.service.period import DEFAULT_DAYS, Period
 from reports.service.service_levels import SHORT_KINDS, TABLES, ServiceLevels, service_levels
 
@@ -30,9 +31,13 @@ views = Blueprint("reports", __name__, template_folder="templates")
 
 READERS = (Role.PLANNER.value, Role.SUPERVISOR.value)
 
-add_nav("Reports", "reports.report_page", *READERS, order=50)
+add_nav(lazy_gettext("Reports"), "reports.report_page", *READERS, order=50)
 
-QUICK_PERIODS = ((7, "Last 7 days"), (DEFAULT_DAYS, "Last 30 days"), (90, "Last 90 days"))
+QUICK_PERIODS = (
+    (7, lazy_gettext("Last 7 days")),
+    (DEFAULT_DAYS, lazy_gettext("Last 30 days")),
+    (90, lazy_gettext("Last 90 days")),
+)
 
 
 def _charts(report: ServiceLevels) -> dict[str, Markup]:
@@ -40,21 +45,21 @@ def _charts(report: ServiceLevels) -> dict[str, Markup]:
     font = fonts()
     drawings = {
         "weekly": (
-            "RMAs opened and closed per week",
+            gettext("RMAs opened and closed per week"),
             charts.weekly_flow(report.tables["weekly"], font),
         ),
         "on_time": (
-            "24-hour replacement promise met, by depot",
+            gettext("24-hour replacement promise met, by depot"),
             charts.on_time_by_depot(
                 report.tables["depots"], font, overall_pct=report.headline.replacement_met_pct
             ),
         ),
         "ratings": (
-            "Customer ratings of closed cases",
+            gettext("Customer ratings of closed cases"),
             charts.rating_distribution(report.tables["ratings"], font),
         ),
         "stock_value": (
-            "Good stock value by depot",
+            gettext("Good stock value by depot"),
             charts.stock_value_by_depot(report.tables["stock"], font),
         ),
     }
@@ -68,7 +73,7 @@ def _charts(report: ServiceLevels) -> dict[str, Markup]:
 def _quick_links(today: date) -> list[dict[str, str]]:
     return [
         {
-            "label": label,
+            "label": str(label),
             "start": (today - timedelta(days=days)).isoformat(),
             "end": today.isoformat(),
         }
@@ -104,8 +109,8 @@ def report_page() -> Any:
         headline=report.headline,
         tables=tables,
         info=TABLES,
-        labels=COLUMN_LABELS,
         kinds=SHORT_KINDS,
+        is_chinese=is_chinese(),
         charts=_charts(report),
         quick=_quick_links(period.end),
         args={"start": period.start.isoformat(), "end": period.end.isoformat()},
@@ -119,10 +124,10 @@ def download() -> Response:
     ZIP of all), json; ``start``/``end`` as on the page. 422 page for bad input."""
     fmt = (request.args.get("format") or "pdf").strip().lower()
     if fmt not in FORMATS:
-        raise Invalid(f"format must be one of {', '.join(FORMATS)}")
+        raise Invalid(gettext("format must be one of %(formats)s", formats=", ".join(FORMATS)))
     table = (request.args.get("table") or "").strip() or None
     if table is not None and fmt in ("pdf", "xlsx"):
-        raise Invalid("a table can be chosen for CSV or JSON only")
+        raise Invalid(gettext("a table can be chosen for CSV or JSON only"))
     period = Period.parse(request.args.get("start", ""), request.args.get("end", ""))
     report = service_levels(uow(), period)
     rendered = render(report, fmt, table, generated_by=current_user.username)

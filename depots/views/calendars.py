@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -77,7 +78,7 @@ def _year_months(calendar: WorkingCalendar, year: int, days: list[DayEntry]) -> 
                 elif is_working_day(calendar, day):
                     state, text = "open", gettext("working day")
                 else:
-                    state, text = "closed", gettext("closed")
+                    state, text = "closed", pgettext("calendar day", "closed")
                 cells.append(DayCell(day, day.month == number, state, text))
             weeks.append(cells)
         months.append(Month(str(MONTH_NAMES[number - 1]), weeks))
@@ -122,10 +123,10 @@ def _calculate(code: str, zone: ZoneInfo, args: Any) -> dict[str, Any]:
     if not (start_text or end_text or hours_text):
         return result
     try:
-        start = _local_instant(start_text, zone, gettext("From"))
+        start = _local_instant(start_text, zone, pgettext("calculator", "From"))
         result["start"] = start
         if end_text.strip():
-            end = _local_instant(end_text, zone, gettext("To"))
+            end = _local_instant(end_text, zone, pgettext("calculator", "To"))
             result["end"] = end
             result["working_hours"] = calendars.working_hours(uow(), code, start, end)
         if hours_text.strip():

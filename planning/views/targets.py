@@ -15,6 +15,7 @@ from core.errors import DomainError, Invalid
 from core.i18n import gettext
 from core.pagination import PageRequest
 from core.web import uow
+from inventory.labels import FAMILY_LABELS, label
 from inventory.service import targets
 from planning.service import demand, queries
 from planning.service.queries import TargetFilters
@@ -60,6 +61,7 @@ def _targets_page(
         "list_args": {name: values[name] for name in LIST_ARGS if values.get(name)},
         "depots": depots(),
         "families": queries.part_families(uow()),
+        "family_label": lambda code: label(FAMILY_LABELS, code),
         "part_numbers": part_numbers(),
         "form": form or {},
         "defaults": {

@@ -16,6 +16,7 @@ import pandas as pd
 
 from core import clock
 from core.db import UnitOfWork, read_only
+from core.i18n import gettext
 from reports.service.counting import mean, pct, promise_columns
 from reports.service.loading import load_cases, load_escalations
 from reports.service.period import Period, within
@@ -48,32 +49,57 @@ class Headline:
         return sum(self.escalations.values())
 
     def rows(self) -> list[tuple[str, str, Any]]:
-        """(key, label, value) for each figure, in print order."""
+        """(key, label, value) for each figure, in print order; the labels in the
+        reader's language (English on the terminal and in the API)."""
         rows: list[tuple[str, str, Any]] = [
-            ("opened", "RMAs opened", self.opened),
-            ("closed", "RMAs closed", self.closed),
-            ("cancelled", "RMAs cancelled", self.cancelled),
-            ("open_now", "RMAs open now", self.open_now),
-            ("replacements_delivered", "Replacements delivered", self.replacements_delivered),
-            ("replacements_on_time", "Delivered within 24 h", self.replacements_on_time),
+            ("opened", gettext("RMAs opened"), self.opened),
+            ("closed", gettext("RMAs closed"), self.closed),
+            ("cancelled", gettext("RMAs cancelled"), self.cancelled),
+            ("open_now", gettext("RMAs open now"), self.open_now),
+            (
+                "replacements_delivered",
+                gettext("Replacements delivered"),
+                self.replacements_delivered,
+            ),
+            ("replacements_on_time", gettext("Delivered within 24 h"), self.replacements_on_time),
             (
                 "replacement_met_pct",
-                "24-hour replacement promise met (%)",
+                gettext("24-hour replacement promise met (%)"),
                 self.replacement_met_pct,
             ),
-            ("repairs_returned", "Repairs returned", self.repairs_returned),
-            ("repairs_on_time", "Returned within 72 working hours", self.repairs_on_time),
-            ("repair_met_pct", "72-working-hour repair promise met (%)", self.repair_met_pct),
-            ("ratings", "Customer ratings received", self.ratings),
-            ("average_rating", "Average customer rating (1-5)", self.average_rating),
+            ("repairs_returned", gettext("Repairs returned"), self.repairs_returned),
+            (
+                "repairs_on_time",
+                gettext("Returned within 72 working hours"),
+                self.repairs_on_time,
+            ),
+            (
+                "repair_met_pct",
+                gettext("72-working-hour repair promise met (%)"),
+                self.repair_met_pct,
+            ),
+            ("ratings", gettext("Customer ratings received"), self.ratings),
+            ("average_rating", gettext("Average customer rating (1-5)"), self.average_rating),
         ]
         rows += [
-            (f"escalations_{level}", f"Escalations raised, {level}", count)
+            (
+                f"escalations_{level}",
+                gettext("Escalations raised, %(level)s", level=level),
+                count,
+            )
             for level, count in self.escalations.items()
         ]
         rows += [
-            ("escalations_total", "Escalations raised, all levels", self.escalations_total),
-            ("overdue_returns_now", "Defective returns overdue now", self.overdue_returns_now),
+            (
+                "escalations_total",
+                gettext("Escalations raised, all levels"),
+                self.escalations_total,
+            ),
+            (
+                "overdue_returns_now",
+                gettext("Defective returns overdue now"),
+                self.overdue_returns_now,
+            ),
         ]
         return rows
 

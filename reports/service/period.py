@@ -16,6 +16,7 @@ import pandas as pd
 
 from core import clock
 from core.errors import Invalid
+from core.i18n import gettext
 
 DEFAULT_DAYS = 30  # the default period: the 30 days before today, and today
 MAX_SPAN_DAYS = 731  # two years, a leap day included
@@ -32,7 +33,10 @@ def _as_date(value: date | str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{name}: {value!r} is not a date (YYYY-MM-DD)", field=name) from None
+        raise Invalid(
+            gettext("%(name)s: %(value)r is not a date (YYYY-MM-DD)", name=name, value=value),
+            field=name,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -60,16 +64,39 @@ class Period:
         first, last = _as_date(start, "start"), _as_date(end, "end")
         last = last or today or clock.local(clock.now()).date()
         if not EARLIEST <= last <= LATEST:
-            raise Invalid(f"end must be between {EARLIEST} and {LATEST}", field="end")
+            raise Invalid(
+                gettext(
+                    "end must be between %(earliest)s and %(latest)s",
+                    earliest=EARLIEST,
+                    latest=LATEST,
+                ),
+                field="end",
+            )
         first = first or max(last - timedelta(days=DEFAULT_DAYS), EARLIEST)
         for name, value in (("start", first), ("end", last)):
             if not EARLIEST <= value <= LATEST:
-                raise Invalid(f"{name} must be between {EARLIEST} and {LATEST}", field=name)
+                raise Invalid(
+                    gettext(
+                        "%(name)s must be between %(earliest)s and %(latest)s",
+                        name=name,
+                        earliest=EARLIEST,
+                        latest=LATEST,
+                    ),
+                    field=name,
+                )
         if first > last:
-            raise Invalid(f"start {first} is after end {last}", field="start")
+            raise Invalid(
+                gettext("start %(start)s is after end %(end)s", start=first, end=last),
+                field="start",
+            )
         if (last - first).days + 1 > MAX_SPAN_DAYS:
             raise Invalid(
-                f"the period {first} to {last} is longer than two years; choose a shorter one",
+                gettext(
+                    "the period %(start)s to %(end)s is longer than two years; choose a "
+                    "shorter one",
+                    start=first,
+                    end=last,
+                ),
                 field="end",
             )
         return cls(first, last)
@@ -95,7 +122,10 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        """``2026-10-27 to 2026-11-26``, in the reader's language."""
+        return gettext(
+            "%(start)s to %(end)s", start=self.start.isoformat(), end=self.end.isoformat()
+        )
 
 
 def within(series: pd.Series, period: Period) -> pd.Series:

@@ -43,12 +43,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from core import auth, clock
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
+from core.i18n import gettext, lazy_gettext
 from reports.service.breakdowns import (
     build_depot_table,
     build_escalation_table,
@@ -68,60 +70,81 @@ from reports.service.stock_health import TOP_SHORTAGES, stock_health
 from rma import kinds
 from rma.service.queries import count_open
 
-# Short names of the kinds, for narrow table columns.
-SHORT_KINDS = {"advance_replacement": "replacement", "repair": "repair", "loaner": "loaner"}
+# Short names of the kinds, for narrow table columns (translated when shown).
+SHORT_KINDS: dict[str, Any] = {
+    "advance_replacement": lazy_gettext("advance replacement"),
+    "repair": lazy_gettext("repair"),
+    "loaner": lazy_gettext("loaner"),
+}
 KIND_LABELS = kinds.LABELS
 
 
 @dataclass(frozen=True)
 class TableInfo:
-    title: str
-    description: str
+    """A table's title and what it holds, translated when shown (lazy strings)."""
+
+    title: Any
+    description: Any
 
 
 # The tables of the report, in the order they are printed and exported.
 TABLES: dict[str, TableInfo] = {
-    "summary": TableInfo("Headline", "The headline figures of the period, one per row."),
+    "summary": TableInfo(
+        lazy_gettext("Headline"), lazy_gettext("The headline figures of the period, one per row.")
+    ),
     "weekly": TableInfo(
-        "RMAs opened and closed per week",
-        "Weeks start on Monday; the first and last week are cut to the period.",
+        lazy_gettext("RMAs opened and closed per week"),
+        lazy_gettext("Weeks start on Monday; the first and last week are cut to the period."),
     ),
     "depots": TableInfo(
-        "Replacements by depot",
-        "Shipments in the period, and the 24-hour promise on the deliveries in the period.",
+        lazy_gettext("Replacements by depot"),
+        lazy_gettext(
+            "Shipments in the period, and the 24-hour promise on the deliveries in the period."
+        ),
     ),
     "fault_levels": TableInfo(
-        "By fault level and kind",
-        "Cases opened, closed and cancelled; the promise of the kind (24-hour replacement, "
-        "72-working-hour repair) on the deliveries and returns in the period.",
+        lazy_gettext("By fault level and kind"),
+        lazy_gettext(
+            "Cases opened, closed and cancelled; the promise of the kind (24-hour replacement, "
+            "72-working-hour repair) on the deliveries and returns in the period."
+        ),
     ),
     "escalations": TableInfo(
-        "Escalations raised",
-        "Escalations raised in the period, by fault level and rung of the ladder "
-        "(step 0: the case was at risk at allocation).",
+        lazy_gettext("Escalations raised"),
+        lazy_gettext(
+            "Escalations raised in the period, by fault level and rung of the ladder "
+            "(step 0: the case was at risk at allocation)."
+        ),
     ),
     "engineers": TableInfo(
-        "Engineers' evaluations",
-        "Per engineer: cases opened, cases closed, the customers' ratings of the closed "
-        "cases and the share of them whose promise was met.",
+        lazy_gettext("Engineers' evaluations"),
+        lazy_gettext(
+            "Per engineer: cases opened, cases closed, the customers' ratings of the closed "
+            "cases and the share of them whose promise was met."
+        ),
     ),
     "remarks": TableInfo(
-        "Latest customer remarks",
-        f"Up to {REMARKS_PER_ENGINEER} most recent remarks per engineer, from cases closed "
-        "in the period.",
+        lazy_gettext("Latest customer remarks"),
+        lazy_gettext(
+            "Up to %(count)s most recent remarks per engineer, from cases closed in the period.",
+            count=REMARKS_PER_ENGINEER,
+        ),
     ),
-    "ratings": TableInfo("Rating distribution", "Ratings of the cases closed in the period."),
+    "ratings": TableInfo(
+        lazy_gettext("Rating distribution"),
+        lazy_gettext("Ratings of the cases closed in the period."),
+    ),
     "stock": TableInfo(
-        "Stock health by depot (now)",
-        "Stock value, and units short of target or above twice the target.",
+        lazy_gettext("Stock health by depot (now)"),
+        lazy_gettext("Stock value, and units short of target or above twice the target."),
     ),
     "shortages": TableInfo(
-        f"Top {TOP_SHORTAGES} shortages (now)",
-        "The depot and part positions furthest below target.",
+        lazy_gettext("Top %(count)s shortages (now)", count=TOP_SHORTAGES),
+        lazy_gettext("The depot and part positions furthest below target."),
     ),
     "overdue_returns": TableInfo(
-        "Overdue defective returns (now)",
-        "Units replaced or loaned in advance that should be back by now and are not.",
+        lazy_gettext("Overdue defective returns (now)"),
+        lazy_gettext("Units replaced or loaned in advance that should be back by now and are not."),
     ),
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
@@ -141,7 +164,10 @@ class ServiceLevels:
     def table(self, name: str) -> pd.DataFrame:
         """One table by name; ``Invalid`` naming the known tables otherwise."""
         if name not in self.tables:
-            raise Invalid(f"table must be one of {', '.join(self.tables)}", field="table")
+            raise Invalid(
+                gettext("table must be one of %(tables)s", tables=", ".join(self.tables)),
+                field="table",
+            )
         return self.tables[name]
 
 
@@ -167,9 +193,17 @@ def service_levels(
     )
     summary = pd.DataFrame(
         [
-            ("period_start", "Period start (Asia/Shanghai)", period.start.isoformat()),
-            ("period_end", "Period end (Asia/Shanghai, included)", period.end.isoformat()),
-            ("generated_at", "Generated at", clock.local(now).isoformat(timespec="seconds")),
+            ("period_start", gettext("Period start (Asia/Shanghai)"), period.start.isoformat()),
+            (
+                "period_end",
+                gettext("Period end (Asia/Shanghai, included)"),
+                period.end.isoformat(),
+            ),
+            (
+                "generated_at",
+                gettext("Generated at"),
+                clock.local(now).isoformat(timespec="seconds"),
+            ),
             *top.rows(),
         ],
         columns=["metric", "label", "value"],

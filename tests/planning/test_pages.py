@@ -235,7 +235,7 @@ def test_a_planner_runs_reviews_and_approves_a_plan(client, login, engine, short
     html = _html(response)
     assert "approved: 1 draft transfer" in html
     [transfer_id] = rebalancing.get_plan(UnitOfWork(engine), plan.id).transfer_ids
-    assert f'href="/transfers/{transfer_id}"' in html
+    assert f'href="/transfers/T{transfer_id}"' in html
     assert 'data-testid="approve-plan"' not in html
     draft = transfers.get_transfer(UnitOfWork(engine), transfer_id).transfer
     assert (draft.from_depot, draft.to_depot, draft.status) == ("BJ", "SY", "draft")

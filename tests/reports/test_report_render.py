@@ -20,7 +20,7 @@ from PIL import Image, ImageStat
 
 from core.db import UnitOfWork
 from reports import render
-from reports.render import SHEETS
+from reports.render import sheet_names
 from reports.service.period import Period
 from reports.service.service_levels import TABLE_NAMES, ServiceLevels, service_levels
 from tests.reports.conftest import History
@@ -116,7 +116,7 @@ def test_an_empty_period_still_renders_a_whole_pdf(empty_report: ServiceLevels, 
 
 def test_xlsx_has_one_sheet_per_table_with_a_bold_frozen_header(report: ServiceLevels):
     book = openpyxl.load_workbook(io.BytesIO(render.to_xlsx(report)))
-    assert book.sheetnames == [SHEETS[name] for name in TABLE_NAMES]
+    assert book.sheetnames == [sheet_names()[name] for name in TABLE_NAMES]
     engineers = book["Engineers"]
     header = [cell.value for cell in engineers[1]]
     assert header[:4] == ["Engineer", "Name", "Cases opened", "Closed"]
