@@ -19,7 +19,7 @@ from optimizer.depot_choice import DepotDecision
 from planning.views import CHOICE_READERS, views
 from planning.views.common import failed, part_numbers
 from rma.models import FAULT_LEVELS
-from rma.service import allocation
+from rma.service import allocation, wording
 from rma.service.allocation import Options
 
 TEMPLATE = "planning/depot_choice.html"
@@ -92,89 +92,16 @@ def depot_choice_page() -> Any:
     return render_template(TEMPLATE, error=None, **context)
 
 
-# --- why a depot won or lost, in the reader's words ------------------------------------------
-
-
-def _when(text: Any) -> str:
-    """An ISO 8601 instant from the optimizer's arguments as Asia/Shanghai wall-clock time."""
-    try:
-        return f"{clock.local(datetime.fromisoformat(str(text))):%Y-%m-%d %H:%M}"
-    except ValueError:
-        return str(text)
-
-
-def duration_text(minutes: Any) -> str:
-    """A span of whole minutes in words: ``3 h 20 min``."""
-    try:
-        total = int(minutes)
-    except (TypeError, ValueError):
-        return str(minutes)
-    if total < 1:
-        return gettext("under a minute")
-    hours, rest = divmod(total, 60)
-    if hours and rest:
-        return gettext("%(hours)d h %(minutes)d min", hours=hours, minutes=rest)
-    if hours:
-        return gettext("%(hours)d h", hours=hours)
-    return gettext("%(minutes)d min", minutes=rest)
-
-
 def reason_text(alternative: Any) -> str:
-    """Why a depot was chosen or not, from the optimizer's reason code and arguments;
-    the optimizer's English sentence when there is no code to word it from."""
-    code = getattr(alternative, "reason_code", "") or ""
-    args = dict(getattr(alternative, "reason_args", {}) or {})
-    if code == "chosen":
-        return gettext("chosen")
-    if code == "no_stock":
-        return gettext("no stock")
-    if code == "no_lane":
-        return gettext("no transit lane to the site")
-    if code == "late":
-        return gettext("arrives %(arrival)s, after the due time", arrival=_when(args["arrival"]))
-    if code == "later_than_winner":
-        return gettext(
-            "arrives %(arrival)s, after the due time and %(later)s after %(winner)s",
-            arrival=_when(args["arrival"]),
-            later=duration_text(args["later_minutes"]),
-            winner=args["winner"],
-        )
-    if code == "below_target":
-        return gettext(
-            "would fall below target stock (%(left)s < %(target)s)",
-            left=args["left"],
-            target=args["target"],
-        )
-    if code == "costlier":
-        return gettext("costs %(cost)s CNY, %(extra)s more", cost=args["cost"], extra=args["extra"])
-    if code == "later_same_cost":
-        return gettext(
-            "same cost, arrives %(arrival)s, %(later)s later",
-            arrival=_when(args["arrival"]),
-            later=duration_text(args["later_minutes"]),
-        )
-    if code == "tie_by_code":
-        return gettext(
-            "same cost and arrival as %(winner)s, which comes first by code",
-            winner=args["winner"],
-        )
-    return str(alternative.reason)
+    """Why a depot was chosen or not, in the reader's words (the RMA desk's wording of
+    the optimizer's reason codes; its English sentence for a code it does not know)."""
+    return wording.depot_reason(
+        alternative.reason_code, alternative.reason_args, alternative.reason
+    )
 
 
 def emergency_text(alternative: Any) -> str:
-    """Why the emergency courier was or was not booked at a depot, in words."""
-    code = getattr(alternative, "emergency_code", "") or ""
-    args = dict(getattr(alternative, "emergency_args", {}) or {})
-    if code == "not_booked_standard_on_time":
-        return gettext(
-            "not booked: standard service from %(depot)s meets the due time", depot=args["depot"]
-        )
-    if code == "booked_sooner":
-        return gettext(
-            "booked: arrives %(arrival)s, %(sooner)s sooner than standard",
-            arrival=_when(args["arrival"]),
-            sooner=duration_text(args["sooner_minutes"]),
-        )
-    if code == "not_booked_no_sooner":
-        return gettext("not booked: it arrives no sooner than standard service")
-    return str(alternative.emergency_note)
+    """Why the emergency courier was or was not booked at a depot, in the reader's words."""
+    return wording.emergency_note(
+        alternative.emergency_code, alternative.emergency_args, alternative.emergency_note
+    )

@@ -97,8 +97,8 @@ def test_the_pdf_from_a_chinese_page_is_chinese_and_the_api_pdf_english(
     login,
     auth_for,
     history: History,
-    poppler,
-    tmp_path,  # noqa: F811
+    poppler,  # noqa: F811  (the fixture, imported above)
+    tmp_path,
 ):
     login("planner")
     chinese = _get(client, history, "/reports/service-levels/download", CHINESE, format="pdf")
