@@ -62,9 +62,7 @@ def test_a_refused_lane_edit_is_explained_in_chinese_and_changes_nothing(client,
 def test_the_calendar_reads_in_chinese(client, login):
     login("supervisor")
     html = _html(
-        client.get(
-            "/calendars?code=5x8&year=2026&start=2026-02-13T16:00&hours=10", headers=CHINESE
-        )
+        client.get("/calendars?code=5x8&year=2026&start=2026-02-13T16:00&hours=10", headers=CHINESE)
     )
     assert "<caption>2月</caption>" in html and '<th scope="col">周一</th>' in html
     assert "春节" in html and "调休上班日" in html and "系统预置" in html
