@@ -314,7 +314,7 @@ def _unit_block(rma: Rma, part_description: str, style: Styles) -> list[Flowable
     if rma.status == Status.CANCELLED:
         flowables.append(
             Paragraph(
-                f"<b>{text(gettext('Cancelled'))}</b> {text(local_time(rma.cancelled_at))}: "
+                _bold(gettext("Cancelled")) + f" {text(local_time(rma.cancelled_at))}: "
                 f"{text(rma.cancel_reason)}",
                 _colored(style.body, BAD),
             )
@@ -324,9 +324,9 @@ def _unit_block(rma: Rma, part_description: str, style: Styles) -> list[Flowable
 
 def _entitlement_block(rma: Rma, contract: str | None, style: Styles) -> Table:
     verdict = (
-        f"<b>{text(gettext('Entitled'))}</b> ({text(gettext('free of charge'))})"
+        _bold(gettext("Entitled")) + " (" + text(gettext("free of charge")) + ")"
         if rma.entitled
-        else f"<b>{text(gettext('Billable'))}</b>"
+        else _bold(gettext("Billable"))
     )
     phase = str(kinds.PHASE_LABELS.get(rma.phase or "", "")) or gettext("unknown")
     rows = [
@@ -472,7 +472,8 @@ def _verdict_and_signatures(view: RmaView, style: Styles, signed: bool) -> KeepT
     else:
         parts.append(
             Paragraph(
-                f"<b>{text(gettext('NOT YET SIGNED.'))}</b> "
+                _bold(gettext("NOT YET SIGNED."))
+                + " "
                 + text(gettext("Rating (circle one):"))
                 + " 1 &nbsp; 2 &nbsp; 3 &nbsp; 4 &nbsp; 5 &nbsp;&nbsp; "
                 + text(gettext("Remarks:"))

@@ -35,7 +35,7 @@ def ask_approval(uow: UnitOfWork, rma: Rma, customer: Customer, now: datetime) -
         subject = gettext(
             "%(rma)s: billable %(kind)s needs approval",
             rma=rma.number,
-            kind=kinds.kind_label(rma.kind),
+            kind=kinds.kind_label(rma.kind).lower(),  # mid-sentence (no case in Chinese)
         )
         lines = [
             gettext(
@@ -92,7 +92,7 @@ def tell_backorder(uow: UnitOfWork, rma: Rma) -> None:
             "%(level)s %(kind)s for %(rma)s is backordered: no depot holds %(part)s or a part "
             "that supersedes it.",
             level=rma.fault_level,
-            kind=kinds.kind_label(rma.kind),
+            kind=kinds.kind_label(rma.kind).lower(),
             rma=rma.number,
             part=rma.part_number,
         )

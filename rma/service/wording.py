@@ -214,6 +214,23 @@ def emergency_note(code: str, args: Mapping[str, Any], english: str = "") -> str
     return english
 
 
+def courier_reason(code: str, args: Mapping[str, Any], english: str = "") -> str:
+    """Why the emergency courier was or was not booked, as the end of a sentence that
+    already says whether it was ("booked: ...", "not booked: ..." come from
+    ``emergency_note``)."""
+    if code == rule.NOT_BOOKED_STANDARD_ON_TIME:
+        return gettext(
+            "standard service from %(depot)s meets the due time", depot=args.get("depot", "")
+        )
+    if code == rule.BOOKED_SOONER:
+        return gettext(
+            "%(sooner)s sooner than standard service", sooner=_minutes(args.get("sooner_minutes"))
+        )
+    if code == rule.NOT_BOOKED_NO_SOONER:
+        return gettext("it arrives no sooner than standard service")
+    return english
+
+
 # --- entitlement --------------------------------------------------------------------------------
 
 _BEFORE_WARRANTY = re.compile(r"^before warranty \((.+)\): the vendor's responsibility$")

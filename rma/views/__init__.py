@@ -28,12 +28,12 @@ views = Blueprint("rma", __name__, template_folder="../templates")
 
 ENGINEER, SUPERVISOR, PLANNER = Role.ENGINEER.value, Role.SUPERVISOR.value, Role.PLANNER.value
 STAFF = Role.DEPOT_STAFF.value
-add_nav("Escalations", "rma.escalations", SUPERVISOR, order=3)
-add_nav("New RMA", "rma.new_rma", ENGINEER, order=4)
-add_nav("My cases", "rma.cases", ENGINEER, order=5)
-add_nav("Cases", "rma.open_cases", SUPERVISOR, PLANNER, order=6)
-add_nav("Pick list", "rma.pick_list", STAFF, order=7)
-add_nav("Returns", "rma.returns", STAFF, order=8)
+add_nav(lazy_gettext("Escalations"), "rma.escalations", SUPERVISOR, order=3)
+add_nav(lazy_gettext("New RMA"), "rma.new_rma", ENGINEER, order=4)
+add_nav(lazy_gettext("My cases"), "rma.cases", ENGINEER, order=5)
+add_nav(lazy_gettext("Cases"), "rma.open_cases", SUPERVISOR, PLANNER, order=6)
+add_nav(lazy_gettext("Pick list"), "rma.pick_list", STAFF, order=7)
+add_nav(lazy_gettext("Returns"), "rma.returns", STAFF, order=8)
 add_nav(lazy_gettext("Customers"), "rma.customers_list", ENGINEER, SUPERVISOR, PLANNER, order=9)
 add_nav(
     lazy_gettext("Installed base"), "rma.installed_base", ENGINEER, SUPERVISOR, PLANNER, order=9

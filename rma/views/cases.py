@@ -187,7 +187,7 @@ def courier_summary(
     service = promise.service if promise is not None and promise.service else rma.service
     quote = chosen.emergency if chosen is not None else None
     note = (
-        wording.emergency_note(quote.note_code, quote.note_args, quote.note)
+        wording.courier_reason(quote.note_code, quote.note_args, quote.note)
         if quote is not None
         else ""
     )

@@ -13,6 +13,7 @@ translate it when they show it.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import Counter, deque
@@ -55,8 +56,6 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/import",
     "/rmas/pick-list",  # the depot desk's pages
     "/rmas/returns",
-    "/rmas",
-    "/escalations",
     "/targets",
     "/rebalance",
     "/dispatch",
@@ -95,12 +94,21 @@ DATA_COLUMNS = (
     ("rma", "cancel_reason"),
     ("rma", "signed_by"),
     ("escalation_step", "notify_title"),
+    ("escalation_step", "notify_email"),  # the ladder's mailboxes, on the supervisors' pages
+    ("escalation", "notify_email"),  # who each escalation went to
+    ("escalation", "acknowledge_note"),  # what a supervisor wrote when taking it on
     ("movement", "reason"),
     ("transfer", "note"),
     ("notification", "subject"),
     ("unit", "serial"),
     ("installed_unit", "serial"),
     ("rma", "number"),
+)
+# Text people typed that a case keeps inside an event's JSON detail: (table, column, key).
+DATA_IN_JSON = (
+    ("rma_event", "detail", "cause"),  # the cause an engineer confirmed
+    ("rma_event", "detail", "comment"),  # a supervisor's comment on an approval
+    ("rma_event", "detail", "note"),  # a supervisor's note taking an escalation on
 )
 
 
@@ -171,6 +179,11 @@ def data_strings(demo_app) -> list[str]:
     with engine.connect() as connection:
         for table, column in DATA_COLUMNS:
             for (value,) in connection.execute(text(f"SELECT {column} FROM {table}")):
+                if value:
+                    found.add(str(value))
+        for table, column, key in DATA_IN_JSON:
+            for (raw,) in connection.execute(text(f"SELECT {column} FROM {table}")):
+                value = json.loads(raw or "{}").get(key) if (raw or "").startswith("{") else None
                 if value:
                     found.add(str(value))
     return sorted(found, key=len, reverse=True)

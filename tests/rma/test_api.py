@@ -96,6 +96,12 @@ def test_an_entitled_replacement_answers_201_with_entitlement_due_and_allocation
         assert {"depot", "arrival", "cost", "meets_due", "reason"} <= alternative.keys()
     beijing = next(a for a in alternatives if a["depot"] == "BJ")
     assert ISO_WITH_OFFSET.match(beijing["arrival"]) and beijing["reason"] != "chosen"
+    # Each reason also comes as a code with its arguments (what pages translate).
+    assert alternatives[0]["reason_code"] == "chosen"
+    assert beijing["reason_code"] == "costlier"
+    assert float(beijing["reason_args"]["cost"]) == pytest.approx(beijing["cost"])
+    guangzhou = next(a for a in alternatives if a["depot"] == "GZ")
+    assert (guangzhou["reason_code"], guangzhou["reason_args"]) == ("no_stock", {})
     assert rma["allowed_actions"] == ["ship", "cancel"]
     assert rma["customer"]["name"].startswith("Customer")
     assert rma["site"]["city"]["name"] == "Suzhou" and rma["site"]["city"]["name_zh"] == "苏州"
