@@ -43,10 +43,6 @@ PAGES_PER_KIND = 3
 # Pages (by path prefix) whose catalogue is not finished yet; each package removes
 # its own prefixes when its pages are translated. Must end empty.
 NOT_YET_TRANSLATED: tuple[str, ...] = (
-    "/depots",
-    "/lanes",
-    "/calendars",
-    "/network",
     "/stock",
     "/parts",
     "/units",
@@ -56,11 +52,6 @@ NOT_YET_TRANSLATED: tuple[str, ...] = (
     "/import",
     "/rmas/pick-list",  # the depot desk's pages
     "/rmas/returns",
-    "/targets",
-    "/rebalance",
-    "/dispatch",
-    "/depot-choice",
-    "/reports",
 )
 SKIPPED_SUFFIXES = (".pdf", ".csv", ".xlsx", ".zip", ".json", ".png", ".ico", ".css", ".js")
 # An English word (codes such as SH, RMA-2026-000123 or XA690006170 are not words).
