@@ -5,7 +5,9 @@ Each message is written in its recipient's language: a user's own setting when
 the address is a user's and they chose one, otherwise Simplified Chinese (the
 team mailboxes, customers' contacts and users who follow their browser). A
 message for several recipients is composed once per language
-(``enqueue_translated``), inside ``flask_babel.force_locale``.
+(``enqueue_translated``), inside ``flask_babel.force_locale``. (Outside the
+application, a use case called on its own as in unit tests, there is no catalogue:
+messages are written in English.)
 """
 
 from __future__ import annotations

@@ -369,6 +369,7 @@ DETAIL_LABELS: dict[str, Any] = {
     "charge": lazy_gettext("charge (CNY)"),
     "before": lazy_gettext("before"),
 }
+ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 # Detail kept for programs, not shown to people (internal ids).
 HIDDEN_DETAIL = ("movement", "escalation")
 MONEY_DETAIL = ("cost", "unit_cost", "shipping", "charge")
@@ -437,6 +438,8 @@ def _detail_value(action: str, key: str, value: Any) -> str:
             for k, v in value.items()
             if v not in (None, "")
         )
+    if isinstance(value, str) and ISO_INSTANT.match(value):
+        return _instant(value)  # inside a nested detail, instants are still ISO text
     if key in MONEY_DETAIL:
         return money(value)
     if key == "kind":

@@ -127,9 +127,11 @@ def test_each_email_is_written_in_its_recipients_language(engine, smtp_server):
         email="chinese-desk@customer-service.example",
     )
     _set_language(UnitOfWork(engine), {english.username: "en", chinese.username: "zh_CN"})
-    # No depot holds the part: the case is backordered and at risk.
-    rma = world.open(world.customer(), "C-3", sh(2026, 3, 9, 9, 0), kind="advance_replacement")
     app = cli_app(engine, smtp_server.port)
+    # No depot holds the part: the case is backordered and at risk. (Opened inside the
+    # application, as a page or the API would: e-mails are written in its languages.)
+    with app.app_context():
+        rma = world.open(world.customer(), "C-3", sh(2026, 3, 9, 9, 0), kind="advance_replacement")
     assert run(app, "escalate", "--now", "2026-03-09T09:05:00+08:00").exit_code == 0
     subjects = {rcpt[0]: message["Subject"] for rcpt, message in smtp_server.inbox.messages}
     assert subjects["english-desk@customer-service.example"].startswith(
@@ -141,6 +143,9 @@ def test_each_email_is_written_in_its_recipients_language(engine, smtp_server):
         f"{world.supervisor.username.removeprefix('esc-')}@customer-service.example",
     ):
         assert subjects[chinese_reader].startswith(f"{rma.number} C-3：有延误风险"), chinese_reader
+    # The planners hear of the backorder in Chinese (the planner chose no language).
+    (backorder,) = outbox(world.uow, "backorder")
+    assert backorder.subject == f"{rma.number}：各备件库均无 {world.part} 库存"
     bodies = {rcpt[0]: message.get_content() for rcpt, message in smtp_server.inbox.messages}
     assert "Customer:" in bodies["english-desk@customer-service.example"]
     assert "客户：" in bodies["chinese-desk@customer-service.example"]

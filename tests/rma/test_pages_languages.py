@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from core import auth, clock
 from core.db import UnitOfWork, transactional
 from rma.models import Notification
-from rma.service import customers, escalations, ladder, lifecycle
+from rma.service import customers, escalations, ladder, lifecycle, promises
 from tests.conftest import csrf_token
 from tests.rma.test_pages import MONDAY_10_SHANGHAI, _html, _open, _rma, _row, _switch
 from tests.rma.test_service_record import poppler  # noqa: F401  (the fixture: pdftotext)
@@ -272,3 +272,27 @@ def test_an_email_goes_out_in_its_recipients_language_whatever_the_pages_languag
     assert mails["zh@desk.example"].subject == f"{number}：收费的整机先行更换待审批"
     assert "现在批准的费用：" in mails["zh@desk.example"].body
     assert f"/rmas/{number}" in mails["zh@desk.example"].body
+
+
+def test_a_lapsed_promise_reads_in_words_in_the_allocation_and_the_history(
+    client, login, engine, engineer, account, install, make_part, stock_up
+):
+    part = make_part(serialized=True)
+    stock_up("SH", part, 1, serialized=True)
+    with clock.frozen(MONDAY_10_SHANGHAI):
+        rma = _open(engine, engineer, install(account("Shanghai"), part))
+    later = MONDAY_10_SHANGHAI + timedelta(hours=3)
+    assert promises.refresh_promises(UnitOfWork(engine), later) == [rma.number]
+    pick_up = f"{clock.local(rma.ships_at):%Y-%m-%d %H:%M}"
+    _switch(client, login, "engineer")
+    with clock.frozen(later):
+        html = _html(client.get(f"/rmas/{rma.number}", headers=ZH))
+        english = _html(client.get(f"/rmas/{rma.number}"))
+    state = re.search(r'data-testid="promise-state">([^<]+)<', html)
+    assert state and state.group(1) == f"有风险：未在承诺的取件时间 {pick_up} 前发运"
+    lapsed = _row(html, "history-promise-lapsed")
+    assert "承诺逾期未兑现" in lapsed and f"未在承诺的取件时间 {pick_up} 前发运" in lapsed
+    assert "系统" in lapsed  # the scheduled run, not a person
+    assert f"not shipped by {pick_up}, the promised pick-up" in _row(
+        english, "history-promise-lapsed"
+    )
