@@ -13,6 +13,13 @@ Due times are answered as instants (``due``), as hours left from now while still
 to be met (``due_in_hours``, negative when overdue) and, once the step happened,
 whether the promise was kept (``due_met``).
 
+Approving a billable case needs ``"confirm": true`` (the supervisor has checked the
+price the case answers as ``approval_quote`` with the customer) and takes a
+``comment``; with ``confirmed_charge`` a price that has changed since is refused
+(409). Escalations are taken on one at a time or every rung of a case at once, with
+a ``note``; ``GET /escalations/acknowledged`` is the history of what was taken on.
+Refusals name cases by their number; ``detail`` is English, ``error`` a stable code.
+
 ``GET /rmas/{number}/service-record.pdf`` prints for an RMA in any state: a case
 that is not closed yet prints marked "NOT YET SIGNED" (the engineer takes it to
 the customer for signing), a closed one with the customer's verdict.

@@ -558,7 +558,9 @@ def test_every_rma_route_is_documented_with_a_summary_and_its_errors(client):
         ("get", "/api/v1/rmas/{number}/service-record.pdf"),
         *{("post", f"/api/v1/rmas/{{number}}/{action}") for action in STEP_BODIES},
         ("get", "/api/v1/escalations"),
+        ("get", "/api/v1/escalations/acknowledged"),
         ("post", "/api/v1/escalations/{id}/acknowledge"),
+        ("post", "/api/v1/rmas/{number}/escalations/acknowledge"),
         ("get", "/api/v1/customers"),
         ("post", "/api/v1/customers"),
         ("get", "/api/v1/sites"),
@@ -586,3 +588,7 @@ def test_every_rma_route_is_documented_with_a_summary_and_its_errors(client):
     rma_schema = document["components"]["schemas"]["RmaDetailOut"]["properties"]
     for field in ("number", "entitlement", "due", "due_in_hours", "allocation", "events"):
         assert field in rma_schema
+    assert "approval_quote" in rma_schema  # the price a supervisor confirms
+    approve = document["paths"]["/api/v1/rmas/{number}/approve"]["post"]["requestBody"]
+    assert approve["content"]["application/json"]["schema"]["$ref"].endswith("ApproveBody")
+    assert "confirm" in document["components"]["schemas"]["ApproveBody"]["required"]
