@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 
+from flask_babel import pgettext
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
@@ -181,7 +182,11 @@ def _dates_block(view: TransferView, style: Styles) -> Table:
 
     header = [
         Paragraph(text(word), style.small)
-        for word in (gettext("Drafted"), gettext("Shipped"), gettext("Received"))
+        for word in (
+            gettext("Drafted"),
+            pgettext("inventory", "Shipped"),
+            pgettext("inventory", "Received"),
+        )
     ]
     table = Table(
         [
@@ -219,7 +224,7 @@ def _lines_table(view: TransferView, parts: Mapping[str, Part], style: Styles) -
             gettext("Part number"),
             gettext("Description"),
             gettext("Qty"),
-            gettext("Received"),
+            pgettext("inventory", "Received"),
             gettext("Serial numbers"),
         )
     ]
@@ -328,7 +333,7 @@ def _discrepancy_table(view: TransferView, style: Styles) -> Table:
             Paragraph(text(word), style.small)
             for word in (
                 gettext("Part number"),
-                gettext("Kind"),
+                pgettext("inventory", "Kind"),
                 gettext("Qty"),
                 gettext("Serial"),
                 gettext("Note"),

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import pgettext
+from flask_babel.speaklater import LazyString
+
 from core.i18n import gettext, lazy_gettext
 
 BUCKET_LABELS: dict[str, Any] = {
@@ -50,12 +53,14 @@ CRITICALITY_LABELS: dict[str, Any] = {
     "low": lazy_gettext("low"),
 }
 
+# A transfer's statuses carry a context: "received" is 已收货 for a transfer, whatever
+# another package's catalogue says for its own "received" (the catalogues are merged).
 TRANSFER_STATUS_LABELS: dict[str, Any] = {
-    "draft": lazy_gettext("draft"),
-    "shipped": lazy_gettext("shipped"),
-    "partially_received": lazy_gettext("partially received"),
-    "received": lazy_gettext("received"),
-    "cancelled": lazy_gettext("cancelled"),
+    "draft": LazyString(lambda: pgettext("transfer status", "draft")),
+    "shipped": LazyString(lambda: pgettext("transfer status", "shipped")),
+    "partially_received": LazyString(lambda: pgettext("transfer status", "partially received")),
+    "received": LazyString(lambda: pgettext("transfer status", "received")),
+    "cancelled": LazyString(lambda: pgettext("transfer status", "cancelled")),
 }
 
 RESERVATION_STATUS_LABELS: dict[str, Any] = {
@@ -149,6 +154,79 @@ def note_text(note: str | None) -> str:
     """A note the system wrote, in the reader's language; anything else as stored."""
     text = note or ""
     for pattern, say in NOTES:
+        match = pattern.match(text)
+        if match:
+            return str(say(match))
+    return text
+
+
+# The reasons the system writes on movements (stored in English, shown in the reader's
+# language); a reason a person typed is shown as typed.
+_BUCKET = "|".join(sorted(BUCKET_LABELS))
+REASONS: tuple[tuple[re.Pattern[str], Any], ...] = (
+    (
+        re.compile(r"^transfer (\w+) -> (\w+)$"),
+        lambda m: gettext("transfer %(source)s → %(target)s", source=m[1], target=m[2]),
+    ),
+    (re.compile(r"^received from supplier$"), lambda m: gettext("received from supplier")),
+    (re.compile(r"^opening stock \(demo data\)$"), lambda m: gettext("opening stock (demo data)")),
+    (re.compile(r"^stock import$"), lambda m: gettext("stock import")),
+    (re.compile(r"^returned by customer$"), lambda m: gettext("returned by customer")),
+    (
+        re.compile(r"^cycle count: expected (\d+), counted (\d+)$"),
+        lambda m: gettext(
+            "cycle count: expected %(expected)s, counted %(counted)s",
+            expected=m[1],
+            counted=m[2],
+        ),
+    ),
+    (
+        re.compile(rf"^({_BUCKET}) -> ({_BUCKET})$"),
+        lambda m: f"{label(BUCKET_LABELS, m[1])} → {label(BUCKET_LABELS, m[2])}",
+    ),
+    (
+        re.compile(r"^extra (.+) on (T\d+) accepted after inspection(?:: (.*))?$"),
+        lambda m: (
+            gettext("extra %(what)s on %(code)s accepted after inspection", what=m[1], code=m[2])
+            + (f": {m[3]}" if m[3] else "")
+        ),
+    ),
+    (
+        re.compile(r"^extra (.+) on (T\d+) sent back to its sender \((\w+)\)(?:: (.*))?$"),
+        lambda m: (
+            gettext(
+                "extra %(what)s on %(code)s sent back to its sender (%(depot)s)",
+                what=m[1],
+                code=m[2],
+                depot=m[3],
+            )
+            + (f": {m[4]}" if m[4] else "")
+        ),
+    ),
+    (
+        re.compile(r"^shortfall on (T\d+) written off: (.*)$"),
+        lambda m: gettext("shortfall on %(code)s written off: %(reason)s", code=m[1], reason=m[2]),
+    ),
+    # Written by the RMA desk when a unit comes back (``rma.service.returns``).
+    (
+        re.compile(r"^defective unit of (RMA-\d{4}-\d+)$"),
+        lambda m: gettext("defective unit of %(number)s", number=m[1]),
+    ),
+    (
+        re.compile(r"^loaner back from (RMA-\d{4}-\d+)$"),
+        lambda m: gettext("loaner back from %(number)s", number=m[1]),
+    ),
+    (
+        re.compile(r"^shipped unit back from cancelled (RMA-\d{4}-\d+)$"),
+        lambda m: gettext("shipped unit back from cancelled %(number)s", number=m[1]),
+    ),
+)
+
+
+def reason_text(reason: str | None) -> str:
+    """A movement's reason in the reader's language when the system wrote it."""
+    text = reason or ""
+    for pattern, say in REASONS:
         match = pattern.match(text)
         if match:
             return str(say(match))

@@ -27,6 +27,8 @@ from typing import Any
 
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
+from flask_babel import pgettext
+from flask_babel.speaklater import LazyString
 from werkzeug.routing import BaseConverter, ValidationError
 
 from core.i18n import lazy_gettext
@@ -67,7 +69,8 @@ def _labels() -> dict[str, Any]:
 
 
 add_nav(lazy_gettext("Stock"), "inventory.stock", *VIEWERS, order=30)
-add_nav(lazy_gettext("Receive"), "inventory.receive", STAFF, order=31)
+# "Receive" in the inventory's sense (入库), not another package's (接收): a context.
+add_nav(LazyString(lambda: pgettext("inventory", "Receive")), "inventory.receive", STAFF, order=31)
 add_nav(lazy_gettext("Transfers"), "inventory.transfers", *TRANSFER_ROLES, order=32)
 add_nav(lazy_gettext("Move stock"), "inventory.move", STAFF, order=33)
 add_nav(lazy_gettext("Import CSV"), "inventory.csv_import", *IMPORTERS, order=34)

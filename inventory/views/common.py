@@ -51,6 +51,7 @@ def label_helpers() -> dict[str, Any]:
         "resolution_label": lambda code: labels.label(labels.RESOLUTION_LABELS, code),
         "movement_label": lambda code: labels.label(labels.MOVEMENT_LABELS, code),
         "note_text": labels.note_text,
+        "reason_text": labels.reason_text,
         "depot_name": depot_name,
         "actor_name": actor_name,
     }

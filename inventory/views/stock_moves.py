@@ -112,9 +112,10 @@ def _do_adjust(actor: auth.Actor, form: Mapping[str, str], serials: list[str]) -
         serials,
         condition=form.get("condition") or "good",
     )
+    signed = f"{qty:+d}"
     return gettext(
         "Adjusted %(qty)s %(condition)s — movement #%(movement)s.",
-        qty=f"{qty:+d}",
+        qty=signed,
         condition=_condition(form.get("condition") or "good"),
         movement=movement.id,
     )

@@ -43,15 +43,6 @@ PAGES_PER_KIND = 3
 # Pages (by path prefix) whose catalogue is not finished yet; each package removes
 # its own prefixes when its pages are translated. Must end empty.
 NOT_YET_TRANSLATED: tuple[str, ...] = (
-    "/stock",
-    "/parts",
-    "/units",
-    "/transfers",
-    "/ledger",
-    "/moves",
-    "/import",
-    "/rmas/pick-list",  # the depot desk's pages
-    "/rmas/returns",
 )
 SKIPPED_SUFFIXES = (".pdf", ".csv", ".xlsx", ".zip", ".json", ".png", ".ico", ".css", ".js")
 # An English word (codes such as SH, RMA-2026-000123 or XA690006170 are not words).

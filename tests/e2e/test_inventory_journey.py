@@ -91,11 +91,16 @@ def test_stock_received_at_beijing_is_shipped_to_and_received_at_shanghai(page: 
     expect(page.get_by_test_id(f"stock-row-BJ-{part}")).to_contain_text("1")
     _sign_out(page)
 
-    # Shanghai finds the transfer on its list and receives it as shipped.
+    # Shanghai finds the transfer on its list. An empty form is not "everything arrived":
+    # it is refused until the box is confirmed as shipped.
     login(page, "staff-sh")
     _open(page, "/transfers?status=shipped")
     page.get_by_role("link", name=code, exact=True).click()
     assert _path(page) == transfer_url
+    page.get_by_test_id("receive").click()
+    expect(page.get_by_test_id("form-error")).to_contain_text("all arrived as shipped")
+    expect(page.get_by_test_id("status")).to_have_text("shipped")
+    page.get_by_test_id("all-arrived").check()
     page.get_by_test_id("receive").click()
     expect(page.get_by_role("status")).to_contain_text(f"Transfer {code} received as shipped")
     expect(page.get_by_test_id("status")).to_have_text("received")
@@ -112,4 +117,4 @@ def test_stock_received_at_beijing_is_shipped_to_and_received_at_shanghai(page: 
     page.get_by_test_id("unit-search").fill(serials[0])
     page.get_by_test_id("unit-search").press("Enter")
     expect(page.get_by_test_id("unit-where")).to_have_text("at SH")
-    expect(page.get_by_test_id("unit-history")).to_contain_text("transfer receive")
+    expect(page.get_by_test_id("unit-history")).to_contain_text("transfer received")
