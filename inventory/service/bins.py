@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core import clock
 from core.auth import Actor, Role
@@ -92,13 +93,34 @@ def default_bins_of(
     return default_bins(uow, pairs)
 
 
-def _store_default(uow: UnitOfWork, depot: str, part_number: str, bin: str, by: str) -> None:
-    row = uow.session.get(StockBin, (depot, part_number))
-    if row is None:
-        row = StockBin(depot_code=depot, part_number=part_number, bin=bin, updated_by=by)
+def _store_default(
+    uow: UnitOfWork, depot: str, part_number: str, bin: str, by: str, *, replace: bool
+) -> None:
+    """Write the part's default bin in one statement (an upsert), so two receipts
+    of a new part at one depot cannot both insert it: ``replace`` False keeps a
+    default someone set meanwhile (the first receipt's bin wins)."""
+    values = {
+        "depot_code": depot,
+        "part_number": part_number,
+        "bin": bin,
+        "updated_by": by,
+        "updated_at": clock.now(),
+    }
+    dialect = postgresql if uow.dialect == "postgresql" else sqlite
+    statement = dialect.insert(StockBin).values(values)
+    keys = [StockBin.depot_code, StockBin.part_number]
+    if replace:
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={"bin": bin, "updated_by": by, "updated_at": values["updated_at"]},
+        )
     else:
-        row.bin, row.updated_by, row.updated_at = bin, by, clock.now()
-    uow.session.add(row)
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    uow.session.execute(statement)
+    # A row read earlier in this use case is stale now: read it again when next used.
+    for row in list(uow.session.identity_map.values()):
+        if isinstance(row, StockBin):
+            uow.session.expire(row)
 
 
 def shelve(
@@ -118,7 +140,7 @@ def shelve(
     per_serial = {serial: normalize_bin(place) for serial, place in (bins or {}).items()}
     default = default_bin(uow, depot, part_number)
     if chosen and default is None:
-        _store_default(uow, depot, part_number, chosen, by or "system")
+        _store_default(uow, depot, part_number, chosen, by or "system", replace=False)
     for unit in units:
         unit.bin = per_serial.get(unit.serial) or chosen or default
         uow.session.add(unit)
@@ -164,7 +186,7 @@ def set_default_bin(
         if row is not None:
             uow.session.delete(row)
         return None
-    _store_default(uow, depot, part.part_number, value, actor.username)
+    _store_default(uow, depot, part.part_number, value, actor.username, replace=True)
     return value
 
 

@@ -7,10 +7,12 @@ posted, and the books balance."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from html import unescape
 
 from core.db import UnitOfWork
-from inventory.service import bins, ledger, transfers
+from inventory.models import PartIn
+from inventory.service import bins, catalog, ledger, moves, transfers
 from inventory.service.transfers import LineIn
 from tests.conftest import csrf_token
 from tests.inventory.conftest import new_serials
@@ -180,3 +182,31 @@ def test_the_ship_form_names_the_units_that_leave_and_their_bins(
     assert response.status_code == 302
     shipped = transfers.get_transfer(UnitOfWork(engine), view.transfer.id)
     assert sorted(row.serial for row in shipped.serials) == sorted(older)
+
+
+def test_a_default_bin_is_written_once_or_replaced_on_both_databases(any_engine, make_user):
+    """The first bin a receipt names becomes the default and a later receipt's bin does
+    not replace it; setting the default replaces it (one upsert statement each)."""
+    uow = UnitOfWork(any_engine)
+    planner = make_user("planner")
+    staff = make_user("depot_staff", depot="XA")
+    part = catalog.create_part(
+        uow,
+        planner,
+        PartIn(
+            part_number="BIN-PG-1",
+            description="bins on both databases",
+            family="optic",
+            serialized=True,
+            unit_cost=Decimal(1),
+        ),
+    ).part_number
+    first, second = new_serials(2)
+    moves.receive(uow, staff, "XA", part, 1, [first], bin="H-1")
+    moves.receive(uow, staff, "XA", part, 1, [second], bin="H-2")
+    assert bins.default_bin_of(uow, "XA", part) == "H-1"
+    assert (bins.where_is(uow, first), bins.where_is(uow, second)) == ("H-1", "H-2")
+    assert bins.set_default_bin(uow, staff, "XA", part, "h-9") == "H-9"
+    assert bins.default_bin_of(uow, "XA", part) == "H-9"
+    assert bins.set_default_bin(uow, planner, "XA", part, "") is None
+    assert bins.default_bin_of(uow, "XA", part) is None
