@@ -309,27 +309,29 @@ def escalation_step(step: int) -> str:
 
 # --- the case history ---------------------------------------------------------------------------
 
+# What each event of the history did (in English the step's own name, as the API
+# calls it; in Chinese the step as people say it).
 ACTION_LABELS: dict[str, Any] = {
-    "open": lazy_gettext("opened"),
-    "approve": lazy_gettext("approved"),
-    "allocate": lazy_gettext("allocated"),
-    "backorder": lazy_gettext("backordered"),
-    "reallocate": lazy_gettext("re-planned"),
-    "ship": lazy_gettext("shipped"),
-    "deliver": lazy_gettext("delivered"),
-    "receive-defective": lazy_gettext("unit received"),
-    "start-repair": lazy_gettext("repair started"),
-    "finish-repair": lazy_gettext("repair finished"),
-    "return-repaired": lazy_gettext("repaired unit sent back"),
+    "open": lazy_gettext("open"),
+    "approve": lazy_gettext("approve"),
+    "allocate": lazy_gettext("allocate"),
+    "backorder": lazy_gettext("backorder"),
+    "reallocate": lazy_gettext("reallocate"),
+    "ship": lazy_gettext("ship"),
+    "deliver": lazy_gettext("deliver"),
+    "receive-defective": lazy_gettext("receive defective"),
+    "start-repair": lazy_gettext("start repair"),
+    "finish-repair": lazy_gettext("finish repair"),
+    "return-repaired": lazy_gettext("return repaired"),
     "loaner-back": lazy_gettext("loaner back"),
-    "receive-replacement-back": lazy_gettext("shipped unit back"),
-    "confirm-cause": lazy_gettext("cause confirmed"),
-    "close": lazy_gettext("closed"),
-    "cancel": lazy_gettext("cancelled"),
-    "escalate": lazy_gettext("escalated"),
-    "acknowledge-escalation": lazy_gettext("escalation acknowledged"),
-    "promise-lapsed": lazy_gettext("promise passed unmet"),
-    "chase-return": lazy_gettext("return reminder sent"),
+    "receive-replacement-back": lazy_gettext("receive replacement back"),
+    "confirm-cause": lazy_gettext("confirm cause"),
+    "close": lazy_gettext("close"),
+    "cancel": lazy_gettext("cancel"),
+    "escalate": lazy_gettext("escalate"),
+    "acknowledge-escalation": lazy_gettext("acknowledge escalation"),
+    "promise-lapsed": lazy_gettext("promise lapsed"),
+    "chase-return": lazy_gettext("chase return"),
 }
 
 DETAIL_LABELS: dict[str, Any] = {
