@@ -42,8 +42,7 @@ MAX_PAGES_PER_ROLE = 250
 PAGES_PER_KIND = 3
 # Pages (by path prefix) whose catalogue is not finished yet; each package removes
 # its own prefixes when its pages are translated. Must end empty.
-NOT_YET_TRANSLATED: tuple[str, ...] = (
-)
+NOT_YET_TRANSLATED: tuple[str, ...] = ()
 SKIPPED_SUFFIXES = (".pdf", ".csv", ".xlsx", ".zip", ".json", ".png", ".ico", ".css", ".js")
 # An English word (codes such as SH, RMA-2026-000123 or XA690006170 are not words).
 ENGLISH_RUN = re.compile(r"\b[A-Za-z][a-z]{2,}(?:[ ,'-]+[A-Za-z][a-z]+)*\b")
