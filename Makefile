@@ -45,7 +45,8 @@ run: venv catalogues
 	$(BIN)/spares db upgrade
 	$(BIN)/spares demo --if-empty
 	@echo ""
-	@echo "Demo logins (password: spares-demo): admin, planner, engineer, supervisor,"
+	@echo "Demo logins (password: spares-demo): admin, planner, supervisor,"
+	@echo "  engineers: engineer chen.jie liu.yang zhao.lei"
 	@echo "  depot staff: staff-bj staff-sh staff-gz staff-cd staff-wh staff-xa staff-sy staff-jn"
 	@echo "Serving on http://127.0.0.1:$(PORT)  (API docs: /api/v1/swagger)"
 	PORT=$(PORT) $(BIN)/spares serve --port $(PORT)
