@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "inventory.models",
     "rma.models",
     "search.models",
+    "core.audit.models",
 )
 
 
