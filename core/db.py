@@ -207,12 +207,31 @@ class UnitOfWork:
                 self._session = None
 
 
+# The session's info key under which the first use case called with an actor notes
+# who acts (the ``username`` of its actor argument), for the audit trail.
+ACTOR_INFO_KEY = "actor"
+
+
+def _note_actor(session: Session, args: Any, kwargs: Any) -> None:
+    """Remember who the transaction acts for: the first actor argument (an object
+    with ``username`` and ``role``, positional right after the unit of work or
+    ``actor=``) of the outermost use case that has one."""
+    if ACTOR_INFO_KEY in session.info:
+        return
+    candidate = kwargs.get("actor", args[0] if args else None)
+    name = getattr(candidate, "username", None)
+    if isinstance(name, str) and hasattr(candidate, "role"):
+        session.info[ACTOR_INFO_KEY] = name
+
+
 def _run(fn: Callable[..., T], uow: UnitOfWork, args: Any, kwargs: Any, *, write: bool) -> T:
     if uow.in_transaction:
+        _note_actor(uow.session, args, kwargs)
         return fn(uow, *args, **kwargs)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with uow.transaction(write=write):
+            with uow.transaction(write=write) as session:
+                _note_actor(session, args, kwargs)
                 return fn(uow, *args, **kwargs)
         except DBAPIError as error:
             if attempt == MAX_ATTEMPTS or not is_retryable(error):
