@@ -7,40 +7,47 @@ does, as core never imports a domain)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from core.i18n import lazy_gettext
+from flask_babel import pgettext
 
-ENTITY_LABELS: dict[str, Any] = {
-    "depot": lazy_gettext("depot"),
-    "city": lazy_gettext("city"),
-    "lane": lazy_gettext("lane"),
-    "calendar": lazy_gettext("calendar"),
-    "calendar_day": lazy_gettext("calendar day"),
-    "ladder_step": lazy_gettext("escalation ladder step"),
-    "target": lazy_gettext("stock target"),
-    "user": lazy_gettext("user"),
-    "part": lazy_gettext("part"),
-    "customer": lazy_gettext("customer"),
-    "site": lazy_gettext("site"),
-    "contract": lazy_gettext("contract"),
-    "installed_unit": lazy_gettext("installed unit"),
-    "rma": lazy_gettext("RMA"),
-    "escalation": lazy_gettext("escalation"),
-    "plan": lazy_gettext("rebalancing plan"),
-    "dispatch": lazy_gettext("dispatch run"),
-    "transfer": lazy_gettext("transfer"),
-    "transfer_line": lazy_gettext("transfer line"),
-    "discrepancy": lazy_gettext("receipt discrepancy"),
-    "count": lazy_gettext("stock count"),
-    "reservation": lazy_gettext("reservation"),
-}
-ACTION_LABELS: dict[str, Any] = {
-    "create": lazy_gettext("created"),
-    "update": lazy_gettext("changed"),
-    "delete": lazy_gettext("deleted"),
-    "apply": lazy_gettext("applied"),
-}
+
+def _entity_labels() -> dict[str, str]:
+    # Read at render time under the context "audit": these short words must not
+    # override (or be overridden by) another package's in the merged catalogues.
+    return {
+        "depot": pgettext("audit", "depot"),
+        "city": pgettext("audit", "city"),
+        "lane": pgettext("audit", "lane"),
+        "calendar": pgettext("audit", "calendar"),
+        "calendar_day": pgettext("audit", "calendar day"),
+        "ladder_step": pgettext("audit", "escalation ladder step"),
+        "target": pgettext("audit", "stock target"),
+        "user": pgettext("audit", "user"),
+        "part": pgettext("audit", "part"),
+        "customer": pgettext("audit", "customer"),
+        "site": pgettext("audit", "site"),
+        "contract": pgettext("audit", "contract"),
+        "installed_unit": pgettext("audit", "installed unit"),
+        "rma": pgettext("audit", "RMA"),
+        "escalation": pgettext("audit", "escalation"),
+        "plan": pgettext("audit", "rebalancing plan"),
+        "dispatch": pgettext("audit", "dispatch run"),
+        "transfer": pgettext("audit", "transfer"),
+        "transfer_line": pgettext("audit", "transfer line"),
+        "discrepancy": pgettext("audit", "receipt discrepancy"),
+        "count": pgettext("audit", "stock count"),
+        "reservation": pgettext("audit", "reservation"),
+    }
+
+
+def _action_labels() -> dict[str, str]:
+    return {
+        "create": pgettext("audit", "created"),
+        "update": pgettext("audit", "changed"),
+        "delete": pgettext("audit", "deleted"),
+        "apply": pgettext("audit", "applied"),
+    }
+
 
 _labellers: dict[str, Callable[[str], str]] = {}
 
@@ -51,11 +58,14 @@ def register_actions(entity: str, labeller: Callable[[str], str]) -> None:
 
 
 def entity_label(entity: str) -> str:
-    return str(ENTITY_LABELS.get(entity, entity))
+    """What people call a kind of entity, in the reader's language."""
+    return _entity_labels().get(entity, entity)
 
 
 def action_label(entity: str, action: str) -> str:
-    if action in ACTION_LABELS:
-        return str(ACTION_LABELS[action])
+    """What people call an action on ``entity``, in the reader's language."""
+    generic = _action_labels()
+    if action in generic:
+        return generic[action]
     labeller = _labellers.get(entity)
     return labeller(action) if labeller is not None else action

@@ -90,6 +90,7 @@ NOT_AUDITED: dict[str, str] = {
     "idempotency_record": "stored answers of repeated requests",
     "api_token": "credentials; issuing and revoking a token is signing in and out",
     "notification": "the outbox's delivery bookkeeping",
+    "web_session": "signed-in browser sessions; signing in and out is not a change",
 }
 
 # Columns whose values must never be copied into the trail: only that they changed.

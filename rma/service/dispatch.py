@@ -37,6 +37,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from core import clock
+from core.audit import recorder as audit
 from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Conflict
@@ -148,6 +149,22 @@ def apply(uow: UnitOfWork, actor: Actor, basis: str) -> DispatchReport:
         if lifecycle.replan(uow, actor, by_number[item.number], item.plan, WHY)
     ]
     uow.session.flush()
+    # A run is more than its cases' row changes (which the audit records as they
+    # happen): one entry says who applied which proposal and what it changed.
+    audit.record(
+        uow,
+        "dispatch",
+        proposal.basis[:16],
+        "apply",
+        after={
+            "cases": len(proposal.cases),
+            "changed": applied,
+            "met_due_before": proposal.met_due_before,
+            "met_due_after": proposal.met_due_after,
+            "backorders": proposal.backorders,
+            "total_cost": proposal.total_cost,
+        },
+    )
     return DispatchReport(proposal, applied)
 
 
