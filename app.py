@@ -125,6 +125,8 @@ def _init_security(app: OpenAPI) -> None:
 
 def _register_blueprints(app: OpenAPI) -> None:
     from core.api import api as core_api
+    from core.audit.api import api as audit_api
+    from core.audit.views import views as audit_views
     from core.views import views as core_views
     from depots.api import api as depots_api
     from depots.views import views as depots_views
@@ -147,6 +149,7 @@ def _register_blueprints(app: OpenAPI) -> None:
         planning_views,
         reports_views,
         search_views,
+        audit_views,
     ):
         app.register_blueprint(blueprint)
     for api_blueprint in (
@@ -157,6 +160,7 @@ def _register_blueprints(app: OpenAPI) -> None:
         planning_api,
         reports_api,
         search_api,
+        audit_api,
     ):
         app.register_api(api_blueprint)
 
@@ -178,6 +182,12 @@ def _register_cli(app: OpenAPI) -> None:
     register_planning_commands(app)
     register_report_commands(app)
     register_search_commands(app)
+    from core.audit.cli import register as register_audit_commands
+    from core.audit.labels import register_actions
+    from rma.service.wording import action_label as rma_step_label
+
+    register_audit_commands(app)
+    register_actions("rma", rma_step_label)
     from inventory.demo import build_demo as build_inventory_demo
     from rma.demo import build_demo as build_rma_demo
 
