@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from core import clock, idempotency
 from core.config import Settings
 from core.db import UnitOfWork
-from core.errors import DomainError
+from core.errors import DomainError, Invalid, http_answer
 from core.i18n import gettext, lazy_gettext
 
 ENGINE_KEY = "spares.engine"
@@ -58,19 +58,15 @@ class SparesJSONProvider(DefaultJSONProvider):
 
 
 def validation_error_answer(error: ValidationError) -> Any:
-    """flask-openapi3's hook: pydantic errors as our JSON error body, status 422."""
-    fields = [
-        {
-            "field": ".".join(str(part) for part in item["loc"]),
-            "message": item["msg"],
-        }
-        for item in error.errors(include_url=False, include_input=False)
-    ]
-    summary = "; ".join(
-        f"{f['field']}: {f['message']}" if f["field"] else f["message"] for f in fields
-    )
-    response = jsonify({"error": "invalid", "detail": summary, "fields": fields})
-    response.status_code = 422
+    """flask-openapi3's hook: a request the schema refuses is answered like any
+    other ``Invalid`` (422, ``core.errors.ValidationErrorOut``)."""
+    return _api_error(Invalid.from_validation(error))
+
+
+def _api_error(error: DomainError) -> Response:
+    body, status = http_answer(error)
+    response = jsonify(body)
+    response.status_code = status
     return response
 
 
@@ -107,12 +103,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Any:
         if is_api_request():
-            return jsonify(error.to_json()), error.status
+            return _api_error(error)
         return render_template("error.html", status=error.status, detail=error.detail), error.status
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
         status = error.code or 500
+        if is_api_request() and status == Invalid.status:
+            return _api_error(Invalid(error.description or "invalid request"))
         if is_api_request():
             body = {
                 "error": (error.name or "error").lower().replace(" ", "_"),

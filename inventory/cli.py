@@ -63,8 +63,10 @@ def _run_import(kind: str, file: Path) -> None:
     try:
         report = run(uow(), auth.system_actor(), _read(file))
     except Invalid as error:
-        for problem in error.extra.get("problems", []):
-            click.echo(str(imports.Problem(**problem)), err=True)
+        for problem in error.fields:
+            click.echo(
+                str(imports.Problem(problem.line or 1, problem.field, problem.message)), err=True
+            )
         raise
     click.echo(report.summary())
 

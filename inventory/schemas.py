@@ -65,16 +65,6 @@ Bin = Annotated[
 ]
 
 
-class ProblemOut(BaseModel):
-    line: int = Field(description="line of the file, header = 1")
-    column: str = Field(description="column name; empty for a whole-line problem")
-    reason: str
-
-
-class ImportErrorOut(ErrorOut):
-    problems: list[ProblemOut] = Field(description="every bad line of the file")
-
-
 class InsufficientOut(ErrorOut):
     depot: str | None = None
     part_number: str | None = None

@@ -68,9 +68,9 @@ def import_command(file: Path, username: str | None) -> None:
     try:
         result = calendars.import_days(uow(), actor, file.read_bytes())
     except Invalid as error:
-        for item in error.extra.get("errors", []):
-            where = f"line {item['line']}" + (f", {item['column']}" if item["column"] else "")
-            click.echo(f"{file.name}: {where}: {item['reason']}", err=True)
+        for item in error.fields:
+            where = f"line {item.line}" + (f", {item.field}" if item.field else "")
+            click.echo(f"{file.name}: {where}: {item.message}", err=True)
         raise
     click.echo(f"imported {file.name}: {result}")
 

@@ -67,10 +67,10 @@ def import_command(file: Path, username: str | None) -> None:
     try:
         result = lane_edits.import_lanes_csv(uow(), _actor(username), text)
     except Invalid as error:
-        for problem in error.extra.get("errors", []):
-            column = f" {problem['column']}" if problem["column"] else ""
-            where = f"line {problem['line']}{column}"
-            click.echo(f"{file}:{where}: {problem['reason']}", err=True)
+        for problem in error.fields:
+            column = f" {problem.field}" if problem.field else ""
+            where = f"line {problem.line}{column}"
+            click.echo(f"{file}:{where}: {problem.message}", err=True)
         raise
     click.echo(
         f"imported {result.rows} rows: {len(result.changed)} lanes changed, "

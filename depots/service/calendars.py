@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from core import clock
 from core.auth import Actor
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
-from core.errors import Invalid, NotFound
+from core.errors import FieldProblem, Invalid, NotFound
 from core.i18n import gettext, lazy_gettext, ngettext
 from depots.calendar import WorkingCalendar, add_working_hours, working_hours_between
 from depots.models import Calendar, CalendarDay
@@ -112,9 +112,6 @@ class RowError:
     line: int
     column: str
     reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -300,8 +297,8 @@ def import_days(uow: UnitOfWork, actor: Actor | None, content: str | bytes) -> I
     """Add or replace every day listed in a CSV file (``calendar,day,kind,name``).
 
     Days not in the file are kept. The file is checked as a whole first: any bad
-    row raises ``Invalid`` whose ``errors`` list every problem as
-    ``{line, column, reason}`` (line 1 is the header), and nothing is imported.
+    row raises ``Invalid`` whose ``fields`` list every problem (``line``, 1 is
+    the header; ``field``, the column; ``message``), and nothing is imported.
     Administrators only (``Forbidden``).
     """
     _require_admin(actor)
@@ -319,7 +316,7 @@ def import_days(uow: UnitOfWork, actor: Actor | None, content: str | bytes) -> I
                 "%(num)d problems in the file; nothing imported",
                 len(errors),
             ),
-            errors=[error.as_dict() for error in errors],
+            fields=[FieldProblem(error.column, error.reason, line=error.line) for error in errors],
         )
     created = replaced = unchanged = 0
     for entry in rows:

@@ -21,7 +21,7 @@ from sqlmodel import select
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
-from core.errors import Invalid, NotFound
+from core.errors import FieldProblem, Invalid, NotFound
 from core.i18n import gettext
 from depots import lanes as rule
 from depots.lanes import LaneTerms
@@ -65,7 +65,7 @@ class ImportResult:
 
 def _invalid_terms(errors: dict[str, str]) -> Invalid:
     detail = "; ".join(errors.values())
-    return Invalid(detail, fields=[{"field": k, "message": v} for k, v in errors.items()])
+    return Invalid(detail, fields=[FieldProblem(k, v) for k, v in errors.items()])
 
 
 def _locked_lane(uow: UnitOfWork, lane_id: int) -> Lane:
@@ -222,8 +222,8 @@ def _locked_lanes(uow: UnitOfWork, lane_ids: Sequence[int]) -> dict[int, Lane]:
 def update_lanes(uow: UnitOfWork, actor: Actor, changes: Sequence[LaneChange]) -> list[LaneInfo]:
     """Apply several lane edits all-or-nothing; every lane given becomes ``edited``.
 
-    Planners/admins only. ``Invalid`` lists every bad entry in ``errors``
-    (``item`` = position in ``changes`` from 0, ``field``, ``reason``) and
+    Planners/admins only. ``Invalid`` lists every bad entry in ``fields``
+    (``field`` = position in ``changes`` from 0 and the field, ``0.hours``) and
     changes nothing. Answers the updated lanes in the order given.
     """
     actor.require_role(*EDITORS)
@@ -247,7 +247,7 @@ def update_lanes(uow: UnitOfWork, actor: Actor, changes: Sequence[LaneChange]) -
                     for p in problems
                 ),
             ),
-            errors=[{"item": p.where, "field": p.column, "reason": p.reason} for p in problems],
+            fields=[FieldProblem(f"{p.where}.{p.column}", p.reason) for p in problems],
         )
     lanes = _locked_lanes(uow, [lane_id for lane_id, _, _ in resolved])
     now = clock.now()
@@ -282,8 +282,8 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
     """Import lanes from CSV text (header ``from_depot,to,kind,mode,hours,cost``).
 
     The file is checked as a whole: if any row is bad, ``Invalid`` lists every
-    problem in ``errors`` (``line`` as an editor counts them, header = line 1,
-    ``column``, ``reason``) and nothing is written. Otherwise each row whose
+    problem in ``fields`` (``line`` as an editor counts them, header = line 1,
+    ``field`` the column, ``message``) and nothing is written. Otherwise each row whose
     values differ from the stored lane is applied and marked ``edited``; rows
     equal to the stored lane are left alone, so exporting and re-importing a
     file does not pin every lane. Planners/admins only.
@@ -310,9 +310,7 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
                 missing=", ".join(missing),
                 header=",".join(CSV_COLUMNS),
             ),
-            errors=[
-                {"line": 1, "column": column, "reason": gettext("missing")} for column in missing
-            ],
+            fields=[FieldProblem(column, gettext("missing"), line=1) for column in missing],
         )
     position = {column: names.index(column) for column in CSV_COLUMNS}
 
@@ -373,7 +371,7 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
                 f"line {p.where}" + (f" {p.column}" if p.column else "") + f": {p.reason}"
                 for p in problems
             ),
-            errors=[{"line": p.where, "column": p.column, "reason": p.reason} for p in problems],
+            fields=[FieldProblem(p.column, p.reason, line=p.where) for p in problems],
         )
     if not rows:
         raise Invalid("the file has a header but no lanes")

@@ -287,7 +287,7 @@ def calendar_import() -> Any:
             code,
             year,
             status=422,
-            import_errors=error.extra.get("errors", []),
+            import_errors=error.fields,
             import_detail=error.detail,
         )
     flash(gettext("Imported: %(result)s.", result=result), "ok")

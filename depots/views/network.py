@@ -257,7 +257,7 @@ def lane_edit(lane_id: int) -> Any:
         try:
             saved = lane_edits.update_lane(uow(), _actor(), lane_id, **values)
         except Invalid as error:
-            errors = {item["field"]: item["message"] for item in error.extra.get("fields", [])}
+            errors = {problem.field: problem.message for problem in error.fields}
             errors = errors or {"form": error.detail}
             status = 422
         else:
@@ -311,9 +311,7 @@ def lanes_import() -> Any:
             raise Invalid(gettext("the file is not UTF-8 text; save it as CSV UTF-8")) from None
         result = lane_edits.import_lanes_csv(uow(), _actor(), text)
     except Invalid as error:
-        return _render_lanes(
-            status=422, import_errors=error.extra.get("errors", []), import_detail=error.detail
-        )
+        return _render_lanes(status=422, import_errors=error.fields, import_detail=error.detail)
     flash(
         gettext(
             "Imported %(rows)s lane rows: %(changed)s changed, %(unchanged)s already as given.",

@@ -10,13 +10,12 @@ from flask_openapi3 import Tag
 from werkzeug.exceptions import UnsupportedMediaType
 
 from core import auth, clock
-from core.errors import Invalid
+from core.errors import Invalid, ValidationErrorOut
 from core.web import answer_once, uow
 from inventory.api import api
 from inventory.api.answers import READERS
 from inventory.schemas import (
     ErrorOut,
-    ImportErrorOut,
     ImportOut,
     LedgerCsvQuery,
     StockCsvQuery,
@@ -117,7 +116,13 @@ def get_ledger_csv(query: LedgerCsvQuery) -> Any:
 @api.post(
     "/parts/import",
     tags=[CSV],
-    responses={200: ImportOut, 401: ErrorOut, 403: ErrorOut, 415: ErrorOut, 422: ImportErrorOut},
+    responses={
+        200: ImportOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        415: ErrorOut,
+        422: ValidationErrorOut,
+    },
     openapi_extensions=CSV_UPLOAD,
     summary="Create and update parts from CSV; any bad row: 422 listing every problem, "
     "nothing imported (planners)",
@@ -132,7 +137,13 @@ def import_parts() -> Any:
 @api.post(
     "/stock/import",
     tags=[CSV],
-    responses={200: ImportOut, 401: ErrorOut, 403: ErrorOut, 415: ErrorOut, 422: ImportErrorOut},
+    responses={
+        200: ImportOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        415: ErrorOut,
+        422: ValidationErrorOut,
+    },
     openapi_extensions=CSV_UPLOAD,
     summary="Book stock receipts from CSV; any bad row: 422 listing every problem, "
     "nothing booked (planners)",

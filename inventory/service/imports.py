@@ -22,7 +22,7 @@ from sqlalchemy import insert, select, update
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, transactional
-from core.errors import Invalid
+from core.errors import FieldProblem, Invalid
 from core.i18n import gettext
 from depots.models import Depot
 from inventory.models import Bucket, LedgerEntry, Location, Part, PartIn, Unit
@@ -63,8 +63,8 @@ class Problem:
     column: str
     reason: str
 
-    def as_dict(self) -> dict[str, int | str]:
-        return {"line": self.line, "column": self.column, "reason": self.reason}
+    def as_field_problem(self) -> FieldProblem:
+        return FieldProblem(self.column, self.reason, line=self.line)
 
     def __str__(self) -> str:
         if self.column:
@@ -123,7 +123,7 @@ def decode_csv(data: bytes) -> str:
             continue
     raise Invalid(
         gettext("the file is not text in UTF-8 or GB18030"),
-        problems=[Problem(1, "", gettext("not UTF-8 or GB18030 text")).as_dict()],
+        fields=[Problem(1, "", gettext("not UTF-8 or GB18030 text")).as_field_problem()],
     )
 
 
@@ -245,7 +245,7 @@ def _refuse(problems: list[Problem], kind: str) -> Invalid:
             shown=shown,
             more=more,
         ),
-        problems=[p.as_dict() for p in problems],
+        fields=[p.as_field_problem() for p in problems],
     )
 
 
@@ -395,7 +395,7 @@ def import_parts(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
     blank optional cells keep their current values, except a blank
     ``superseded_by``, which clears the supersession. ``superseded_by`` may name
     a part defined further down the same file. Raises ``Forbidden`` for other
-    roles and ``Invalid`` (``extra["problems"]``: every bad line, column, reason)
+    roles and ``Invalid`` (``fields``: every bad line, column, reason)
     when any row is bad; then nothing is written.
     """
     actor.require_role(*IMPORT_ROLES)
@@ -599,7 +599,7 @@ def import_stock(uow: UnitOfWork, actor: Actor, csv_text: str) -> ImportReport:
     ``condition`` (default good) are optional. Rows for the same depot and part
     add up. Each row becomes ledger entries of a receipt movement, one movement per
     depot (split every 500 rows), all referenced ``IMPORT-<local time>``. Raises
-    ``Forbidden`` for other roles and ``Invalid`` (``extra["problems"]``: every
+    ``Forbidden`` for other roles and ``Invalid`` (``fields``: every
     bad line, column, reason) when any row is bad; then nothing is booked.
     """
     actor.require_role(*IMPORT_ROLES)

@@ -75,7 +75,7 @@ def csv_import() -> Any:
     try:
         report = run(uow(), current_actor(), _uploaded_text())
     except DomainError as error:
-        problems = error.extra.get("problems") or []
+        problems = error.fields if isinstance(error, Invalid) else ()
         return form_with_error(
             "inventory/import.html", error, kind=kind, kinds=CSV_KINDS, problems=problems
         )

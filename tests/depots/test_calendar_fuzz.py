@@ -128,7 +128,7 @@ def test_odd_csv_files_are_refused_whole(engine) -> None:
         try:
             calendars.import_days(uow, None, "\n".join(lines))
         except Invalid as error:
-            assert error.extra["errors"], error.detail
+            assert error.fields, error.detail
             assert calendars.export_days(uow) == before
         else:
             # Only whole, valid files get in (2027 days here); put the database back.

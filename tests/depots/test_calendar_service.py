@@ -257,7 +257,7 @@ def test_a_file_with_bad_rows_lists_every_problem_and_imports_nothing(uow: UnitO
     )
     with pytest.raises(Invalid) as caught:
         calendars.import_days(uow, None, content)
-    problems = [(e["line"], e["column"]) for e in caught.value.extra["errors"]]
+    problems = [(e.line, e.field) for e in caught.value.fields]
     assert problems == [
         (3, "day"),
         (4, "calendar"),
@@ -270,7 +270,7 @@ def test_a_file_with_bad_rows_lists_every_problem_and_imports_nothing(uow: UnitO
         (11, "name"),
     ]
     assert "nothing imported" in caught.value.detail
-    assert all(e["reason"] for e in caught.value.extra["errors"])
+    assert all(e.message for e in caught.value.fields)
     assert calendars.export_days(uow) == before
 
 
@@ -287,4 +287,4 @@ def test_a_file_with_bad_rows_lists_every_problem_and_imports_nothing(uow: UnitO
 def test_a_malformed_file_is_invalid(uow: UnitOfWork, content: str | bytes, reason: str) -> None:
     with pytest.raises(Invalid) as caught:
         calendars.import_days(uow, None, content)
-    assert any(reason in e["reason"] for e in caught.value.extra["errors"])
+    assert any(reason in e.message for e in caught.value.fields)

@@ -148,9 +148,7 @@ def test_bulk_edit_is_all_or_nothing(client, planner):
     )
     assert answer.status_code == 422
     body = answer.get_json()
-    assert body["errors"] == [
-        {"item": 1, "field": "to", "reason": "unknown city or depot 'Atlantis'"}
-    ]
+    assert body["fields"] == [{"field": "1.to", "message": "unknown city or depot 'Atlantis'"}]
     assert _lane(client, planner, "SH", "Hangzhou") == before
 
 

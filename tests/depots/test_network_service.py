@@ -202,7 +202,7 @@ def test_bad_values_are_all_reported_and_change_nothing(uow, planner):
     lane = network.find_lane(uow, "BJ", "Shanghai")
     with pytest.raises(Invalid) as raised:
         lane_edits.update_lane(uow, planner, lane.id, mode="boat", hours="241", cost="-1")
-    assert {item["field"] for item in raised.value.extra["fields"]} == {"mode", "hours", "cost"}
+    assert {item.field for item in raised.value.fields} == {"mode", "hours", "cost"}
     assert network.get_lane(uow, lane.id) == lane
 
 
@@ -243,12 +243,12 @@ def test_bulk_edit_with_one_bad_entry_changes_nothing_and_names_every_bad_entry(
                 LaneChange("SH", "hangzhou", "road", "6", "90"),
             ],
         )
-    errors = raised.value.extra["errors"]
-    assert {(e["item"], e["field"]) for e in errors} == {
-        (1, "to"),
-        (2, "from_depot"),
-        (2, "hours"),
-        (3, "to"),  # the same lane twice
+    errors = raised.value.fields
+    assert {e.field for e in errors} == {
+        "1.to",
+        "2.from_depot",
+        "2.hours",
+        "3.to",  # the same lane twice
     }
     assert _lane_rows(uow) == before
 
@@ -302,7 +302,7 @@ def test_import_with_bad_rows_reports_every_one_and_writes_nothing(uow, planner)
     )
     with pytest.raises(Invalid) as raised:
         lane_edits.import_lanes_csv(uow, planner, csv_text)
-    errors = [(e["line"], e["column"]) for e in raised.value.extra["errors"]]
+    errors = [(e.line, e.field) for e in raised.value.fields]
     assert errors == [
         (3, "to"),
         (4, "from_depot"),

@@ -58,14 +58,15 @@ def test_a_bad_upload_lists_every_problem_and_imports_nothing(client, auth_for, 
     body = answer.get_json()
     assert body["error"] == "invalid"
     assert body["detail"].startswith("3 problem(s) on 3 line(s)")
-    assert body["problems"] == [
+    assert body["fields"] == [
         {
             "line": 1,
-            "column": "colour",
-            "reason": "unknown column; the columns are depot, part_number, qty, serials, condition",
+            "field": "colour",
+            "message": "unknown column; the columns are "
+            "depot, part_number, qty, serials, condition",
         },
-        {"line": 3, "column": "qty", "reason": "must be a whole number > 0"},
-        {"line": 4, "column": "depot", "reason": "unknown depot 'MARS'"},
+        {"line": 3, "field": "qty", "message": "must be a whole number > 0"},
+        {"line": 4, "field": "depot", "message": "unknown depot 'MARS'"},
     ]
     assert queries.stock(UnitOfWork(engine), part_number=part) == []
 

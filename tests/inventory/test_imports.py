@@ -21,7 +21,7 @@ PARTS_HEADER = "part_number,description,family,serialized,unit_cost"
 
 
 def _problems(error: pytest.ExceptionInfo[Invalid]) -> set[tuple[int, str]]:
-    return {(p["line"], p["column"]) for p in error.value.extra["problems"]}
+    return {(p.line, p.field) for p in error.value.fields}
 
 
 def _part_numbers(uow) -> list[str]:
@@ -125,7 +125,7 @@ def test_a_cycle_through_the_catalogue_is_refused(uow, planner, make_part):
             uow, planner, f"{PARTS_HEADER},superseded_by\nCYC-A,a,optic,no,1,CYC-B\n"
         )
     assert _problems(error) == {(2, "superseded_by")}
-    assert "CYC-A -> CYC-B -> CYC-A" in error.value.extra["problems"][0]["reason"]
+    assert "CYC-A -> CYC-B -> CYC-A" in error.value.fields[0].message
 
 
 @pytest.mark.parametrize(
@@ -246,7 +246,7 @@ def test_every_bad_stock_row_is_reported_and_nothing_is_booked(uow, planner, mak
         (17, "serials"),
         (18, "depot"),
     }
-    reasons = {(p["line"], p["column"]): p["reason"] for p in error.value.extra["problems"]}
+    reasons = {(p.line, p.field): p.message for p in error.value.fields}
     assert reasons[(5, "qty")] == "must be a whole number > 0"
     assert reasons[(15, "serials")] == f"serial {s[2]} is already on line 14"
     assert _ledger_size(uow) == size
@@ -338,7 +338,7 @@ def test_unreadable_csv_is_reported_not_crashed_on(uow, planner):
     with pytest.raises(Invalid) as error:
         imports.import_stock(uow, planner, "depot,part_number,qty\nBJ,A\x00B,1\n")
     assert _problems(error) == {(2, "part_number")}
-    assert error.value.extra["problems"][0]["reason"] == "must not contain control characters"
+    assert error.value.fields[0].message == "must not contain control characters"
 
 
 # --- exports ---------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def test_an_installed_serial_cannot_be_received_into_stock(
         data=csv,
         content_type="text/csv",
     )
-    assert any("two places" in p["reason"] for p in refused["problems"]), refused
+    assert any("two places" in p["message"] for p in refused["fields"]), refused
     assert queries.stock(UnitOfWork(engine), part_number=part) == []
 
 
