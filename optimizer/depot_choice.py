@@ -238,13 +238,16 @@ def offered_options(candidates: Iterable[Candidate], due: datetime) -> dict[str,
         if emergency is None:
             offers[candidate.depot] = Offer(STANDARD, standard, "")
         elif standard_on_time is not None:
-            note = f"not booked: standard service from {standard_on_time} meets the due time"
+            # A depot on time by standard is its own reason; naming another on-time
+            # depot there told the reader of the chosen depot the wrong one.
+            on_time = candidate.depot if standard.arrives_at <= due else standard_on_time
+            note = f"not booked: standard service from {on_time} meets the due time"
             offers[candidate.depot] = Offer(
                 STANDARD,
                 standard,
                 note,
                 NOT_BOOKED_STANDARD_ON_TIME,
-                {"depot": standard_on_time},
+                {"depot": on_time},
             )
         elif emergency.arrives_at < standard.arrives_at:
             sooner = standard.arrives_at - emergency.arrives_at

@@ -138,6 +138,26 @@ def test_standard_service_is_used_everywhere_when_some_depot_meets_the_due_time_
     assert bj.reason == "arrives 2026-03-02 16:00, after the due time"
 
 
+def test_a_depot_on_time_by_standard_service_is_named_as_why_its_courier_is_not_booked():
+    decision = choose_depot(
+        [
+            depot("CD", quote(1, "600.00"), quote(6, "1800.00")),
+            depot("SH", quote(8, "80.00"), quote(9, "240.00")),
+            depot("XA", quote(-2, "500.00"), quote(3, "1500.00")),
+        ],
+        DUE,
+    )
+    assert decision.depot == "SH" and decision.service == "standard"
+    notes = {
+        alt.depot: (alt.emergency_code, dict(alt.emergency_args)) for alt in decision.alternatives
+    }
+    assert notes["SH"] == ("not_booked_standard_on_time", {"depot": "SH"})
+    assert notes["CD"] == ("not_booked_standard_on_time", {"depot": "CD"})
+    # A depot late by standard names one that is on time by it.
+    assert notes["XA"][0] == "not_booked_standard_on_time"
+    assert notes["XA"][1]["depot"] in {"CD", "SH"}
+
+
 def test_when_nothing_meets_the_due_time_c1_gets_the_earliest_arrival_emergency_included():
     # Standard leaves next morning; the emergency courier leaves within the hour.
     decision = choose_depot(
