@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     _init_security(app)
     init_i18n(app, Path(__file__).resolve().parent)
     register_error_handlers(app)
+    _init_observability(app, settings)
     _register_blueprints(app)
     _register_cli(app)
     _register_template_helpers(app)
@@ -121,6 +122,13 @@ def _init_security(app: OpenAPI) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def _init_observability(app: OpenAPI, settings: Settings) -> None:
+    from core.observability import init_observability
+    from rma.service.figures import operational_figures as rma_figures
+
+    init_observability(app, settings, [rma_figures])
 
 
 def _register_blueprints(app: OpenAPI) -> None:

@@ -30,7 +30,14 @@ FACTORY_KEY = "spares.factory"
 
 
 class SparesGroup(FlaskGroup):
-    """Flask's CLI group, plus one readable line when the database is unusable."""
+    """Flask's CLI group, plus one readable line when the database is unusable, and
+    a development server (`run`) that logs like `spares serve`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from core.observability import logged_run_command
+
+        self.add_command(logged_run_command())
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -58,6 +58,12 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "spares@localhost"
+    # /metrics answers these addresses or networks (comma-separated), or a request
+    # with this bearer token; with neither it is off (core.observability).
+    metrics_allowed_ips: str = ""
+    metrics_token: str | None = None
+    log_level: str = "INFO"
+    log_format: str = "json"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -81,6 +87,10 @@ def load_settings(**overrides: object) -> Settings:
         "smtp_password": os.environ.get("SMTP_PASSWORD") or None,
         "smtp_starttls": _flag("SMTP_STARTTLS"),
         "mail_from": os.environ.get("MAIL_FROM", "spares@localhost"),
+        "metrics_allowed_ips": os.environ.get("METRICS_ALLOWED_IPS", ""),
+        "metrics_token": os.environ.get("METRICS_TOKEN") or None,
+        "log_level": os.environ.get("LOG_LEVEL", "INFO"),
+        "log_format": os.environ.get("LOG_FORMAT", "json").strip().lower(),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -8,6 +8,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from core.config import load_settings
+from core.observability import gunicorn_log_config, prepare_worker_metrics
+
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -34,6 +37,8 @@ def run_gunicorn(
     if workers > 1 and "RATELIMIT_STORAGE_URI" not in os.environ:
         # In-memory counters are per process: N workers would allow N times the limit.
         os.environ["RATELIMIT_STORAGE_URI"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    # Every worker's request counters go to one directory, summed on each scrape.
+    prepare_worker_metrics(port)
     _Gunicorn(
         factory,
         {
@@ -41,9 +46,10 @@ def run_gunicorn(
             "workers": workers,
             "timeout": timeout,
             "preload_app": False,
-            "accesslog": "-",
+            # gunicorn's messages and the app's (one JSON line per request, which
+            # replaces gunicorn's access log) through one handler on standard error.
             "errorlog": "-",
-            "loglevel": "info",
+            "logconfig_dict": gunicorn_log_config(load_settings()),
             # gunicorn's control socket defaults to one path per machine user, so
             # two servers (demo and tests, or parallel CI jobs) would take each
             # other's; Spares does not use it.
