@@ -22,7 +22,6 @@ from core.web import (
     ENGINE_KEY,
     SETTINGS_KEY,
     SparesJSONProvider,
-    limiter,
     register_error_handlers,
     validation_error_answer,
 )
@@ -64,17 +63,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
-        RATELIMIT_HEADERS_ENABLED=True,
-        LOGIN_RATE_LIMIT=settings.login_rate_limit,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[FACTORY_KEY] = create_app
     app.extensions[ENGINE_KEY] = engine or make_engine(settings.database_url)
 
-    _init_security(app)
+    _init_security(app, settings)
     init_i18n(app, Path(__file__).resolve().parent)
     register_error_handlers(app)
     _init_observability(app, settings)
@@ -84,18 +79,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     return app
 
 
-def _init_security(app: OpenAPI) -> None:
+def _init_security(app: OpenAPI, settings: Settings) -> None:
+    from core.login_limit import init_login_limit
+    from core.views.session import signed_in_actor_for
+
     csrf = CSRFProtect(app)
-    limiter.init_app(app)
+    init_login_limit(app, settings)
     login_manager = LoginManager(app)
     login_manager.login_view = "core.login"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def _load_user(user_id: str) -> auth.Actor | None:
-        if not user_id.isdigit():
-            return None
-        return auth.load_actor(UnitOfWork(app.extensions[ENGINE_KEY]), int(user_id))
+    # A page request is signed in while its server-side session lives (core.sessions).
+    login_manager.user_loader(signed_in_actor_for)
 
     @app.before_request
     def _authenticate_api_or_check_csrf() -> None:

@@ -109,7 +109,8 @@ class Actor(UserMixin):
     depot_code: str | None = None
     full_name: str = ""
     language: str | None = None  # the interface language chosen, None: the browser's
-    # Changes with the password: a browser session signed in under another password ends.
+    # The password this actor was authenticated with (``password_stamp``): a browser
+    # session starts only while it is still the user's (``core.sessions``).
     session_stamp: str = ""
 
     @classmethod
@@ -159,8 +160,8 @@ class Actor(UserMixin):
 
 
 def password_stamp(stored_password_hash: str) -> str:
-    """A short fingerprint of a stored password hash, kept in the browser session at
-    sign-in: once the password changes, sessions signed in before no longer match."""
+    """A short fingerprint of a stored password hash: what an actor was authenticated
+    with, so a session is not started under a password changed in between."""
     return hashlib.sha256(stored_password_hash.encode()).hexdigest()[:16]
 
 
@@ -292,12 +293,6 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
     if user is None or not user.active or not check_password_hash(user.password_hash, password):
         raise Unauthorized(gettext("unknown user or wrong password"))
     return Actor.of(user)
-
-
-@read_only
-def load_actor(uow: UnitOfWork, user_id: int) -> Actor | None:
-    user = uow.session.get(User, user_id)
-    return Actor.of(user) if user is not None and user.active else None
 
 
 @transactional

@@ -49,8 +49,13 @@ class Settings:
     secret_key: str
     secure_cookies: bool = False
     token_ttl_hours: int = 12
+    # A browser session unused this long is over (core.sessions).
+    session_idle_hours: int = 12
     min_password_length: int = 10
     ratelimit_storage_uri: str = "memory://"
+    ratelimit_key_prefix: str = ""
+    # Reverse proxies in front that set X-Forwarded-For (core.login_limit); 0: none.
+    forwarded_hops: int = 0
     login_rate_limit: str = "10 per minute"
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -78,8 +83,11 @@ def load_settings(**overrides: object) -> Settings:
         "secret_key": overrides.pop("secret_key", None) or _secret_key(),
         "secure_cookies": _flag("SESSION_COOKIE_SECURE"),
         "token_ttl_hours": int(os.environ.get("TOKEN_TTL_HOURS", "12")),
+        "session_idle_hours": int(os.environ.get("SESSION_IDLE_HOURS", "12")),
         "min_password_length": int(os.environ.get("MIN_PASSWORD_LENGTH", "10")),
         "ratelimit_storage_uri": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "ratelimit_key_prefix": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
+        "forwarded_hops": int(os.environ.get("FORWARDED_HOPS", "0")),
         "login_rate_limit": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "smtp_host": os.environ.get("SMTP_HOST", "localhost"),
         "smtp_port": int(os.environ.get("SMTP_PORT", "25")),

@@ -16,6 +16,7 @@ MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 # models module must be listed here for migrations (and their check) to see it.
 MODEL_MODULES = (
     "core.auth",
+    "core.sessions",
     "depots.models",
     "core.idempotency",
     "inventory.models",

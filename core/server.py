@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from core.config import load_settings
+from core.login_limit import require_shared_store
 from core.observability import gunicorn_log_config, prepare_worker_metrics
-
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class _Gunicorn(BaseApplication):
@@ -34,9 +32,8 @@ def run_gunicorn(
     factory: Callable[[], Any], *, host: str, port: int, workers: int, timeout: int
 ) -> None:
     """Serve the apps ``factory`` builds (one per worker, after the fork)."""
-    if workers > 1 and "RATELIMIT_STORAGE_URI" not in os.environ:
-        # In-memory counters are per process: N workers would allow N times the limit.
-        os.environ["RATELIMIT_STORAGE_URI"] = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+    # Several workers share one sign-in count, or the server does not start.
+    require_shared_store(workers)
     # Every worker's request counters go to one directory, summed on each scrape.
     prepare_worker_metrics(port)
     _Gunicorn(

@@ -6,13 +6,11 @@ administrator (or the operator at the terminal, ``auth.system_actor``). The rule
 
 * an administrator cannot deactivate or demote themselves, and the last active
   administrator cannot be removed at all, so someone can always manage the users;
-* deactivating revokes every API token of the user in the same transaction, and
-  their browser sessions end on their next request, because the session loader
-  refuses inactive users (``auth.load_actor``);
-* a new password ends every browser session signed in with the old one (the
-  session keeps the password's stamp, ``auth.password_stamp``), and an
-  administrator's reset revokes the API tokens too (the old password may be what
-  leaked); a user changing their own password stays signed in where they did it;
+* deactivating ends every browser session of the user on the server and revokes
+  every API token, in the same transaction (``core.sessions``);
+* a new password ends the user's browser sessions, and an administrator's reset
+  revokes the API tokens too (the old password may be what leaked); a user
+  changing their own password stays signed in in the session they did it from;
 * the locking writer locks, in one statement sorted by id, the acting user, the
   target and every active administrator, so two administrators removing each other
   at the same moment cannot leave the system without one.
@@ -27,7 +25,7 @@ from sqlalchemy import case, func, or_, text
 from sqlmodel import col, select
 from werkzeug.security import check_password_hash
 
-from core import auth
+from core import auth, sessions
 from core.auth import Actor, Role, User
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -241,6 +239,7 @@ def deactivate(uow: UnitOfWork, actor: Actor, user: UserKey) -> int:
     target.active = False
     uow.session.add(target)
     assert target.id is not None
+    sessions.end_user_sessions(uow.session, target.id, sessions.DEACTIVATED)
     return auth.revoke_all_tokens(uow.session, target.id)
 
 
@@ -257,23 +256,32 @@ def reactivate(uow: UnitOfWork, actor: Actor, user: UserKey) -> UserView:
 def reset_password(
     uow: UnitOfWork, actor: Actor, user: UserKey, password: str, *, min_password_length: int
 ) -> int:
-    """Set a new password for a user (who may then change it on their profile) and
-    revoke their API tokens; returns how many live tokens were revoked."""
+    """Set a new password for a user (who may then change it on their profile), end
+    their browser sessions and revoke their API tokens; returns how many live tokens
+    were revoked."""
     target, _ = _locked(uow, actor, user)
     auth.validate_password(password, min_password_length)
     target.password_hash = auth.password_hash(password)
     uow.session.add(target)
     assert target.id is not None
+    sessions.end_user_sessions(uow.session, target.id, sessions.PASSWORD)
     return auth.revoke_all_tokens(uow.session, target.id)
 
 
 @transactional
 def change_own_password(
-    uow: UnitOfWork, actor: Actor, current: str, new: str, *, min_password_length: int
-) -> str:
+    uow: UnitOfWork,
+    actor: Actor,
+    current: str,
+    new: str,
+    *,
+    min_password_length: int,
+    keep_session: str | None = None,
+) -> int:
     """A signed-in user changes their password: the current one must be right, the
-    new one long enough and different. Returns the new session stamp (the session
-    that changed it keeps going; the user's other sessions end)."""
+    new one long enough and different. The browser session ``keep_session`` (the
+    token of the one it was changed from) goes on; the user's other sessions end.
+    Returns how many sessions ended."""
     me = _own_row(uow, actor)
     if not check_password_hash(me.password_hash, current):
         raise Invalid(gettext("The current password is not right."), field="current_password")
@@ -284,7 +292,10 @@ def change_own_password(
         )
     me.password_hash = auth.password_hash(new)
     uow.session.add(me)
-    return auth.password_stamp(me.password_hash)
+    assert me.id is not None
+    return sessions.end_user_sessions(
+        uow.session, me.id, sessions.PASSWORD, keep_token=keep_session
+    )
 
 
 @transactional

@@ -1,5 +1,6 @@
-"""Everyone's profile: the interface language (taking effect on the next page) and
-the password. The rules are in ``core.users``."""
+"""Everyone's profile: the interface language (taking effect on the next page), the
+password, and the signed-in sessions. The rules are in ``core.users`` and
+``core.sessions``."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 
-from core import auth
+from core import auth, sessions
 from core import users as service
 from core.errors import DomainError, Invalid
-from core.i18n import LANGUAGES, force_locale, gettext, language_for, lazy_gettext
+from core.i18n import LANGUAGES, force_locale, gettext, language_for, lazy_gettext, ngettext
 from core.views import views
 from core.views.forms import show_error, signed_in_actor
-from core.views.session import remember_password_stamp
+from core.views.session import session_idle, session_token
 from core.web import settings, uow
 
 # The choice that stores no language: pages follow the browser's Accept-Language.
@@ -44,6 +45,7 @@ def _profile_page(
             language_error=language_error,
             password_form=password_form or PasswordChangeForm(formdata=None),
             min_length=settings().min_password_length,
+            sessions=sessions.live_sessions(uow(), actor, session_token(), idle=session_idle()),
         ),
         status,
     )
@@ -77,16 +79,29 @@ def profile_password() -> Any:
     try:
         if (form.password.data or "") != (form.confirm.data or ""):
             raise Invalid(gettext("The two new passwords differ."), field="confirm")
-        stamp = service.change_own_password(
+        service.change_own_password(
             uow(),
             signed_in_actor(),
             form.current_password.data or "",
             form.password.data or "",
             min_password_length=settings().min_password_length,
+            keep_session=session_token(),
         )
     except DomainError as error:
         show_error(form, error)
         return _profile_page(status=error.status, password_form=form)
-    remember_password_stamp(stamp)
     flash(gettext("Password changed. Your other sessions are signed out."), "ok")
+    return redirect(url_for("core.profile"))
+
+
+@views.route("/profile/sessions/end-others", methods=["POST"])
+@auth.page_roles()
+def profile_end_other_sessions() -> Any:
+    """Sign out everywhere else: every session of the user but this one ends."""
+    token = session_token()
+    ended = sessions.end_other_sessions(uow(), signed_in_actor(), token) if token else 0
+    flash(
+        ngettext("%(num)d other session signed out.", "%(num)d other sessions signed out.", ended),
+        "ok",
+    )
     return redirect(url_for("core.profile"))

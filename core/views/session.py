@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,38 +12,47 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from core import auth
+from core import auth, sessions
 from core.errors import Unauthorized
 from core.i18n import gettext, lazy_gettext
 from core.views import views
-from core.web import add_nav, current_nav, limiter, uow
+from core.web import add_nav, current_nav, limiter, settings, uow
 
 add_nav(lazy_gettext("Home"), "core.home", order=0)
 
-# The session keeps the stamp of the password it was signed in with (auth.password_stamp).
-STAMP_KEY = "password_stamp"
+# The browser's (signed) session cookie carries the server-side session's token.
+SESSION_TOKEN_KEY = "session_token"
 
 
-def remember_password_stamp(stamp: str) -> None:
-    """Keep this browser session going under a (new) password."""
-    session[STAMP_KEY] = stamp
+def session_token() -> str | None:
+    """The token of this browser's server-side session (``core.sessions``), if any."""
+    token = session.get(SESSION_TOKEN_KEY)
+    return token if isinstance(token, str) else None
+
+
+def signed_in_actor_for(user_id: str) -> auth.Actor | None:
+    """Flask-Login's user loader: the actor of this request's session, when the
+    session the cookie names is still live on the server and is ``user_id``'s."""
+    token = session_token()
+    if token is None or not user_id.isdigit():
+        return None
+    live = sessions.live_session(uow(), token, idle=session_idle())
+    if live is None or live.actor.id != int(user_id):
+        session.pop(SESSION_TOKEN_KEY, None)
+        return None
+    if live.needs_touch:
+        sessions.touch(uow(), live.id)
+    return live.actor
+
+
+def session_idle() -> timedelta:
+    return timedelta(hours=settings().session_idle_hours)
 
 
 @views.app_context_processor
 def _header_helpers() -> dict[str, Any]:
     """``current_nav(items)``: the one navigation item the header highlights."""
     return {"current_nav": lambda items: current_nav(items, request.path, request.endpoint)}
-
-
-@views.before_app_request
-def _end_sessions_of_an_old_password() -> None:
-    """A password changed since this session signed in ends it: the user is
-    anonymous from this request on (pages then ask them to sign in)."""
-    if request.path.startswith(("/api/", "/static/")):
-        return
-    if current_user.is_authenticated and session.get(STAMP_KEY) != current_user.session_stamp:
-        logout_user()
-        session.pop(STAMP_KEY, None)
 
 
 class LoginForm(FlaskForm):
@@ -89,12 +99,18 @@ def login() -> Any:
     if form.validate_on_submit():
         try:
             actor = auth.authenticate(uow(), form.username.data or "", form.password.data or "")
+            token = sessions.start_session(
+                uow(),
+                actor,
+                user_agent=request.user_agent.string,
+                address=request.remote_addr or "",
+            )
         except Unauthorized:
             form.password.errors = [gettext("Unknown user or wrong password.")]
             status = 401
         else:
+            session[SESSION_TOKEN_KEY] = token
             login_user(actor)
-            remember_password_stamp(actor.session_stamp)
             flash(gettext("Signed in as %(user)s.", user=actor.username), "ok")
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
@@ -104,8 +120,11 @@ def login() -> Any:
 
 @views.route("/logout", methods=["POST"])
 def logout() -> Any:
+    """Sign out: the session ends on the server, so a copy of the cookie is refused too."""
+    token = session.pop(SESSION_TOKEN_KEY, None)
+    if isinstance(token, str):
+        sessions.end_session(uow(), token)
     logout_user()
-    session.pop(STAMP_KEY, None)
     flash(gettext("Signed out."), "ok")
     return redirect(url_for("core.login"))
 

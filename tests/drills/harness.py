@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "spares-demo"
 CLI_TIMEOUT_S = 300.0
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 SERVER_START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 60.0
 LOG_TAIL_LINES = 40
@@ -90,8 +91,11 @@ class Deployment:
             "SPARES_INSTANCE": str(self.folder / "instance"),
             "SECRET_KEY": "drill-secret-key-not-for-production",
             # Every client process logs in; the drills are not about the login limit.
+            # Several workers must share one count (core.login_limit): Redis, under a
+            # prefix of this deployment's own.
             "LOGIN_RATE_LIMIT": "100000 per minute",
-            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL),
+            "RATELIMIT_KEY_PREFIX": f"drill-{os.getpid()}-{self.folder.name}",
             "PYTHONUNBUFFERED": "1",
             # gunicorn keeps a control socket in $XDG_RUNTIME_DIR: one folder per
             # deployment keeps concurrent servers apart.
@@ -131,22 +135,23 @@ class Deployment:
         self.must("demo")
 
     @contextmanager
-    def serve(self, workers: int) -> Iterator[Server]:
-        """`spares serve --workers N` on a free port, stopped (whole process group) on exit."""
+    def serve(self, workers: int, env: dict[str, str] | None = None) -> Iterator[Server]:
+        """`spares serve --workers N` on a free port, stopped (whole process group) on
+        exit; ``env`` adds to or overrides the deployment's environment."""
         port = free_port()
         log_path = self.folder / f"serve-{port}.log"
         command = [*spares_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [*command, "--workers", str(workers), "--timeout", "120"],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 cwd=REPO_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: the workers stop with it
             )
-        server = Server(f"http://127.0.0.1:{port}", log_path, workers)
+        server = Server(f"http://127.0.0.1:{port}", log_path, workers, process)
         try:
             server.wait_until_ready(process)
             yield server
@@ -187,11 +192,12 @@ def call(
     body: Any = None,
     token: str | None = None,
     timeout: float = REQUEST_TIMEOUT_S,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
     """One request on a fresh connection; the JSON body decoded when there is one."""
     url = urlsplit(base_url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-    headers = {"Accept": "application/json"}
+    headers = {"Accept": "application/json", **(headers or {})}
     payload = None
     if body is not None:
         payload = json.dumps(body).encode()
@@ -221,6 +227,7 @@ class Server:
     url: str
     log_path: Path
     workers: int
+    process: subprocess.Popen[bytes] | None = None  # the gunicorn master (its group leader)
 
     def wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
         """Until every worker has booted and the app answers."""
