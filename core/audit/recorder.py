@@ -6,8 +6,9 @@ has to remember to call anything:
 * ``after_flush``: each inserted, updated or deleted ORM object of an audited
   table becomes one entry with its column values before and after. The values
   are those the session already holds (attribute history, the object's own
-  state): recording costs no SELECT, only one multi-row INSERT per flush that
-  changed something audited.
+  state): recording costs no SELECT. The entries wait on the session and are
+  written at commit, in one multi-row INSERT per transaction; a rollback drops
+  them with the changes.
 * ``do_orm_execute``: a bulk ``insert``/``update``/``delete`` run through the
   session on an audited table (a parts import, targets replaced) becomes one
   entry per row given, or one summary entry for a statement-wide change.
@@ -96,6 +97,8 @@ NOT_AUDITED: dict[str, str] = {
 # Columns whose values must never be copied into the trail: only that they changed.
 SECRET_COLUMNS: dict[str, frozenset[str]] = {"app_user": frozenset({"password_hash"})}
 SECRET = "***"
+# The session's info key holding the entries of the transaction, written at commit.
+PENDING_KEY = "audit_pending"
 
 _acting: ContextVar[str | None] = ContextVar("audit_acting", default=None)
 
@@ -203,8 +206,9 @@ class _Flush:
         return row
 
     def write(self) -> None:
+        """Keep the entries for the transaction's commit (see ``_before_commit``)."""
         if self.rows:
-            self.session.connection().execute(insert(AuditEntry.__table__), self.rows)  # type: ignore[attr-defined]
+            self.session.info.setdefault(PENDING_KEY, []).extend(self.rows)
 
 
 def _columns(state: InstanceState[Any]) -> Iterator[tuple[str, str]]:
@@ -401,11 +405,29 @@ def record(
     work.write()
 
 
+def _before_commit(session: Session) -> None:
+    # The commit's own flush comes after this event: flush first, so the last
+    # changes' entries join the others, then write them all in one INSERT.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    rows = session.info.pop(PENDING_KEY, None)
+    if rows:
+        session.connection().execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _forget(session: Session, *_: Any) -> None:
+    """A rolled-back transaction changed nothing, so it records nothing."""
+    session.info.pop(PENDING_KEY, None)
+
+
 def install() -> None:
     """Listen on every session (idempotent; done when this module is imported)."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "do_orm_execute", _on_execute)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_rollback", _forget)
+        event.listen(Session, "after_soft_rollback", _forget)
 
 
 install()

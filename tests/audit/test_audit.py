@@ -18,7 +18,8 @@ from sqlmodel import SQLModel
 from core import auth, clock
 from core.audit import recorder
 from core.auth import system_actor
-from core.db import UnitOfWork
+from core.db import UnitOfWork, transactional
+from core.errors import Conflict
 from core.schema import load_models
 from inventory.models import PartIn
 from inventory.service import catalog, targets
@@ -444,3 +445,19 @@ def test_every_table_is_audited_or_excluded_with_a_reason():
         "a new table: list it in core/audit/recorder.py, AUDITED or NOT_AUDITED with a reason"
     )
     assert set(recorder.AUDITED) & set(recorder.NOT_AUDITED) == set()
+
+
+def test_a_use_case_that_fails_after_flushing_records_nothing(client, engine, auth_for, planner):
+    part = _part(engine)
+
+    @transactional
+    def set_then_refuse(uow: UnitOfWork) -> None:
+        targets.set_override(uow, planner, "BJ", part, 5)  # joins, flushes its row
+        raise Conflict("refused after the change was flushed")
+
+    with pytest.raises(Conflict):
+        set_then_refuse(UnitOfWork(engine))
+    assert _audit(client, auth_for("admin"), entity=f"target:BJ/{part}") == []
+    targets.set_override(UnitOfWork(engine), planner, "BJ", part, 5)
+    [entry] = _audit(client, auth_for("admin"), entity=f"target:BJ/{part}")
+    assert entry["actor"] == planner.username and entry["after"]["override"] == 5
