@@ -10,6 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +18,7 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from core import auth, schema
+from core import auth, backup, schema
 from core import users as user_admin
 from core.errors import DomainError, cli_line
 from core.web import ENGINE_KEY, SETTINGS_KEY, uow
@@ -69,7 +70,7 @@ def domain_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def register_core_commands(app: Any) -> None:
     app.extensions.setdefault(SEEDERS_KEY, [])
     app.extensions.setdefault(DEMO_KEY, [])
-    for command in (db, create_user, users, user, demo, serve):
+    for command in (db, create_user, users, user, demo, serve, backup_command, restore_command):
         app.cli.add_command(command)
 
 
@@ -94,6 +95,27 @@ def db_upgrade(revision: str) -> None:
 def db_current() -> None:
     """Print the schema revision the database is at."""
     click.echo(schema.current_revision(current_app.extensions[ENGINE_KEY]) or "empty")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("file", type=click.Path(path_type=Path))
+@domain_errors
+def backup_command(file: Path) -> None:
+    """Back up every table to FILE from one consistent snapshot, while the app runs
+    (a portable file: it restores into SQLite or PostgreSQL)."""
+    click.echo(backup.backup(current_app.extensions[ENGINE_KEY], file).summary())
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace everything in a database that is not empty.")
+@domain_errors
+def restore_command(file: Path, force: bool) -> None:
+    """Restore the backup FILE into the empty database of DATABASE_URL, all or nothing."""
+    report = backup.restore(current_app.extensions[ENGINE_KEY], file, force=force)
+    click.echo(report.summary())
 
 
 @click.command("create-user")

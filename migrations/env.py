@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from core.db import UTCDateTime, make_engine
@@ -31,20 +32,30 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _migrate(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
+    # A caller's connection (Alembic's "sharing a connection" recipe): the
+    # migrations join its open transaction, as `spares restore` needs on PostgreSQL.
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
     engine = config.attributes.get("engine") or make_engine(
         config.get_main_option("sqlalchemy.url") or ""
     )
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            compare_type=True,
-            render_item=render_item,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(connection)
 
 
 if context.is_offline_mode():
