@@ -357,6 +357,8 @@ class _NoDevServerAccessLine(logging.Filter):
 
 
 def _formatter(fmt: str) -> logging.Formatter:
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {fmt!r}")
     if fmt == "text":
         return logging.Formatter(
             "%(asctime)s %(levelname)s [%(process)d] %(name)s %(request_id)s: %(message)s",
@@ -378,8 +380,6 @@ class LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """
 
     def __init__(self, fmt: str = "json") -> None:
-        if fmt not in LOG_FORMATS:
-            raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {fmt!r}")
         super().__init__()
         self.setFormatter(_formatter(fmt))
         self.addFilter(_RequestIdFilter())
@@ -417,6 +417,7 @@ def gunicorn_log_config(settings: Settings) -> dict[str, Any]:
     one ``LogHandler`` on the root logger. gunicorn's access log is left out: the
     application's request line says more (route, user, request id)."""
     level = logging.getLevelName(_level(settings.log_level))
+    _formatter(settings.log_format)  # refuse a bad LOG_FORMAT before gunicorn starts
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -264,6 +264,20 @@ def test_requests_are_counted_by_route_not_by_path(engine: Engine) -> None:
     assert value(samples, "spares_figures_up") == 1
 
 
+def test_metrics_still_answer_when_the_database_is_down() -> None:
+    engine = make_engine("sqlite:////nonexistent-folder-for-spares-tests/spares.db")
+    client = make_test_app(engine, metrics_allowed_ips="127.0.0.1").test_client()
+    client.get("/healthz")
+
+    samples = scrape(client)
+
+    assert value(samples, "spares_figures_up") == 0
+    assert value(samples, "spares_rmas", status="closed") is None
+    requests = "spares_http_requests_total"
+    assert value(samples, requests, method="GET", route="/healthz", status="503") == 1
+    engine.dispose()
+
+
 def test_metrics_report_cases_by_status_at_risk_escalations_and_the_outbox(
     engine: Engine,
 ) -> None:
