@@ -22,11 +22,12 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from sqlalchemy import MetaData, func, inspect, select, text
+from sqlalchemy import JSON, MetaData, func, insert, inspect, null, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from core import auth, backup
+from core.audit.models import AuditEntry
 from core.db import UnitOfWork, make_engine
 from inventory.models import PartIn
 from inventory.service import catalog, moves, receipts, transfers
@@ -115,6 +116,25 @@ def fill(engine: Engine) -> dict[str, auth.Actor]:
     transfers.ship_transfer(uow, staff["BJ"], draft.transfer.id)
     receipts.receive_transfer(uow, staff["SH"], draft.transfer.id, as_shipped=True)
     return {"planner": planner, **staff}
+
+
+def add_audit_entries(engine: Engine) -> None:
+    """Audit entries whose JSON columns hold SQL NULL, JSON ``null``, text and numbers."""
+    at = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)
+    entry = {"at": at, "actor": "bk", "entity": "lane", "entity_key": "1", "action": "update"}
+    with engine.begin() as connection:
+        connection.execute(
+            insert(AuditEntry.__table__),  # type: ignore[attr-defined]
+            [
+                {**entry, "before": null(), "after": {"hours": "12.5", "名": "乌鲁木齐"}},
+                {**entry, "before": JSON.NULL, "after": [1, 2.5, None, True]},
+            ],
+        )
+
+
+def sql_nulls_in_audit(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(text("SELECT count(*) FROM audit_entry WHERE before IS NULL"))
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
@@ -222,6 +242,7 @@ def test_a_backup_moves_an_installation_between_the_databases(
 ) -> None:
     origin = engine if source == "sqlite" else request.getfixturevalue("pg_engine")
     people = fill(origin)
+    add_audit_entries(origin)
     file = tmp_path / "move.backup"
     assert spares(origin, "backup", str(file)).exit_code == 0
 
@@ -231,6 +252,7 @@ def test_a_backup_moves_an_installation_between_the_databases(
     assert result.exit_code == 0, result.output
     assert f"backed up from {source}) into {target}" in result.output
     assert contents(destination) == contents(origin)
+    assert sql_nulls_in_audit(destination) == sql_nulls_in_audit(origin) > 0
     assert_books_balance(destination)
     moves.receive(UnitOfWork(destination), people["SH"], "SH", "BK-SER", 1, ["BKS000009"])
     assert_books_balance(destination)
