@@ -279,9 +279,9 @@ def test_metrics_still_answer_when_the_database_is_down() -> None:
 
 
 def test_metrics_report_cases_by_status_at_risk_escalations_and_the_outbox(
-    engine: Engine,
+    any_engine: Engine,
 ) -> None:
-    world = make_world(engine)
+    world = make_world(any_engine)
     reported = datetime(2026, 3, 9, 9, 0, tzinfo=clock.SHANGHAI)
     # No depot holds the part: the replacement is backordered, so at risk.
     world.open(world.customer(), "C-3", reported, kind="advance_replacement")
@@ -289,7 +289,7 @@ def test_metrics_report_cases_by_status_at_risk_escalations_and_the_outbox(
     with clock.frozen(datetime(2026, 3, 9, 9, 5, tzinfo=clock.SHANGHAI)):
         raised = escalations.raise_due_escalations(world.uow, clock.now())
     assert [(e.fault_level, e.step) for e in raised] == [("C-3", 0)]
-    client = make_test_app(engine, metrics_allowed_ips="127.0.0.1").test_client()
+    client = make_test_app(any_engine, metrics_allowed_ips="127.0.0.1").test_client()
 
     samples = scrape(client)
 
