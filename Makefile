@@ -60,6 +60,7 @@ test: venv catalogues
 # The cross-domain state machine and the race drills, run long (minutes, not seconds).
 drill: venv
 	SPARES_MACHINE_EXAMPLES=$${SPARES_MACHINE_EXAMPLES:-200} SPARES_MACHINE_STEPS=$${SPARES_MACHINE_STEPS:-60} \
+		SPARES_BACKUP_DRILL_SECONDS=$${SPARES_BACKUP_DRILL_SECONDS:-120} \
 		$(BIN)/pytest -p no:cacheprovider tests/seams/test_cross_domain_machine.py tests/drills
 
 lint: venv
