@@ -4,12 +4,15 @@ each), so that nobody else selects from ``depot`` or ``city``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from core.db import UnitOfWork, read_only
-from depots.models import City, Depot
+from depots.lanes import LaneTerms
+from depots.models import City, Depot, Lane
+from depots.service.network import lane_terms
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,14 @@ def city_places(uow: UnitOfWork) -> list[CityPlace]:
     """Every city, by id."""
     rows = uow.session.execute(select(City.id, City.name, City.lat, City.lon).order_by(City.id))
     return [CityPlace(*row) for row in rows]
+
+
+@read_only
+def lane_terms_by_id(uow: UnitOfWork, lane_ids: Iterable[int]) -> dict[int, LaneTerms]:
+    """{lane id: its stored terms} for the lanes asked about (one query), so a page
+    of cases reads the few lanes it needs, not the whole network."""
+    wanted = sorted(set(lane_ids))
+    if not wanted:
+        return {}
+    lanes = uow.session.scalars(select(Lane).where(Lane.id.in_(wanted)))  # type: ignore[union-attr]
+    return {lane.id: lane_terms(lane) for lane in lanes if lane.id is not None}

@@ -51,7 +51,8 @@ from core import clock
 from core.db import UnitOfWork, transactional
 from core.i18n import gettext
 from depots import lanes as lane_rule
-from depots.service.network import list_depots, list_lanes
+from depots.service.network import list_depots
+from depots.service.queries import lane_terms_by_id
 from optimizer.depot_choice import Candidate, Offer, TransitOption, offered_options
 from rma import kinds
 from rma.models import OPEN_STATUSES, Kind, Rma, RmaEvent, Status
@@ -348,18 +349,18 @@ def transit_options(
     return standard, TransitOption(quote.ships_at, quote.arrives_at, quote.cost)
 
 
-def requoter(uow: UnitOfWork) -> Requote:
-    """A ``Requote`` over the stored lanes and pick-up windows, read once (inside the
-    caller's transaction), for as many cases as the caller asks about."""
-    lanes = {lane.id: lane for lane in list_lanes(uow, kind="city")}
+def requoter(uow: UnitOfWork, rmas: list[Rma]) -> Requote:
+    """A ``Requote`` for the cases of ``rmas``: their lanes and the pick-up windows
+    read once (inside the caller's transaction)."""
+    terms = lane_terms_by_id(uow, (rma.lane_id for rma in rmas if rma.lane_id is not None))
     windows = {depot.code: depot.window for depot in list_depots(uow)}
 
     def requote(rma: Rma, ready_at: datetime) -> Offer | None:
-        lane = lanes.get(rma.lane_id) if rma.lane_id is not None else None
+        lane = terms.get(rma.lane_id) if rma.lane_id is not None else None
         depot = rma.depot_code
         if lane is None or depot is None or depot not in windows or rma.due_replacement is None:
             return None
-        standard, emergency = transit_options(lane.terms, windows[depot], ready_at, rma.fault_level)
+        standard, emergency = transit_options(lane, windows[depot], ready_at, rma.fault_level)
         candidate = Candidate(depot, 1, 0, standard, emergency)
         return offered_options([candidate], rma.due_replacement).get(depot)
 
@@ -368,7 +369,7 @@ def requoter(uow: UnitOfWork) -> Requote:
 
 def live_promises(uow: UnitOfWork, rmas: list[Rma], now: datetime) -> dict[int, ReplacementPromise]:
     """{rma id: live promise} for the cases of ``rmas`` that ship a unit."""
-    requote = requoter(uow)
+    requote = requoter(uow, rmas)
     found = {}
     for rma in rmas:
         promise = replacement_promise(rma, now, requote)
@@ -394,7 +395,7 @@ def refresh_promises(uow: UnitOfWork, now: datetime) -> list[str]:
     cases = list(uow.session.scalars(query))
     if not cases:
         return []
-    requote = requoter(uow)
+    requote = requoter(uow, cases)
     changed = []
     for rma in cases:
         promise = replacement_promise(rma, now, requote)
