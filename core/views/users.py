@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import pgettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 
@@ -23,8 +24,17 @@ from core.web import add_nav, settings, uow
 
 add_nav(lazy_gettext("Users"), "core.users", Role.ADMIN, order=95)
 
-STATUS_LABELS = {"active": lazy_gettext("active"), "inactive": lazy_gettext("inactive")}
 SEARCH_MAX = 100
+
+
+def _status_labels() -> dict[str, str]:
+    """An account's status in the reader's language, under its own context: the
+    packages' catalogues are merged, and another package's "active" (a contract's,
+    a reservation's: 有效) read beside this page's 启用/停用."""
+    return {
+        "active": pgettext("user status", "active"),
+        "inactive": pgettext("user status", "inactive"),
+    }
 
 
 class NewUserForm(FlaskForm):
@@ -83,7 +93,7 @@ def users() -> Any:
         filters=filters,
         args={name: value for name, value in kept.items() if value},
         roles=[(name, auth.role_label(name)) for name in ROLE_NAMES],
-        statuses=STATUS_LABELS,
+        statuses=_status_labels(),
     )
 
 
@@ -144,7 +154,7 @@ def _user_page(
             password_form=password_form or PasswordResetForm(formdata=None),
             status_error=status_error,
             min_length=_min_length(),
-            status_labels=STATUS_LABELS,
+            status_labels=_status_labels(),
         ),
         status,
     )

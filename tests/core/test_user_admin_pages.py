@@ -147,6 +147,31 @@ def test_the_list_reads_chinese_in_a_chinese_browser(client, login, make_user):
         assert english not in html, english
 
 
+def test_account_status_reads_the_same_words_as_the_counts_and_buttons_in_chinese(
+    client, login, make_user, engine
+):
+    # Other packages translate a bare "active" as 有效 (a contract, a reservation); an
+    # account is 启用 or 停用, as the list's counts and the reactivate button say.
+    login("admin")
+    make_user("depot_staff", depot="SH", username="wu.sh")
+    gone = make_user("engineer", username="he.gone")
+    assert _post(client, f"/users/{_user_id(engine, gone.username)}/deactivate").status_code == 302
+
+    listing = _html(client.get("/users", headers=CHINESE))
+    badges = dict(
+        re.findall(
+            r'data-testid="row-([^"]+)">.*?<span class="badge[^"]*">([^<]+)</span>', listing, re.S
+        )
+    )
+    assert badges["wu.sh"] == "启用" and badges["he.gone"] == "停用"
+    assert "启用 2 个，停用 1 个" in listing and "有效" not in listing
+
+    active = _html(client.get(f"/users/{_user_id(engine, 'wu.sh')}", headers=CHINESE))
+    assert re.search(r'data-testid="user-status">启用<', active) and "有效" not in active
+    inactive = _html(client.get(f"/users/{_user_id(engine, 'he.gone')}", headers=CHINESE))
+    assert re.search(r'data-testid="user-status">停用<', inactive) and "重新启用" in inactive
+
+
 # --- creating -----------------------------------------------------------------------------
 
 
