@@ -278,6 +278,22 @@ def case_clock_counts(
 
 
 @read_only
+def parties_of(uow: UnitOfWork, rmas: Iterable[Rma]) -> dict[int, tuple[Customer, Site, City]]:
+    """{site id: (customer, site, city)} for the sites of ``rmas``, read in one query
+    (a list of cases shows who and where each one is)."""
+    site_ids = {rma.site_id for rma in rmas}
+    if not site_ids:
+        return {}
+    rows = uow.session.execute(
+        select(Customer, Site, City)
+        .join(Site, Site.customer_id == Customer.id)
+        .join(City, City.id == Site.city_id)
+        .where(Site.id.in_(site_ids))  # type: ignore[union-attr]
+    )
+    return {site.id: (customer, site, city) for customer, site, city in rows}
+
+
+@read_only
 def reporters(uow: UnitOfWork) -> list[str]:
     """The user names that reported cases, for a list's filter."""
     return list(uow.session.scalars(select(Rma.reported_by).distinct().order_by(Rma.reported_by)))

@@ -20,7 +20,7 @@ from depots.models import City
 from depots.service import network
 from rma import kinds as kind_rules
 from rma.models import OPEN_STATUSES, Customer, Kind, Rma, Site
-from rma.service import customers, wording
+from rma.service import queries, wording
 from rma.service.promises import Commitment, ReplacementPromise, commitments, live_promises
 from rma.service.wording import format_duration
 from rma.views import views
@@ -198,15 +198,8 @@ def case_rows(unit: UnitOfWork, rmas: Iterable[Rma], now: datetime) -> list[Case
     """Each RMA with its customer, site, city and live promise (inside the page's read
     transaction)."""
     rmas = list(rmas)
-    promises = live_promises(unit, rmas, now) if rmas else {}
-    rows = []
-    for rma in rmas:
-        customer = customers.require_customer(unit, rma.customer_id)
-        site = customers.require_site(unit, rma.site_id)
-        city = customers.require_city(unit, site.city_id)
-        promise = promises.get(rma.id or 0)
-        rows.append(CaseRow(rma, customer, site, city, current_clock(rma, now), promise))
-    return rows
+    parties = queries.parties_of(unit, rmas)
+    return rows_of(unit, [(rma, *parties[rma.site_id]) for rma in rmas], now)
 
 
 def rows_of(
