@@ -224,7 +224,7 @@ class Transfer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     from_depot: str = Field(foreign_key="depot.code", max_length=4, index=True)
     to_depot: str = Field(foreign_key="depot.code", max_length=4, index=True)
-    status: str = Field(default="draft", max_length=10, index=True)
+    status: str = Field(default="draft", max_length=20, index=True)
     note: str = Field(default="", max_length=300)
     reference: str | None = Field(default=None, max_length=60)
     created_by: str = Field(max_length=64)

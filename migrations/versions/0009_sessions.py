@@ -7,6 +7,10 @@ Create Date: 2026-12-08 10:00:00
 
 Sessions signed in before this revision lived only in signed cookies; they carry
 no server-side token, so they end with this upgrade and their users sign in again.
+
+Also widens ``transfer.status`` to 20 characters: 0006 allowed the status
+``partially_received`` (18) in a column of 10, which PostgreSQL refuses (SQLite
+does not check lengths), so a partial receipt failed there.
 """
 
 from collections.abc import Sequence
@@ -18,6 +22,33 @@ revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+def _status_length(old: int, new: int) -> None:
+    """``transfer.status`` from VARCHAR(old) to VARCHAR(new).
+
+    PostgreSQL alters the column. SQLite cannot, and rebuilding ``transfer`` (batch
+    mode: copy, drop, rename) fails its foreign-key check as soon as transfer lines
+    exist, because ``foreign_keys`` cannot be switched off inside the migration's
+    transaction. SQLite stores the declared length as text and never checks it, so
+    the declaration is rewritten in place: SQLite's documented procedure for schema
+    changes that leave the stored rows as they are (writable_schema, then a new
+    schema_version so every connection reads the schema again).
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.alter_column(
+            "transfer", "status", existing_type=sa.String(length=old), type_=sa.String(length=new)
+        )
+        return
+    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    bind.exec_driver_sql(
+        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'transfer'",
+        (f"status VARCHAR({old}) NOT NULL", f"status VARCHAR({new}) NOT NULL"),
+    )
+    bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
 def upgrade() -> None:
@@ -49,9 +80,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_web_session_user_id"), ["user_id"], unique=False)
+    _status_length(10, 20)
 
 
 def downgrade() -> None:
+    _status_length(20, 10)
     with op.batch_alter_table("web_session", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_session_user_id"))
     op.drop_table("web_session")

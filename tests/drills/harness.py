@@ -134,14 +134,20 @@ class Deployment:
         self.must("db", "upgrade")
         self.must("demo")
 
-    @contextmanager
-    def serve(self, workers: int, env: dict[str, str] | None = None) -> Iterator[Server]:
-        """`spares serve --workers N` on a free port, stopped (whole process group) on
-        exit; ``env`` adds to or overrides the deployment's environment."""
-        port = free_port()
+    def launch(
+        self, workers: int, env: dict[str, str] | None = None, port: int | None = None
+    ) -> Server:
+        """Start `spares serve --workers N` on a free port without waiting for it: the
+        caller waits (``Server.wait_until_ready``) and stops it (``Server.stop``), so
+        several servers can boot at once. ``env`` adds to the deployment's environment;
+        ``port`` (default: a free one) lets a killed server come back where it was."""
+        port = port or free_port()
         log_path = self.folder / f"serve-{port}.log"
+        # A server started again on its port appends to its log: it is ready when the
+        # workers of this start have booted.
+        offset = log_path.stat().st_size if log_path.exists() else 0
         command = [*spares_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
-        with log_path.open("wb") as log:
+        with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [*command, "--workers", str(workers), "--timeout", "120"],
                 env={**self.env, **(env or {})},
@@ -151,12 +157,18 @@ class Deployment:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: the workers stop with it
             )
-        server = Server(f"http://127.0.0.1:{port}", log_path, workers, process)
+        return Server(f"http://127.0.0.1:{port}", log_path, workers, process, offset)
+
+    @contextmanager
+    def serve(self, workers: int, env: dict[str, str] | None = None) -> Iterator[Server]:
+        """`spares serve --workers N` on a free port, stopped (whole process group) on
+        exit; ``env`` adds to or overrides the deployment's environment."""
+        server = self.launch(workers, env)
         try:
-            server.wait_until_ready(process)
+            server.wait_until_ready()
             yield server
         finally:
-            _stop(process)
+            server.stop()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -228,9 +240,12 @@ class Server:
     log_path: Path
     workers: int
     process: subprocess.Popen[bytes] | None = None  # the gunicorn master (its group leader)
+    log_offset: int = 0  # where this start's lines begin in the log
 
-    def wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
+    def wait_until_ready(self, process: subprocess.Popen[bytes] | None = None) -> None:
         """Until every worker has booted and the app answers."""
+        process = process or self.process
+        assert process is not None
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         last = "no answer yet"
         while time.monotonic() < deadline:
@@ -238,7 +253,9 @@ class Server:
                 raise DrillError(
                     f"`spares serve` exited {process.returncode}:\n{tail(self.log_path)}"
                 )
-            booted = self.log_path.read_text(errors="replace").count("Booting worker")
+            with self.log_path.open("rb") as log:
+                log.seek(self.log_offset)
+                booted = log.read().decode(errors="replace").count("Booting worker")
             answer = call(self.url, "GET", "/login", timeout=5)
             if answer.status == 200 and booted >= self.workers:
                 return
@@ -274,6 +291,19 @@ class Server:
 
     def log(self) -> str:
         return tail(self.log_path)
+
+    def stop(self) -> None:
+        """SIGTERM to the whole process group (SIGKILL if it lingers)."""
+        if self.process is not None:
+            _stop(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group at once: master and workers die mid-request."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
 
 
 # --- work in several processes at once -----------------------------------------------------
@@ -347,6 +377,7 @@ class Request:
     path: str
     body: Any = None
     token: str | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass
@@ -381,7 +412,14 @@ def send_share(
                 if not pending:
                     return
                 index, request = pending.pop()
-            answer = call(base_url, request.method, request.path, request.body, request.token)
+            answer = call(
+                base_url,
+                request.method,
+                request.path,
+                request.body,
+                request.token,
+                headers=request.headers,
+            )
             with lock:
                 answers.append((index, answer))
 
