@@ -10,7 +10,8 @@ depend on another test's changes.
 Chromium comes from Debian (``/usr/bin/chromium``) because Playwright cannot
 download its own browser here; when it is missing, ``tools/ensure-chromium.sh``
 installs it. When a test that uses ``page`` fails, a full-page screenshot is
-saved to ``test-artifacts/e2e/<test-name>.png`` and the report names it,
+saved to ``test-artifacts/e2e/<test-name>.png`` (and one per other tab the test
+takes as a fixture, ``<test-name>-<fixture>.png``) and the report names it,
 together with the end of the server's log.
 """
 
@@ -287,16 +288,19 @@ def pytest_runtest_makereport(
     if report.when != "call" or not report.failed:
         return report
     funcargs = getattr(item, "funcargs", {})
-    page = funcargs.get("page")
-    if isinstance(page, Page):
-        path = ARTIFACTS / f"{_artifact_name(item.name)}.png"
+    # Every tab the test holds: ``page``, and any other (a second user's browser).
+    for name, page in funcargs.items():
+        if not isinstance(page, Page):
+            continue
+        suffix = "" if name == "page" else f"-{name}"
+        path = ARTIFACTS / f"{_artifact_name(item.name)}{suffix}.png"
         try:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(path), full_page=True, timeout=ACTION_TIMEOUT_MS)
             note = f"{path} (page was at {page.url})"
         except Exception as error:  # the page may have crashed; the failure matters more
             note = f"no screenshot: {error}"
-        report.sections.append(("e2e screenshot", note))
+        report.sections.append(("e2e screenshot" + (f" ({name})" if suffix else ""), note))
     server = funcargs.get("live_server")
     if isinstance(server, LiveServer):
         report.sections.append(("e2e server log (tail)", server.log_tail()))
