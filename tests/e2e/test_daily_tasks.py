@@ -663,6 +663,12 @@ def test_search_from_the_header_finds_a_city_its_customers_sites_and_open_cases(
     hit = page.locator("section[data-kind=customer]").get_by_test_id("hit")
     expect(hit).to_have_count(1)
     expect(hit).to_contain_text(unit["name"])
+    hit.click()
+    expect(page.get_by_test_id("customer-name")).to_contain_text(
+        say(language, unit["name"], unit["name_zh"])
+    )
+    expect(page.get_by_test_id("sites")).to_contain_text(unit["site"])
+    expect(page.get_by_test_id(f"case-{number}")).to_be_visible()
     box.get_by_role("searchbox").fill("changsha")
     box.get_by_role("searchbox").press("Enter")
     expect(page.locator("section[data-kind=city]").get_by_test_id("hit").first).to_contain_text(
