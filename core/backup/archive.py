@@ -185,7 +185,7 @@ class ArchiveWriter:
         try:
             descriptor = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as error:
-            raise Invalid(f"cannot write {self.partial}: {error.strerror}") from error
+            raise Invalid(f"cannot write {path}: {error.strerror}") from error
         self._file: IO[bytes] = os.fdopen(descriptor, "wb")
         self._zip = zipfile.ZipFile(self._file, "w", zipfile.ZIP_DEFLATED, compresslevel=6)
 

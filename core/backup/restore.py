@@ -168,6 +168,11 @@ def _restore_sqlite(engine: Engine, archive: ArchiveReader, *, force: bool) -> N
         building.replace(target)
     except DBAPIError as error:
         raise _refused(error) from error
+    except OSError as error:
+        raise Invalid(
+            f"cannot write the database in {target.parent}: {error.strerror or error}; "
+            "nothing was changed"
+        ) from error
     finally:
         scratch.dispose()
         databases.remove_sqlite_files(building)

@@ -130,6 +130,9 @@ def backup(engine: Engine, path: Path, *, progress: Progress | None = None) -> B
                     tables=tuple(entries),
                 )
                 size = archive.finish(manifest)
+            except OSError as error:  # the disk filled up, the folder went away
+                archive.abort()
+                raise Invalid(f"cannot write {path}: {error.strerror or error}") from error
             except BaseException:
                 archive.abort()
                 raise

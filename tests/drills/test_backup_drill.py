@@ -95,6 +95,15 @@ def _row_counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def _revision(url: str) -> str:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return str(connection.scalar(text("SELECT version_num FROM alembic_version")))
+    finally:
+        engine.dispose()
+
+
 def _manifest_counts(file: Path) -> tuple[str, dict[str, int]]:
     with zipfile.ZipFile(file) as archive:
         manifest = json.loads(archive.read("manifest.json"))
@@ -140,12 +149,14 @@ def test_backups_taken_while_writers_run_restore_to_balanced_books(
         for target_dialect in targets:
             target = new_deployment(target_dialect)
             restored = target.must("restore", str(backup.file))
-            check = target.cli("check")
 
             assert "restored" in restored
-            assert check.returncode == 0, check.stdout + check.stderr
             assert _row_counts(target.database_url) == counts
-            assert counts["alembic_version"] == 1 and revision
+            assert _revision(target.database_url) == revision
+            if "spares db upgrade" in restored:  # the code moved on since the backup
+                target.must("db", "upgrade")
+            check = target.cli("check")
+            assert check.returncode == 0, check.stdout + check.stderr
     print(  # the drill's figures, for `pytest -s`
         f"{dialect}: {len(taken)} backups while {WRITERS} writers committed "
         f"{sum(r.commits for r in reports)} transactions; restored {len(chosen)} into "
