@@ -57,10 +57,13 @@ test: venv catalogues
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
-# The cross-domain state machine and the race drills, run long (minutes, not seconds).
+# The cross-domain state machine and the race drills, run long (minutes, not seconds);
+# SPARES_DRILL_LONG: the multi-server drill writes and kills longer, and the crash drill
+# restarts a PostgreSQL cluster of its own (never the shared test server).
 drill: venv
 	SPARES_MACHINE_EXAMPLES=$${SPARES_MACHINE_EXAMPLES:-200} SPARES_MACHINE_STEPS=$${SPARES_MACHINE_STEPS:-60} \
 		SPARES_BACKUP_DRILL_SECONDS=$${SPARES_BACKUP_DRILL_SECONDS:-120} \
+		SPARES_DRILL_LONG=1 \
 		$(BIN)/pytest -p no:cacheprovider tests/seams/test_cross_domain_machine.py tests/drills
 
 lint: venv
