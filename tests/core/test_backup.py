@@ -26,7 +26,7 @@ from sqlalchemy import JSON, MetaData, func, insert, inspect, null, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from core import auth, backup
+from core import auth, backup, schema
 from core.audit.models import AuditEntry
 from core.db import UnitOfWork, make_engine
 from inventory.models import PartIn
@@ -484,3 +484,22 @@ def test_the_backup_file_appears_only_when_complete(engine: Engine, tmp_path: Pa
     assert seen and all(names == ["spares.backup", "spares.backup.partial"] for names in seen)
     assert sorted(os.listdir(folder)) == ["spares.backup"]
     assert manifest_of(file)["format"] == "spares-backup"
+
+
+def test_an_older_backup_restores_at_its_revision_and_upgrades(
+    new_database: Callable[[str], Engine], tmp_path: Path
+) -> None:
+    old = new_database("sqlite")
+    schema.upgrade(old, "0007")
+    file = tmp_path / "old.backup"
+    assert spares(old, "backup", str(file)).exit_code == 0
+    target = new_database("sqlite")
+
+    restored = spares(target, "restore", str(file))
+
+    assert restored.exit_code == 0, restored.output
+    assert "revision 0007" in restored.output and "run `spares db upgrade`" in restored.output
+    assert spares(target, "db", "current").output.strip() == "0007"
+    upgraded = spares(target, "db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert_books_balance(target)
