@@ -17,6 +17,7 @@ from core.cli import FACTORY_KEY, SparesGroup
 from core.config import Settings, load_settings
 from core.db import UnitOfWork, make_engine
 from core.errors import Unauthorized
+from core.hardening import init_hardening
 from core.i18n import init_i18n
 from core.web import (
     ENGINE_KEY,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.extensions[ENGINE_KEY] = engine or make_engine(settings.database_url)
 
     _init_security(app, settings)
+    init_hardening(app)  # NUL and JSON guards first; security headers on every answer
     init_i18n(app, Path(__file__).resolve().parent)
     register_error_handlers(app)
     _init_observability(app, settings)
@@ -110,13 +112,6 @@ def _init_security(app: OpenAPI, settings: Settings) -> None:
             return
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()
-
-    @app.after_request
-    def _security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
 
 def _init_observability(app: OpenAPI, settings: Settings) -> None:

@@ -210,24 +210,6 @@ def add_working_hours(
         ) from error
 
 
-def parse_instant(text: str) -> datetime:
-    """Parse ISO 8601 with a UTC offset (``2026-02-14T09:00:00+08:00``, ``...Z``) to UTC.
-
-    Raises ``ValueError`` when the text is not ISO 8601 or carries no offset:
-    a wall-clock time alone does not say which instant is meant.
-    """
-    cleaned = text.strip()
-    try:
-        parsed = datetime.fromisoformat(cleaned)
-    except ValueError as error:
-        raise ValueError(f"{text!r} is not an ISO 8601 date and time") from error
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError(
-            f"{text!r} has no UTC offset; write it with one, e.g. 2026-02-14T09:00:00+08:00"
-        )
-    return _utc(parsed, repr(text))
-
-
 def count_working_days(calendar: WorkingCalendar, first: date, last: date) -> int:
     """Number of working days in ``first..last`` inclusive (0 when ``last < first``)."""
     if last < first:

@@ -187,17 +187,6 @@ def _decimal(value: object) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def as_instant(value: datetime, timezone: ZoneInfo = SHANGHAI) -> datetime:
-    """An aware UTC instant; a naive value is read as wall-clock time in ``timezone``.
-
-    For user input (forms, query strings, the CLI), where depots' local time is
-    the natural way to write a time.
-    """
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone)
-    return value.astimezone(UTC)
-
-
 def standard_pickup(ready_at: datetime, window: PickupWindow) -> datetime:
     """When the regular carrier collects a parcel ready at ``ready_at`` (aware).
 

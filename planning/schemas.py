@@ -2,8 +2,8 @@
 
 The same models validate requests and generate the OpenAPI document. Bodies
 refuse unknown fields and take whole numbers as JSON integers only; instants
-only with their UTC offset (a naive ``at`` is ambiguous, so it is refused
-rather than guessed). Codes are accepted in any case and answered upper-case.
+by the one rule of ``core.schemas.Instant`` (without an offset, Asia/Shanghai
+time; years 2000-2199). Codes are accepted in any case and answered upper-case.
 Whether a depot, part, city or plan *exists* is the service's business (404),
 not the schema's (422). The shared building blocks come from ``core.schemas``.
 
@@ -13,47 +13,25 @@ CNY numbers (see ``core.web.SparesJSONProvider``).
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     Field,
     RootModel,
     StrictInt,
 )
 
-from core.schemas import MAX_ID, Body, DepotCode, OptionalBody, PartNumber, upper_code
-from depots.calendar import parse_instant
+from core.schemas import MAX_ID, Body, DepotCode, Instant, OptionalBody, PartNumber, upper_code
 from inventory.service import targets
 from planning.service import demand
 from rma.models import FAULT_LEVELS
 from rma.schemas import AlternativeOut
 
-# The depot choice looks 24 hours ahead of ``at``; instants outside these years are typos.
-EARLIEST_AT = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST_AT = datetime(2199, 12, 31, tzinfo=UTC)
-
-
 # --- request models -------------------------------------------------------------------------
-
-
-def _instant(value: Any) -> datetime:
-    """ISO 8601 with a UTC offset to an aware UTC instant; naive or garbled text raises."""
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    if not isinstance(value, str):
-        raise ValueError("expected an ISO 8601 date and time with a UTC offset")
-    # In a query string an unencoded '+08:00' arrives as ' 08:00'; put the plus back.
-    repaired = re.sub(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$", r"\1+\2", value.strip())
-    instant = parse_instant(repaired)
-    if not EARLIEST_AT <= instant <= LATEST_AT:
-        raise ValueError("must be between the years 2000 and 2199")
-    return instant
 
 
 def _one_line(value: str) -> str:
@@ -63,7 +41,6 @@ def _one_line(value: str) -> str:
     return value
 
 
-Instant = Annotated[datetime, BeforeValidator(_instant)]
 CityName = Annotated[
     str,
     Field(min_length=1, max_length=100, description="customer city (English name), e.g. Chengdu"),
@@ -88,8 +65,8 @@ class DepotChoiceQuery(BaseModel):
     fault_level: FaultLevel = Field(description="C-1, C-2 or C-3")
     at: Instant | None = Field(
         default=None,
-        description="when the replacement would be requested (ISO 8601 with offset); "
-        "default now. The due time is 24 hours later.",
+        description="when the replacement would be requested (ISO 8601; without an offset "
+        "Asia/Shanghai time); default now. The due time is 24 hours later.",
     )
 
 

@@ -18,7 +18,6 @@ and JSON.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -32,6 +31,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from core import clock
+from core.csv_files import csv_text
 from reports.pdf_blocks import is_missing
 from reports.service.service_levels import ServiceLevels
 from reports.service_levels_pdf import to_pdf
@@ -248,30 +248,12 @@ def to_json(report: ServiceLevels, table: str | None = None) -> dict[str, Any]:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    """n/a as an empty field; text that a spreadsheet would run as a formula (a
-    customer's remark starting with ``=``) is quoted with a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def csv_table(report: ServiceLevels, table: str) -> bytes:
     """One table as CSV (UTF-8 with BOM, header row of keys, n/a empty, formula-like
     text quoted with an apostrophe)."""
     frame = report.table(table)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(list(frame.columns))
-    for row in records(frame):
-        writer.writerow([_csv_cell(value) for value in row.values()])
-    return buffer.getvalue().encode("utf-8-sig")
+    rows = (list(row.values()) for row in records(frame))
+    return csv_text(list(frame.columns), rows, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def csv_zip(report: ServiceLevels) -> bytes:

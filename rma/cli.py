@@ -22,7 +22,6 @@ from core.cli import SEEDERS_KEY, domain_errors
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.web import SETTINGS_KEY, uow
-from depots.calendar import parse_instant
 from rma import kinds
 from rma.models import Notification, Rma
 from rma.service import chasing, escalations, ladder, lifecycle, promises, queries, returns
@@ -42,12 +41,7 @@ def register(app: Any) -> None:
 
 
 def _instant(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_instant(text)
-    except ValueError as error:
-        raise Invalid(f"--now: {error}") from None
+    return clock.read_optional_instant(text, "--now")
 
 
 @click.command("escalate")
@@ -57,7 +51,7 @@ def _instant(text: str | None) -> datetime | None:
     "now_text",
     default=None,
     metavar="ISO",
-    help="Act as if it were this instant (ISO 8601 with offset); default: the clock.",
+    help="Act as if it were this instant (ISO 8601; no offset: Asia/Shanghai); default: the clock.",
 )
 @click.option(
     "--limit",

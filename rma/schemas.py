@@ -2,8 +2,8 @@
 
 The same models validate requests and generate the OpenAPI document. Bodies
 refuse unknown fields, take whole numbers as JSON integers only (no ``"5"``,
-``5.0`` or ``true`` for a rating) and instants only with their UTC offset (a
-naive ``delivered_at`` is ambiguous, so it is refused rather than guessed).
+``5.0`` or ``true`` for a rating) and instants by the one rule of
+``core.schemas.Instant`` (without an offset, Asia/Shanghai time; years 2000-2199).
 Whether a serial, site, RMA or depot *exists* is the service's business (404),
 not the schema's (422).
 
@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -35,6 +34,7 @@ from core.schemas import (
     MAX_ID,
     Body,
     DepotCode,
+    Instant,
     OptionalBody,
     PartNumber,
     PathText,
@@ -155,9 +155,7 @@ class AcknowledgedQuery(BaseModel):
     by: Annotated[str, Field(max_length=64), AfterValidator(_one_line)] | None = Field(
         default=None, description="only those this supervisor (user name) acknowledged"
     )
-    since: AwareDatetime | None = Field(
-        default=None, description="acknowledged at or after this instant"
-    )
+    since: Instant | None = Field(default=None, description="acknowledged at or after this instant")
     limit: int = Field(default=200, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=MAX_ID)
 
@@ -201,7 +199,7 @@ class OpenRmaBody(Body):
     fault_level: FaultLevel
     kind: KindName
     symptom: Symptom
-    reported_at: AwareDatetime | None = Field(
+    reported_at: Instant | None = Field(
         default=None, description="when the customer reported it; default now; not in the future"
     )
 
@@ -222,7 +220,7 @@ class ShipBody(OptionalBody):
 
 
 class DeliverBody(OptionalBody):
-    delivered_at: AwareDatetime | None = Field(
+    delivered_at: Instant | None = Field(
         default=None, description="courier's proof of delivery; default now; not in the future"
     )
 

@@ -1,8 +1,9 @@
 """JSON API of the working-hours calendars: list, edit days, compute working hours.
 
 Every route needs a bearer token; any role may read and compute, only
-administrators change days. Instants must carry a UTC offset (a wall-clock time
-alone does not say which instant is meant); answers are in Asia/Shanghai.
+administrators change days. Instants follow the one rule of
+``core.schemas.Instant`` (without an offset, Asia/Shanghai time; years
+2000-2199); answers are in Asia/Shanghai.
 """
 
 from __future__ import annotations
@@ -13,31 +14,19 @@ from typing import Annotated, Any, Literal
 
 from flask import jsonify
 from flask_openapi3 import Tag
-from pydantic import BaseModel, BeforeValidator, Field, RootModel, field_validator
+from pydantic import BaseModel, Field, RootModel, field_validator
 
 from core import auth
 from core.errors import ErrorOut
+from core.schemas import Instant
 from core.web import uow
 from depots.api import api
-from depots.calendar import parse_instant
 from depots.service import calendars
 from depots.service.calendars import MAX_HOURS, CalendarSummary, DayEntry
 
 TAG = Tag(name="calendars", description="Working-hours calendars, holidays and SLA arithmetic")
 
 
-def _instant(value: Any) -> Any:
-    """An ISO 8601 text with offset to an aware UTC datetime; naive or garbled raises."""
-    if isinstance(value, datetime):
-        return parse_instant(value.isoformat())
-    if not isinstance(value, str):
-        raise ValueError("expected an ISO 8601 date and time with a UTC offset")
-    # '+08:00' arrives as ' 08:00' when a client forgets to encode the plus sign.
-    repaired = re.sub(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$", r"\1+\2", value)
-    return parse_instant(repaired)
-
-
-Instant = Annotated[datetime, BeforeValidator(_instant)]
 CalendarCode = Annotated[
     str, Field(min_length=1, max_length=16, description="calendar code, e.g. 5x8")
 ]
@@ -104,8 +93,8 @@ class DayIn(BaseModel):
 
 
 class WorkingHoursQuery(BaseModel):
-    start: Instant = Field(description="ISO 8601 with offset, e.g. 2026-02-13T16:00:00+08:00")
-    end: Instant = Field(description="ISO 8601 with offset")
+    start: Instant
+    end: Instant
     calendar: CalendarCode = "5x8"
 
 
@@ -117,7 +106,7 @@ class WorkingHoursOut(BaseModel):
 
 
 class DueQuery(BaseModel):
-    start: Instant = Field(description="ISO 8601 with offset, e.g. 2026-02-13T16:00:00+08:00")
+    start: Instant
     hours: float = Field(ge=0, le=MAX_HOURS, allow_inf_nan=False, description="working hours")
     calendar: CalendarCode = "5x8"
 

@@ -1,26 +1,26 @@
 """JSON API of the transport network: depots, cities, lanes and transit quotes.
 
 Every route needs a bearer token; changing lanes needs a planner or an admin.
-Instants are answered in Asia/Shanghai with their offset; naive instants given
-to the API are read as Asia/Shanghai wall-clock time.
+Instants are answered in Asia/Shanghai with their offset; instants given follow
+the one rule of ``core.schemas.Instant`` (without an offset, Asia/Shanghai
+wall-clock time; years 2000-2199).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from flask import jsonify
 from flask_openapi3 import Tag
-from pydantic import BaseModel, Field, RootModel, field_validator
+from pydantic import BaseModel, Field, RootModel
 
 from core import auth, clock
 from core.errors import ErrorOut
+from core.schemas import Instant
 from core.web import uow
 from depots.api import api
-from depots.lanes import as_instant
 from depots.service import lane_edits, network
 from depots.service.lane_edits import LaneChange
 from depots.service.network import CityInfo, DepotInfo, LaneInfo
@@ -117,24 +117,15 @@ class LanePath(BaseModel):
     lane_id: int = Field(ge=1)
 
 
-def _repair_plus(value: Any) -> Any:
-    """'+08:00' arrives as ' 08:00' when a client forgets to encode the plus sign."""
-    if isinstance(value, str):
-        return re.sub(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$", r"\1+\2", value)
-    return value
-
-
 class QuoteQuery(BaseModel):
     from_depot: str = Field(min_length=1, max_length=8)
     to: str = Field(min_length=1, max_length=80, description="city name or depot code")
-    ready_at: datetime | None = Field(
+    ready_at: Instant | None = Field(
         default=None,
         description="when the parcel is ready at the depot (ISO 8601; without an offset it is "
         "read as Asia/Shanghai time); default now",
     )
     service: ServiceName = "standard"
-
-    _plus = field_validator("ready_at", mode="before")(_repair_plus)
 
 
 class QuoteOut(BaseModel):
@@ -228,7 +219,7 @@ def put_lane(path: LanePath, body: LaneTermsIn) -> Any:
 )
 @auth.api_roles()
 def get_quote(query: QuoteQuery) -> Any:
-    ready_at = as_instant(query.ready_at) if query.ready_at is not None else clock.now()
+    ready_at = query.ready_at if query.ready_at is not None else clock.now()
     answer = network.quote(uow(), query.from_depot, query.to, ready_at, query.service)
     lane = network.find_lane(uow(), query.from_depot, query.to)
     out = QuoteOut(

@@ -1,12 +1,14 @@
 """Terminal commands for working-hours calendars: import/export days, compute hours.
 
 Whoever runs these commands has the server's own access, so imports are recorded
-as made by "cli" unless ``--as`` names an administrator. Instants must carry a
-UTC offset (``2026-02-13T16:00:00+08:00``); answers are printed in Asia/Shanghai.
+as made by "cli" unless ``--as`` names an administrator. Instants are ISO 8601
+(``2026-02-13T16:00:00+08:00``; without an offset, Asia/Shanghai time, the one
+rule of ``core.clock.read_instant``); answers are printed in Asia/Shanghai.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,15 +18,14 @@ from core import auth, clock
 from core.cli import domain_errors
 from core.errors import Invalid
 from core.web import uow
-from depots.calendar import parse_instant
 from depots.service import calendars
 
 
-def _instant(text: str, option: str) -> object:
-    try:
-        return parse_instant(text)
-    except ValueError as error:
-        raise Invalid(f"{option}: {error}") from None
+def _instant(text: str, option: str) -> datetime:
+    instant = clock.read_optional_instant(text, option)
+    if instant is None:
+        raise Invalid(f"{option}: enter a date and time")
+    return instant
 
 
 def _admin(username: str | None) -> auth.Actor | None:
@@ -91,8 +92,12 @@ def export_command(code: str | None, year: int | None, out: Path | None) -> None
 
 
 @calendar_group.command("hours")
-@click.option("--start", required=True, help="ISO 8601 with offset, e.g. 2026-02-13T16:00+08:00")
-@click.option("--end", required=True, help="ISO 8601 with offset")
+@click.option(
+    "--start",
+    required=True,
+    help="ISO 8601, e.g. 2026-02-13T16:00+08:00 (no offset: Asia/Shanghai)",
+)
+@click.option("--end", required=True, help="ISO 8601 (no offset: Asia/Shanghai)")
 @click.option("--calendar", "code", default="5x8", show_default=True)
 @domain_errors
 def hours_command(start: str, end: str, code: str) -> None:
@@ -102,7 +107,11 @@ def hours_command(start: str, end: str, code: str) -> None:
 
 
 @calendar_group.command("due")
-@click.option("--start", required=True, help="ISO 8601 with offset, e.g. 2026-02-13T16:00+08:00")
+@click.option(
+    "--start",
+    required=True,
+    help="ISO 8601, e.g. 2026-02-13T16:00+08:00 (no offset: Asia/Shanghai)",
+)
 @click.option("--hours", type=click.FloatRange(min=0), required=True, help="Working hours.")
 @click.option("--calendar", "code", default="5x8", show_default=True)
 @domain_errors

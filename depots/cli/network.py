@@ -6,7 +6,6 @@ recorded as the operator (``--as`` names a real planner or admin instead).
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,7 +15,7 @@ from core import auth, clock
 from core.cli import domain_errors
 from core.errors import Invalid
 from core.web import uow
-from depots.lanes import SERVICES, as_instant
+from depots.lanes import SERVICES
 from depots.service import lane_edits, network
 
 OPERATOR = auth.Actor(id=0, username="cli", role=auth.Role.ADMIN, full_name="command line")
@@ -86,13 +85,7 @@ def import_command(file: Path, username: str | None) -> None:
 @domain_errors
 def quote_command(from_depot: str, to: str, at: str | None, service: str) -> None:
     """When a parcel ready at a depot ships and arrives, and what it costs."""
-    if at is None:
-        ready_at = clock.now()
-    else:
-        try:
-            ready_at = as_instant(datetime.fromisoformat(at))
-        except ValueError:
-            raise Invalid(f"--at {at!r} is not an ISO 8601 date and time") from None
+    ready_at = clock.read_optional_instant(at, "--at") or clock.now()
     answer = network.quote(uow(), from_depot, to, ready_at, service)
     fmt = "%Y-%m-%d %H:%M %a"
     click.echo(f"{from_depot.upper()} → {to}  {answer.service}, {answer.mode}")

@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from core import clock
 from core.auth import Actor
+from core.csv_files import csv_text, read_cell
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import FieldProblem, Invalid, NotFound
 from core.i18n import gettext, lazy_gettext, ngettext
@@ -190,13 +191,14 @@ def export_days(uow: UnitOfWork, code: str | None = None, year: int | None = Non
     unless ``year`` is given.
     """
     codes = [code] if code is not None else [summary.code for summary in list_calendars(uow)]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for calendar_code in codes:
-        for entry in list_days(uow, calendar_code, year):
-            writer.writerow((entry.calendar, entry.day.isoformat(), entry.kind, entry.name))
-    return out.getvalue()
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            (entry.calendar, entry.day.isoformat(), entry.kind, entry.name)
+            for calendar_code in codes
+            for entry in list_days(uow, calendar_code, year)
+        ),
+    )
 
 
 # --- computing ------------------------------------------------------------------------------
@@ -563,7 +565,7 @@ def _parse_days(
                 continue
             entry, row_errors = _parse_row(
                 line,
-                {column: cells[index].strip() for column, index in position.items()},
+                {column: read_cell(cells[index].strip()) for column, index in position.items()},
                 calendars,
             )
             errors.extend(row_errors)

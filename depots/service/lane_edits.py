@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from core import clock
 from core.auth import Actor, Role
+from core.csv_files import csv_text, read_cell
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import FieldProblem, Invalid, NotFound
 from core.i18n import gettext
@@ -269,12 +270,13 @@ def export_lanes_csv(
 
     Hours and cost are written with two decimals; the file imports back unchanged.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for lane in list_lanes(uow, from_depot=from_depot, kind=kind):
-        writer.writerow([lane.from_depot, lane.to, lane.kind, lane.mode, lane.hours, lane.cost])
-    return out.getvalue()
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            [lane.from_depot, lane.to, lane.kind, lane.mode, lane.hours, lane.cost]
+            for lane in list_lanes(uow, from_depot=from_depot, kind=kind)
+        ),
+    )
 
 
 @transactional
@@ -338,7 +340,7 @@ def import_lanes_csv(uow: UnitOfWork, actor: Actor, text: str) -> ImportResult:
                     )
                 )
                 continue
-            value = {column: cells[index].strip() for column, index in position.items()}
+            value = {column: read_cell(cells[index].strip()) for column, index in position.items()}
             rows.append(
                 (
                     line,

@@ -3,8 +3,8 @@ and a small working-hours calculator.
 
 Planners, supervisors and engineers may look and calculate (their SLAs run on
 these calendars); only administrators change days. The calculator reads times
-typed without an offset as the calendar's own zone (Asia/Shanghai), as the rest
-of the site shows them.
+by the one rule for instants (``core.clock.read_instant``): without an offset,
+Asia/Shanghai time, as the rest of the site shows them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import calendar as month_layout
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import pgettext
@@ -24,7 +23,7 @@ from core import auth, clock
 from core.errors import DomainError, Invalid
 from core.i18n import gettext, lazy_gettext
 from core.web import add_nav, uow
-from depots.calendar import WorkingCalendar, count_working_days, is_working_day, parse_instant
+from depots.calendar import WorkingCalendar, count_working_days, is_working_day
 from depots.labels import DAY_KIND_LABELS, MONTH_NAMES, WEEKDAY_SHORT, label, shipped_name
 from depots.service import calendars
 from depots.service.calendars import DAY_KINDS, FIRST_YEAR, LAST_YEAR, DayEntry
@@ -96,37 +95,25 @@ def _strong(text: str) -> Markup:
     return Markup("<strong>%s</strong>") % escape(text)
 
 
-def _local_instant(text: str, zone: ZoneInfo, what: str) -> datetime:
-    """A calculator field: ISO with an offset, or wall-clock time in the calendar's zone."""
-    text = text.strip()
-    if not text:
+def _required_instant(text: str, what: str) -> datetime:
+    """A calculator field, by the one rule for instants (``core.clock.read_instant``)."""
+    instant = clock.read_optional_instant(text, what)
+    if instant is None:
         raise Invalid(gettext("%(field)s: enter a date and time", field=what))
-    try:
-        naive = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid(
-            gettext(
-                "%(field)s: %(text)r is not a date and time like 2026-02-13T16:00",
-                field=what,
-                text=text,
-            )
-        ) from None
-    if naive.tzinfo is not None:
-        return parse_instant(text)
-    return naive.replace(tzinfo=zone)
+    return instant
 
 
-def _calculate(code: str, zone: ZoneInfo, args: Any) -> dict[str, Any]:
+def _calculate(code: str, args: Any) -> dict[str, Any]:
     """The calculator's answers (or errors) for the query string; empty when unused."""
     result: dict[str, Any] = {"errors": []}
     start_text, end_text, hours_text = (args.get(name, "") for name in ("start", "end", "hours"))
     if not (start_text or end_text or hours_text):
         return result
     try:
-        start = _local_instant(start_text, zone, pgettext("calculator", "From"))
+        start = _required_instant(start_text, pgettext("calculator", "From"))
         result["start"] = start
         if end_text.strip():
-            end = _local_instant(end_text, zone, pgettext("calculator", "To"))
+            end = _required_instant(end_text, pgettext("calculator", "To"))
             result["end"] = end
             result["working_hours"] = calendars.working_hours(uow(), code, start, end)
         if hours_text.strip():
@@ -171,7 +158,7 @@ def _render(
     calendar = calendars.get_calendar(uow(), code)  # NotFound for an unknown code
     summary = next(item for item in summaries if item.code == calendar.code)
     days = calendars.list_days(uow(), calendar.code, year)
-    calculator = _calculate(calendar.code, calendar.timezone, request.args)
+    calculator = _calculate(calendar.code, request.args)
     return (
         render_template(
             "depots/calendars.html",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -151,17 +150,6 @@ def depots() -> Any:
 # --- lanes --------------------------------------------------------------------------------
 
 
-def _parse_local(text: str) -> datetime:
-    """A time typed into the form (ISO 8601; without an offset it is Asia/Shanghai)."""
-    try:
-        value = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Invalid(
-            gettext("ready at %(text)r is not a date and time like 2026-03-06T17:30", text=text)
-        ) from None
-    return rule.as_instant(value)
-
-
 def _quote_from(args: Any, origin: str) -> tuple[dict[str, Any] | None, str | None]:
     """Run the quote calculator when its destination was given; (result, error)."""
     to = (args.get("quote_to") or "").strip()
@@ -170,7 +158,7 @@ def _quote_from(args: Any, origin: str) -> tuple[dict[str, Any] | None, str | No
     service = args.get("service") or rule.Service.STANDARD.value
     try:
         ready_text = (args.get("ready_at") or "").strip()
-        ready_at = _parse_local(ready_text) if ready_text else clock.now()
+        ready_at = clock.read_optional_instant(ready_text, gettext("Ready at")) or clock.now()
         answer = network.quote(uow(), origin, to, ready_at, service)
     except (Invalid, NotFound) as error:
         return None, error.detail

@@ -38,11 +38,11 @@ def list_parts(
     """Parts ordered by part number, filtered by a search text and family."""
     query = select(Part).order_by(Part.part_number)
     if search:
-        pattern = f"%{search.strip().lower()}%"
+        term = search.strip().lower()  # % and _ match themselves (autoescape)
         query = query.where(
             or_(
-                func.lower(Part.part_number).like(pattern),
-                func.lower(Part.description).like(pattern),
+                func.lower(Part.part_number).contains(term, autoescape=True),
+                func.lower(Part.description).contains(term, autoescape=True),
             )
         )
     if family:

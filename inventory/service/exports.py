@@ -8,12 +8,10 @@ Asia/Shanghai with their offset. Importing parts and stock from CSV is
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from core import clock
+from core.csv_files import csv_text
 from core.db import UnitOfWork, read_only
 from inventory.service import catalog, queries
 from inventory.service.stock import require_depot
@@ -48,14 +46,6 @@ LEDGER_EXPORT_COLUMNS = (
 EXPORT_PAGE = 5_000
 
 
-def _csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 @read_only
 def export_stock_csv(uow: UnitOfWork, *, depot: str | None = None) -> str:
     """Stock per (depot, part) as CSV text with the header
@@ -70,7 +60,7 @@ def export_stock_csv(uow: UnitOfWork, *, depot: str | None = None) -> str:
         rows += page
         if len(page) < EXPORT_PAGE:
             break
-    return _csv_text(
+    return csv_text(
         STOCK_EXPORT_COLUMNS,
         (
             (
@@ -115,7 +105,7 @@ def export_ledger_csv(
             break
         before = page[-1].id
     lines = [line for page in reversed(pages) for line in reversed(page)]
-    return _csv_text(
+    return csv_text(
         LEDGER_EXPORT_COLUMNS,
         (
             (

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 
 from core import clock
 from core.auth import Actor, Role
+from core.csv_files import read_cell
 from core.db import UnitOfWork, transactional
 from core.errors import FieldProblem, Invalid
 from core.i18n import gettext
@@ -214,7 +215,7 @@ def _read_table(text: str, required: Sequence[str], optional: Sequence[str]) -> 
                     )
                 )
                 continue
-            values = {name: cells[index].strip() for name, index in positions.items()}
+            values = {name: read_cell(cells[index].strip()) for name, index in positions.items()}
             garbled = [name for name, value in values.items() if CONTROL.search(value)]
             if garbled:
                 problems += [

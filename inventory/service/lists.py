@@ -171,9 +171,10 @@ def _stock_selection(filters: StockFilters) -> Any:
     if filters.family:
         query = query.where(Part.family == filters.family)
     if filters.search:
-        pattern = f"%{filters.search.strip().lower()}%"
+        term = filters.search.strip().lower()  # % and _ match themselves (autoescape)
         query = query.where(
-            func.lower(Part.part_number).like(pattern) | func.lower(Part.description).like(pattern)
+            func.lower(Part.part_number).contains(term, autoescape=True)
+            | func.lower(Part.description).contains(term, autoescape=True)
         )
     return query
 
@@ -300,7 +301,7 @@ def units_page(uow: UnitOfWork, filters: UnitFilters, request: PageRequest) -> P
     if filters.location:
         query = query.where(Unit.location == filters.location)
     if filters.serial:
-        query = query.where(Unit.serial.like(f"%{filters.serial.strip().upper()}%"))
+        query = query.where(Unit.serial.contains(filters.serial.strip().upper(), autoescape=True))
     sorts = {
         "serial": Unit.serial,
         "part": Unit.part_number,
@@ -400,7 +401,9 @@ def reservations_page(
     if filters.status:
         query = query.where(Reservation.status == filters.status)
     if filters.reference:
-        query = query.where(Reservation.reference.like(f"%{filters.reference.strip()}%"))
+        query = query.where(
+            Reservation.reference.contains(filters.reference.strip(), autoescape=True)
+        )
     sorts = {
         "id": Reservation.id,
         "depot": Reservation.depot_code,

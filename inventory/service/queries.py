@@ -113,9 +113,10 @@ def stock(
     if family:
         query = query.where(Part.family == family)
     if search:
-        pattern = f"%{search.strip().lower()}%"
+        term = search.strip().lower()  # % and _ match themselves (autoescape)
         query = query.where(
-            func.lower(Part.part_number).like(pattern) | func.lower(Part.description).like(pattern)
+            func.lower(Part.part_number).contains(term, autoescape=True)
+            | func.lower(Part.description).contains(term, autoescape=True)
         )
     rows = uow.session.execute(query.limit(limit).offset(offset)).all()
     return [

@@ -214,8 +214,10 @@ MOVES: dict[str, Callable[[auth.Actor, Mapping[str, str], list[str]], str]] = {
 @views.route("/stock/move")
 @auth.page_roles(STAFF)
 def move() -> Any:
-    """The stock-move pages start at "adjust"."""
-    return redirect(url_for(".move_kind", kind="adjust", **request.args))
+    """The stock-move pages start at "adjust" (or the ``kind`` asked for)."""
+    args = request.args.to_dict()
+    kind = args.pop("kind", "") or "adjust"
+    return redirect(url_for(".move_kind", kind=kind, **args))
 
 
 @views.route("/stock/move/<kind>", methods=["GET", "POST"])

@@ -15,14 +15,13 @@ a decided or stale plan has moves without them.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from core.csv_files import csv_text
 from core.db import UnitOfWork, read_only
 from inventory.models import (
     Part,
@@ -190,21 +189,18 @@ def plan_csv(detail: PlanDetail) -> str:
     """The plan's moves as CSV (``CSV_COLUMNS``, one row per move; the before and
     after columns empty when the plan is no longer proposed and current). UTF-8
     text; the caller adds a byte-order mark for spreadsheets if it wants one."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
     plan = detail.view.plan
-    for line in detail.lines:
-        move = line.move
-        writer.writerow(
+    return csv_text(
+        CSV_COLUMNS,
+        (
             [
                 plan.id,
                 plan.status,
-                move.from_depot,
-                move.to_depot,
-                move.part_number,
-                _text(line.description),
-                move.qty,
+                line.move.from_depot,
+                line.move.to_depot,
+                line.move.part_number,
+                line.description,
+                line.move.qty,
                 f"{line.freight_per_unit:.2f}",
                 f"{line.freight:.2f}",
                 _cell(line.source_before, "stock"),
@@ -214,14 +210,7 @@ def plan_csv(detail: PlanDetail) -> str:
                 _cell(line.destination_after, "stock"),
                 _cell(line.destination_before, "target"),
             ]
-        )
-    return buffer.getvalue()
-
-
-# A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    """Text typed by people (a part's description) never runs as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+            for line in detail.lines
+        ),
+        lineterminator="\r\n",
+    )

@@ -5,7 +5,6 @@ Nothing is reserved."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import render_template, request
@@ -28,24 +27,6 @@ LEVEL_HINTS = {
     "C-2": lazy_gettext("part of the network misbehaves"),
     "C-3": lazy_gettext("performance degraded"),
 }
-
-
-def _local_instant(raw: str | None) -> datetime | None:
-    """A ``datetime-local`` field (Asia/Shanghai wall-clock time) as an aware instant."""
-    value = (raw or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(
-            gettext("Requested at: %(value)r is not a date and time", value=value), field="at"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=clock.SHANGHAI)
-    if not 2000 <= parsed.year <= 2199:
-        raise Invalid(gettext("Requested at: a date between the years 2000 and 2199"), field="at")
-    return clock.as_utc(parsed)
 
 
 @dataclass(frozen=True)
@@ -84,7 +65,7 @@ def depot_choice_page() -> Any:
                 gettext("Fault level: one of %(levels)s", levels=", ".join(FAULT_LEVELS)),
                 field="fault_level",
             )
-        at = _local_instant(args.get("at"))
+        at = clock.read_optional_instant(args.get("at"), gettext("Requested at"), "at")
         decision, options = allocation.preview(uow(), part, city, level, at)
     except DomainError as error:
         return failed(TEMPLATE, error, **context)

@@ -447,7 +447,7 @@ def deliver(
         _require_allocated_depot_staff(actor, rma)
     now = clock.now()
     at = clock.as_utc(delivered_at) if delivered_at else now
-    if at > now + timedelta(minutes=5):
+    if at > now + clock.FUTURE_LEEWAY:
         raise Invalid(gettext("delivered_at cannot be in the future"), field="delivered_at")
     if rma.shipped_at and at < rma.shipped_at:
         raise Invalid(

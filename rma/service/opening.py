@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -70,7 +70,7 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
         )
     now = clock.now()
     reported_at = clock.as_utc(request.reported_at) if request.reported_at else now
-    if reported_at > now + timedelta(minutes=5):
+    if reported_at > now + clock.FUTURE_LEEWAY:
         raise Invalid(gettext("reported_at cannot be in the future"), field="reported_at")
     unit: InstalledUnit | None = None
     if request.serial:

@@ -4,7 +4,6 @@ the escalations page; a refused step shows the page again with the error."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,23 +41,6 @@ def _text(form: Mapping[str, str], name: str, label: str) -> str:
             field=name,
         )
     return value
-
-
-def _local_instant(raw: str | None, label: str, field: str) -> datetime | None:
-    """A ``datetime-local`` field (Shanghai wall-clock time) as an aware instant."""
-    value = (raw or "").strip()
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(
-            gettext("%(field)s: %(value)s is not a date and time", field=label, value=repr(value)),
-            field=field,
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=clock.SHANGHAI)
-    return clock.as_utc(parsed)
 
 
 def _rating(raw: str | None) -> int:
@@ -142,7 +124,9 @@ def _do_ship(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
 
 
 def _do_deliver(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
-    at = _local_instant(form.get("delivered_at"), gettext("Delivered at"), "delivered_at")
+    at = clock.read_optional_instant(
+        form.get("delivered_at"), gettext("Delivered at"), "delivered_at"
+    )
     done = lifecycle.deliver(uow(), actor, number, at)
     assert done.delivered_at is not None
     met = done.due_replacement is None or done.delivered_at <= done.due_replacement

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import random
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,12 +30,11 @@ from sqlalchemy import text
 
 from core.db import make_engine
 from tests.drills.cli_runs import run_cli
+from tests.drills.cluster import Cluster, client_address, token
 from tests.drills.harness import (
     DEMO_PASSWORD,
     Deployment,
-    DrillError,
     Request,
-    Server,
     call,
     send_share,
     together,
@@ -57,66 +53,12 @@ WRITE_SECONDS = 60.0 if LONG else 8.0
 # Long drill: a kill every few seconds, alternating a worker and a whole server.
 KILL_EVERY_S = 4.0
 SERVER_ENV = {"FORWARDED_HOPS": "1", "LOGIN_RATE_LIMIT": f"{LOGIN_LIMIT} per minute"}
-_addresses = itertools.count(1)
-
-
-def client_address() -> str:
-    """A client address of its own (sent as X-Forwarded-For), so the drill's own
-    sign-ins never share a count with the login-limit check."""
-    n = next(_addresses)
-    return f"10.{os.getpid() % 250}.{n // 250}.{n % 250 + 1}"
-
-
-def token(server: Server, username: str) -> str:
-    answer = call(
-        server.url,
-        "POST",
-        "/api/v1/auth/token",
-        {"username": username, "password": DEMO_PASSWORD},
-        headers={"X-Forwarded-For": client_address()},
-    )
-    if answer.status != 201:
-        raise DrillError(f"no token for {username}: {answer}\n{server.log()}")
-    return str(answer.body["token"])
-
-
-@dataclass
-class Cluster:
-    deployment: Deployment
-    servers: list[Server]
-    kills: list[str] = field(default_factory=list)
-
-    @property
-    def urls(self) -> list[str]:
-        return [server.url for server in self.servers]
-
-    def kill_and_restart(self, index: int) -> None:
-        """SIGKILL server ``index`` (master and workers at once) and start it again on
-        its port."""
-        old = self.servers[index]
-        old.kill()
-        port = int(old.url.rsplit(":", 1)[1])
-        self.kills.append(f"server {index} (process group)")
-        new = self.deployment.launch(WORKERS, SERVER_ENV, port=port)
-        self.servers[index] = new
-        new.wait_until_ready()
-
-    def kill_a_worker(self, index: int) -> None:
-        """SIGKILL one worker of server ``index``; gunicorn's master starts another."""
-        master = self.servers[index].process
-        assert master is not None
-        children = subprocess.run(
-            ["pgrep", "-P", str(master.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        if children:
-            os.kill(int(random.choice(children)), 9)
-            self.kills.append(f"server {index} (one worker)")
 
 
 @pytest.fixture(scope="module")
 def cluster(pg_deployment: Deployment) -> Iterator[Cluster]:
     servers = [pg_deployment.launch(WORKERS, SERVER_ENV) for _ in range(2)]
-    running = Cluster(pg_deployment, servers)
+    running = Cluster(pg_deployment, servers, WORKERS, SERVER_ENV)
     try:
         for server in servers:  # both boot at once
             server.wait_until_ready()

@@ -95,7 +95,8 @@ BAD_OPEN_BODIES = [
     pytest.param({"serial": _DROP, "part_number": "SW-1", "site_id": True}, id="site id true"),
     pytest.param({"serial": _DROP, "part_number": "SW-1", "site_id": 2**40}, id="site id huge"),
     pytest.param({"serial": _DROP, "part_number": "SW-1", "site_id": 0}, id="site id zero"),
-    pytest.param({"reported_at": "2026-03-02T09:00:00"}, id="naive reported_at"),
+    pytest.param({"reported_at": "1900-03-02T09:00:00+08:00"}, id="reported_at before 2000"),
+    pytest.param({"reported_at": "0001-01-01T00:00:00+14:00"}, id="reported_at in year 1"),
     pytest.param({"reported_at": "2026-03-03T10:00:00+08:00"}, id="future reported_at"),
     pytest.param({"reported_at": "yesterday"}, id="reported_at not a time"),
     pytest.param({"priority": "high"}, id="unknown field"),
@@ -177,7 +178,7 @@ def _reserved_serial(client, headers, rma) -> str:
 
 
 DELIVERED_AT = [
-    pytest.param({"delivered_at": "2026-03-02T15:00:00"}, id="naive"),
+    pytest.param({"delivered_at": "9999-12-31T23:59:59-14:00"}, id="year 9999 at -14:00"),
     pytest.param({"delivered_at": "2099-01-01T00:00:00+08:00"}, id="future"),
     pytest.param({"delivered_at": "2026-03-02T10:30:00+08:00"}, id="before it shipped"),
     pytest.param({"delivered_at": "tomorrow"}, id="not a time"),
