@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from depots.models import Depot
 from inventory.models import LedgerEntry, Movement, Part, StockBalance
+from inventory.service.ledger import rebuild_part_stock
 
 CHUNK_MOVEMENTS = 50_000
 ACTOR = "bench-loader"
@@ -178,6 +179,7 @@ def load_ledger(engine: Engine, *, entries: int, parts: int, seed: int = 2026) -
             for (d, p, b), qty in sorted(history.balances.items())
         ]
         connection.execute(insert(StockBalance), balances)
+        rebuild_part_stock(connection)
         if postgres:
             for table in ("movement", "ledger_entry"):
                 connection.execute(

@@ -115,24 +115,36 @@ def paginate(
     tiebreak: Any,
     *,
     scalars: bool = True,
+    total: int | None = None,
 ) -> Page[Any]:
     """Run ``query`` (a filtered ``select``) for one page: counted as a whole, ordered
-    by ``sort_columns[request.sort]`` then ``tiebreak`` (a unique column), limited
-    and offset in SQL. ``scalars``: rows are the first column's objects (ORM rows);
-    otherwise whole result rows. A page past the end shows the last page."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    by ``sort_columns[request.sort]`` then ``tiebreak`` (a unique column, or a tuple
+    of columns unique together), limited and offset in SQL. ``scalars``: rows are
+    the first column's objects (ORM rows); otherwise whole result rows. ``total``:
+    the selection's size when the caller counted it already (with its totals). A
+    page past the end shows the last page."""
+    if total is None:
+        total = count_of(session, query)
     pages = max(1, -(-total // request.per_page))
     if request.page > pages:
         request = replace(request, page=pages)
     column = sort_columns[request.sort]
+    ties = tiebreak if isinstance(tiebreak, tuple) else (tiebreak,)
     ordered = query.order_by(
-        column.desc() if request.descending else column.asc(),
-        tiebreak.desc() if request.descending else tiebreak.asc(),
+        *(
+            key.desc() if request.descending else key.asc()
+            for key in (column, *(tie for tie in ties if tie is not column))
+        )
     )
     limited = ordered.limit(request.per_page).offset((request.page - 1) * request.per_page)
     result = session.execute(limited)
     items = list(result.scalars()) if scalars else list(result)
     return Page(items, total, request)
+
+
+def count_of(session: Session, query: Any) -> int:
+    """How many rows ``query`` selects."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def _whole(raw: str | None, default: int, low: int, high: int) -> int:

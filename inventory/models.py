@@ -100,6 +100,26 @@ class StockBalance(SQLModel, table=True):
     reserved: int = 0
 
 
+class PartStock(SQLModel, table=True):
+    """A part's stock at a depot with every bucket side by side: the balance rows of
+    one (depot, part) pivoted, kept by ``ledger.post`` in the same statement batch as
+    the balances and checked against them by ``check_books``. Lists sort, filter and
+    total on it without grouping the balance table (100,000 rows, 200 ms)."""
+
+    __tablename__ = "part_stock"
+    __table_args__ = (Index("ix_part_stock_part_depot", "part_number", "depot_code"),)
+
+    depot_code: str = Field(foreign_key="depot.code", primary_key=True, max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", primary_key=True, max_length=40)
+    good: int = 0
+    reserved: int = 0
+    defective: int = 0
+    in_repair: int = 0
+    quarantine: int = 0
+    in_transit: int = 0
+    units: int = 0  # every bucket's on hand, in transit included
+
+
 MAX_REASON = 300  # characters of a movement's reason
 
 
@@ -121,7 +141,9 @@ class LedgerEntry(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("qty <> 0", name="qty_not_zero"),
         Index("ix_ledger_entry_depot_part", "depot_code", "part_number", "bucket"),
-        Index("ix_ledger_entry_part", "part_number"),
+        # A depot's or a part's entries newest first, without sorting them all.
+        Index("ix_ledger_entry_depot_id", "depot_code", "id"),
+        Index("ix_ledger_entry_part_id", "part_number", "id"),
     )
 
     id: int | None = Field(

@@ -83,6 +83,7 @@ NOT_AUDITED: dict[str, str] = {
     "movement": "the ledger: an append-only record of its own",
     "ledger_entry": "the ledger: an append-only record of its own",
     "stock_balance": "derived from the ledger and checked against it",
+    "part_stock": "the balances pivoted, kept by the ledger's posting and checked against them",
     "unit": "a serialized unit's place and condition change with the ledger moves that record them",
     "transfer_serial": "the serials a transfer shipped and received, recorded by the ledger",
     "stock_bin": "shelf places written by receipts and moves (stock work, not configuration)",

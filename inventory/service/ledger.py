@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, or_, select, tuple_
+from sqlalchemy import Connection, case, delete, func, insert, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.db import UnitOfWork, lock_for_update, read_only
@@ -19,6 +19,7 @@ from inventory.models import (
     LedgerEntry,
     Movement,
     Part,
+    PartStock,
     Reservation,
     StockBalance,
     Unit,
@@ -26,6 +27,9 @@ from inventory.models import (
 from inventory.service.serials import SerialInTwoPlaces, serials_in_two_places
 
 BalanceKey = tuple[str, str, str]  # (depot, part number, bucket)
+# The columns of ``part_stock`` a posting changes: each bucket's on hand, reserved
+# good stock, and every bucket together.
+PART_STOCK_COLUMNS = (*BUCKET_NAMES, "reserved", "units")
 MAX_REFERENCE = 60
 
 
@@ -164,6 +168,7 @@ def post(
             )
         balance.on_hand, balance.reserved = new_on_hand, new_reserved
         uow.session.add(balance)
+    _add_to_part_stock(uow, on_hand_change, reserved_changes)
     movement = Movement(kind=kind, actor=actor, reason=reason, reference=reference)
     uow.session.add(movement)
     uow.session.flush()
@@ -184,6 +189,63 @@ def post(
             ],
         )
     return movement
+
+
+def _add_to_part_stock(
+    uow: UnitOfWork, on_hand_change: dict[BalanceKey, int], reserved_changes: dict[BalanceKey, int]
+) -> None:
+    """Carry a posting's balance changes into ``part_stock`` (one upsert), so the
+    pivoted rows stay equal to the balances they mirror. Rows go in key order, the
+    order the balances were locked in."""
+    changes: dict[tuple[str, str], dict[str, int]] = {}
+    for (depot, part, bucket), qty in on_hand_change.items():
+        row = changes.setdefault((depot, part), dict.fromkeys(PART_STOCK_COLUMNS, 0))
+        row[bucket] += qty
+        row["units"] += qty
+    for (depot, part, _bucket), qty in reserved_changes.items():
+        row = changes.setdefault((depot, part), dict.fromkeys(PART_STOCK_COLUMNS, 0))
+        row["reserved"] += qty
+    rows = [
+        {"depot_code": depot, "part_number": part, **columns}
+        for (depot, part), columns in sorted(changes.items())
+        if any(columns.values())
+    ]
+    if not rows:
+        return
+    dialect = postgresql if uow.dialect == "postgresql" else sqlite
+    statement = dialect.insert(PartStock).values(rows)
+    table = PartStock.__table__.c  # type: ignore[attr-defined]
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.depot_code, table.part_number],
+        set_={name: table[name] + statement.excluded[name] for name in PART_STOCK_COLUMNS},
+    )
+    uow.session.execute(statement)
+
+
+def rebuild_part_stock(connection: Connection) -> int:
+    """Fill ``part_stock`` anew from the balances: for bulk loads that write balance
+    rows around ``post`` (benchmarks, tests of scale). Returns the rows written."""
+    pivot = [
+        func.coalesce(func.sum(case((StockBalance.bucket == bucket, StockBalance.on_hand))), 0)
+        for bucket in BUCKET_NAMES
+    ]
+    held = func.coalesce(
+        func.sum(case((StockBalance.bucket == Bucket.GOOD.value, StockBalance.reserved))), 0
+    )
+    connection.execute(delete(PartStock))
+    result = connection.execute(
+        insert(PartStock).from_select(
+            ["depot_code", "part_number", *PART_STOCK_COLUMNS],
+            select(
+                StockBalance.depot_code,
+                StockBalance.part_number,
+                *pivot,
+                held,
+                func.coalesce(func.sum(StockBalance.on_hand), 0),
+            ).group_by(StockBalance.depot_code, StockBalance.part_number),
+        )
+    )
+    return result.rowcount
 
 
 @dataclass(frozen=True)
@@ -271,5 +333,37 @@ def check_books(uow: UnitOfWork) -> list[Discrepancy | SerialInTwoPlaces]:
         on_hand = balances.get(key, (0, 0))[0]
         if units.get(key, 0) != on_hand:
             problems.append(Discrepancy(*key, "serialized units", on_hand, units.get(key, 0)))
+    problems.extend(_part_stock_differences(uow, ledger, reserved))
     problems.extend(serials_in_two_places(uow))
+    return problems
+
+
+def _part_stock_differences(
+    uow: UnitOfWork, ledger: dict[BalanceKey, int], reserved: dict[BalanceKey, int]
+) -> list[Discrepancy]:
+    """Where ``part_stock`` disagrees with the ledger's sums and the active
+    reservations, as the balances must (a row edited by hand, or written around
+    ``post``)."""
+    expected: dict[tuple[str, str], dict[str, int]] = {}
+    for (depot, part, bucket), on_hand in ledger.items():
+        row = expected.setdefault((depot, part), dict.fromkeys(PART_STOCK_COLUMNS, 0))
+        row[bucket] += on_hand
+        row["units"] += on_hand
+    for (depot, part, _bucket), held in reserved.items():
+        row = expected.setdefault((depot, part), dict.fromkeys(PART_STOCK_COLUMNS, 0))
+        row["reserved"] += held
+    columns = [getattr(PartStock, name) for name in PART_STOCK_COLUMNS]
+    stored = {
+        (depot, part): dict(zip(PART_STOCK_COLUMNS, values, strict=True))
+        for depot, part, *values in uow.session.execute(
+            select(PartStock.depot_code, PartStock.part_number, *columns)
+        )
+    }
+    zero = dict.fromkeys(PART_STOCK_COLUMNS, 0)
+    problems = []
+    for key in sorted(set(expected) | set(stored)):
+        want, have = expected.get(key, zero), stored.get(key, zero)
+        for name in PART_STOCK_COLUMNS:
+            if want[name] != have[name]:
+                problems.append(Discrepancy(*key, name, "part stock", want[name], have[name]))
     return problems

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.i18n import gettext
-from core.pagination import Page, PageRequest, paginate
+from core.pagination import Page, PageRequest, count_of, paginate
 from inventory.models import (
     BUCKET_NAMES,
     FAMILIES,
@@ -27,8 +27,8 @@ from inventory.models import (
     Location,
     Movement,
     Part,
+    PartStock,
     Reservation,
-    StockBalance,
     StockBin,
     Transfer,
     TransferLine,
@@ -118,109 +118,111 @@ class StockPage:
     totals: StockTotals
 
 
-def _bucket_sum(bucket: str, column: Any = StockBalance.on_hand) -> Any:
-    return func.coalesce(func.sum(case((StockBalance.bucket == bucket, column), else_=0)), 0)
-
-
 def _stock_selection(filters: StockFilters) -> Any:
-    """The filtered (depot, part) rows as a subquery with every bucket, the bin and
-    the value. Buckets are totalled on the balance table alone, then joined to the
-    catalogue (grouping by the parts' text columns made the database sort wide
-    rows)."""
-    totals = select(
-        StockBalance.depot_code.label("depot"),
-        StockBalance.part_number.label("part"),
-        _bucket_sum("good").label("good"),
-        _bucket_sum("good", StockBalance.reserved).label("reserved"),
-        _bucket_sum("defective").label("defective"),
-        _bucket_sum("in_repair").label("in_repair"),
-        _bucket_sum("quarantine").label("quarantine"),
-        _bucket_sum("in_transit").label("in_transit"),
-        func.coalesce(func.sum(StockBalance.on_hand), 0).label("units"),
-    ).group_by(StockBalance.depot_code, StockBalance.part_number)
-    if filters.depot:
-        totals = totals.where(StockBalance.depot_code == filters.depot.strip().upper())
-    if filters.part_number:
-        totals = totals.where(StockBalance.part_number == filters.part_number.strip().upper())
-    if filters.condition:
-        totals = totals.having(_bucket_sum(filters.condition) > 0)
-    elif filters.nonzero:
-        totals = totals.having(func.sum(StockBalance.on_hand) > 0)
-    t = totals.subquery()
+    """The filtered (depot, part) rows of ``part_stock`` (every bucket side by side,
+    kept by the ledger), with the part's catalogue text, bin and value."""
+    ps = PartStock
     query = (
         select(
-            t.c.depot,
-            t.c.part,
+            ps.depot_code.label("depot"),
+            ps.part_number.label("part"),
             Part.description,
             Part.family,
             StockBin.bin,
-            t.c.good,
-            t.c.reserved,
-            (t.c.good - t.c.reserved).label("available"),
-            t.c.defective,
-            t.c.in_repair,
-            t.c.quarantine,
-            t.c.in_transit,
-            (t.c.units * Part.unit_cost).label("value"),
+            ps.good,
+            ps.reserved,
+            (ps.good - ps.reserved).label("available"),
+            ps.defective,
+            ps.in_repair,
+            ps.quarantine,
+            ps.in_transit,
+            (ps.units * Part.unit_cost).label("value"),
         )
-        .join(Part, Part.part_number == t.c.part)
+        .join(Part, Part.part_number == ps.part_number)
         .outerjoin(
-            StockBin, and_(StockBin.depot_code == t.c.depot, StockBin.part_number == t.c.part)
+            StockBin,
+            and_(StockBin.depot_code == ps.depot_code, StockBin.part_number == ps.part_number),
         )
     )
+    return query.where(*_stock_conditions(filters))
+
+
+def _stock_conditions(filters: StockFilters) -> list[Any]:
+    """The WHERE conditions of a stock selection over ``part_stock`` and ``part``."""
+    ps = PartStock
+    conditions: list[Any] = []
+    if filters.depot:
+        conditions.append(ps.depot_code == filters.depot.strip().upper())
+    if filters.part_number:
+        conditions.append(ps.part_number == filters.part_number.strip().upper())
+    if filters.condition:
+        conditions.append(getattr(ps, filters.condition) > 0)
+    elif filters.nonzero:
+        conditions.append(ps.units > 0)
     if filters.family:
-        query = query.where(Part.family == filters.family)
+        conditions.append(Part.family == filters.family)
     if filters.search:
         term = filters.search.strip().lower()  # % and _ match themselves (autoescape)
-        query = query.where(
+        conditions.append(
             func.lower(Part.part_number).contains(term, autoescape=True)
             | func.lower(Part.description).contains(term, autoescape=True)
         )
-    return query
+    return conditions
 
 
 @read_only
 def stock_page(uow: UnitOfWork, filters: StockFilters, request: PageRequest) -> StockPage:
     """One page of stock per (depot, part), sorted on ``request.sort`` (``STOCK_SORTS``),
-    and the totals of the whole selection."""
-    query = _stock_selection(filters.checked())
-    s = query.subquery()
-    sorts = {
-        "depot": s.c.depot,
-        "part": s.c.part,
-        "description": s.c.description,
-        "bin": s.c.bin,
-        "good": s.c.good,
-        "reserved": s.c.reserved,
-        "available": s.c.available,
-        "defective": s.c.defective,
-        "in_repair": s.c.in_repair,
-        "quarantine": s.c.quarantine,
-        "in_transit": s.c.in_transit,
-        "value": s.c.value,
-    }
-    tiebreak = s.c.part + literal("|") + s.c.depot
-    found = paginate(uow.session, select(s), request, sorts, tiebreak, scalars=False)
-    items = [_stock_line(row) for row in found.items]
+    and the totals of the whole selection (counted in the same pass)."""
+    filters = filters.checked()
+    ps = PartStock
     sums = uow.session.execute(
         select(
             func.count(),
             *(
                 func.coalesce(func.sum(column), 0)
                 for column in (
-                    s.c.good,
-                    s.c.reserved,
-                    s.c.available,
-                    s.c.defective,
-                    s.c.in_repair,
-                    s.c.quarantine,
-                    s.c.in_transit,
-                    s.c.value,
+                    ps.good,
+                    ps.reserved,
+                    ps.good - ps.reserved,
+                    ps.defective,
+                    ps.in_repair,
+                    ps.quarantine,
+                    ps.in_transit,
+                    ps.units * Part.unit_cost,
                 )
             ),
         )
+        .select_from(ps)
+        .join(Part, Part.part_number == ps.part_number)
+        .where(*_stock_conditions(filters))
     ).one()
     totals = StockTotals(int(sums[0]), *(int(value) for value in sums[1:8]), _money(sums[8]))
+    available = ps.good - ps.reserved
+    sorts = {
+        "depot": ps.depot_code,
+        "part": ps.part_number,
+        "description": Part.description,
+        "bin": StockBin.bin,
+        "good": ps.good,
+        "reserved": ps.reserved,
+        "available": available,
+        "defective": ps.defective,
+        "in_repair": ps.in_repair,
+        "quarantine": ps.quarantine,
+        "in_transit": ps.in_transit,
+        "value": ps.units * Part.unit_cost,
+    }
+    found = paginate(
+        uow.session,
+        _stock_selection(filters),
+        request,
+        sorts,
+        (ps.part_number, ps.depot_code),
+        scalars=False,
+        total=totals.rows,
+    )
+    items = [_stock_line(row) for row in found.items]
     return StockPage(Page(items, found.total, found.request), totals)
 
 
@@ -342,17 +344,23 @@ class LedgerRow:
 def ledger_page(uow: UnitOfWork, filters: LedgerFilters, request: PageRequest) -> Page[LedgerRow]:
     """One page of ledger entries with their movements (``LEDGER_SORTS``; newest
     first by default)."""
-    query = select(LedgerEntry, Movement).join(Movement, Movement.id == LedgerEntry.movement_id)
+    of_entries: list[Any] = []
     if filters.depot:
-        query = query.where(LedgerEntry.depot_code == filters.depot.strip().upper())
+        of_entries.append(LedgerEntry.depot_code == filters.depot.strip().upper())
     if filters.part_number:
-        query = query.where(LedgerEntry.part_number == filters.part_number.strip().upper())
+        of_entries.append(LedgerEntry.part_number == filters.part_number.strip().upper())
     if filters.serial:
-        query = query.where(LedgerEntry.serial == filters.serial.strip().upper())
+        of_entries.append(LedgerEntry.serial == filters.serial.strip().upper())
+    of_movements: list[Any] = []
     if filters.reference:
-        query = query.where(Movement.reference == filters.reference.strip())
+        of_movements.append(Movement.reference == filters.reference.strip())
     if filters.kind:
-        query = query.where(Movement.kind == filters.kind)
+        of_movements.append(Movement.kind == filters.kind)
+    joined = select(LedgerEntry, Movement).join(Movement, Movement.id == LedgerEntry.movement_id)
+    query = joined.where(*of_entries, *of_movements)
+    # Counted on the entries alone, which an index answers, unless a movement's
+    # column filters them: joining a million movements only to count them took seconds.
+    counted = query if of_movements else select(LedgerEntry.id).where(*of_entries)
     sorts = {
         "at": LedgerEntry.id,
         "depot": LedgerEntry.depot_code,
@@ -363,7 +371,15 @@ def ledger_page(uow: UnitOfWork, filters: LedgerFilters, request: PageRequest) -
         "serial": LedgerEntry.serial,
         "reference": Movement.reference,
     }
-    found = paginate(uow.session, query, request, sorts, LedgerEntry.id, scalars=False)
+    found = paginate(
+        uow.session,
+        query,
+        request,
+        sorts,
+        LedgerEntry.id,
+        scalars=False,
+        total=count_of(uow.session, counted),
+    )
     return Page(
         [LedgerRow(entry, movement) for entry, movement in found.items], found.total, found.request
     )

@@ -25,6 +25,7 @@ from inventory.models import (
     LedgerEntry,
     Movement,
     Part,
+    PartStock,
     StockBalance,
     Unit,
 )
@@ -72,44 +73,31 @@ def stock(
     and in transit towards the depot. ``condition`` keeps rows that have some of it."""
     if condition is not None and condition not in BUCKET_NAMES:
         raise Invalid(gettext("condition must be one of %(names)s", names=", ".join(BUCKET_NAMES)))
-    # Total the buckets per (depot, part) on the balance table alone, then join
-    # the catalogue to the totals: grouping by the parts' text columns as well
-    # made the database sort wide rows.
-    totals = select(
-        StockBalance.depot_code.label("depot"),
-        StockBalance.part_number.label("part"),
-        _bucket_sum("good").label("good"),
-        _bucket_sum("good", StockBalance.reserved).label("reserved"),
-        _bucket_sum("defective").label("defective"),
-        _bucket_sum("in_repair").label("in_repair"),
-        _bucket_sum("quarantine").label("quarantine"),
-        _bucket_sum("in_transit").label("in_transit"),
-    ).group_by(StockBalance.depot_code, StockBalance.part_number)
-    if depot:
-        totals = totals.where(StockBalance.depot_code == depot.strip().upper())
-    if part_number:
-        totals = totals.where(StockBalance.part_number == part_number.strip().upper())
-    if condition:
-        totals = totals.having(_bucket_sum(condition) > 0)
-    elif nonzero:
-        totals = totals.having(func.sum(StockBalance.on_hand) > 0)
-    t = totals.subquery()
+    ps = PartStock
     query = (
         select(
-            t.c.depot,
-            t.c.part,
+            ps.depot_code,
+            ps.part_number,
             Part.description,
             Part.family,
-            t.c.good,
-            t.c.reserved,
-            t.c.defective,
-            t.c.in_repair,
-            t.c.quarantine,
-            t.c.in_transit,
+            ps.good,
+            ps.reserved,
+            ps.defective,
+            ps.in_repair,
+            ps.quarantine,
+            ps.in_transit,
         )
-        .join(Part, Part.part_number == t.c.part)
-        .order_by(t.c.part, t.c.depot)
+        .join(Part, Part.part_number == ps.part_number)
+        .order_by(ps.part_number, ps.depot_code)
     )
+    if depot:
+        query = query.where(ps.depot_code == depot.strip().upper())
+    if part_number:
+        query = query.where(ps.part_number == part_number.strip().upper())
+    if condition:
+        query = query.where(getattr(ps, condition) > 0)
+    elif nonzero:
+        query = query.where(ps.units > 0)
     if family:
         query = query.where(Part.family == family)
     if search:

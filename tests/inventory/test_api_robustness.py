@@ -15,6 +15,7 @@ from core import auth
 from core.db import UnitOfWork
 from inventory.models import Part, PartIn, StockBalance
 from inventory.service import catalog, moves, receipts, reservations, transfers
+from inventory.service.ledger import rebuild_part_stock
 from inventory.service.receipts import ReceivedLine
 from inventory.service.transfers import LineIn
 from tests.conftest import TEST_PASSWORD, bearer, make_test_app
@@ -343,6 +344,7 @@ def _seed_balances(engine, parts: int) -> int:
             for bucket in ("good", "defective")
         ]
         connection.execute(insert(StockBalance), rows)
+        rebuild_part_stock(connection)
     return len(rows)
 
 

@@ -265,3 +265,23 @@ def test_check_books_finds_a_tampered_balance(uow, engine, make_part, stock_up):
         )
     problems = ledger.check_books(uow)
     assert len(problems) == 1 and problems[0].actual == 5 and problems[0].expected == 4
+
+
+def test_check_books_finds_a_tampered_part_stock_row(uow, engine, make_part, stock_up):
+    """The stock list's pivoted rows are checked against the ledger like the balances."""
+    part = make_part()
+    stock_up("BJ", part, 4)
+    assert ledger.check_books(uow) == []
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE part_stock SET good = 7, units = 7 WHERE part_number = :p"), {"p": part}
+        )
+    problems = ledger.check_books(uow)
+    assert sorted((p.bucket, p.expected, p.actual) for p in problems) == [
+        ("good", 4, 7),
+        ("units", 4, 7),
+    ]
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE part_stock SET good = 4, units = 4 WHERE part_number = :p"), {"p": part}
+        )
