@@ -19,6 +19,7 @@ from core.db import UnitOfWork, make_engine
 from core.errors import Unauthorized
 from core.hardening import init_hardening
 from core.i18n import init_i18n
+from core.openapi import SparesOpenAPI
 from core.web import (
     ENGINE_KEY,
     SETTINGS_KEY,
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from ``settings.database_url`` (tests pass their own).
     """
     settings = settings or load_settings()
-    app = OpenAPI(
+    app = SparesOpenAPI(
         __name__,
         info=Info(
             title="Spares API",

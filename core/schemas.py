@@ -7,6 +7,7 @@ request and response models from these."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -15,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -87,6 +89,14 @@ Instant = Annotated[
         "Asia/Shanghai time; years 2000-2199",
     ),
 ]
+
+# Amounts are Decimal in the code and JSON numbers on the wire (core.web's JSON
+# provider writes them so; numeric(12,2) values survive the trip exactly). Answers
+# say so in the document; pydantic alone would document a Decimal as a string.
+Money = Annotated[
+    Decimal, WithJsonSchema({"type": "number", "description": "CNY, at most two decimals"})
+]
+Hours = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "hours"})]
 
 
 class Body(BaseModel):

@@ -11,7 +11,6 @@ schema's (422).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -29,6 +28,7 @@ from core.schemas import (
     MAX_ID,
     Body,
     DepotCode,
+    Money,
     OptionalBody,
     PartNumber,
     PathText,
@@ -110,7 +110,7 @@ class PartOut(BaseModel):
     description: str
     family: str
     serialized: bool
-    unit_cost: Decimal = Field(description="CNY")
+    unit_cost: Money = Field(description="CNY")
     weight_kg: float
     criticality: str
     superseded_by: str | None
@@ -318,7 +318,7 @@ class TransferBody(Body):
     reference: Reference | None = None
 
 
-class ShipBody(OptionalBody):
+class TransferShipBody(OptionalBody):
     serials: dict[PartNumber, Serials] = Field(
         default_factory=dict,
         description="scanned serials per part; parts left out ship their oldest free units",

@@ -14,7 +14,6 @@ CNY numbers (see ``core.web.SparesJSONProvider``).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -25,7 +24,16 @@ from pydantic import (
     StrictInt,
 )
 
-from core.schemas import MAX_ID, Body, DepotCode, Instant, OptionalBody, PartNumber, upper_code
+from core.schemas import (
+    MAX_ID,
+    Body,
+    DepotCode,
+    Instant,
+    Money,
+    OptionalBody,
+    PartNumber,
+    upper_code,
+)
 from inventory.service import targets
 from planning.service import demand
 from rma.models import FAULT_LEVELS
@@ -134,7 +142,7 @@ class DepotChoiceOut(BaseModel):
     service: str | None = Field(description="standard or emergency")
     ships_at: datetime | None
     promised_delivery: datetime | None
-    cost: Decimal | None = Field(description="CNY")
+    cost: Money | None = Field(description="CNY")
     at_risk: bool = Field(description="no depot can deliver by the due time")
     backorder: bool = Field(description="no depot holds the part or a successor")
     due: datetime = Field(description="at + 24 hours")
@@ -179,8 +187,8 @@ class MoveOut(BaseModel):
     from_depot: str
     to_depot: str
     qty: int
-    unit_cost: Decimal = Field(description="freight per unit on the lane, CNY")
-    cost: Decimal = Field(description="freight of the move (qty x unit_cost), CNY")
+    unit_cost: Money = Field(description="freight per unit on the lane, CNY")
+    cost: Money = Field(description="freight of the move (qty x unit_cost), CNY")
     from_stock_before: int | None = Field(
         default=None,
         description="stock at from_depot before the plan: available good stock, less what "
@@ -207,7 +215,7 @@ class PlanSummaryOut(BaseModel):
     decided_at: datetime | None
     parts: int = Field(description="parts moved")
     units_moved: int
-    cost: Decimal = Field(description="freight of every move, CNY")
+    cost: Money = Field(description="freight of every move, CNY")
     shortage_before: int = Field(description="units below target before the plan")
     shortage_left: int = Field(description="units still below target after it")
     transfer_ids: list[int] = Field(description="draft transfers made on approval")
@@ -238,7 +246,7 @@ class DispatchCaseOut(BaseModel):
     service: str | None
     ships_at: datetime | None
     arrival: datetime | None
-    cost: Decimal | None
+    cost: Money | None
     meets_due: bool
     changed: bool = Field(description="applying the proposal changes this case")
 
@@ -251,7 +259,7 @@ class DispatchProposalOut(BaseModel):
     met_due_after: int
     changed: list[str]
     backorders: int
-    total_cost: Decimal = Field(description="CNY")
+    total_cost: Money = Field(description="CNY")
     summary: str
 
 

@@ -14,7 +14,6 @@ CNY numbers (see ``core.web.SparesJSONProvider``).
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,7 +24,6 @@ from pydantic import (
     RootModel,
     StrictBool,
     StrictInt,
-    WithJsonSchema,
     model_validator,
 )
 
@@ -35,6 +33,7 @@ from core.schemas import (
     Body,
     DepotCode,
     Instant,
+    Money,
     OptionalBody,
     PartNumber,
     PathText,
@@ -49,8 +48,6 @@ StatusName = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
 Coverage = Literal[COVERAGES]  # type: ignore[valid-type]
 Phase = Literal[PHASES]  # type: ignore[valid-type]
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-# Answered as a JSON number (core.web's JSON provider), so documented as one.
-Money = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "CNY"})]
 
 
 def _one_line(value: str) -> str:
@@ -213,7 +210,7 @@ class OpenRmaBody(Body):
         return self
 
 
-class ShipBody(OptionalBody):
+class RmaShipBody(OptionalBody):
     serial: Serial | None = Field(
         default=None, description="scanned serial of the unit shipped (serialized parts)"
     )
@@ -319,7 +316,7 @@ class ConflictOut(ErrorOut):
     allowed: list[str] = Field(default_factory=list, description="the steps allowed now")
 
 
-class CityOut(BaseModel):
+class CityRef(BaseModel):
     id: int
     name: str
     name_zh: str
@@ -345,7 +342,7 @@ class SiteOut(BaseModel):
     id: int
     customer_id: int
     name: str
-    city: CityOut
+    city: CityRef
     address: str
     contact_name: str
     contact_phone: str
@@ -456,7 +453,7 @@ class InstalledUnitOut(BaseModel):
     site_id: int
     site_name: str
     customer: CustomerRef
-    city: CityOut
+    city: CityRef
     contract_id: int | None
     shipped_on: date
     warranty_end: date
@@ -479,7 +476,7 @@ class InstalledUnitDetailOut(InstalledUnitOut):
     replacement_preview: PreviewOut | None = Field(description="with ?fault_level= only")
 
 
-class DueOut(BaseModel):
+class RmaDueOut(BaseModel):
     replacement_delivery: datetime | None = Field(description="approval + 24 hours")
     repair_return: datetime | None = Field(description="receipt + 72 working hours")
     defective_return: datetime | None = Field(
@@ -563,7 +560,7 @@ class RmaOut(BaseModel):
     reported_at: datetime
     billable: bool
     entitlement: EntitlementOut
-    due: DueOut
+    due: RmaDueOut
     due_in_hours: DueHoursOut
     due_met: DueMetOut
     at_risk: bool = Field(

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from core import auth, clock
 from core.errors import ErrorOut
-from core.schemas import Instant
+from core.schemas import Hours, Instant, Money
 from core.web import uow
 from depots.api import api
 from depots.service import lane_edits, network
@@ -76,8 +76,8 @@ class LaneOut(BaseModel):
     remote: bool
     mode: Mode
     distance_km: float = Field(description="great-circle distance")
-    hours: Decimal = Field(description="door-to-door transit hours once picked up")
-    cost: Decimal = Field(description="CNY per shipment")
+    hours: Hours = Field(description="door-to-door transit hours once picked up")
+    cost: Money = Field(description="CNY per shipment")
     edited: bool = Field(description="set by a planner; the default rule no longer applies")
     updated_at: datetime
     updated_by: str | None
@@ -135,8 +135,8 @@ class QuoteOut(BaseModel):
     ready_at: datetime
     ships_at: datetime
     arrives_at: datetime
-    hours: Decimal = Field(description="transit hours (the same for both services)")
-    cost: Decimal = Field(description="CNY; the emergency courier costs three times the lane")
+    hours: Hours = Field(description="transit hours (the same for both services)")
+    cost: Money = Field(description="CNY; the emergency courier costs three times the lane")
     mode: Mode
 
 

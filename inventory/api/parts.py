@@ -69,8 +69,17 @@ def post_part(body: PartBody) -> Any:
 def get_part(path: PartPath) -> Any:
     u = uow()
     part = catalog.get_part(u, path.part_number)
-    chain = catalog.substitutes(u, part.part_number)
-    return json_answer({**_part(part), "supersession_chain": chain, "substitutes": chain[1:]})
+    found = catalog.supersession(u, part.part_number)
+    # Through the documented model, so a field it promises cannot go missing.
+    answer = PartDetailOut.model_validate(
+        {
+            **_part(part),
+            "supersession_chain": found.chain,
+            "substitutes": found.chain[1:],
+            "supersedes": found.supersedes,
+        }
+    )
+    return json_answer(answer.model_dump())
 
 
 @api.put(

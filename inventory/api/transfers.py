@@ -26,10 +26,10 @@ from inventory.schemas import (
     IdPath,
     LateParcelBody,
     ReceiveBody,
-    ShipBody,
     TransferBody,
     TransferList,
     TransferOut,
+    TransferShipBody,
     TransfersQuery,
     WriteOffBody,
 )
@@ -129,7 +129,7 @@ def get_transfer(path: IdPath) -> Any:
     "(source depot staff)",
 )
 @auth.api_roles(*STOCK_ROLES)
-def ship_transfer(path: IdPath, body: ShipBody) -> Any:
+def ship_transfer(path: IdPath, body: TransferShipBody) -> Any:
     actor = auth.api_actor()
     serials = dict(body.serials) or None
     return answer_once(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, or_, select
 
 from core.auth import Actor, Role
@@ -78,6 +80,24 @@ def substitutes(uow: UnitOfWork, part_number: str) -> list[str]:
     """Parts that may be shipped where ``part_number`` is asked for, the part itself first."""
     get_part_row(uow, part_number)
     return supersession_chain(_successor_map(uow), part_number.strip().upper())
+
+
+@dataclass(frozen=True)
+class Supersession:
+    """Where a part stands among the parts that replace one another."""
+
+    chain: list[str]  # the part, then each part that supersedes it, nearest first
+    supersedes: list[str]  # the parts it directly replaces, by part number
+
+
+@read_only
+def supersession(uow: UnitOfWork, part_number: str) -> Supersession:
+    """``part_number``'s supersession chain and the parts it directly replaces
+    (one read of the successor map for both); ``NotFound`` for an unknown part."""
+    number = get_part_row(uow, part_number).part_number
+    successors = _successor_map(uow)
+    replaced = sorted(part for part, successor in successors.items() if successor == number)
+    return Supersession(supersession_chain(successors, number), replaced)
 
 
 def _check_successor(uow: UnitOfWork, part_number: str, successor: str | None) -> None:

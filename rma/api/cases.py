@@ -46,8 +46,8 @@ from rma.schemas import (
     RmaList,
     RmaOut,
     RmaPath,
+    RmaShipBody,
     RmasQuery,
-    ShipBody,
 )
 from rma.service import lifecycle, opening, queries, returns
 from rma.service.opening import OpenRequest
@@ -189,7 +189,7 @@ def post_allocate(path: RmaPath) -> Any:
     summary="Ship the reserved unit with its scanned serial (staff of the allocated depot)",
 )
 @auth.api_roles(*DEPOT_STAFF)
-def post_ship(path: RmaPath, body: ShipBody) -> Any:
+def post_ship(path: RmaPath, body: RmaShipBody) -> Any:
     actor = auth.api_actor()
     return step_answer(lambda u: lifecycle.ship(u, actor, path.number, body.serial))
 
