@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 CATALOGUES := core depots inventory rma planning reports search
 ZH := zh_Hans_CN
 
-.PHONY: run test drill lint format venv catalogues messages bench clean
+.PHONY: run test drill fuzz lint format venv catalogues messages bench clean
 
 venv: $(STAMP)
 
@@ -65,6 +65,12 @@ drill: venv
 		SPARES_BACKUP_DRILL_SECONDS=$${SPARES_BACKUP_DRILL_SECONDS:-120} \
 		SPARES_DRILL_LONG=1 \
 		$(BIN)/pytest -p no:cacheprovider tests/seams/test_cross_domain_machine.py tests/drills
+
+# schemathesis against every API operation as each role, many rounds with a fresh seed
+# (the suite runs one repeatable round); figures in docs/RELIABILITY.md.
+fuzz: venv
+	SPARES_FUZZ_ROUNDS=$${SPARES_FUZZ_ROUNDS:-25} SPARES_FUZZ_SEED=$${SPARES_FUZZ_SEED:-$$(date +%s)} \
+		$(BIN)/pytest -p no:cacheprovider -s tests/core/test_api_conformance.py
 
 lint: venv
 	$(BIN)/ruff check .
