@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.extensions[FACTORY_KEY] = create_app
     app.extensions[ENGINE_KEY] = engine or make_engine(settings.database_url)
 
-    _init_security(app, settings)
     init_hardening(app)  # NUL and JSON guards first; security headers on every answer
+    _init_security(app, settings)
     init_i18n(app, Path(__file__).resolve().parent)
     register_error_handlers(app)
     _init_observability(app, settings)
