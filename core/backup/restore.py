@@ -36,8 +36,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import JSON, Boolean, DateTime
 
 from core import schema
-from core.backup import databases
 from core.backup.archive import ArchiveReader, Manifest, TableEntry
+from core.backup.databases import (
+    pg_empty_schema,
+    pg_tables,
+    remove_sqlite_files,
+    restore_sequences,
+    sqlite_path,
+    sqlite_seal,
+    sqlite_tables,
+    sqlite_take_over,
+)
 from core.backup.snapshot import VERSION_TABLE, reflect
 from core.db import make_engine
 from core.errors import Conflict, Invalid
@@ -131,11 +140,11 @@ def _restore_postgres(engine: Engine, archive: ArchiveReader, *, force: bool) ->
     with engine.connect() as connection:
         try:
             with connection.begin():
-                tables = databases.pg_tables(connection)
+                tables = pg_tables(connection)
                 if tables and not force:
                     raise _not_empty(f"database {engine.url.database}", tables)
                 if tables:
-                    databases.pg_empty_schema(connection)
+                    pg_empty_schema(connection)
                 _migrate(engine, connection, archive.manifest.revision)
                 _load(connection, archive)
         except DBAPIError as error:
@@ -148,23 +157,23 @@ def _restore_postgres(engine: Engine, archive: ArchiveReader, *, force: bool) ->
 
 
 def _restore_sqlite(engine: Engine, archive: ArchiveReader, *, force: bool) -> None:
-    target = databases.sqlite_path(engine)
-    tables = databases.sqlite_tables(target)
+    target = sqlite_path(engine)
+    tables = sqlite_tables(target)
     if tables and not force:
         raise _not_empty(str(target), tables)
     if not target.parent.is_dir():
         raise Invalid(f"no folder {target.parent} for the database file")
     building = target.with_name(target.name + ".restoring")
-    databases.remove_sqlite_files(building)  # the remains of a restore that died
+    remove_sqlite_files(building)  # the remains of a restore that died
     scratch = make_engine(f"sqlite:///{building}")
     try:
         schema.upgrade(scratch, archive.manifest.revision)
         with scratch.connect() as connection, connection.begin():
             _load(connection, archive)
-        databases.sqlite_seal(scratch)
+        sqlite_seal(scratch)
         engine.dispose()  # this process's own connections to the old file
         if target.exists():
-            databases.sqlite_take_over(target)
+            sqlite_take_over(target)
         building.replace(target)
     except DBAPIError as error:
         raise _refused(error) from error
@@ -175,7 +184,7 @@ def _restore_sqlite(engine: Engine, archive: ArchiveReader, *, force: bool) -> N
         ) from error
     finally:
         scratch.dispose()
-        databases.remove_sqlite_files(building)
+        remove_sqlite_files(building)
 
 
 def _migrate(engine: Engine, connection: Connection, revision: str) -> None:
@@ -215,9 +224,7 @@ def _load(connection: Connection, archive: ArchiveReader) -> None:
                 f"table {table.name} has {found} rows after the restore, the backup "
                 f"{entry.rows}; nothing was changed"
             )
-    databases.restore_sequences(
-        connection, {entry.name: entry.high_water for entry in manifest.tables}
-    )
+    restore_sequences(connection, {entry.name: entry.high_water for entry in manifest.tables})
 
 
 def _require_same_tables(manifest: Manifest, metadata: MetaData) -> None:
