@@ -173,3 +173,32 @@ def test_serve_refuses_several_workers_while_the_shared_store_does_not_answer(
         result.output
     )
     assert [r.levelno for r in caplog.records if r.name == "spares.login_limit"] == [logging.ERROR]
+
+
+def _token_attempt(client, username: str, address: str) -> int:
+    return client.post(
+        "/api/v1/auth/token",
+        json={"username": username, "password": "not-the-password"},
+        headers={"X-Forwarded-For": address},
+    ).status_code
+
+
+def test_behind_one_proxy_each_client_address_has_its_own_count(engine, make_user):
+    person = make_user("planner")
+    app = make_test_app(engine, login_rate_limit="2 per minute", forwarded_hops=1)
+    client = app.test_client()
+    assert [_token_attempt(client, person.username, "10.0.0.1") for _ in range(3)] == [
+        401,
+        401,
+        429,
+    ]
+    assert _token_attempt(client, person.username, "10.0.0.2") == 401
+
+
+def test_without_a_proxy_a_forwarded_address_is_not_believed(engine, make_user):
+    """A client cannot escape the limit by naming another address each time."""
+    person = make_user("planner")
+    app = make_test_app(engine, login_rate_limit="2 per minute")
+    client = app.test_client()
+    statuses = [_token_attempt(client, person.username, f"10.0.0.{n}") for n in range(1, 4)]
+    assert statuses == [401, 401, 429]
