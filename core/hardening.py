@@ -10,7 +10,8 @@
   ``MAX_JSON_DEPTH`` (Python's parser would otherwise run out of stack) and
   strings holding NUL are refused with 422 ``invalid``, the answer a body the
   schema refuses gets. An empty body is no body (optional bodies take their
-  defaults).
+  defaults). Any other body on an API route is 415, unless it is a CSV upload
+  (text, multipart): a form-encoded body used to pass for "no body".
 * **Headers.** A Content-Security-Policy that the pages satisfy: scripts only
   from this site or inline with the request's nonce (``csp_nonce()`` in
   templates); styles from this site and inline (templates use ``style``
@@ -29,13 +30,15 @@ import secrets
 from typing import Any
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.errors import FieldProblem, Invalid
 from core.i18n import gettext
 
 MAX_JSON_DEPTH = 32  # the deepest body the API takes is 3 levels; 32 leaves room
 NUL = "\x00"
+# Bodies the API takes besides JSON: CSV imports, as text or as a multipart upload.
+UPLOAD_TYPES = ("text/", "multipart/form-data", "application/csv", "application/vnd.ms-excel")
 DOC_PREFIXES = ("/api/v1/swagger", "/api/v1/oauth2-redirect")
 
 PAGE_POLICY = (
@@ -79,6 +82,9 @@ def _where_nul() -> str | None:
         return "path"
     pairs = [*request.args.items(multi=True), *request.headers.items()]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
+        # Cache the raw body before the form parser reads the stream: the parser then
+        # works from the copy, and answer_once can still fingerprint the body.
+        request.get_data(cache=True)
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             pairs += request.form.items(multi=True)
             for name, upload in request.files.items(multi=True):
@@ -131,7 +137,14 @@ def _json_problem(value: Any) -> tuple[str, str] | None:
 
 
 def _check_json_body() -> None:
-    if not request.is_json or not request.get_data(cache=True):
+    if not request.get_data(cache=True):
+        return
+    if not request.is_json:
+        # A form-encoded body (curl -d) would be read as no body at all, and an
+        # optional body would act on its defaults: the API takes JSON, and CSV
+        # imports as text or multipart uploads.
+        if request.path.startswith("/api/") and not request.mimetype.startswith(UPLOAD_TYPES):
+            raise UnsupportedMediaType("send the body as JSON (Content-Type: application/json)")
         return
     try:
         body = request.get_json()  # cached: flask-openapi3 and views read this result

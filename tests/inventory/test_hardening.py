@@ -30,14 +30,25 @@ def _assert_nothing_runs(text: str) -> None:
                 assert re.fullmatch(r"[+-]?\d+(\.\d+)?", cell), cell
 
 
-@pytest.mark.parametrize("raw", ["{not json", '{"serials": ', "\xff"])
-def test_a_malformed_optional_body_is_a_422_and_ships_nothing(
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status"),
+    [
+        ("{not json", "application/json", 422),
+        ('{"serials": ', "application/json", 422),
+        ("\xff", "application/json", 422),
+        ("serials=SN1", "application/x-www-form-urlencoded", 415),  # what curl -d sends
+    ],
+)
+def test_a_body_that_is_not_json_ships_nothing(
     client: FlaskClient,
     auth_for: Callable[..., Any],
     make_part: Callable[..., str],
     stock_up: Callable[..., list[str]],
     raw: str,
+    content_type: str,
+    status: int,
 ) -> None:
+    """An optional body used to read such a body as no body, and ship on its defaults."""
     part = make_part()
     stock_up("SH", part, 2)
     staff_sh = auth_for("depot_staff", "SH")
@@ -51,11 +62,11 @@ def test_a_malformed_optional_body_is_a_422_and_ships_nothing(
     answer = client.post(
         f"/api/v1/transfers/{number}/ship",
         data=raw.encode("latin-1"),
-        content_type="application/json",
+        content_type=content_type,
         headers=staff_sh,
     )
-    assert answer.status_code == 422
-    assert answer.get_json()["fields"][0]["field"] == "body"
+    assert answer.status_code == status
+    assert answer.get_json()["error"] in ("invalid", "unsupported_media_type")
     assert client.get(f"/api/v1/transfers/{number}", headers=staff_sh).get_json()["status"] == (
         "draft"
     )
@@ -129,3 +140,24 @@ def test_percent_and_underscore_in_searches_match_themselves(
         html = client.get(page).get_data(as_text=True)
         assert plain not in html, page
     assert wild in client.get("/stock?q=%25_").get_data(as_text=True)
+
+
+def test_an_idempotency_key_tells_two_uploaded_files_apart(
+    client: FlaskClient, auth_for: Callable[..., Any], make_part: Callable[..., str]
+) -> None:
+    """The request guards read multipart fields before the view: the body the
+    idempotency fingerprint reads must still be the whole upload."""
+    part = make_part()
+    headers = {**auth_for("planner"), "Idempotency-Key": "two-files"}
+
+    def upload(qty: int) -> Any:
+        text = f"depot,part_number,qty\nSY,{part},{qty}\n"
+        return client.post(
+            "/api/v1/stock/import",
+            data={"file": (io.BytesIO(text.encode()), "stock.csv")},
+            content_type="multipart/form-data",
+            headers=headers,
+        )
+
+    assert upload(6).status_code == 200
+    assert upload(7).status_code == 422  # the same key for another file
