@@ -161,3 +161,16 @@ def test_an_idempotency_key_tells_two_uploaded_files_apart(
 
     assert upload(6).status_code == 200
     assert upload(7).status_code == 422  # the same key for another file
+
+
+def test_the_stock_move_page_takes_a_kind_in_its_query(
+    client: FlaskClient, login: Callable[..., Any]
+) -> None:
+    """``/stock/move?kind=...`` used to be a 500 (the kind given twice to url_for)."""
+    login("depot_staff", depot="SH")
+    answer = client.get("/stock/move?kind=scrap&part_number=PN-1")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith("/stock/move/scrap?part_number=PN-1")
+    assert client.get("/stock/move?kind=nonsense").status_code == 302
+    assert client.get("/stock/move/nonsense").status_code == 404
+    assert client.get("/stock/move").headers["Location"].endswith("/stock/move/adjust")
