@@ -3,9 +3,9 @@ adds what every route shares, so the document says what the server answers.
 
 * Every 422 is ``ValidationErrorOut`` (``core.errors``), whatever a route declared;
   flask-openapi3 would otherwise document its own list of pydantic errors.
-* Every route documents 400 (a request that cannot be read); a route behind a
-  token documents 401, a route limited to some roles 403
-  (``core.auth.api_roles``), both as ``ErrorOut``.
+* Every route documents 400 (a request that cannot be read), a route with a body
+  415 (a body of another media type), a route behind a token 401 and a route
+  limited to some roles 403 (``core.auth.api_roles``), all as ``ErrorOut``.
 * Amounts and the error shape are stated once, in the document's description.
 """
 
@@ -101,6 +101,11 @@ def complete_document(
             answers[VALIDATION_ERROR_STATUS] = _answer(
                 ValidationErrorOut, "Unprocessable Entity: input that cannot be right"
             )
+            if "requestBody" in operation:
+                # core.hardening refuses a body that is not what the route reads.
+                answers.setdefault(
+                    "415", _answer(ErrorOut, "Unsupported Media Type: the body must be JSON")
+                )
             if operation.get("security"):
                 answers.setdefault("401", _answer(ErrorOut, "Unauthorized"))
             if guards.get((path, method)):

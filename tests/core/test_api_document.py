@@ -143,6 +143,8 @@ def test_every_operation_documents_the_errors_every_route_shares(app, client):
                 "$ref": f"{REF}ValidationErrorOut"
             }, (method, path)
             assert "400" in answers, (method, path)
+            if "requestBody" in operation:
+                assert "415" in answers, (method, path)
             if operation.get("security"):
                 assert "401" in answers, (method, path)
             if guards.get((path, method)):
