@@ -433,16 +433,21 @@ def enforce_api_access(endpoint: str | None, view: Callable[..., Any] | None) ->
     """
     if endpoint is None or view is None or endpoint in PUBLIC_API_ENDPOINTS:
         return
-    roles: tuple[str, ...] = ()
-    current: Any = view
-    while current is not None:
-        if hasattr(current, "required_roles"):
-            roles = current.required_roles
-            break
-        current = getattr(current, "__wrapped__", None)
+    roles = required_roles(view) or ()
     actor = api_actor()
     if roles:
         actor.require_role(*roles)
+
+
+def required_roles(view: Callable[..., Any] | None) -> tuple[str, ...] | None:
+    """The roles an API view is limited to by ``api_roles`` (found anywhere in its
+    wrapper chain): ``()`` for any signed-in user, ``None`` when it has no guard."""
+    current: Any = view
+    while current is not None:
+        if hasattr(current, "required_roles"):
+            return tuple(current.required_roles)
+        current = getattr(current, "__wrapped__", None)
+    return None
 
 
 def page_roles(*roles: str) -> Callable[[F], F]:

@@ -12,12 +12,13 @@ adds what every route shares, so the document says what the server answers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from flask_openapi3 import OpenAPI
 from pydantic import BaseModel
 
+from core.auth import required_roles
 from core.errors import ErrorOut, ValidationErrorOut
 
 REF = "#/components/schemas/{model}"
@@ -45,17 +46,6 @@ def _answer(model: type[BaseModel], description: str) -> dict[str, Any]:
 def _openapi_path(rule: str) -> str:
     """``/rmas/<number>`` and ``/transfers/<int:id>`` as the document writes them."""
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
-
-
-def required_roles(view: Callable[..., Any] | None) -> tuple[str, ...] | None:
-    """The roles an API view is limited to (``core.auth.api_roles``): ``()`` for any
-    signed-in user, ``None`` when the view has no guard."""
-    current: Any = view
-    while current is not None:
-        if hasattr(current, "required_roles"):
-            return tuple(current.required_roles)
-        current = getattr(current, "__wrapped__", None)
-    return None
 
 
 class SparesOpenAPI(OpenAPI):
