@@ -208,6 +208,24 @@ def standard_pickup(ready_at: datetime, window: PickupWindow) -> datetime:
     return leaves.astimezone(UTC)
 
 
+def latest_pickup(ships_at: datetime, window: PickupWindow) -> datetime:
+    """The last moment a parcel quoted to leave at ``ships_at`` still makes that
+    day's collection: the carrier collects until the cut-off, so a departure inside
+    the pick-up window holds until that day's cut-off; a departure outside it (the
+    emergency courier at night) is booked for that very instant. Aware UTC.
+
+    A promise's ship-by is this instant: a unit ready at 13:02 is not late at 13:03,
+    it is late once the 18:00 collection has gone without it."""
+    _require_aware(ships_at)
+    zone = ZoneInfo(window.timezone)
+    local = ships_at.astimezone(zone)
+    opens = datetime.combine(local.date(), time(window.open_hour), tzinfo=zone)
+    cutoff = datetime.combine(local.date(), time(window.cutoff_hour), tzinfo=zone)
+    if opens <= local <= cutoff:
+        return cutoff.astimezone(UTC)
+    return ships_at.astimezone(UTC)
+
+
 def quote(
     terms: LaneTerms,
     ready_at: datetime,

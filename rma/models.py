@@ -176,6 +176,10 @@ class Rma(SQLModel, table=True):
     ship_part_number: str | None = Field(default=None, max_length=40)
     service: str | None = Field(default=None, max_length=10)
     ships_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The last collection that still makes the promised pick-up (the cut-off of the
+    # day it leaves in): the lapse rule's instant, not ``ships_at``, which is the
+    # departure the promise was quoted on.
+    ship_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
     promised_delivery: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The first promise made (``promised_delivery`` is the current one) and why the
     # case is at risk, once it is.

@@ -506,7 +506,11 @@ class AllocationOut(BaseModel):
     depot: str
     part_number: str = Field(description="the part shipped (the requested one or a successor)")
     service: str | None = Field(description="standard or emergency")
-    ships_at: datetime | None
+    ships_at: datetime | None = Field(description="the departure the promise was quoted on")
+    ship_by: datetime | None = Field(
+        description="the last collection that still makes that pick-up (the cut-off of the "
+        "day it leaves in); the case is at risk once it passes unshipped"
+    )
     promised_delivery: datetime | None
     cost: Money | None
     lane_id: int | None

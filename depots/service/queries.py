@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from core.db import UnitOfWork, read_only
-from depots.lanes import LaneTerms
+from depots.lanes import LaneTerms, PickupWindow
 from depots.models import City, Depot, Lane
 from depots.service.network import lane_terms
 
@@ -64,3 +64,14 @@ def lane_terms_by_id(uow: UnitOfWork, lane_ids: Iterable[int]) -> dict[int, Lane
         return {}
     lanes = uow.session.scalars(select(Lane).where(Lane.id.in_(wanted)))  # type: ignore[union-attr]
     return {lane.id: lane_terms(lane) for lane in lanes if lane.id is not None}
+
+
+@read_only
+def pickup_window(uow: UnitOfWork, depot_code: str) -> PickupWindow:
+    """When the carrier collects at a depot (one small query)."""
+    row = uow.session.execute(
+        select(Depot.pickup_open_hour, Depot.pickup_cutoff_hour, Depot.timezone).where(
+            Depot.code == depot_code
+        )
+    ).one()
+    return PickupWindow(*row)

@@ -167,6 +167,7 @@ def allocation_answer(rma: Rma) -> dict[str, Any] | None:
         "part_number": rma.ship_part_number or rma.part_number,
         "service": rma.service,
         "ships_at": rma.ships_at,
+        "ship_by": rma.ship_by or rma.ships_at,
         "promised_delivery": rma.promised_delivery,
         "cost": rma.shipping_cost,
         "lane_id": rma.lane_id,

@@ -28,6 +28,7 @@ from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, InsufficientStock, Invalid, NotFound
 from core.i18n import gettext
+from depots.service.queries import lane_terms_by_id
 from inventory.service import reservations
 from inventory.service.catalog import get_part_row
 from rma import kinds
@@ -40,7 +41,7 @@ from rma.models import (
     Status,
 )
 from rma.service import allocation, approvals, case_mail
-from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT
+from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT, ship_by
 
 # Tries to hold a unit when concurrent cases keep taking the chosen depot's last one.
 MAX_ALLOCATION_ATTEMPTS = 8
@@ -274,6 +275,13 @@ def _record_allocation(
     rma.ship_part_number = choice.part_number
     rma.service = decision.service
     rma.ships_at = decision.ships_at
+    rma.ship_by = (
+        ship_by(
+            uow, decision.depot, decision.ships_at, decision.promised_delivery, rma.due_replacement
+        )
+        if decision.ships_at is not None and rma.due_replacement is not None
+        else None
+    )
     rma.promised_delivery = decision.promised_delivery
     if rma.original_promised_delivery is None:
         rma.original_promised_delivery = decision.promised_delivery
@@ -364,6 +372,7 @@ def replan(uow: UnitOfWork, actor: Actor, rma: Rma, plan: CasePlan, why: str) ->
     if plan.depot is None:
         rma.depot_code = rma.ship_part_number = rma.service = None
         rma.ships_at = rma.promised_delivery = rma.shipping_cost = rma.lane_id = None
+        rma.ship_by = None
         rma.backorder, rma.at_risk, rma.at_risk_reason = True, True, AT_RISK_BACKORDER
     else:
         assert plan.part_number is not None
@@ -377,6 +386,11 @@ def replan(uow: UnitOfWork, actor: Actor, rma: Rma, plan: CasePlan, why: str) ->
             plan.lane_id,
         )
         rma.service, rma.ships_at, rma.shipping_cost = plan.service, plan.ships_at, plan.cost
+        rma.ship_by = (
+            ship_by(uow, plan.depot, plan.ships_at, plan.arrives_at, rma.due_replacement)
+            if plan.ships_at and plan.arrives_at and rma.due_replacement
+            else None
+        )
         rma.promised_delivery = plan.arrives_at
         if rma.original_promised_delivery is None:
             rma.original_promised_delivery = plan.arrives_at
@@ -424,6 +438,7 @@ def ship(uow: UnitOfWork, actor: Actor, number: str, serial: str | None) -> Rma:
     moves_ = reservations.pick(uow, actor, rma.reservation_id, [serial] if serial else None)
     rma.shipped_serial = serial.strip().upper() if serial else None
     rma.shipped_at = clock.now()
+    _promise_from_departure(uow, rma)
     move_to(
         uow,
         rma,
@@ -433,6 +448,29 @@ def ship(uow: UnitOfWork, actor: Actor, number: str, serial: str | None) -> Rma:
         {"serial": rma.shipped_serial, "depot": rma.depot_code, "movement": moves_.id},
     )
     return rma
+
+
+def _promise_from_departure(uow: UnitOfWork, rma: Rma) -> None:
+    """Once the unit leaves, the delivery promise is the carrier's: departure plus the
+    lane's hours, when that is later than the promise made at allocation (a unit ready
+    at 13:02 and handed over at 16:00, before its ship-by, arrives three hours later).
+    The first promise stays in ``original_promised_delivery``."""
+    if rma.lane_id is None or rma.promised_delivery is None or rma.shipped_at is None:
+        return
+    terms = lane_terms_by_id(uow, [rma.lane_id]).get(rma.lane_id)
+    if terms is None:
+        return
+    arrives = clock.as_utc(rma.shipped_at) + timedelta(seconds=int(terms.hours * 3600))
+    if arrives > clock.as_utc(rma.promised_delivery):
+        rma.promised_delivery = arrives
+    deadline = rma.ship_by or rma.ships_at
+    late = rma.due_replacement is not None and arrives > clock.as_utc(rma.due_replacement)
+    if late and deadline is not None and not rma.at_risk:
+        # Shipped after its ship-by, before the escalation run recorded the lapse.
+        rma.at_risk = True
+        rma.at_risk_reason = (
+            f"not shipped by {clock.local(deadline):%Y-%m-%d %H:%M}, the promised pick-up"
+        )
 
 
 @transactional

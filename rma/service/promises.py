@@ -45,14 +45,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from core import clock
 from core.db import UnitOfWork, transactional
 from core.i18n import gettext
 from depots import lanes as lane_rule
 from depots.service.network import list_depots
-from depots.service.queries import lane_terms_by_id
+from depots.service.queries import lane_terms_by_id, pickup_window
 from optimizer.depot_choice import Candidate, Offer, TransitOption, offered_options
 from rma import kinds
 from rma.models import OPEN_STATUSES, Kind, Rma, RmaEvent, Status
@@ -251,7 +251,8 @@ class ReplacementPromise:
 
     ``due`` is the 24-hour commitment; ``original`` the first promised delivery;
     ``current`` the promise now (None when none can be given: a backorder, or a
-    shipped unit past its promised delivery); ``ships_by`` the pick-up it rests on.
+    shipped unit past its promised delivery); ``ships_by`` the pick-up it rests on,
+    and ``deadline`` the last collection that still makes it (the case's ``ship_by``).
     ``lapsed``: the stored promise has passed unmet and the case does not record it
     yet (``refresh_promises`` will). ``reason`` is English (stored, and answered
     by the API); ``why`` is the same as a code for pages.
@@ -266,9 +267,19 @@ class ReplacementPromise:
     reason: str
     lapsed: bool
     why: AtRiskReason = AtRiskReason("")
+    deadline: datetime | None = None
 
 
-Requote = Callable[[Rma, datetime], Offer | None]
+@dataclass(frozen=True)
+class Requoted:
+    """The allocated depot's offer for a shipment ready now, and the last collection
+    that still makes its pick-up."""
+
+    offer: Offer
+    ships_by: datetime
+
+
+Requote = Callable[[Rma, datetime], "Requoted | None"]
 
 
 def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> ReplacementPromise | None:
@@ -288,6 +299,7 @@ def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> Replacemen
         reason: str,
         lapsed: bool = False,
         why: AtRiskReason | None = None,
+        deadline: datetime | None = None,
     ) -> ReplacementPromise:
         return ReplacementPromise(
             rma.due_replacement,
@@ -299,6 +311,7 @@ def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> Replacemen
             reason,
             lapsed,
             why if why is not None else reason_of(reason),
+            deadline,
         )
 
     stored_reason = rma.at_risk_reason or (AT_RISK_NO_DEPOT if rma.at_risk else "")
@@ -313,14 +326,17 @@ def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> Replacemen
         at_risk = rma.backorder or rma.status == Status.APPROVED
         reason = AT_RISK_BACKORDER if rma.backorder else ""
         return promise(None, None, None, at_risk, reason)
-    if rma.status == Status.ALLOCATED and rma.ships_at and now > clock.as_utc(rma.ships_at):
-        offer = requote(rma, now)
-        reason = f"not shipped by {_local(rma.ships_at)}, the promised pick-up"
-        why = AtRiskReason(NOT_SHIPPED, clock.as_utc(rma.ships_at))
-        if offer is None:
+    last_pickup = rma.ship_by or rma.ships_at
+    if rma.status == Status.ALLOCATED and last_pickup and now > clock.as_utc(last_pickup):
+        requoted = requote(rma, now)
+        reason = f"not shipped by {_local(last_pickup)}, the promised pick-up"
+        why = AtRiskReason(NOT_SHIPPED, clock.as_utc(last_pickup))
+        if requoted is None:
             return promise(None, None, None, True, reason, True, why)
-        option = offer.option
-        return promise(option.arrives_at, option.ships_at, offer.service, True, reason, True, why)
+        option, service = requoted.offer.option, requoted.offer.service
+        return promise(
+            option.arrives_at, option.ships_at, service, True, reason, True, why, requoted.ships_by
+        )
     if (
         rma.status == Status.SHIPPED
         and rma.promised_delivery
@@ -330,7 +346,38 @@ def replacement_promise(rma: Rma, now: datetime, requote: Requote) -> Replacemen
         why = AtRiskReason(NOT_DELIVERED, clock.as_utc(rma.promised_delivery))
         lapsed = not (rma.at_risk and rma.at_risk_reason == reason)
         return promise(None, None, rma.service, True, reason, lapsed, why)
-    return promise(rma.promised_delivery, rma.ships_at, rma.service, rma.at_risk, stored_reason)
+    return promise(
+        rma.promised_delivery,
+        rma.ships_at,
+        rma.service,
+        rma.at_risk,
+        stored_reason,
+        deadline=last_pickup,
+    )
+
+
+def ship_by(
+    uow: UnitOfWork, depot_code: str, ships_at: datetime, arrives_at: datetime, due: datetime
+) -> datetime:
+    """The ship-by of a promise quoted to leave ``depot_code`` at ``ships_at`` and
+    arrive at ``arrives_at`` (``deadline``). Stored as the case's ``ship_by``, it is
+    the instant the lapse rule judges."""
+    return deadline(ships_at, arrives_at, due, pickup_window(uow, depot_code))
+
+
+def deadline(
+    ships_at: datetime, arrives_at: datetime, due: datetime, window: lane_rule.PickupWindow
+) -> datetime:
+    """The last moment a unit quoted to leave at ``ships_at`` may leave and the promise
+    still hold: that day's collection (``depots.lanes.latest_pickup``), and, when the
+    quote meets the due time, no later than the departure that still arrives by it
+    (the quote's slack). A quote that misses the due time anyway has no slack to keep:
+    its collection is its ship-by."""
+    latest = lane_rule.latest_pickup(ships_at, window)
+    ships_at, arrives_at, due = (clock.as_utc(t) for t in (ships_at, arrives_at, due))
+    if arrives_at <= due:
+        latest = min(latest, ships_at + (due - arrives_at))
+    return max(latest, ships_at)
 
 
 def transit_options(
@@ -362,7 +409,15 @@ def requoter(uow: UnitOfWork, rmas: list[Rma]) -> Requote:
             return None
         standard, emergency = transit_options(lane, windows[depot], ready_at, rma.fault_level)
         candidate = Candidate(depot, 1, 0, standard, emergency)
-        return offered_options([candidate], rma.due_replacement).get(depot)
+        offer = offered_options([candidate], rma.due_replacement).get(depot)
+        if offer is None:
+            return None
+        # The new promise's pick-up holds until that collection's cut-off, like any
+        # other ship-by: recomputed at 14:00, the unit is not late again at 14:01.
+        option = offer.option
+        return Requoted(
+            offer, deadline(option.ships_at, option.arrives_at, rma.due_replacement, windows[depot])
+        )
 
     return requote
 
@@ -408,6 +463,7 @@ def refresh_promises(uow: UnitOfWork, now: datetime) -> list[str]:
         }
         if rma.status == Status.ALLOCATED:
             rma.ships_at, rma.promised_delivery = promise.ships_by, promise.current
+            rma.ship_by = promise.deadline
             rma.service = promise.service or rma.service
         rma.at_risk, rma.at_risk_reason = True, promise.reason[:200]
         uow.session.add(rma)
@@ -424,6 +480,7 @@ def refresh_promises(uow: UnitOfWork, now: datetime) -> list[str]:
                         "reason": promise.reason,
                         "before": before,
                         "ships_at": promise.ships_by,
+                        "ship_by": promise.deadline,
                         "promised_delivery": promise.current,
                         "service": promise.service,
                     },
@@ -445,7 +502,7 @@ def lapsed_condition(now: datetime) -> Any:
     return and_(
         Rma.kind.in_(kinds.SHIPPING_KINDS),
         or_(
-            (Rma.status == Status.ALLOCATED) & (Rma.ships_at < now),
+            (Rma.status == Status.ALLOCATED) & (func.coalesce(Rma.ship_by, Rma.ships_at) < now),
             (Rma.status == Status.SHIPPED) & (Rma.promised_delivery < now),
         ),
     )

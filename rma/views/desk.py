@@ -157,7 +157,8 @@ def pick_page(
         rows = []
         for case in case_rows(unit, found, now):
             rma = case.rma
-            ship_by = _ship_by(rma.ships_at, now) if rma.ships_at else None
+            deadline = rma.ship_by or rma.ships_at
+            ship_by = _ship_by(deadline, now) if deadline else None
             part = catalog.get_part(unit, rma.ship_part_number or rma.part_number)
             rows.append(PickRow(case, ship_by, part.description))
         rows.sort(

@@ -128,9 +128,13 @@ def test_the_lists_filter_by_kind_level_depot_reporter_text_and_risk(
     assert listed(f"q={replacement.serial}") == {replacement.number}
     assert listed("at_risk=1") == {backorder.number}
     assert listed("kind=repair&fault_level=C-1") == set()
-    # A promised pick-up that passed unmet puts the case at risk at once, as its page
-    # says, before the escalation run records it.
+    # A promised pick-up that passed unmet (the 18:00 collection went without the unit)
+    # puts the case at risk at once, as its page says, before the escalation run
+    # records it. Until then the unit quoted to leave at 10:00 is not late.
     with clock.frozen(MONDAY_10_SHANGHAI + timedelta(hours=2)):
+        html = _html(client.get("/rmas?scope=all&at_risk=1"))
+    assert set(_numbers(html)) == {backorder.number}
+    with clock.frozen(MONDAY_10_SHANGHAI + timedelta(hours=9)):
         html = _html(client.get("/rmas?scope=all&at_risk=1"))
     assert set(_numbers(html)) == {backorder.number, replacement.number}
     assert 'data-testid="at-risk"' in _row(html, f"case-{replacement.number}")

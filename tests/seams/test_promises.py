@@ -46,7 +46,7 @@ def test_a_pick_up_that_passed_unshipped_puts_the_case_at_risk_and_is_promised_a
         late = call(client, "GET", f"/api/v1/rmas/{opened['number']}", engineer, 200)
         listed = call(client, "GET", "/api/v1/rmas?open=true", engineer, 200)
     assert late["at_risk"] is True
-    assert late["at_risk_reason"] == "not shipped by 2026-03-02 13:02, the promised pick-up"
+    assert late["at_risk_reason"] == "not shipped by 2026-03-02 18:00, the promised pick-up"
     assert late["promise"]["original"] == first_promise
     assert _local(late["promise"]["ships_by"]) == "2026-03-03 09:00"  # the next pick-up
     assert _local(late["promise"]["current"]) == "2026-03-03 13:00"
@@ -81,7 +81,7 @@ def test_the_case_page_shows_the_first_and_the_current_promise_once_at_risk(
     with clock.frozen(TUESDAY_07_30):
         html = client.get(f"/rmas/{number}").get_data(as_text=True)
     assert 'data-testid="original-promise">2026-03-02 17:02' in html
-    assert "at risk: not shipped by 2026-03-02 13:02, the promised pick-up" in html
+    assert "at risk: not shipped by 2026-03-02 18:00, the promised pick-up" in html
     assert 'data-testid="promised-delivery">2026-03-03 13:00' in html
 
 
@@ -163,3 +163,69 @@ def test_an_at_risk_c1_gets_the_earliest_arrival_with_the_emergency_courier(
         datetime.fromisoformat(allocation["promised_delivery"])
     )
     assert standard_wait >= timedelta(hours=12)
+
+
+def _lapses(engine, number: str) -> int:
+    view = queries.get_rma(UnitOfWork(engine), number)
+    return [e.action for e in view.events].count("promise-lapsed")
+
+
+def test_a_unit_quoted_to_leave_now_is_not_late_until_the_days_collection_goes_without_it(
+    app, client, auth_for, account, install, make_part, stock_up, engine
+):
+    """Allocated at 13:02 in pick-up hours, the quote leaves at 13:02; the ship-by is
+    the 18:00 collection. Neither the page nor the escalation run calls it late
+    before then, and after it the lapse is recorded once, with the next pick-up's
+    ship-by (not a new lapse every minute)."""
+    part = make_part(serialized=True)
+    stock_up("SH", part, 1, serialized=True)
+    unit = install(account("Shanghai"), part)
+    engineer = auth_for("engineer")
+    with clock.frozen(MONDAY_13_02):
+        opened = _open(client, engineer, unit.serial)
+    number = opened["number"]
+    assert _local(opened["allocation"]["ships_at"]) == "2026-03-02 13:02"
+    assert _local(opened["allocation"]["ship_by"]) == "2026-03-02 18:00"
+    runner = app.test_cli_runner()
+
+    def escalate_at(local: str) -> None:
+        result = runner.invoke(args=["escalate", "--now", f"2026-03-{local}:00+08:00"])
+        assert result.exit_code == 0, result.output
+
+    for minute in ("02T13:03", "02T13:04", "02T17:59"):
+        escalate_at(minute)
+    with clock.frozen(MONDAY_13_02 + timedelta(minutes=1)):
+        soon = call(client, "GET", f"/api/v1/rmas/{number}", engineer, 200)
+    assert soon["at_risk"] is False and _lapses(engine, number) == 0
+
+    for minute in ("02T18:01", "02T18:02", "02T19:30", "03T08:00"):
+        escalate_at(minute)
+    assert _lapses(engine, number) == 1
+    view = queries.get_rma(UnitOfWork(engine), number)
+    assert view.rma.at_risk_reason == "not shipped by 2026-03-02 18:00, the promised pick-up"
+    assert _local(view.rma.ships_at.isoformat()) == "2026-03-03 09:00"  # the next pick-up
+    # Leaving at 09:00 it arrives at 13:00, two minutes inside the due time: the
+    # slack, not the day's collection, bounds the new ship-by.
+    assert _local(view.rma.ship_by.isoformat()) == "2026-03-03 09:02"
+
+
+def test_a_unit_shipped_later_in_the_day_is_promised_by_its_departure(
+    client, auth_for, account, install, make_part, stock_up
+):
+    """Handed over at 16:30, before its 18:00 ship-by, the unit arrives by the lane's
+    hours from 16:30: that is the promise now, and it is not late at 17:30."""
+    part = make_part(serialized=True)
+    [serial] = stock_up("SH", part, 1, serialized=True)
+    unit = install(account("Shanghai"), part)
+    engineer, staff = auth_for("engineer"), auth_for("depot_staff", "SH")
+    with clock.frozen(MONDAY_13_02):
+        opened = _open(client, engineer, unit.serial)
+    number = opened["number"]
+    shipped_at = MONDAY_13_02 + timedelta(hours=3, minutes=28)  # 16:30
+    with clock.frozen(shipped_at):
+        call(client, "POST", f"/api/v1/rmas/{number}/ship", staff, 200, json={"serial": serial})
+    with clock.frozen(shipped_at + timedelta(hours=1)):
+        answer = call(client, "GET", f"/api/v1/rmas/{number}", engineer, 200)
+    assert answer["at_risk"] is False
+    assert _local(answer["promise"]["current"]) == "2026-03-02 20:30"  # 16:30 + 4 h courier
+    assert _local(answer["promise"]["original"]) == "2026-03-02 17:02"
