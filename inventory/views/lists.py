@@ -57,7 +57,7 @@ def ledger() -> Any:
         filters=filters,
         args={**kept_args(args, LEDGER_FILTERS), "depot": depot or ""},
         depots=depot_list(),
-        kinds=lists.movement_kinds(uow()),
+        kinds=lists.movement_kinds(),
     )
 
 
