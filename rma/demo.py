@@ -21,7 +21,7 @@ from core.db import UnitOfWork
 from depots.models import City, Depot
 from inventory.models import Location, Part, Unit
 from rma.models import OPEN_STATUSES, Contract, Customer, InstalledUnit, Rma, Site
-from rma.service import lifecycle, opening, returns
+from rma.service import entitlement, lifecycle, opening, returns
 from rma.service.escalations import raise_due_escalations
 from rma.service.opening import OpenRequest
 
@@ -261,8 +261,12 @@ def _history(uow: UnitOfWork, rng: random.Random, units: list[InstalledUnit], no
         "back",
     ]
     opened = 0
+    spare = [unit for unit in units if unit not in pool]
     for index, unit in enumerate(pool[70:]):
         target = open_states[index % len(open_states)]
+        if target == "requested":
+            # A billable case waits for a supervisor only where no contract covers it.
+            unit = _uncovered_unit(uow, spare, now) or unit
         kind = (
             "repair"
             if target in ("approved", "received", "in_repair", "repaired", "returned")
@@ -281,6 +285,22 @@ def _history(uow: UnitOfWork, rng: random.Random, units: list[InstalledUnit], no
     # Escalations that the every-minute job would have raised by now.
     raised = raise_due_escalations(uow, now)
     return f"{closed} closed and {opened} open RMAs, {len(raised)} escalations raised"
+
+
+def _uncovered_unit(
+    uow: UnitOfWork, candidates: list[InstalledUnit], now: datetime
+) -> InstalledUnit | None:
+    """Take from ``candidates`` a unit whose customer has no contract covering an
+    advance replacement today: out of warranty, a case on it needs approval."""
+    today = clock.local(now).date()
+    for index, unit in enumerate(candidates):
+        site = uow.session.get(Site, unit.site_id)
+        if site is None:
+            continue
+        covered = entitlement.decide(uow, site.customer_id, None, "advance_replacement", today)
+        if not covered.entitled:
+            return candidates.pop(index)
+    return None
 
 
 def _run_case(
