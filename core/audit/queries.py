@@ -18,6 +18,7 @@ from core import clock
 from core.audit.models import MAX_ACTOR, MAX_ENTITY, MAX_KEY, AuditEntry
 from core.audit.recorder import AUDITED
 from core.auth import Actor, Role
+from core.csv_files import safe_cell
 from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.i18n import gettext
@@ -181,13 +182,6 @@ def iter_entries(uow: UnitOfWork, actor: Actor, filters: AuditFilters) -> Iterat
         before_id = chunk[-1].id
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading = + - @ (or tab, CR) would be
-    read as a formula, so such a cell is prefixed with an apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def as_row(entry: AuditEntry) -> dict[str, Any]:
     """An entry as JSON answers and CSV lines show it (instants in Asia/Shanghai)."""
     return {
@@ -222,5 +216,5 @@ def entries_csv(uow: UnitOfWork, actor: Actor, filters: AuditFilters) -> Iterato
         for name in ("before", "after"):
             value = row[name]
             row[name] = "" if value is None else json.dumps(value, ensure_ascii=False)
-        writer.writerow([_cell(row[name]) for name in CSV_COLUMNS])
+        writer.writerow([safe_cell(row[name]) for name in CSV_COLUMNS])
         yield flushed()
