@@ -457,7 +457,8 @@ def _promise_from_departure(uow: UnitOfWork, rma: Rma) -> None:
     The first promise stays in ``original_promised_delivery``."""
     if rma.lane_id is None or rma.promised_delivery is None or rma.shipped_at is None:
         return
-    terms = lane_terms_by_id(uow, [rma.lane_id]).get(rma.lane_id)
+    with uow.session.no_autoflush:  # the step's changes are recorded as one (audit)
+        terms = lane_terms_by_id(uow, [rma.lane_id]).get(rma.lane_id)
     if terms is None:
         return
     arrives = clock.as_utc(rma.shipped_at) + timedelta(seconds=int(terms.hours * 3600))

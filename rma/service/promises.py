@@ -362,7 +362,9 @@ def ship_by(
     """The ship-by of a promise quoted to leave ``depot_code`` at ``ships_at`` and
     arrive at ``arrives_at`` (``deadline``). Stored as the case's ``ship_by``, it is
     the instant the lapse rule judges."""
-    return deadline(ships_at, arrives_at, due, pickup_window(uow, depot_code))
+    with uow.session.no_autoflush:  # called mid-step: the step's changes flush as one
+        window = pickup_window(uow, depot_code)
+    return deadline(ships_at, arrives_at, due, window)
 
 
 def deadline(
