@@ -286,3 +286,14 @@ def login(client: FlaskClient, make_user: Callable[..., auth.Actor]) -> Callable
         return actor
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """Playwright, started once per test process: its sync API refuses to start a
+    second instance while one runs, so every browser test of a worker shares this one
+    (the journeys in tests/e2e and the phone checks alike)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver

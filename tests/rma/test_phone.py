@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import Page, Route
 
 from core import clock
 from core.db import UnitOfWork
@@ -31,7 +31,7 @@ CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
 @pytest.fixture
-def phone(client, login) -> Iterator[Page]:
+def phone(client, login, playwright_driver) -> Iterator[Page]:
     """A phone-sized Chromium tab whose requests the signed-in (supervisor) test client
     answers, in Chinese."""
     login("supervisor")
@@ -51,14 +51,13 @@ def phone(client, login) -> Iterator[Page]:
             headers["location"] = reply.location
         route.fulfill(status=reply.status_code, headers=headers, body=reply.get_data())
 
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-        page.route(f"{ORIGIN}/**", answer)
-        yield page
-        browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+    )
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.route(f"{ORIGIN}/**", answer)
+    yield page
+    browser.close()
 
 
 def _overflow(page: Page) -> list[str]:

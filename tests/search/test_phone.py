@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import Page, Route
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ TAP_HEIGHT = 40
 
 
 @pytest.fixture
-def phone(client, login) -> Iterator[Page]:
+def phone(client, login, playwright_driver) -> Iterator[Page]:
     """A phone-sized Chromium tab whose requests the signed-in test client answers."""
     login("engineer")
     if not CHROMIUM.exists():
@@ -46,14 +46,13 @@ def phone(client, login) -> Iterator[Page]:
             headers["location"] = reply.location
         route.fulfill(status=reply.status_code, headers=headers, body=reply.get_data())
 
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
-        page.route(f"{ORIGIN}/**", answer)
-        yield page
-        browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+    )
+    page = browser.new_context(viewport=PHONE, locale="zh-CN").new_page()
+    page.route(f"{ORIGIN}/**", answer)
+    yield page
+    browser.close()
 
 
 def _fits(page: Page) -> bool:
