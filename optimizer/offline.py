@@ -64,8 +64,10 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
+from optimizer.offline_columns import ColumnCells, number_parts, read_cells
 from optimizer.rebalance import (
     DEPOT_CODES,
     MAX_LANE_CNY,
@@ -206,24 +208,37 @@ def _run(paths: list[Path], out_path: Path, progress: Progress | None) -> Rebala
     total_bytes = sum(_size(path) for path in paths)
     reader = _Reader(clock, total_bytes)
     clock("reading", 0, total_bytes)
-    stock = reader.read(paths[0], 0, STOCK_COLUMNS, problems)
-    targets = reader.read(paths[1], 1, TARGET_COLUMNS, problems)
+    read: list[ColumnCells | None] = []
+    for rank, value_name in ((0, "available"), (1, "target")):
+        columns = (STOCK_COLUMNS, TARGET_COLUMNS)[rank]
+        cells = read_cells(paths[rank], columns, DEPOT_CODES, MAX_UNITS)
+        if cells is None:
+            cells = _careful_cells(reader, paths[rank], rank, columns, value_name, problems)
+        else:
+            reader.skip(paths[rank])
+        read.append(cells)
     lanes = reader.read(paths[2], 2, LANE_COLUMNS, problems)
     clock("reading", total_bytes, total_bytes)
-
-    part_ids: dict[str, int] = {}
-    stock_cells = _cells(stock, "available", 0, part_ids, problems) if stock else None
-    target_cells = _cells(targets, "target", 1, part_ids, problems) if targets else None
     lane_matrix = _lane_matrix(lanes, problems) if lanes else None
-    if problems or stock_cells is None or target_cells is None or lane_matrix is None:
+    if problems or read[0] is None or read[1] is None or lane_matrix is None:
         raise PlanFileError(problems.lines())
 
-    n_parts = len(part_ids)
+    files = [read[0], read[1]]
+    names, flat = number_parts(files, len(DEPOT_CODES))
+    for rank, cells in enumerate(flat):
+        if _has_repeats(cells):
+            # Name the duplicate lines: only the careful reader knows line numbers.
+            columns = (STOCK_COLUMNS, TARGET_COLUMNS)[rank]
+            _careful_cells(reader, paths[rank], rank, columns, columns[2], problems)
+    if problems:
+        raise PlanFileError(problems.lines())
+
+    n_parts = len(names)
     available = np.zeros((n_parts, len(DEPOT_CODES)), np.int64)
     target = np.zeros((n_parts, len(DEPOT_CODES)), np.int64)
-    available.ravel()[stock_cells[0]] = stock_cells[1]
-    target.ravel()[target_cells[0]] = target_cells[1]
-    names = list(part_ids)
+    available.ravel()[flat[0]] = files[0].value
+    target.ravel()[flat[1]] = files[1].value
+    del read, files, flat
     plan = rebalance_matrix(available, target, lane_matrix, part_numbers=names, progress=clock)
 
     _write_plan(out_path, plan, names, clock)
@@ -285,6 +300,11 @@ class _Reader:
         self._report = report
         self._total = total_bytes
         self._done = 0
+
+    def skip(self, path: Path) -> None:
+        """Count ``path`` as read (another reader did it) for the progress report."""
+        self._done = min(self._total, self._done + _size(path))
+        self._report("reading", self._done, self._total)
 
     def read(
         self, path: Path, rank: int, required: tuple[str, ...], problems: _Problems
@@ -381,6 +401,32 @@ class _Reader:
             line += 1 + sum(value.count("\n") for value in row)
             lines.append(line)
         return lines
+
+
+def _careful_cells(
+    reader: _Reader,
+    path: Path,
+    rank: int,
+    columns: tuple[str, ...],
+    value_name: str,
+    problems: _Problems,
+) -> ColumnCells | None:
+    """Read one stock or targets file with the ``csv`` module, naming each bad line."""
+    table = reader.read(path, rank, columns, problems)
+    if table is None:
+        return None
+    found = _cells(table, value_name, rank, {}, problems)
+    if found is None:
+        return None
+    parts = table.columns["part_number"]
+    depots = table.columns["depot"]
+    depot = np.fromiter(map(_DEPOT_INDEX.__getitem__, depots), np.int64, len(depots))
+    return ColumnCells(parts=pa.array(parts, pa.string()), depot=depot, value=found[1])
+
+
+def _has_repeats(cells: NDArray[np.int64]) -> bool:
+    ordered = np.sort(cells)
+    return bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def _cells(
