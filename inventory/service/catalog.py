@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -21,6 +22,23 @@ def get_part_row(uow: UnitOfWork, part_number: str) -> Part:
     if part is None:
         raise NotFound(gettext("unknown part %(part)r", part=part_number))
     return part
+
+
+def get_part_rows(uow: UnitOfWork, part_numbers: Iterable[str]) -> dict[str, Part]:
+    """{part number: part} for ``part_numbers`` (upper-cased), in part-number order, read
+    in one query (a move of many lines reads its parts at once, not one by one); the
+    first unknown part is ``NotFound``, as ``get_part_row`` says it."""
+    wanted = {number: number.strip().upper() for number in part_numbers}
+    if not wanted:
+        return {}
+    found = {
+        part.part_number: part
+        for part in uow.session.scalars(select(Part).where(Part.part_number.in_(wanted.values())))
+    }
+    for given, number in sorted(wanted.items(), key=lambda item: item[1]):
+        if number not in found:
+            raise NotFound(gettext("unknown part %(part)r", part=given))
+    return {number: found[number] for number in sorted(set(wanted.values()))}
 
 
 @read_only

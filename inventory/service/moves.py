@@ -71,6 +71,10 @@ def _new_units(
     """Create units for serials never seen before, shelved in their bins (``Conflict``
     if any is known, in stock or held by another domain, e.g. installed at a
     customer)."""
+    if not serials:
+        # Nothing to create or shelve (bulk stock, or every serial already known); a
+        # bulk receipt shelves the part itself, so this spares a second read of its bin.
+        return
     known = lock_units(uow, serials)
     if known:
         first = next(iter(known.values()))

@@ -76,11 +76,12 @@ from inventory.service.stock import (
     describe_location,
     lock_units,
     normalize_serials,
-    part_for_move,
+    parts_for_move,
     units_in_stock,
 )
 from inventory.service.transfers import (
     TransferView,
+    discrepancies_of,
     lock_transfer,
     status_label,
     transfer_code,
@@ -149,7 +150,8 @@ def receive_transfer(
             )
         )
     shipped_serials: dict[str, list[TransferSerial]] = defaultdict(list)
-    for row in shipped_rows(uow, transfer_id):
+    shipped = shipped_rows(uow, transfer_id)
+    for row in shipped:
         shipped_serials[row.part_number].append(row)
     lines = {line.part_number: line for line in transfer_lines(uow, transfer_id)}
     expected = Expected(
@@ -157,9 +159,10 @@ def receive_transfer(
     )
     now = clock.now()
     book_arrival(uow, actor, transfer, lines, expected, received, late=False, now=now)
-    transfer.received_by, transfer.received_at = actor.username, now
-    settle_status(uow, transfer)
-    return view(uow, transfer)
+    found = settle_status(uow, transfer, received=(actor.username, now))
+    # The lines and serials read above are the ones the arrival updated (a receipt adds
+    # neither), so the answer does not read them again.
+    return view(uow, transfer, lines=list(lines.values()), serials=shipped, discrepancies=found)
 
 
 def shipped_rows(uow: UnitOfWork, transfer_id: int) -> list[TransferSerial]:
@@ -192,21 +195,33 @@ def open_shortfalls(uow: UnitOfWork, transfer_id: int) -> list[TransferDiscrepan
 def awaits_arrival(item: TransferDiscrepancy, transfer: Transfer) -> bool:
     """True for a shortfall of a partially received transfer: it may still arrive in
     a late parcel, or be written off."""
-    return (
-        item.kind == "short"
-        and item.resolution is None
-        and transfer.status == TransferStatus.PARTIALLY_RECEIVED
-    )
+    return is_open_shortfall(item) and transfer.status == TransferStatus.PARTIALLY_RECEIVED
 
 
-def settle_status(uow: UnitOfWork, transfer: Transfer) -> None:
-    """``partially_received`` while a shortfall waits, else ``received``."""
+def settle_status(
+    uow: UnitOfWork, transfer: Transfer, *, received: tuple[str, datetime] | None = None
+) -> list[TransferDiscrepancy]:
+    """``partially_received`` while a shortfall waits, else ``received``; ``received``
+    (who, when) stamps a first arrival. Returns every discrepancy of the transfer, by id.
+
+    The arrival's discrepancies are flushed before they are read; the transfer's own
+    changes (stamp and status) are written after, in one UPDATE."""
     uow.session.flush()
     assert transfer.id is not None
-    waiting = bool(open_shortfalls(uow, transfer.id))
+    found = discrepancies_of(uow, transfer.id)
+    waiting = any(is_open_shortfall(item) for item in found)
     transfer.status = TransferStatus.PARTIALLY_RECEIVED if waiting else TransferStatus.RECEIVED
+    if received is not None:
+        transfer.received_by, transfer.received_at = received
     uow.session.add(transfer)
     uow.session.flush()
+    return found
+
+
+def is_open_shortfall(item: TransferDiscrepancy) -> bool:
+    """A shortfall not yet resolved: it keeps its transfer partially received (what
+    ``open_shortfalls`` selects)."""
+    return item.kind == "short" and item.resolution is None
 
 
 @dataclass
@@ -249,7 +264,7 @@ def book_arrival(
         # all with 0, or no serials), or confirm that everything arrived.
         raise Invalid(gettext("list what arrived, line by line"))
     numbers = (set(lines) if not late else expected.parts()) | set(arrived)
-    parts = {number: part_for_move(uow, number) for number in sorted(numbers)}
+    parts = parts_for_move(uow, numbers)
     seen: dict[str, list[str]] = {}
     for number, part in parts.items():
         if part.serialized:

@@ -137,8 +137,7 @@ def receive_late_parcel(
         late=True,
         now=clock.now(),
     )
-    settle_status(uow, transfer)
-    return view(uow, transfer)
+    return view(uow, transfer, discrepancies=settle_status(uow, transfer))
 
 
 @transactional
@@ -198,5 +197,4 @@ def write_off_shortfall(
         item.resolution, item.resolved_by, item.resolved_at = "written_off", actor.username, now
         item.resolution_note = text
         uow.session.add(item)
-    settle_status(uow, transfer)
-    return view(uow, transfer)
+    return view(uow, transfer, discrepancies=settle_status(uow, transfer))

@@ -25,7 +25,7 @@ from core.i18n import gettext
 from depots.models import Depot
 from inventory.labels import BUCKET_LABELS, LOCATION_LABELS, label
 from inventory.models import CONDITIONS, LedgerEntry, Location, Part, StockBin, Unit
-from inventory.service.catalog import get_part_row
+from inventory.service.catalog import get_part_row, get_part_rows
 
 SERIAL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{2,63}$")
 CONDITION_NAMES = tuple(c.value for c in CONDITIONS)
@@ -242,3 +242,8 @@ def describe_location(unit: Unit) -> str:
 
 def part_for_move(uow: UnitOfWork, part_number: str) -> Part:
     return get_part_row(uow, part_number)
+
+
+def parts_for_move(uow: UnitOfWork, part_numbers: Iterable[str]) -> dict[str, Part]:
+    """The parts of a move of several lines, by part number, in one query."""
+    return get_part_rows(uow, part_numbers)

@@ -40,6 +40,7 @@ from inventory.service.ledger import Delta
 from inventory.service.stock import (
     normalize_serials,
     part_for_move,
+    parts_for_move,
     pick_free_units,
     require_depot,
     require_qty,
@@ -116,26 +117,40 @@ def transfer_lines(uow: UnitOfWork, transfer_id: int) -> list[TransferLine]:
     )
 
 
-def view(uow: UnitOfWork, transfer: Transfer) -> TransferView:
+def view(
+    uow: UnitOfWork,
+    transfer: Transfer,
+    *,
+    lines: Sequence[TransferLine] | None = None,
+    serials: Sequence[TransferSerial] | None = None,
+    discrepancies: Sequence[TransferDiscrepancy] | None = None,
+) -> TransferView:
+    """The transfer with its lines (by part number), serials (by serial) and
+    discrepancies (by id). A use case that already holds some of them, in that
+    order and up to date, passes them in and spares the answer reading them again."""
     assert transfer.id is not None
     session = uow.session
-    return TransferView(
-        transfer,
-        transfer_lines(uow, transfer.id),
-        list(
-            session.scalars(
-                select(TransferSerial)
-                .where(TransferSerial.transfer_id == transfer.id)
-                .order_by(TransferSerial.serial)
-            )
-        ),
-        list(
-            session.scalars(
-                select(TransferDiscrepancy)
-                .where(TransferDiscrepancy.transfer_id == transfer.id)
-                .order_by(TransferDiscrepancy.id)
-            )
-        ),
+    if lines is None:
+        lines = transfer_lines(uow, transfer.id)
+    if serials is None:
+        serials = session.scalars(
+            select(TransferSerial)
+            .where(TransferSerial.transfer_id == transfer.id)
+            .order_by(TransferSerial.serial)
+        ).all()
+    if discrepancies is None:
+        discrepancies = discrepancies_of(uow, transfer.id)
+    return TransferView(transfer, list(lines), list(serials), list(discrepancies))
+
+
+def discrepancies_of(uow: UnitOfWork, transfer_id: int) -> list[TransferDiscrepancy]:
+    """Every discrepancy of a transfer, by id."""
+    return list(
+        uow.session.scalars(
+            select(TransferDiscrepancy)
+            .where(TransferDiscrepancy.transfer_id == transfer_id)
+            .order_by(TransferDiscrepancy.id)
+        )
     )
 
 
@@ -227,10 +242,12 @@ def ship_transfer(
         )
     source, target = transfer.from_depot, transfer.to_depot
     deltas: list[Delta] = []
+    shipped: list[TransferSerial] = []
     now = clock.now()
+    parts = parts_for_move(uow, [line.part_number for line in lines])
     # Lines come in part-number order, so the units are locked in the lock order.
     for line in lines:
-        part = part_for_move(uow, line.part_number)
+        part = parts[line.part_number]
         if part.serialized:
             if line.part_number in scanned:
                 chosen = normalize_serials(part, line.qty, scanned[line.part_number])
@@ -241,11 +258,11 @@ def ship_transfer(
                 unit.location, unit.depot_code, unit.updated_at = Location.IN_TRANSIT, target, now
                 unit.bin = None  # off the source's shelf; the receipt shelves it again
                 uow.session.add(unit)
-                uow.session.add(
-                    TransferSerial(
-                        transfer_id=transfer_id, serial=unit.serial, part_number=part.part_number
-                    )
+                row = TransferSerial(
+                    transfer_id=transfer_id, serial=unit.serial, part_number=part.part_number
                 )
+                uow.session.add(row)
+                shipped.append(row)
                 deltas.append(Delta(source, part.part_number, Bucket.GOOD, -1, unit.serial))
                 deltas.append(Delta(target, part.part_number, Bucket.IN_TRANSIT, +1, unit.serial))
         else:
@@ -266,7 +283,10 @@ def ship_transfer(
     )
     uow.session.add(transfer)
     uow.session.flush()
-    return view(uow, transfer)
+    # The answer is what this step holds: a draft has no serials but the ones it just
+    # shipped, and no discrepancies (those are written when it is received).
+    shipped.sort(key=lambda row: row.serial)
+    return view(uow, transfer, lines=lines, serials=shipped, discrepancies=[])
 
 
 @transactional
