@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from core import clock
 from core.auth import Actor, Role
@@ -44,7 +45,10 @@ from inventory.models import (
 )
 from inventory.service import transfers
 from inventory.service.targets import effective_targets
-from optimizer.rebalance import rebalance
+from optimizer.rebalance import Move, rebalance
+
+# Moves per INSERT statement when a plan is saved.
+_SAVE_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,9 @@ class PlanSummary:
 class PlanView(PlanSummary):
     """A saved plan with its moves."""
 
-    moves: list[RebalanceMove] = field(default_factory=list)
+    # Saved moves as read back; a plan just proposed gives the optimizer's own moves
+    # (the same fields), which spares building a row object per move.
+    moves: list[RebalanceMove] | list[Move] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -158,12 +164,30 @@ def _is_stale(plan: RebalancePlan, current_basis: str) -> bool:
     return plan.status == "proposed" and (plan.basis is None or plan.basis != current_basis)
 
 
+PlanProgress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: "reading", "building", "solving", "saving"."""
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """Reports nothing: the default progress."""
+
+
 @transactional
-def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
+def propose_plan(
+    uow: UnitOfWork, actor: Actor, *, progress: PlanProgress | None = None
+) -> PlanView:
     """Plan rebalancing transfers for every part from current stock and targets; save it
-    with the fingerprint of its inputs (``basis``)."""
+    with the fingerprint of its inputs (``basis``).
+
+    ``progress`` (optional) hears each stage as it starts and ends: "reading" the
+    positions, "building" and "solving" the network (the optimizer's own reports),
+    "saving" the plan.
+    """
     actor.require_role(Role.PLANNER)
+    report = progress or _silent
+    report("reading", 0, 1)
     inputs = read_inputs(uow)
+    report("reading", 1, 1)
     rows, cols = np.nonzero((inputs.stock > 0) | (inputs.target > 0))
     result = rebalance(
         rows,
@@ -173,7 +197,9 @@ def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
         inputs.lanes,
         part_numbers=inputs.parts,
         depot_codes=inputs.depots,
+        progress=report,
     )
+    report("saving", 0, 1)
     plan = RebalancePlan(
         units_moved=result.units_moved,
         cost=result.total_cost,
@@ -185,21 +211,41 @@ def propose_plan(uow: UnitOfWork, actor: Actor) -> PlanView:
     )
     uow.session.add(plan)
     uow.session.flush()
-    moves = [
-        RebalanceMove(
-            plan_id=plan.id,
-            part_number=m.part_number,
-            from_depot=m.from_depot,
-            to_depot=m.to_depot,
-            qty=m.qty,
-            unit_cost=m.unit_cost,
-            cost=m.cost,
+    moves = result.moves()
+    _save_moves(uow, plan.id or 0, moves, report)
+    return PlanView(plan=plan, moves=list(moves))
+
+
+def _save_moves(uow: UnitOfWork, plan_id: int, moves: Sequence[Move], report: PlanProgress) -> None:
+    """Insert a plan's moves as plain rows, a chunk per statement.
+
+    A network-wide plan has a hundred thousand moves: ORM objects cost about 100 us
+    each to build and flush, which made saving most of the planning time. The moves
+    are not audited (the plan is), so nothing listens for them as objects.
+    """
+    table = RebalanceMove.__table__  # type: ignore[attr-defined]
+    connection = uow.session.connection()
+    total = len(moves)
+    report("saving", 0, total)
+    for start in range(0, total, _SAVE_CHUNK):
+        chunk = moves[start : start + _SAVE_CHUNK]
+        connection.execute(
+            insert(table),
+            [
+                {
+                    "plan_id": plan_id,
+                    "part_number": m.part_number,
+                    "from_depot": m.from_depot,
+                    "to_depot": m.to_depot,
+                    "qty": m.qty,
+                    "unit_cost": m.unit_cost,
+                    "cost": m.cost,
+                }
+                for m in chunk
+            ],
         )
-        for m in result.moves()
-    ]
-    uow.session.add_all(moves)
-    uow.session.flush()
-    return PlanView(plan=plan, moves=moves)
+        report("saving", start + len(chunk), total)
+    report("saving", total, total)
 
 
 def _moves(uow: UnitOfWork, plan_id: int) -> list[RebalanceMove]:
