@@ -11,15 +11,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from core import auth
+from core.config import instance_path
 from core.errors import DomainError
 from core.i18n import gettext, ngettext
 from core.pagination import PageRequest
-from core.web import uow
+from core.web import ENGINE_KEY, uow
 from inventory.service import rebalancing
 from planning.service import plans, queries
+from planning.service.plan_runs import PlanRuns
 from planning.service.plans import MoveLine, PlanDetail
 from planning.service.queries import PlanFilters
 from planning.views import PLANNER, views
@@ -27,6 +38,7 @@ from planning.views.common import actor, depots, failed
 
 LIST_TEMPLATE = "planning/rebalance.html"
 PLAN_TEMPLATE = "planning/plan.html"
+RUN_TEMPLATE = "planning/plan_run.html"
 
 
 @dataclass(frozen=True)
@@ -94,32 +106,53 @@ def rebalance_page() -> Any:
 @views.route("/rebalance", methods=["POST"])
 @auth.page_roles(PLANNER)
 def run_plan() -> Any:
+    """Start planning in the background and show its progress (the run page)."""
+    engine = current_app.extensions[ENGINE_KEY]
+    run_id = _runs().start(engine, actor())
+    return redirect(url_for("planning.plan_run_page", run_id=run_id))
+
+
+def _runs() -> PlanRuns:
+    return PlanRuns(instance_path() / "plan_runs")
+
+
+@views.route("/rebalance/runs/<run_id>")
+@auth.page_roles(PLANNER)
+def plan_run_page(run_id: str) -> Any:
+    """A plan being made: its stage and a bar, the page polling itself (meta refresh)
+    until the plan is saved, then the plan's page."""
     try:
-        found = rebalancing.propose_plan(uow(), actor())
+        state = _runs().state(run_id)
     except DomainError as error:
         return _plans_page(error)
-    plan = found.plan
-    if plan.units_moved:
+    if state.stage != "done" or state.plan_id is None:
+        page = make_response(render_template(RUN_TEMPLATE, state=state))
+        if not state.finished:
+            # The browser reloads the page each second: the poll needs no script.
+            page.headers["Refresh"] = "1"
+        return page
+    if state.units_moved:
         flash(
             ngettext(
                 "Plan %(id)s: %(num)d unit to move for %(cost)s CNY; review it and approve it "
                 "to draft the transfers.",
                 "Plan %(id)s: %(num)d units to move for %(cost)s CNY; review it and approve it "
                 "to draft the transfers.",
-                plan.units_moved,
-                id=plan.id,
-                cost=f"{plan.cost:,.2f}",
+                state.units_moved,
+                id=state.plan_id,
+                cost=f"{Decimal(state.cost):,.2f}",
             ),
             "ok",
         )
     else:
         flash(
             gettext(
-                "Plan %(id)s moves nothing: no depot can spare stock for a shortage.", id=plan.id
+                "Plan %(id)s moves nothing: no depot can spare stock for a shortage.",
+                id=state.plan_id,
             ),
             "ok",
         )
-    return redirect(url_for("planning.plan_page", plan_id=plan.id))
+    return redirect(url_for("planning.plan_page", plan_id=state.plan_id))
 
 
 # --- one plan -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from inventory.service import queries, rebalancing, targets, transfers
 from rma.service import opening
 from rma.service.opening import OpenRequest
 from tests.conftest import csrf_token
+from tests.planning.runs import follow_plan_run
 
 MONDAY_10_SHANGHAI = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
@@ -210,7 +211,7 @@ def test_the_stock_page_shows_each_depots_target_beside_its_stock(client, login,
 
 def test_a_planner_runs_reviews_and_approves_a_plan(client, login, engine, shortage):
     login("planner")
-    response = _post(client, "/rebalance", {}, form_path="/rebalance", follow_redirects=True)
+    response = follow_plan_run(client, _post(client, "/rebalance", {}, form_path="/rebalance"))
     assert response.status_code == 200
     [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     assert response.request.path == f"/rebalance/{plan.id}"
@@ -253,7 +254,7 @@ def test_approving_a_decided_plan_is_refused_on_its_page(client, login, engine, 
 
 def test_a_planner_discards_a_plan(client, login, engine, shortage):
     login("planner")
-    _post(client, "/rebalance", {}, form_path="/rebalance")
+    follow_plan_run(client, _post(client, "/rebalance", {}, form_path="/rebalance"))
     [plan] = [p.plan for p in rebalancing.list_plans(UnitOfWork(engine))]
     response = _post(
         client,
@@ -268,7 +269,7 @@ def test_a_planner_discards_a_plan(client, login, engine, shortage):
 
 def test_a_plan_that_moves_nothing_offers_no_approval(client, login):
     login("planner")
-    html = _html(_post(client, "/rebalance", {}, form_path="/rebalance", follow_redirects=True))
+    html = _html(follow_plan_run(client, _post(client, "/rebalance", {}, form_path="/rebalance")))
     assert "moves nothing" in html and 'data-testid="no-moves"' in html
     assert 'data-testid="approve-plan"' not in html
 

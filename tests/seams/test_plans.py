@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import csrf_token
+from tests.planning.runs import follow_plan_run
 from tests.planning.world import World, make_world
 
 PART = "OPT-10G-SR"
@@ -224,7 +225,7 @@ def test_the_plan_page_says_a_stale_plan_cannot_be_approved(shortage):
     assert shortage.drafts() == []
 
     # "Make a new plan" plans from the state as it is now; that plan can be approved.
-    response = client.post("/rebalance", data={"csrf_token": token}, follow_redirects=True)
+    response = follow_plan_run(client, client.post("/rebalance", data={"csrf_token": token}))
     fresh = _html(response)
     assert response.request.path != f"/rebalance/{plan['id']}"
     assert 'data-testid="approve-plan"' in fresh and 'data-testid="stale-notice"' not in fresh
