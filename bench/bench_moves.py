@@ -19,6 +19,11 @@ sending its share one request after the other. Latencies are p50/p95 over all
 requests of a row; every answer must be the endpoint's success status, and
 ``spares check`` must be clean at the end. The machine is shared: the load
 average at start and end is printed with the table; quote it beside the figures.
+
+``--in-process`` instead sends the same four requests one at a time through the
+Flask test client on a SQLite file, in this process, and prints statements and
+CPU milliseconds per request: the cost of one request, which background load
+stretches far less than it stretches latencies.
 """
 
 from __future__ import annotations
@@ -247,10 +252,88 @@ def run(database: str, server: Server, work: Work, count: int, clients: list[int
     return figures
 
 
+def in_process(folder: Path, count: int) -> None:
+    """Statements and CPU ms per request of each endpoint, one request at a time through
+    the Flask test client (SQLite), after ``count // 10`` requests of warm-up."""
+    from sqlalchemy import event
+
+    from app import create_app
+    from core.config import load_settings
+
+    warm = max(count // 10, 1)
+    url = f"sqlite:///{folder / 'in-process.db'}"
+    work = prepare(url, count + warm)
+    engine = make_engine(url)
+    settings = load_settings(
+        database_url=url,
+        secret_key="bench-secret",
+        ratelimit_storage_uri="memory://",
+        login_rate_limit="100000 per minute",
+    )
+    client = create_app(settings, engine=engine).test_client()
+    headers = {}
+    for who in ("bj", "sh"):
+        answer = client.post(
+            "/api/v1/auth/token", json={"username": f"bench-{who}", "password": PASSWORD}
+        )
+        headers[who] = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+    statements = [0]
+
+    def count_statement(*_: object) -> None:
+        statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count_statement)
+    drafts, rmas = list(work.drafts), list(work.rmas)
+    receipt = {"depot": "BJ", "part_number": BULK, "qty": 1, "reference": "bench"}
+    kinds = (
+        ("POST /stock/receipts", 201, lambda i: ("/api/v1/stock/receipts", receipt, "bj")),
+        (
+            "POST /transfers/<id>/ship",
+            200,
+            lambda i: (f"/api/v1/transfers/{drafts[i]}/ship", {}, "bj"),
+        ),
+        (
+            "POST /transfers/<id>/receive",
+            200,
+            lambda i: (f"/api/v1/transfers/{drafts[i]}/receive", {"as_shipped": True}, "sh"),
+        ),
+        (
+            "POST /rmas/<number>/ship",
+            200,
+            lambda i: (f"/api/v1/rmas/{rmas[i][0]}/ship", {"serial": rmas[i][1]}, "sh"),
+        ),
+    )
+    print("| endpoint | statements per request | CPU ms per request | wall ms per request |")
+    print("|---|---|---|---|")
+    for endpoint, status, make in kinds:
+        for i in range(warm):
+            path, body, who = make(count + i)
+            client.post(path, json=body, headers=headers[who])
+        statements[0] = 0
+        cpu, wall = time.process_time(), time.perf_counter()
+        for i in range(count):
+            path, body, who = make(i)
+            answer = client.post(path, json=body, headers=headers[who])
+            if answer.status_code != status:
+                raise RuntimeError(f"{endpoint}: {answer.status_code} {answer.get_json()}")
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        print(
+            f"| {endpoint} | {statements[0] / count:.1f} | **{cpu * 1000 / count:.1f}** "
+            f"| {wall * 1000 / count:.1f} |",
+            flush=True,
+        )
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Stock moves over HTTP (markdown table).")
     parser.add_argument("--count", type=int, default=120, help="requests per endpoint and row")
     parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="statements and CPU ms per request through the test client (SQLite)",
+    )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=4, help="`spares serve --workers`")
     parser.add_argument(
@@ -266,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Command: `.venv/bin/{command.strip()}`")
     print(f"Machine: {machine(args.postgres_url if 'postgresql' in kinds else None)}")
     print(f"Load average (1/5/15 min) at the start: {load_average()}", flush=True)
+    if args.in_process:
+        with tempfile.TemporaryDirectory(prefix="bench-moves-") as tmp:
+            in_process(Path(tmp), args.count)
+        print(f"Load average (1/5/15 min) at the end: {load_average()}", flush=True)
+        return 0
     print("| database | endpoint | clients | throughput | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|", flush=True)
     figures: list[Figure] = []
