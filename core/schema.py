@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "rma.models",
     "search.models",
     "core.audit.models",
+    "core.generations",
 )
 
 

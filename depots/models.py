@@ -8,10 +8,12 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Column, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core import clock
+from core import clock, generations
 from core.db import UTCDateTime
 
 LANE_MODES = ("courier", "road", "air")
+# The generation of the reference data below (``core.generations``).
+NETWORK = "network"
 
 
 class Depot(SQLModel, table=True):
@@ -112,3 +114,9 @@ class CalendarDay(SQLModel, table=True):
     # Who last set the day; None for days shipped with the software.
     updated_by: str | None = Field(default=None, max_length=64)
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# Every process keeps the network in memory (``depots.service.snapshot``); any change
+# to these tables bumps the "network" generation in the same transaction, so the
+# other processes reload it (``core.generations``).
+generations.watch(NETWORK, Depot, City, Lane, Calendar, CalendarDay)

@@ -93,6 +93,7 @@ NOT_AUDITED: dict[str, str] = {
     "api_token": "credentials; issuing and revoking a token is signing in and out",
     "notification": "the outbox's delivery bookkeeping",
     "web_session": "signed-in browser sessions; signing in and out is not a change",
+    "reference_generation": "a counter of the changes of reference data, which are audited",
 }
 
 # Columns whose values must never be copied into the trail: only that they changed.

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from core.db import UnitOfWork, read_only
 from depots.lanes import LaneTerms, PickupWindow
-from depots.models import City, Depot, Lane
-from depots.service.network import lane_terms
+from depots.models import City, Depot
+from depots.service.snapshot import network
 
 
 @dataclass(frozen=True)
@@ -57,21 +57,13 @@ def city_places(uow: UnitOfWork) -> list[CityPlace]:
 
 @read_only
 def lane_terms_by_id(uow: UnitOfWork, lane_ids: Iterable[int]) -> dict[int, LaneTerms]:
-    """{lane id: its stored terms} for the lanes asked about (one query), so a page
-    of cases reads the few lanes it needs, not the whole network."""
-    wanted = sorted(set(lane_ids))
-    if not wanted:
-        return {}
-    lanes = uow.session.scalars(select(Lane).where(Lane.id.in_(wanted)))  # type: ignore[union-attr]
-    return {lane.id: lane_terms(lane) for lane in lanes if lane.id is not None}
+    """{lane id: its stored terms} for the lanes asked about (from the network kept
+    in memory, ``depots.service.snapshot``)."""
+    terms = network(uow).terms_by_lane
+    return {lane_id: terms[lane_id] for lane_id in set(lane_ids) if lane_id in terms}
 
 
 @read_only
 def pickup_window(uow: UnitOfWork, depot_code: str) -> PickupWindow:
-    """When the carrier collects at a depot (one small query)."""
-    row = uow.session.execute(
-        select(Depot.pickup_open_hour, Depot.pickup_cutoff_hour, Depot.timezone).where(
-            Depot.code == depot_code
-        )
-    ).one()
-    return PickupWindow(*row)
+    """When the carrier collects at a depot (from the network kept in memory)."""
+    return network(uow).window(depot_code)

@@ -25,7 +25,8 @@ from core.db import UnitOfWork, read_only
 from core.errors import Invalid
 from core.i18n import gettext
 from depots.models import City
-from depots.service.network import list_depots, list_lanes
+from depots.service.network import CityInfo
+from depots.service.snapshot import network
 from inventory.models import StockBalance
 from inventory.service.catalog import substitutes
 from inventory.service.targets import effective_targets
@@ -46,7 +47,7 @@ class Options:
 def gather_options(
     uow: UnitOfWork,
     part_number: str,
-    city: City,
+    city: City | CityInfo,
     fault_level: str,
     ready_at: datetime,
     *,
@@ -66,9 +67,10 @@ def gather_options(
         )
     }
     targets = effective_targets(uow, part_numbers=chain)
-    lanes = {lane.from_depot: lane for lane in list_lanes(uow, to=city.name, kind="city")}
+    net = network(uow)  # kept in memory while no process changes it
+    lanes = net.lanes_to_city.get(city.id or 0, {})
     candidates, part_at, lane_at = [], {}, {}
-    for depot in list_depots(uow):
+    for depot in net.depots:
         if depot.code in exclude:
             continue
         part = next((p for p in chain if available.get((depot.code, p), 0) > 0), chain[0])
@@ -90,12 +92,11 @@ def gather_options(
     return Options(candidates, part_at, lane_at)
 
 
-def site_city(uow: UnitOfWork, rma: Rma) -> City:
+def site_city(uow: UnitOfWork, rma: Rma) -> CityInfo:
+    """The city of the case's site (from the network kept in memory)."""
     site = uow.session.get(Site, rma.site_id)
     assert site is not None
-    city = uow.session.get(City, site.city_id)
-    assert city is not None
-    return city
+    return network(uow).city_by_id[site.city_id]
 
 
 def alternatives_json(decision: DepotDecision, part_at: dict[str, str]) -> str:

@@ -51,8 +51,8 @@ from core import clock
 from core.db import UnitOfWork, transactional
 from core.i18n import gettext
 from depots import lanes as lane_rule
-from depots.service.network import list_depots
 from depots.service.queries import lane_terms_by_id, pickup_window
+from depots.service.snapshot import network
 from optimizer.depot_choice import Candidate, Offer, TransitOption, offered_options
 from rma import kinds
 from rma.models import OPEN_STATUSES, Kind, Rma, RmaEvent, Status
@@ -402,7 +402,7 @@ def requoter(uow: UnitOfWork, rmas: list[Rma]) -> Requote:
     """A ``Requote`` for the cases of ``rmas``: their lanes and the pick-up windows
     read once (inside the caller's transaction)."""
     terms = lane_terms_by_id(uow, (rma.lane_id for rma in rmas if rma.lane_id is not None))
-    windows = {depot.code: depot.window for depot in list_depots(uow)}
+    windows = {depot.code: depot.window for depot in network(uow).depots}
 
     def requote(rma: Rma, ready_at: datetime) -> Offer | None:
         lane = terms.get(rma.lane_id) if rma.lane_id is not None else None

@@ -1,0 +1,145 @@
+"""Statements per request on the RMA hot paths, and the network kept in memory.
+
+Statement counts are deterministic (times are not): opening an entitled
+replacement, reading a case and listing cases must not grow back towards reading
+the whole network per request, nor one query per depot, lane or row (N+1). The
+budgets are the counts measured when the network cache went in (issue 12), with
+a little room; see docs/PERFORMANCE.md.
+
+The network (depots, cities, lanes) is kept per process and reloaded when its
+generation changes: a lane edited by another process (`spares lanes import`)
+must reach the next opening here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from core.db import UnitOfWork
+from core.errors import Invalid
+from core.generations import ReferenceGeneration
+from depots.models import NETWORK
+from depots.service import lane_edits, network
+from tests.drills.harness import Deployment
+
+# Measured with the network in memory, SQLite (its BEGINs counted) / PostgreSQL:
+# opening 37 / 33 (41 on PostgreSQL before), a case 13 / 11, a list 10 / 7.
+OPEN_BUDGET = 37
+CASE_BUDGET = 13
+LIST_BUDGET = 10
+
+
+@pytest.fixture
+def engine(any_engine: Engine) -> Engine:
+    """Every factory and the app of this module on SQLite and on PostgreSQL."""
+    return any_engine
+
+
+@contextmanager
+def counted(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _open(client: Any, headers: dict[str, str], part: str, site_id: int, level: str = "C-2") -> Any:
+    body = {
+        "part_number": part,
+        "site_id": site_id,
+        "fault_level": level,
+        "kind": "advance_replacement",
+        "symptom": "port flapping",
+    }
+    return client.post("/api/v1/rmas", json=body, headers=headers)
+
+
+def _generation(engine: Engine) -> int:
+    uow = UnitOfWork(engine)
+    with uow.transaction(write=False) as session:
+        found = session.scalar(
+            select(ReferenceGeneration.generation).where(ReferenceGeneration.name == NETWORK)
+        )
+    return found or 0
+
+
+def test_opening_a_replacement_stays_within_its_statement_budget(
+    engine, client, auth_for, account, make_part, stock_up
+):
+    part = make_part()
+    for depot in ("SH", "BJ", "GZ"):
+        stock_up(depot, part, 5)
+    site_id = account("Suzhou").site.id
+    headers = auth_for("engineer")
+    assert _open(client, headers, part, site_id).status_code == 201  # loads the network
+    with counted(engine) as opening:
+        answer = _open(client, headers, part, site_id, "C-1")
+    assert answer.status_code == 201, answer.get_json()
+    number = answer.get_json()["number"]
+    assert answer.get_json()["allocation"]["depot"] == "SH"
+    with counted(engine) as case:
+        assert client.get(f"/api/v1/rmas/{number}", headers=headers).status_code == 200
+    with counted(engine) as listing:
+        assert client.get("/api/v1/rmas?limit=50", headers=headers).status_code == 200
+    assert len(opening) <= OPEN_BUDGET, "\n".join(opening)
+    assert len(case) <= CASE_BUDGET, "\n".join(case)
+    assert len(listing) <= LIST_BUDGET, "\n".join(listing)
+    # Depot choice reads the network from memory: no depot, city or lane table is read.
+    network_reads = [
+        s for s in opening if s.lstrip().upper().startswith("SELECT") and "FROM lane" in s
+    ]
+    assert network_reads == []
+
+
+def test_a_lane_edit_bumps_the_network_generation_and_a_refused_one_does_not(engine, planner):
+    uow = UnitOfWork(engine)
+    lane = network.find_lane(uow, "SH", "Suzhou", "city")
+    before = _generation(engine)
+    lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="30", cost="90")
+    assert _generation(engine) == before + 1
+    with pytest.raises(Invalid):  # refused: nothing changes, the generation included
+        lane_edits.update_lane(uow, planner, lane.id, mode="road", hours="-1", cost="90")
+    assert _generation(engine) == before + 1
+
+
+def test_a_lane_edited_by_another_process_reaches_the_next_opening(
+    engine, client, auth_for, account, make_part, stock_up, tmp_path: Path
+):
+    part = make_part()
+    stock_up("SH", part, 5)
+    site_id = account("Suzhou").site.id
+    headers = auth_for("engineer")
+    first = _open(client, headers, part, site_id).get_json()
+    assert first["allocation"]["depot"] == "SH" and first["at_risk"] is False
+    # Another process (the CLI) makes the only stocked depot's lane far too slow.
+    deployment = Deployment.create(engine.url.render_as_string(hide_password=False), tmp_path)
+    lanes = tmp_path / "lanes.csv"
+    deployment.must("lanes", "export", "--from", "SH", "--kind", "city", "--out", str(lanes))
+    rows = lanes.read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    to, hours = header.index("to"), header.index("hours")
+    edited = []
+    for row in rows[1:]:
+        cells = row.split(",")
+        if cells[to] == "Suzhou":
+            cells[hours] = "200"
+            edited.append(",".join(cells))
+    assert len(edited) == 1
+    lanes.write_text("\n".join([rows[0], *edited]) + "\n", encoding="utf-8")
+    deployment.must("lanes", "import", str(lanes))
+    second = _open(client, headers, part, site_id).get_json()
+    assert second["allocation"]["depot"] == "SH"
+    assert second["at_risk"] is True  # 200 hours on the road cannot meet 24 hours
