@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -108,7 +109,7 @@ def read_cells(
 
 def number_parts(
     files: list[ColumnCells], n_depots: int
-) -> tuple[list[str], list[NDArray[np.int64]]]:
+) -> tuple[pa.Array, list[NDArray[np.int64]]]:
     """Part numbers in first-appearance order across ``files`` and each file's cells.
 
     A cell is ``part * n_depots + depot``, the flat index into a P x D matrix.
@@ -119,7 +120,7 @@ def number_parts(
     for file in files:
         index = _numpy(pc.index_in(file.parts, value_set=distinct))
         cells.append(index * n_depots + file.depot)
-    return distinct.to_pylist(), cells
+    return distinct, cells
 
 
 def _header(path: Path) -> list[str] | None:
@@ -174,3 +175,53 @@ def _numpy(values: pa.Array | pa.ChunkedArray) -> NDArray[np.int64]:
     if data is None:
         return np.zeros(0, np.int64)
     return np.frombuffer(data, np.int64, len(values), values.offset * 8)
+
+
+def write_plan_rows(
+    handle: BinaryIO,
+    names: pa.Array,
+    depot_codes: tuple[str, ...],
+    columns: tuple[NDArray[np.int64], ...],
+) -> bool:
+    """Write the plan's rows (no header) as the ``csv`` module would, with Arrow.
+
+    ``columns`` = (part, from, to, qty, unit fen, cost fen). Returns False, having
+    written nothing, when some part number would need quoting (a comma, a quote, a
+    line break): the caller then writes with the ``csv`` module, which quotes it.
+    """
+    part, src, dst, qty, unit_fen, cost_fen = columns
+    used = pc.take(names, _ints(part))
+    if pc.any(pc.match_substring_regex(used, r'[,"\r\n]')).as_py():
+        return False
+    codes = _strings(depot_codes)
+    table = pa.Table.from_arrays(
+        [
+            used,
+            pc.take(codes, _ints(src)),
+            pc.take(codes, _ints(dst)),
+            _ints(qty),
+            _money(unit_fen),
+            _money(cost_fen),
+        ],
+        names=["part_number", "from_depot", "to_depot", "qty", "unit_cost", "cost"],
+    )
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65_536)
+    pacsv.write_csv(table, handle, write_options=options)
+    return True
+
+
+def _ints(values: NDArray[np.int64]) -> pa.Array:
+    """An int64 Arrow array over the numpy array's memory (no pandas, no copy)."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Int64Array.from_buffers(pa.int64(), data.size, [None, pa.py_buffer(data)])
+
+
+def _money(fen: NDArray[np.int64]) -> pa.Array:
+    """Amounts in fen (>= 0) as CNY text with two decimals, no floats.
+
+    Plans repeat few distinct amounts (lanes times small quantities): each is
+    formatted once and the rest is a take.
+    """
+    distinct, where = np.unique(fen, return_inverse=True)
+    texts = _strings([f"{value // 100}.{value % 100:02d}" for value in distinct.tolist()])
+    return pc.take(texts, _ints(where.astype(np.int64)))

@@ -134,3 +134,14 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path):
         rebalance_files(*(tmp_path / n for n in ("stock.csv", "targets.csv", "lanes.csv")),
                         tmp_path / "plan.csv")  # fmt: skip
     assert caught.value.problems == ["stock.csv: is not UTF-8 text"]
+
+
+def test_part_numbers_that_need_quoting_are_quoted_in_the_plan(tmp_path):
+    stock = 'depot,part_number,available\nBJ,"SW,1",5\nBJ,"X ""2""",3\n'
+    targets = 'depot,part_number,target\nSH,"SW,1",2\nSH,"X ""2""",1\n'
+    plan = plan_both_ways(tmp_path, stock, targets).decode()
+    assert plan.splitlines() == [
+        "part_number,from_depot,to_depot,qty,unit_cost,cost",
+        '"SW,1",BJ,SH,2,466.84,933.68',
+        '"X ""2""",BJ,SH,1,466.84,466.84',
+    ]
