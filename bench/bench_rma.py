@@ -295,7 +295,7 @@ def profile(url: str, folder: Path, args: argparse.Namespace) -> int:
     print("statements of the last request, by kind:")
     for statement, n in Counter(s[:220] for s in last).most_common():
         print(f"  {n:3d} x {statement}")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(args.top)
+    pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     engine.dispose()
     return 0
 
@@ -307,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--profile", type=int, default=0, help="profile N creations in process")
     parser.add_argument("--top", type=int, default=40, help="cProfile lines with --profile")
+    parser.add_argument("--sort", default="tottime", help="cProfile order (tottime, cumulative)")
     args = parser.parse_args(argv)
     postgres_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG_URL)
     with (

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Response, current_app
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from core import clock
 from core.db import UnitOfWork, read_only
@@ -73,11 +74,20 @@ class Context:
 
 
 def by_id(uow: UnitOfWork, model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = uow.session.scalars(select(model).where(model.id.in_(wanted)))
-    return {row.id: row for row in rows}
+    """{id: row} of ``model``; rows the transaction already holds are not read again
+    (a SELECT would hand back the same objects, unrefreshed)."""
+    found: dict[int, Any] = {}
+    missing = []
+    for i in sorted({i for i in ids if i is not None}):
+        held = uow.session.identity_map.get(identity_key(model, i))
+        if held is not None:
+            found[i] = held
+        else:
+            missing.append(i)
+    if missing:
+        rows = uow.session.scalars(select(model).where(model.id.in_(missing)))
+        found.update({row.id: row for row in rows})
+    return found
 
 
 @read_only
