@@ -1,8 +1,8 @@
 """The offline what-if rebalancing: three CSV files in, one plan CSV out.
 
 ``rebalance_files(stock_csv, targets_csv, lanes_csv, out_csv)`` is the core of the
-``spares rebalance`` command (the click command wraps it). It reads files with
-the standard ``csv`` module (UTF-8, an optional byte-order mark, comma-separated,
+``spares rebalance`` command (the click command wraps it). It reads CSV files
+(UTF-8, an optional byte-order mark, comma-separated,
 one header row; extra columns are ignored, surrounding spaces are trimmed):
 
 * ``stock.csv``: ``depot,part_number,available`` - good units on hand; a missing
@@ -31,13 +31,19 @@ when complete, so a failure part-way never leaves a partial plan behind.
 
 Speed
 -----
-100,000 parts x 8 depots is up to 1.6 million input rows. Columns are checked
-with C-speed builtins (``str.isdigit``, ``set``, ``map(int)``, ``dict.fromkeys``)
-and only when that fast check fails does a per-row pass run to name each bad
-line; line numbers are the physical lines ``csv`` reports, so quoted values
-spanning lines are counted right. The cyclic garbage collector is paused for the
-run: otherwise it repeatedly walks the millions of row lists being built (they
-hold no cycles), which made reading three to five times slower.
+1,000,000 parts x 8 depots is up to 16 million input rows. A stock or targets file
+that is entirely good is read by Apache Arrow (``optimizer.offline_columns``: the
+C++ CSV parser and whole-column checks, no Python object per row) and the plan is
+written by Arrow when no part number needs quoting. Whenever the Arrow path is not
+sure the file is good, the file is read again with the standard ``csv`` module,
+which names each bad line, so the answer (a plan, or the problems with their line
+numbers) is the same either way; tests compare the two byte for byte. In that
+careful path columns are checked with C-speed builtins (``str.isdigit``, ``set``,
+``map(int)``, ``dict.fromkeys``) and only when that fast check fails does a per-row
+pass run to name each bad line; line numbers are the physical lines ``csv`` reports,
+so quoted values spanning lines are counted right. The cyclic garbage collector is
+paused for the run: otherwise it repeatedly walks the millions of row lists being
+built (they hold no cycles), which made reading three to five times slower.
 
 Progress
 --------
