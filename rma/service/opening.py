@@ -93,12 +93,15 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
                 gettext("serial %(serial)s was already replaced and taken back", serial=unit.serial)
             )
         site = require_site(uow, unit.site_id)
-        part_number = unit.part_number
+        part_row = get_part_row(uow, unit.part_number)
     else:
         if not request.part_number or request.site_id is None:
             raise Invalid(gettext("give the unit's serial, or part_number and site_id"))
         site = require_site(uow, request.site_id)
-        part_number = get_part_row(uow, request.part_number).part_number
+        part_row = get_part_row(uow, request.part_number)
+    # Held until the case is allocated: the session keeps rows only while someone
+    # refers to them, and depot choice and the hold read the part again.
+    part_number = part_row.part_number
     open_already = (
         uow.session.scalar(
             select(Rma.number).where(Rma.serial == unit.serial, Rma.status.in_(OPEN_STATUSES))
