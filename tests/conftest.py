@@ -61,6 +61,18 @@ def prepare_database(engine: Engine) -> None:
         seed(UnitOfWork(engine))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _instance_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What the app writes to its instance folder (plan runs, the secret key) goes to a
+    folder of the test run, never to the checkout's ``instance/``."""
+    if "SPARES_INSTANCE" in os.environ:
+        yield
+        return
+    os.environ["SPARES_INSTANCE"] = str(tmp_path_factory.mktemp("instance"))
+    yield
+    os.environ.pop("SPARES_INSTANCE", None)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
