@@ -145,11 +145,12 @@ def _stock_selection(filters: StockFilters) -> Any:
             and_(StockBin.depot_code == ps.depot_code, StockBin.part_number == ps.part_number),
         )
     )
-    return query.where(*_stock_conditions(filters))
+    return query.where(*stock_conditions(filters))
 
 
-def _stock_conditions(filters: StockFilters) -> list[Any]:
-    """The WHERE conditions of a stock selection over ``part_stock`` and ``part``."""
+def stock_conditions(filters: StockFilters) -> list[Any]:
+    """The WHERE conditions of a stock selection over ``part_stock`` and ``part`` (the
+    stock list and ``queries.stock`` alike); ``filters`` as given, unchecked."""
     ps = PartStock
     conditions: list[Any] = []
     if filters.depot:
@@ -196,7 +197,7 @@ def stock_page(uow: UnitOfWork, filters: StockFilters, request: PageRequest) -> 
         )
         .select_from(ps)
         .join(Part, Part.part_number == ps.part_number)
-        .where(*_stock_conditions(filters))
+        .where(*stock_conditions(filters))
     ).one()
     totals = StockTotals(int(sums[0]), *(int(value) for value in sums[1:8]), _money(sums[8]))
     available = ps.good - ps.reserved

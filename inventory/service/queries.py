@@ -30,6 +30,7 @@ from inventory.models import (
     Unit,
 )
 from inventory.service import bins as shelves
+from inventory.service.lists import StockFilters, stock_conditions
 from inventory.service.stock import PickCandidate, free_units_in_pick_order
 
 
@@ -88,24 +89,20 @@ def stock(
             ps.in_transit,
         )
         .join(Part, Part.part_number == ps.part_number)
+        .where(
+            *stock_conditions(
+                StockFilters(
+                    depot=depot,
+                    search=search,
+                    family=family,
+                    condition=condition,
+                    part_number=part_number,
+                    nonzero=nonzero,
+                )
+            )
+        )
         .order_by(ps.part_number, ps.depot_code)
     )
-    if depot:
-        query = query.where(ps.depot_code == depot.strip().upper())
-    if part_number:
-        query = query.where(ps.part_number == part_number.strip().upper())
-    if condition:
-        query = query.where(getattr(ps, condition) > 0)
-    elif nonzero:
-        query = query.where(ps.units > 0)
-    if family:
-        query = query.where(Part.family == family)
-    if search:
-        term = search.strip().lower()  # % and _ match themselves (autoescape)
-        query = query.where(
-            func.lower(Part.part_number).contains(term, autoescape=True)
-            | func.lower(Part.description).contains(term, autoescape=True)
-        )
     rows = uow.session.execute(query.limit(limit).offset(offset)).all()
     return [
         StockRow(d, p, desc, fam, int(g), int(r), int(g) - int(r), int(df), int(ir), int(q), int(t))
