@@ -1,4 +1,11 @@
-"""JSON API of the reports: the service-levels report as JSON, PDF, XLSX or CSV.
+"""JSON API of the reports: every report of the catalogue as JSON, CSV, PDF or XLSX.
+
+``GET /api/v1/reports/NAME`` (rebalancing, ageing, stock-status, engineers,
+coverage) takes the filters the report honours (``from``, ``to``, ``depot``,
+``fault_level``, ``family``, ``plan``) and ``format`` (json, the default; csv:
+one ``table`` or a ZIP of every table; pdf; xlsx). A filter the report does not
+honour, or a bad value, answers 422; an unknown plan 404. The service-levels
+report keeps its own route, described below.
 
 ``GET /api/v1/reports/service-levels`` needs a bearer token of a planner or a
 supervisor (admins pass). ``start``/``end`` are Asia/Shanghai dates, both
@@ -26,8 +33,17 @@ from flask_openapi3 import APIBlueprint, Tag
 from core import auth
 from core.errors import ErrorOut
 from core.web import uow
+from reports.catalogue import kind_of
+from reports.files import render as render_file
 from reports.render import render
-from reports.schemas import ServiceLevelsOut, ServiceLevelsQuery
+from reports.schemas import (
+    ReportOut,
+    ReportPath,
+    ReportQuery,
+    ServiceLevelsOut,
+    ServiceLevelsQuery,
+)
+from reports.service.filters import Filters
 from reports.service.period import Period
 from reports.service.service_levels import service_levels
 
@@ -53,6 +69,36 @@ def get_service_levels(query: ServiceLevelsQuery) -> Any:
     period = Period.parse(query.start, query.end)
     report = service_levels(uow(), period)
     rendered = render(report, query.format, query.table, generated_by=auth.api_actor().username)
+    response = Response(rendered.content, content_type=rendered.media_type)
+    if query.format != "json":
+        response.headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
+    return response
+
+
+@api.get(
+    "/reports/<name>",
+    responses={200: ReportOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="A report of the catalogue (rebalancing, ageing, stock-status, engineers, "
+    "coverage) as JSON or CSV (also PDF, XLSX), under the filters it honours "
+    "(planners, supervisors)",
+)
+@auth.api_roles(*READERS)
+def get_report(path: ReportPath, query: ReportQuery) -> Any:
+    kind = kind_of(path.name)
+    filters = Filters.parse(
+        uow(),
+        start=query.from_,
+        end=query.to,
+        depot=query.depot,
+        fault_level=query.fault_level,
+        family=query.family,
+        plan=query.plan,
+        applies=kind.filters,
+    )
+    report = kind.build(uow(), filters)
+    rendered = render_file(
+        kind, report, query.format, query.table, generated_by=auth.api_actor().username
+    )
     response = Response(rendered.content, content_type=rendered.media_type)
     if query.format != "json":
         response.headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'

@@ -18,33 +18,22 @@ and JSON.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
 from flask_babel import pgettext
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from core import clock
-from core.csv_files import csv_text
-from reports.pdf_blocks import is_missing
+from reports.files import (
+    MEDIA_TYPES,
+    Rendered,
+    csv_bytes,
+    plain,
+    records,
+    xlsx_of,
+    zip_of,
+)
 from reports.service.service_levels import ServiceLevels
 from reports.service_levels_pdf import to_pdf
-
-FORMATS = ("pdf", "xlsx", "csv", "json")
-
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "zip": "application/zip",
-    "json": "application/json",
-}
 
 
 def sheet_names() -> dict[str, str]:
@@ -138,15 +127,6 @@ def column_labels() -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A finished file: its bytes, media type and download name."""
-
-    content: bytes
-    media_type: str
-    filename: str
-
-
 def filename(report: ServiceLevels, extension: str, table: str | None = None) -> str:
     """``spares-service-levels-2026-10-27_2026-11-26.pdf`` (``-<table>`` before the
     extension for a single CSV table)."""
@@ -183,28 +163,6 @@ def render(
 
 
 # --- plain values ---------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A table cell as a JSON value: None for n/a, numpy numbers as Python numbers,
-    instants as ISO 8601 in Asia/Shanghai, dates as ISO dates."""
-    if is_missing(value):
-        return None
-    if isinstance(value, datetime):
-        return clock.local(value).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The table's rows as dicts of plain values."""
-    return [
-        {column: plain(value) for column, value in zip(frame.columns, row, strict=True)}
-        for row in frame.itertuples(index=False, name=None)
-    ]
 
 
 def headline_json(report: ServiceLevels) -> dict[str, Any]:
@@ -251,18 +209,14 @@ def to_json(report: ServiceLevels, table: str | None = None) -> dict[str, Any]:
 def csv_table(report: ServiceLevels, table: str) -> bytes:
     """One table as CSV (UTF-8 with BOM, header row of keys, n/a empty, formula-like
     text quoted with an apostrophe)."""
-    frame = report.table(table)
-    rows = (list(row.values()) for row in records(frame))
-    return csv_text(list(frame.columns), rows, lineterminator="\r\n").encode("utf-8-sig")
+    return csv_bytes(report.table(table))
 
 
 def csv_zip(report: ServiceLevels) -> bytes:
     """Every table as its own CSV in one ZIP archive."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in report.tables:
-            archive.writestr(filename(report, "csv", name), csv_table(report, name))
-    return buffer.getvalue()
+    return zip_of(
+        {filename(report, "csv", name): csv_table(report, name) for name in report.tables}
+    )
 
 
 # --- XLSX -----------------------------------------------------------------------------------
@@ -283,11 +237,6 @@ def column_label(column: str) -> str:
     return column_labels().get(column, column)
 
 
-def _display_width(value: str) -> int:
-    """Columns a text takes in a spreadsheet: a Chinese character is about two."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in value)
-
-
 def _number_format(column: str) -> str | None:
     if column in PCT_COLUMNS:
         return "0.0"
@@ -300,48 +249,12 @@ def _number_format(column: str) -> str | None:
     return "yyyy-mm-dd" if column == "week_start" else None
 
 
-def _for_excel(frame: pd.DataFrame) -> pd.DataFrame:
-    """Excel has no time zones: instants become Asia/Shanghai wall-clock times."""
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[column] = series.dt.tz_convert(clock.SHANGHAI).dt.tz_localize(None)
-        elif series.dtype == object:
-            out[column] = series.map(
-                lambda v: clock.local(v).replace(tzinfo=None) if isinstance(v, datetime) else v
-            )
-    return out.rename(columns=lambda c: column_label(c))
-
-
 def to_xlsx(report: ServiceLevels) -> bytes:
-    """One sheet per table, header row bold on a tinted fill and frozen, columns sized
-    to their content, numbers formatted."""
-    buffer = io.BytesIO()
+    """One sheet per table (named in the reader's language), header row bold on a
+    tinted fill and frozen, columns sized to their content, numbers formatted."""
     sheets = sheet_names()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in report.tables.items():
-            sheet_name = sheets[name]
-            _for_excel(frame).to_excel(
-                writer, sheet_name=sheet_name, index=False, freeze_panes=(1, 0)
-            )
-            sheet = writer.sheets[sheet_name]
-            header_fill = PatternFill("solid", fgColor="DCE6F0")
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-                cell.fill = header_fill
-                cell.alignment = Alignment(vertical="center", wrap_text=True)
-            for index, column in enumerate(frame.columns, start=1):
-                letter = get_column_letter(index)
-                number_format = _number_format(column)
-                longest = _display_width(column_label(column))
-                for cell in sheet[letter][1:]:
-                    if number_format:
-                        cell.number_format = number_format
-                    if isinstance(cell.value, str) and cell.value.startswith("="):
-                        # Text typed by people (remarks) must never become a formula.
-                        cell.data_type = "s"
-                    longest = max(longest, min(60, _display_width(str(cell.value or ""))))
-                sheet.column_dimensions[letter].width = max(8, min(62, longest + 2))
-            sheet.sheet_view.zoomScale = 110
-    return buffer.getvalue()
+    return xlsx_of(
+        {sheets[name]: frame for name, frame in report.tables.items()},
+        column_labels(),
+        _number_format,
+    )

@@ -13,8 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reports.render import MEDIA_TYPES
+from inventory.models import FAMILIES
+from reports.catalogue import REPORT_NAMES
+from reports.files import MEDIA_TYPES
 from reports.service.service_levels import TABLE_NAMES
+from rma.models import FAULT_LEVELS
 
 DateText = Annotated[
     str,
@@ -98,3 +101,82 @@ class ServiceLevelsOut(BaseModel):
     tables: dict[str, list[dict[str, Any]]] = Field(
         description=f"table name to rows; tables: {', '.join(TABLE_NAMES)}"
     )
+
+
+# --- every report of the catalogue ----------------------------------------------------------
+
+OtherReportName = Literal[  # type: ignore[valid-type]
+    tuple(name for name in REPORT_NAMES if name != "service-levels")
+]
+
+
+class ReportPath(BaseModel):
+    name: OtherReportName = Field(description="the report (service-levels has its own route)")
+
+
+class ReportQuery(BaseModel):
+    """The filters of ``/reports/NAME`` pages and downloads; a filter the report does
+    not honour answers 422."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: DateText | None = Field(
+        default=None, alias="from", description="first day, included (default: 30 days before)"
+    )
+    to: DateText | None = Field(default=None, description="last day, included (default: today)")
+    depot: str | None = Field(default=None, max_length=16, description="a depot code (BJ, SH ...)")
+    fault_level: Literal[FAULT_LEVELS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="C-1, C-2 or C-3"
+    )
+    family: Literal[FAMILIES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="a part family"
+    )
+    plan: int | None = Field(
+        default=None,
+        ge=1,
+        le=999_999_999_999,
+        description="rebalancing: the plan (default: the latest)",
+    )
+    format: Literal["json", "pdf", "xlsx", "csv"] = Field(
+        default="json", description="json, csv (one table, or a ZIP of all), pdf or xlsx"
+    )
+    table: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=r"^[a-z0-9_]+$",
+        description="csv: this table as one CSV (without: a ZIP of every table); json: only "
+        "this table",
+    )
+
+    @model_validator(mode="after")
+    def _table_needs_csv_or_json(self) -> ReportQuery:
+        if self.table is not None and self.format in ("pdf", "xlsx"):
+            raise ValueError("table applies to format=csv or format=json only")
+        return self
+
+
+class ReportFiltersOut(BaseModel):
+    from_: str | None = Field(alias="from", description="YYYY-MM-DD, or null: no period")
+    to: str | None
+    depot: str | None
+    fault_level: str | None
+    family: str | None
+    plan: int | None
+    time_zone: Literal["Asia/Shanghai"]
+
+
+class ReportOut(BaseModel):
+    """format=json; the other formats answer the file (see the content types)."""
+
+    model_config = ConfigDict(
+        openapi_extra={
+            "description": "The report: JSON, or the PDF/XLSX/CSV/ZIP file as an attachment",
+            "content": FILE_CONTENT,
+        }
+    )
+
+    report: str
+    filters: ReportFiltersOut
+    generated_at: str = Field(description="ISO 8601, Asia/Shanghai")
+    headline: dict[str, Any] = Field(description="headline figures by key")
+    tables: dict[str, list[dict[str, Any]]] = Field(description="table name to rows")

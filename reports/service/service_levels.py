@@ -66,6 +66,7 @@ from reports.service.headline import Headline, build_headline
 from reports.service.loading import load_cases, load_depots, load_escalations
 from reports.service.overdue_returns import overdue_returns
 from reports.service.period import Period
+from reports.service.report import TableInfo
 from reports.service.stock_health import TOP_SHORTAGES, stock_health
 from rma import kinds
 from rma.service.queries import count_open
@@ -77,14 +78,6 @@ SHORT_KINDS: dict[str, Any] = {
     "loaner": lazy_gettext("loaner"),
 }
 KIND_LABELS = kinds.LABELS
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """A table's title and what it holds, translated when shown (lazy strings)."""
-
-    title: Any
-    description: Any
 
 
 # The tables of the report, in the order they are printed and exported.

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "inventory": {"core", "depots", "optimizer"},
     "rma": {"core", "depots", "inventory", "optimizer"},
     "planning": {"core", "depots", "inventory", "rma", "optimizer"},
-    "reports": {"core", "depots", "inventory", "rma", "optimizer"},
+    "reports": {"core", "depots", "inventory", "rma", "planning", "optimizer"},
     "demo": {"core", "depots", "inventory", "rma"},
     "search": {"core", "depots", "inventory", "rma"},
 }

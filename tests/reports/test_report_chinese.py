@@ -27,7 +27,7 @@ def _get(client, history: History, path: str, headers=None, **query):
 
 def test_the_page_reads_in_chinese_with_chinese_names_first(client, login, history: History):
     login("planner")
-    html = _get(client, history, "/reports", CHINESE).get_data(as_text=True)
+    html = _get(client, history, "/reports/service-levels", CHINESE).get_data(as_text=True)
     assert '<html lang="zh-Hans-CN">' in html
     assert "<h1>服务水平</h1>" in html
     headings = ("各备件库的更换", "工程师考评", "逾期未返还的故障件（当前）", "发货数", "平均评分")
@@ -42,7 +42,7 @@ def test_bad_dates_are_explained_in_chinese_and_in_english_to_the_api(
     client, login, auth_for, history: History
 ):
     login("supervisor")
-    answer = _get(client, history, "/reports", CHINESE, start="2026-03-15", end="2026-03-02")
+    answer = _get(client, history, "/reports/service-levels", CHINESE, start="2026-03-15", end="2026-03-02")
     assert answer.status_code == 422
     assert "开始日期 2026-03-15 晚于结束日期 2026-03-02" in answer.get_data(as_text=True)
     api = client.get(

@@ -16,7 +16,7 @@ PERIOD = {"start": "2026-03-02", "end": "2026-03-15"}
 STEM = "spares-service-levels-2026-03-02_2026-03-15"
 
 
-def page(client, history: History | None = None, path: str = "/reports", **query):
+def page(client, history: History | None = None, path: str = "/reports/service-levels", **query):
     with clock.frozen(history.now if history else clock.now()):
         return client.get(path, query_string=query)
 
