@@ -37,6 +37,13 @@ from core.csv_files import csv_text
 from core.errors import Invalid
 from core.i18n import gettext
 from core.pdf import MUTED, RULE, build_pdf, fonts, local_time, text
+from inventory.labels import (
+    BUCKET_LABELS,
+    CRITICALITY_LABELS,
+    FAMILY_LABELS,
+    LOCATION_LABELS,
+    PLAN_STATUS_LABELS,
+)
 from reports.catalogue import ReportKind, Section
 from reports.pdf_blocks import (
     CONTENT_WIDTH,
@@ -54,6 +61,8 @@ from reports.pdf_blocks import (
     section,
 )
 from reports.service.report import Report
+from rma.kinds import LABELS as KIND_LABELS
+from rma.kinds import STATUS_LABELS
 
 FORMATS = ("pdf", "xlsx", "csv", "json")
 
@@ -123,11 +132,30 @@ def kind_of_column(column: str) -> str:
     return "plain"
 
 
+def value_labels() -> dict[str, Mapping[str, Any]]:
+    """Codes that a page or PDF shows in words, by the column holding them (CSV,
+    XLSX and JSON keep the codes): part families, conditions, case statuses and
+    kinds, criticality, where a unit is."""
+    return {
+        "family": FAMILY_LABELS,
+        "condition": BUCKET_LABELS,
+        "status": STATUS_LABELS,
+        "kind": KIND_LABELS,
+        "criticality": CRITICALITY_LABELS,
+        "location": LOCATION_LABELS,
+        "plan_status": PLAN_STATUS_LABELS,
+    }
+
+
 def shown(column: str, value: Any) -> str:
     """A cell as printed on a page or in a PDF: thousands separated, percentages
-    with one decimal and a %, money without fen, instants in Asia/Shanghai."""
+    with one decimal and a %, money without fen, instants in Asia/Shanghai, codes
+    of ``value_labels`` in words."""
     if is_missing(value):
         return "–"
+    if isinstance(value, str):
+        words = value_labels().get(column)
+        return str(words[value]) if words and value in words else value
     kind = kind_of_column(column)
     if kind == "pct":
         return fmt_pct(value)

@@ -31,6 +31,7 @@ from core.i18n import gettext, is_chinese, lazy_gettext
 from core.pdf import fonts
 from core.web import add_nav, uow
 from depots.service.snapshot import network
+from inventory.labels import FAMILY_LABELS
 from inventory.models import FAMILIES
 from reports import charts
 from reports.catalogue import Chart, ReportKind, kind_of, kinds
@@ -217,7 +218,7 @@ def page(name: str) -> Any:
         "filter_labels": FILTER_LABELS,
         "depots": sorted(network(uow()).depot_by_code),
         "fault_levels": FAULT_LEVELS,
-        "families": FAMILIES,
+        "families": [(code, FAMILY_LABELS[code]) for code in FAMILIES],
         "page_rows": PAGE_ROWS,
         "shown": shown,
         "zip": zip,
