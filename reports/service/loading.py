@@ -13,7 +13,12 @@ import pandas as pd
 from core.db import UnitOfWork, read_only
 from depots.service.queries import depot_places
 from reports.service.period import Period
-from rma.service.queries import CASE_FIGURES, case_figures, escalation_counts
+from rma.service.queries import (
+    CASE_FIGURES,
+    case_figures,
+    escalation_counts,
+    escalations_raised,
+)
 
 # The instants of ``CaseFigures``: steps and due times.
 _INSTANTS = (
@@ -54,6 +59,19 @@ def load_escalations(uow: UnitOfWork, period: Period) -> pd.DataFrame:
         [(row.fault_level, row.step, row.count) for row in rows],
         columns=["fault_level", "step", "count"],
     )
+
+
+def load_raised_escalations(uow: UnitOfWork, period: Period) -> pd.DataFrame:
+    """Each escalation raised in ``period``: the case's number (``number``), fault
+    level, step and when it was raised (a pandas UTC timestamp)."""
+    rows = escalations_raised(uow, period.start_at, period.end_at)
+    frame = pd.DataFrame(
+        [(row.number, row.fault_level, row.step, row.raised_at) for row in rows],
+        columns=["number", "fault_level", "step", "raised_at"],
+    )
+    frame["raised_at"] = pd.to_datetime(frame["raised_at"], utc=True)
+    frame["step"] = frame["step"].astype(int)
+    return frame
 
 
 def load_depots(uow: UnitOfWork) -> pd.DataFrame:

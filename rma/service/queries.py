@@ -11,8 +11,8 @@ query per question, so every surface shows the same cases.
 * ``overdue_returns``: units of ours (or the customer's faulty unit) that should
   be back by now and are not: what the daily reminders chase and the reports list
   (the rule is ``overdue_returns_query``'s; ``count_overdue_returns`` counts them).
-* ``case_figures``, ``escalation_counts``, ``count_open``: what the service-level
-  report counts over a period, as plain rows.
+* ``case_figures``, ``escalation_counts``, ``escalations_raised``, ``count_open``:
+  what the service-level and engineers' reports count over a period, as plain rows.
 * ``cases_by_part_and_city``, ``installed_by_part_and_city``: the RMA history and
   the installed base per part and city, that the planners' targets are worked out
   from.
@@ -39,6 +39,7 @@ from core.errors import Invalid, NotFound
 from core.i18n import gettext
 from core.pagination import Page, PageRequest, paginate
 from depots.models import City
+from inventory.models import Part
 from rma import kinds
 from rma.models import (
     FAULT_LEVELS,
@@ -396,8 +397,9 @@ def count_overdue_returns(uow: UnitOfWork, now: datetime) -> int:
 class CaseFigures:
     """One case as the service-level report counts it: what it is, who opened it,
     the depot that served it (``service``: standard or emergency), the shipping cost
-    (CNY, as quoted at allocation), the customer's rating, remarks and signature, and
-    the instant of each step and due time (aware UTC; None until it happens)."""
+    (CNY, as quoted at allocation), the customer's rating, remarks and signature, the
+    instant of each step and due time (aware UTC; None until it happens), and the part
+    asked for with its catalogue family."""
 
     number: str
     fault_level: str
@@ -419,6 +421,8 @@ class CaseFigures:
     due_repair_return: datetime | None
     closed_at: datetime | None
     cancelled_at: datetime | None
+    part_number: str
+    family: str
 
 
 # The field names of ``CaseFigures``, in order: the columns of a table of them.
@@ -430,12 +434,41 @@ def case_figures(uow: UnitOfWork, start: datetime, end: datetime) -> list[CaseFi
     """Every case that can have a step from ``start`` (included) to ``end``
     (excluded): reported before ``end``, and neither closed nor cancelled before
     ``start``. One query; in no particular order."""
-    query = select(*(getattr(Rma, name) for name in CASE_FIGURES)).where(
-        Rma.reported_at < end,
-        (Rma.closed_at.is_(None)) | (Rma.closed_at >= start),
-        (Rma.cancelled_at.is_(None)) | (Rma.cancelled_at >= start),
+    columns = (Part.family if name == "family" else getattr(Rma, name) for name in CASE_FIGURES)
+    query = (
+        select(*columns)
+        .join(Part, Part.part_number == Rma.part_number)
+        .where(
+            Rma.reported_at < end,
+            (Rma.closed_at.is_(None)) | (Rma.closed_at >= start),
+            (Rma.cancelled_at.is_(None)) | (Rma.cancelled_at >= start),
+        )
     )
     return [CaseFigures(*row) for row in uow.session.execute(query)]
+
+
+@dataclass(frozen=True)
+class RaisedEscalation:
+    """One escalation raised on a case: the RMA's number, its fault level, the rung
+    (0: at risk; 1-3: the ladder) and when it was raised (aware UTC)."""
+
+    number: str
+    fault_level: str
+    step: int
+    raised_at: datetime
+
+
+@read_only
+def escalations_raised(uow: UnitOfWork, start: datetime, end: datetime) -> list[RaisedEscalation]:
+    """Each escalation raised from ``start`` (included) to ``end`` (excluded), with its
+    case's number; by time raised, then case and step. One query."""
+    rows = uow.session.execute(
+        select(Rma.number, Escalation.fault_level, Escalation.step, Escalation.raised_at)
+        .join(Rma, Rma.id == Escalation.rma_id)
+        .where(Escalation.raised_at >= start, Escalation.raised_at < end)
+        .order_by(Escalation.raised_at, Rma.number, Escalation.step)
+    )
+    return [RaisedEscalation(*row) for row in rows]
 
 
 @dataclass(frozen=True)
