@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 
 from core import clock
 from core.db import UnitOfWork, UTCDateTime, read_only
@@ -660,3 +660,122 @@ def event_detail(raw: str) -> dict[str, Any]:
         else value
         for key, value in detail.items()
     }
+
+
+# --- what the ageing report reads: the open cases now, and the chasing of overdue returns ---
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """An open case as the ageing report counts it: what it is, whose, where, the
+    part and its family, when it was reported, whether its promise is at risk at
+    the moment asked about (``promises.at_risk_condition``), the due time of the
+    commitment it works towards (``promises.current_due_column``; None when no
+    clock runs) and what it waits to get back (``kinds.expected_back``' ``what``,
+    "" when nothing)."""
+
+    number: str
+    status: str
+    kind: str
+    fault_level: str
+    customer: str
+    customer_zh: str
+    city: str
+    city_zh: str
+    depot_code: str | None
+    return_depot: str | None
+    reported_by: str
+    part_number: str
+    family: str
+    reported_at: datetime
+    at_risk: bool
+    due: datetime | None
+    expected_back: str
+
+
+@read_only
+def open_cases(uow: UnitOfWork, now: datetime) -> list[OpenCase]:
+    """Every case open at ``now`` (neither closed nor cancelled), oldest first. One
+    query."""
+    at_risk = case((at_risk_condition(now), True), else_=False)
+    rows = uow.session.execute(
+        select(
+            Rma,
+            Customer.name,
+            Customer.name_zh,
+            City.name,
+            City.name_zh,
+            Part.family,
+            at_risk,
+            current_due_column(),
+        )
+        .join(Customer, Customer.id == Rma.customer_id)
+        .join(Site, Site.id == Rma.site_id)
+        .join(City, City.id == Site.city_id)
+        .join(Part, Part.part_number == Rma.part_number)
+        .where(Rma.status.in_(OPEN_STATUSES))
+        .order_by(Rma.reported_at, Rma.id)
+    )
+    found = []
+    for rma, customer, customer_zh, city, city_zh, family, risky, due in rows:
+        expected = kinds.expected_back(rma)
+        found.append(
+            OpenCase(
+                number=rma.number,
+                status=rma.status,
+                kind=rma.kind,
+                fault_level=rma.fault_level,
+                customer=customer,
+                customer_zh=customer_zh,
+                city=city,
+                city_zh=city_zh,
+                depot_code=rma.depot_code,
+                return_depot=rma.return_depot,
+                reported_by=rma.reported_by,
+                part_number=rma.part_number,
+                family=family,
+                reported_at=clock.as_utc(rma.reported_at),
+                at_risk=bool(risky),
+                due=clock.as_utc(due) if due is not None else None,
+                expected_back=expected.what if expected else "",
+            )
+        )
+    return found
+
+
+# The action of the history event that records a reminder about an overdue return.
+CHASE_RETURN = "chase-return"
+
+
+@dataclass(frozen=True)
+class ReturnChase:
+    """One reminder about a unit overdue for return: the case, when it was sent and
+    to whom."""
+
+    number: str
+    at: datetime
+    to: tuple[str, ...]
+
+
+@read_only
+def overdue_return_chases(uow: UnitOfWork, now: datetime) -> list[ReturnChase]:
+    """Every reminder ever recorded on the cases whose unit is overdue at ``now``
+    (``overdue_returns_query``' rule), by case and time. One query."""
+    overdue = overdue_returns_query(now).with_only_columns(Rma.id).order_by(None)
+    rows = uow.session.execute(
+        select(Rma.number, RmaEvent.at, RmaEvent.detail)
+        .join(Rma, Rma.id == RmaEvent.rma_id)
+        .where(RmaEvent.action == CHASE_RETURN, RmaEvent.rma_id.in_(overdue))
+        .order_by(Rma.number, RmaEvent.at, RmaEvent.id)
+    )
+    found = []
+    for number, at, detail in rows:
+        recipients = event_detail(detail).get("to") or []
+        found.append(
+            ReturnChase(
+                number,
+                clock.as_utc(at),
+                tuple(str(r) for r in recipients) if isinstance(recipients, list) else (),
+            )
+        )
+    return found
