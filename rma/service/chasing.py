@@ -22,7 +22,7 @@ from rma.models import (
 )
 from rma.service import case_mail
 from rma.service.notifications import enqueue_translated
-from rma.service.queries import overdue_returns_query
+from rma.service.queries import CHASE_RETURN, overdue_returns_query
 
 RETURN_REMINDER_KIND = "return_reminder"
 SYSTEM_ACTOR = "system"
@@ -90,7 +90,7 @@ def chase_overdue_returns(uow: UnitOfWork, now: datetime) -> list[Notification]:
                     rma_id=rma.id,
                     at=now,
                     actor=SYSTEM_ACTOR,
-                    action="chase-return",
+                    action=CHASE_RETURN,
                     from_status=rma.status,
                     to_status=rma.status,
                     detail=json.dumps({"to": [n.to_address for n in notifications]}),
