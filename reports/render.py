@@ -183,6 +183,7 @@ def headline_json(report: ServiceLevels) -> dict[str, Any]:
         "escalations": dict(h.escalations),
         "escalations_total": h.escalations_total,
         "overdue_returns_now": h.overdue_returns_now,
+        "at_risk_now": h.at_risk_now,
     }
 
 

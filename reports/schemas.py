@@ -74,6 +74,9 @@ class HeadlineOut(BaseModel):
     escalations: dict[str, int] = Field(description="raised in the period, by fault level")
     escalations_total: int
     overdue_returns_now: int = Field(description="defective/loaned units overdue now")
+    at_risk_now: int = Field(
+        description="open cases whose replacement promise is at risk now (the promise rule)"
+    )
 
 
 FILE_CONTENT = {

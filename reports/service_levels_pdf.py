@@ -229,7 +229,11 @@ def _headline_section(report: ServiceLevels, look: Look) -> list[Flowable]:
         (fmt_int(h.opened), gettext("RMAs opened"), gettext("reported in the period")),
         (fmt_int(h.closed), gettext("RMAs closed"), gettext("signed off by the customer")),
         (fmt_int(h.cancelled), gettext("RMAs cancelled"), gettext("in the period")),
-        (fmt_int(h.open_now), gettext("RMAs open now"), gettext("at generation time")),
+        (
+            fmt_int(h.open_now),
+            gettext("RMAs open now"),
+            gettext("%(count)s at risk now", count=h.at_risk_now),
+        ),
         (
             fmt_pct(h.replacement_met_pct),
             gettext("24-hour replacement promise"),

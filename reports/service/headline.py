@@ -1,9 +1,10 @@
 """The headline of the service-levels report: cases opened, closed and cancelled
 in the period, the two promises judged on the deliveries and returns in it,
 the customers' ratings, the escalations raised by fault level, and two "now"
-figures (cases open, defective returns overdue) as of the moment the report is
-generated. The "now" counts are ``rma.service.queries``' (the overdue one by the
-rule the daily reminders chase).
+figures (cases open, open cases at risk, defective returns overdue) as of the
+moment the report is generated. The "now" counts are the RMA domain's: at risk by
+the one promise rule (``rma.service.promises.at_risk_condition``, as the case
+lists and ``/metrics`` judge it), overdue by the rule the daily reminders chase.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from reports.service.loading import load_cases, load_escalations
 from reports.service.period import Period, within
 from rma import kinds
 from rma.models import FAULT_LEVELS, Kind
+from rma.service.figures import count_at_risk
 from rma.service.queries import count_open, count_overdue_returns
 
 
@@ -43,6 +45,7 @@ class Headline:
     average_rating: float | None
     escalations: dict[str, int]
     overdue_returns_now: int
+    at_risk_now: int = 0
 
     @property
     def escalations_total(self) -> int:
@@ -100,6 +103,7 @@ class Headline:
                 gettext("Defective returns overdue now"),
                 self.overdue_returns_now,
             ),
+            ("at_risk_now", gettext("Open cases at risk now"), self.at_risk_now),
         ]
         return rows
 
@@ -111,6 +115,7 @@ def build_headline(
     open_now: int,
     escalations: pd.DataFrame,
     overdue_now: int,
+    at_risk_now: int = 0,
 ) -> Headline:
     """The headline from loaded cases and the counts only the database knows."""
     judged, met = promise_columns(cases, period)
@@ -136,6 +141,7 @@ def build_headline(
         average_rating=mean(ratings),
         escalations=by_level,
         overdue_returns_now=overdue_now,
+        at_risk_now=at_risk_now,
     )
 
 
@@ -149,4 +155,5 @@ def headline(uow: UnitOfWork, period: Period, *, now: datetime | None = None) ->
         open_now=count_open(uow),
         escalations=load_escalations(uow, period),
         overdue_now=count_overdue_returns(uow, now),
+        at_risk_now=count_at_risk(uow, now),
     )

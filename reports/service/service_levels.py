@@ -69,6 +69,7 @@ from reports.service.period import Period
 from reports.service.report import TableInfo
 from reports.service.stock_health import TOP_SHORTAGES, stock_health
 from rma import kinds
+from rma.service.figures import count_at_risk
 from rma.service.queries import count_open
 
 # Short names of the kinds, for narrow table columns (translated when shown).
@@ -182,7 +183,12 @@ def service_levels(
     evaluations, remarks = build_engineer_tables(cases, period, names)
     health = stock_health(uow)
     top = build_headline(
-        cases, period, open_now=count_open(uow), escalations=escalations, overdue_now=len(overdue)
+        cases,
+        period,
+        open_now=count_open(uow),
+        escalations=escalations,
+        overdue_now=len(overdue),
+        at_risk_now=count_at_risk(uow, now),
     )
     summary = pd.DataFrame(
         [

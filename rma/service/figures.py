@@ -24,6 +24,13 @@ LADDER_STEPS = (0, 1, 2, 3)
 
 
 @read_only
+def count_at_risk(uow: UnitOfWork, now: datetime) -> int:
+    """How many open cases' replacement promise is at risk at ``now``
+    (``promises.at_risk_condition``: flagged, or lapsed and not yet recorded)."""
+    return int(uow.session.scalar(select(func.count(Rma.id)).where(at_risk_condition(now))) or 0)
+
+
+@read_only
 def operational_figures(uow: UnitOfWork, now: datetime) -> list[Figure]:
     """The RMA domain's figures at ``now``; every known status and fault level is
     listed, with 0 when there is none, so series do not come and go."""

@@ -229,3 +229,25 @@ def test_a_unit_shipped_later_in_the_day_is_promised_by_its_departure(
     assert answer["at_risk"] is False
     assert _local(answer["promise"]["current"]) == "2026-03-02 20:30"  # 16:30 + 4 h courier
     assert _local(answer["promise"]["original"]) == "2026-03-02 17:02"
+
+
+def test_the_service_levels_report_counts_a_lapsed_promise_at_risk_now(
+    client, auth_for, account, install, make_part, stock_up
+):
+    part = make_part(serialized=True)
+    stock_up("SH", part, 1, serialized=True)
+    unit = install(account("Shanghai"), part)
+    with clock.frozen(MONDAY_13_02):
+        _open(client, auth_for("engineer"), unit.serial)
+    planner = auth_for("planner")
+
+    def at_risk_now() -> int:
+        report = call(client, "GET", "/api/v1/reports/service-levels", planner, 200)
+        return report["headline"]["at_risk_now"]
+
+    with clock.frozen(MONDAY_13_02):
+        assert at_risk_now() == 0
+    # Not shipped by the 18:00 pick-up: at risk by the one promise rule, before any
+    # escalation run has recorded the lapse.
+    with clock.frozen(TUESDAY_07_30):
+        assert at_risk_now() == 1
