@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from core.db import UnitOfWork, read_only
 from depots.service.snapshot import Network, network
 from inventory.service.catalog import get_part_rows, supersession_chain
 from inventory.service.queries import stock_positions
+from inventory.service.targets import effective_targets
 from optimizer.depot_choice import Candidate, offered_options
 from rma.kinds import REPLACEMENT_HOURS
 from rma.service.promises import transit_options
@@ -42,10 +44,6 @@ EMERGENCY_LEVEL = "C-1"  # the one fault level that may book the emergency couri
 STANDARD_LEVEL = "C-3"  # any level without it: standard service only
 HOURS = tuple(range(24))
 NO_LANE = np.iinfo(np.int64).max  # "never arrives": no lane from the depot to the city
-
-# Why a gap is not covered (codes; pages and files say them in words).
-NO_STOCK = "no_stock"
-TOO_FAR = "too_far"
 
 
 @dataclass(frozen=True)
@@ -67,15 +65,23 @@ class Reach:
         return self.seconds[[position[int(city)] for city in city_ids]]
 
 
-def reach(net: Network, at: datetime, *, emergency: bool = False) -> Reach:
-    """Arrival after ``at`` of a unit ready at ``at`` at every depot, to every city,
-    by standard service, or (``emergency``) by the option the service rule offers a
-    C-1 case (the emergency courier where it arrives sooner than standard)."""
+def reach(
+    net: Network,
+    at: datetime,
+    *,
+    emergency: bool = False,
+    cities: Iterable[int] | None = None,
+) -> Reach:
+    """Arrival after ``at`` of a unit ready at ``at`` at every depot, to each city
+    (every city of the network, or ``cities``), by standard service, or
+    (``emergency``) by the option the service rule offers a C-1 case (the emergency
+    courier where it arrives sooner than standard)."""
     at = clock.as_utc(at)
     due = at + timedelta(hours=REPLACEMENT_HOURS)
     level = EMERGENCY_LEVEL if emergency else STANDARD_LEVEL
     depots = tuple(depot.code for depot in net.depots)
-    city_ids = np.array(sorted(net.city_by_id), dtype=np.int64)
+    wanted = net.city_by_id if cities is None else set(int(city) for city in cities)
+    city_ids = np.array(sorted(wanted), dtype=np.int64)
     seconds = np.full((len(city_ids), len(depots)), NO_LANE, dtype=np.int64)
     for row, city in enumerate(city_ids):
         lanes = net.lanes_to_city.get(int(city), {})
@@ -224,8 +230,342 @@ def covered_share(
     pairs = installed_pairs(uow)
     if pairs.empty:
         return None
-    net = network(uow)
-    lanes = reach(net, at or clock.now())
+    lanes = reach(network(uow), at or clock.now(), cities=pairs["city_id"].unique())
     stock = available_stock(uow) if available is None else available
     supply = supply_of(uow, pairs["part_number"], lanes.depots, stock)
     return share_of(judge(pairs, supply, lanes))
+
+
+# --- the report's tables ---------------------------------------------------------------------
+
+# Why a gap is not covered, and whether a transfer can close it.
+OUT_OF_REACH = "out_of_reach"  # no depot's lane arrives in time: no transfer closes it
+NO_STOCK_ANYWHERE = "no_stock"  # the depots in reach hold none, and no depot holds any
+STOCK_TOO_FAR = "stock_too_far"  # stock is held, but only by depots too far away
+
+
+@dataclass(frozen=True)
+class CoverageTables:
+    """The coverage report's data: tables (column keys as in the files), the shares
+    behind the headline and the approval instants they were judged at."""
+
+    now: datetime
+    emergency_now: bool
+    installed_units: int
+    covered_pct: float | None
+    covered_emergency_pct: float | None
+    by_family: pd.DataFrame
+    by_city: pd.DataFrame
+    by_hour: pd.DataFrame
+    gaps: pd.DataFrame
+    closing_transfers: pd.DataFrame
+    depots: pd.DataFrame  # depot, city, city_zh, lat, lon: for the map
+
+
+def _hours(seconds: np.ndarray | pd.Series) -> np.ndarray:
+    """Seconds to hours with two decimals; NaN for "never" (no lane, no stock)."""
+    values = np.asarray(seconds, dtype=np.float64)
+    return np.where(values >= NO_LANE, np.nan, np.round(values / 3600.0, 2))
+
+
+def _pct(covered: pd.Series, total: pd.Series) -> pd.Series:
+    return (100.0 * covered / total.where(total > 0)).astype(float)
+
+
+def _fastest(lanes: Reach, city_ids: pd.Series, only_depot: str | None) -> tuple[Any, Any]:
+    """The depot whose lane arrives soonest at each city (any stock), and in seconds."""
+    seconds = lanes.rows_of(city_ids)
+    if only_depot is not None:
+        keep = np.array([depot == only_depot for depot in lanes.depots])
+        seconds = np.where(keep, seconds, NO_LANE)
+    best = seconds.argmin(axis=1) if len(seconds) else np.array([], dtype=np.int64)
+    best_seconds = seconds[np.arange(len(best)), best]
+    names = np.where(best_seconds < NO_LANE, np.array(lanes.depots, dtype=object)[best], None)
+    return names, best_seconds
+
+
+def _by_family(judged: pd.DataFrame) -> pd.DataFrame:
+    judged = judged.assign(covered_units=judged["installed_units"].where(judged["covered"], 0))
+    frame = (
+        judged.groupby("family", sort=True)
+        .agg(
+            installed_units=("installed_units", "sum"),
+            covered_units=("covered_units", "sum"),
+            pairs=("covered", "size"),
+            gaps=("covered", lambda covered: int((~covered).sum())),
+        )
+        .reset_index()
+    )
+    frame["covered_pct"] = _pct(frame["covered_units"], frame["installed_units"]).round(1)
+    return frame[["family", "installed_units", "covered_units", "covered_pct", "pairs", "gaps"]]
+
+
+def _by_city(
+    judged: pd.DataFrame, emergency: pd.DataFrame, net: Network, lanes: Reach, depot: str | None
+) -> pd.DataFrame:
+    judged = judged.assign(
+        covered_units=judged["installed_units"].where(judged["covered"], 0),
+        covered_emergency_units=judged["installed_units"].where(emergency["covered"], 0),
+    )
+    frame = (
+        judged.groupby("city_id", sort=False)
+        .agg(
+            installed_units=("installed_units", "sum"),
+            covered_units=("covered_units", "sum"),
+            covered_emergency_units=("covered_emergency_units", "sum"),
+            gaps=("covered", lambda covered: int((~covered).sum())),
+        )
+        .reset_index()
+    )
+    cities = [net.city_by_id[int(city)] for city in frame["city_id"]]
+    frame["city"] = [city.name for city in cities]
+    frame["city_zh"] = [city.name_zh for city in cities]
+    frame["province"] = [city.province for city in cities]
+    frame["lat"] = [city.lat for city in cities]
+    frame["lon"] = [city.lon for city in cities]
+    frame["covered_pct"] = _pct(frame["covered_units"], frame["installed_units"]).round(1)
+    frame["covered_emergency_pct"] = _pct(
+        frame["covered_emergency_units"], frame["installed_units"]
+    ).round(1)
+    fastest, seconds = _fastest(lanes, frame["city_id"], depot)
+    frame["fastest_depot"] = fastest
+    frame["fastest_hours"] = _hours(seconds)
+    frame = frame.sort_values(["covered_pct", "city"], kind="stable").reset_index(drop=True)
+    return frame[
+        [
+            "city",
+            "city_zh",
+            "province",
+            "lat",
+            "lon",
+            "installed_units",
+            "covered_units",
+            "covered_pct",
+            "covered_emergency_pct",
+            "gaps",
+            "fastest_depot",
+            "fastest_hours",
+        ]
+    ]
+
+
+def _out_of_reach(lanes: Reach, cities: pd.Series, net: Network, depot: str | None) -> list[str]:
+    """Cities of ``cities`` that no (supplying) depot's lane reaches by the due time."""
+    _, seconds = _fastest(lanes, cities, depot)
+    names = [net.city_by_id[int(city)].name for city in cities[seconds > DUE_SECONDS]]
+    return sorted(names)
+
+
+def _by_hour(
+    pairs: pd.DataFrame,
+    supply: pd.DataFrame,
+    net: Network,
+    now: datetime,
+    depot: str | None,
+) -> pd.DataFrame:
+    cities = pd.Series(pairs["city_id"].unique())
+    rows = []
+    for hour in HOURS:
+        at = approval_at_hour(now, hour)
+        standard = reach(net, at, cities=cities)
+        emergency = reach(net, at, emergency=True, cities=cities)
+        far = _out_of_reach(standard, cities, net, depot)
+        far_emergency = _out_of_reach(emergency, cities, net, depot)
+        rows.append(
+            {
+                "hour": hour,
+                "approved_at": at,
+                "covered_pct": share_of(judge(pairs, supply, standard)),
+                "covered_emergency_pct": share_of(judge(pairs, supply, emergency)),
+                "cities_out_of_reach": len(far),
+                "out_of_reach": ", ".join(far),
+                "out_of_reach_emergency": ", ".join(far_emergency),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for column in ("covered_pct", "covered_emergency_pct"):
+        frame[column] = frame[column].astype(float).round(1)
+    return frame
+
+
+def _gaps(judged: pd.DataFrame, lanes: Reach, net: Network, depot: str | None) -> pd.DataFrame:
+    gaps = judged[~judged["covered"]].copy()
+    fastest, seconds = _fastest(lanes, gaps["city_id"], depot)
+    gaps["fastest_depot"] = fastest
+    gaps["fastest_hours"] = _hours(seconds)
+    gaps["best_hours"] = _hours(gaps["best_seconds"])
+    gaps["reason"] = np.select(
+        [seconds > DUE_SECONDS, gaps["best_depot"].isna()],
+        [OUT_OF_REACH, NO_STOCK_ANYWHERE],
+        STOCK_TOO_FAR,
+    )
+    gaps["city"] = [net.city_by_id[int(city)].name for city in gaps["city_id"]]
+    gaps["city_zh"] = [net.city_by_id[int(city)].name_zh for city in gaps["city_id"]]
+    gaps = gaps.sort_values(
+        ["installed_units", "city", "part_number"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
+    return gaps[
+        [
+            "city",
+            "city_zh",
+            "part_number",
+            "family",
+            "installed_units",
+            "best_depot",
+            "best_hours",
+            "fastest_depot",
+            "fastest_hours",
+            "reason",
+            "city_id",
+        ]
+    ]
+
+
+def _closing_transfers(
+    gaps: pd.DataFrame,
+    lanes: Reach,
+    chains: Mapping[str, list[str]],
+    available: Mapping[tuple[str, str], int],
+    targets: Mapping[tuple[str, str], int],
+    depot: str | None,
+) -> pd.DataFrame:
+    """For each gap (largest installed base first) one unit sent from a depot with
+    stock to spare (above target, else any available) to the depot that reaches the
+    city soonest; a unit already sent to a depot in reach closes the gap too."""
+    spare = {key: units - targets.get((key[1], key[0]), 0) for key, units in available.items()}
+    left = dict(available)
+    sent: dict[str, set[str]] = {}  # part asked for -> depots receiving a unit of it
+    rows = []
+    for gap in gaps.itertuples(index=False):
+        seconds = lanes.rows_of([gap.city_id])[0]
+        in_reach = [
+            (int(seconds[index]), code)
+            for index, code in enumerate(lanes.depots)
+            if seconds[index] <= DUE_SECONDS and (depot is None or code == depot)
+        ]
+        row: dict[str, Any] = {
+            "city": gap.city,
+            "city_zh": gap.city_zh,
+            "part_number": gap.part_number,
+            "installed_units": gap.installed_units,
+            "from_depot": None,
+            "to_depot": None,
+            "moved_part": None,
+            "units": 0,
+            "to_city_hours": np.nan,
+            "from_available": None,
+            "from_target": None,
+            "closes": False,
+            "how": "",
+        }
+        if not in_reach:
+            row["how"] = OUT_OF_REACH
+            rows.append(row)
+            continue
+        receivers = sorted(in_reach)
+        already = [code for _, code in receivers if code in sent.get(gap.part_number, set())]
+        if already:
+            receiver = already[0]
+            row.update(
+                to_depot=receiver,
+                to_city_hours=_hours(np.array([seconds[lanes.depots.index(receiver)]]))[0],
+                closes=True,
+                how="same_transfer",
+            )
+            rows.append(row)
+            continue
+        receiver_codes = {code for _, code in receivers}
+        donors = [
+            (spare.get((part, code), 0), left.get((part, code), 0), part, code)
+            for part in chains.get(gap.part_number, [gap.part_number])
+            for code in lanes.depots
+            if code not in receiver_codes and left.get((part, code), 0) > 0
+        ]
+        if not donors:
+            row["how"] = NO_STOCK_ANYWHERE
+            rows.append(row)
+            continue
+        # Most stock above target first, then most available, then depot code.
+        best_spare, best_left, part, donor = min(donors, key=lambda d: (-d[0], -d[1], d[3], d[2]))
+        receiver = receivers[0][1]
+        row.update(
+            from_depot=donor,
+            to_depot=receiver,
+            moved_part=part,
+            units=1,
+            to_city_hours=_hours(np.array([receivers[0][0]]))[0],
+            from_available=best_left,
+            from_target=targets.get((donor, part), 0),
+            closes=True,
+            how="above_target" if best_spare > 0 else "below_target",
+        )
+        left[(part, donor)] = best_left - 1
+        spare[(part, donor)] = best_spare - 1
+        sent.setdefault(gap.part_number, set()).add(receiver)
+        rows.append(row)
+    columns = [
+        "city",
+        "city_zh",
+        "part_number",
+        "installed_units",
+        "from_depot",
+        "to_depot",
+        "moved_part",
+        "units",
+        "to_city_hours",
+        "from_available",
+        "from_target",
+        "closes",
+        "how",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("from_available", "from_target"):
+        frame[column] = frame[column].astype("Int64")
+    frame["to_city_hours"] = frame["to_city_hours"].astype(float)
+    return frame
+
+
+@read_only
+def coverage_tables(
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    depot: str | None = None,
+    family: str | None = None,
+    emergency_now: bool = False,
+) -> CoverageTables:
+    """The coverage report's data at ``now`` (the generation time) with today's
+    stock: supply from every depot, or only from ``depot``; every part family or
+    only ``family``; gaps and transfers judged by standard service, or with the
+    emergency courier (``emergency_now``, a C-1 case's view)."""
+    net = network(uow)
+    pairs = installed_pairs(uow, family=family)
+    depots = pd.DataFrame(
+        [(d.code, d.city, d.city_zh, d.lat, d.lon) for d in net.depots],
+        columns=["depot", "city", "city_zh", "lat", "lon"],
+    )
+    stock = available_stock(uow)
+    cities = pd.Series(pairs["city_id"].unique(), dtype=np.int64)
+    lanes = reach(net, now, cities=cities)
+    courier = reach(net, now, emergency=True, cities=cities)
+    supply = supply_of(uow, pairs["part_number"], lanes.depots, stock, only_depot=depot)
+    standard_judged = judge(pairs, supply, lanes)
+    emergency_judged = judge(pairs, supply, courier)
+    judged = emergency_judged if emergency_now else standard_judged
+    used = courier if emergency_now else lanes
+    gaps = _gaps(judged, used, net, depot)
+    chains = substitute_chains(uow, gaps["part_number"].unique())
+    transfers = _closing_transfers(gaps, used, chains, stock, effective_targets(uow), depot)
+    return CoverageTables(
+        now=clock.as_utc(now),
+        emergency_now=emergency_now,
+        installed_units=int(pairs["installed_units"].sum()),
+        covered_pct=share_of(judged),
+        covered_emergency_pct=share_of(emergency_judged),
+        by_family=_by_family(judged),
+        by_city=_by_city(judged, emergency_judged, net, used, depot),
+        by_hour=_by_hour(pairs, supply, net, now, depot),
+        gaps=gaps.drop(columns=["city_id"]),
+        closing_transfers=transfers,
+        depots=depots,
+    )
