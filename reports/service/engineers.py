@@ -3,6 +3,11 @@ cases opened and closed in the period, the customers' ratings of the closed
 ones and the share of them whose promise was met; their latest remarks; and the
 distribution of ratings over every case closed in the period. Names are
 ``core.auth``'s full names, the username for anyone unknown.
+
+``signed_records`` lists every service record signed in a period (a case closed in
+it, with the customer's rating, remarks and signature); the engineers' own report
+(``reports.service.engineers_report``) applies ``build_engineer_tables`` to each
+month and lists those records in full.
 """
 
 from __future__ import annotations
@@ -34,6 +39,32 @@ _ENGINEER_COLUMNS = [
 ]
 
 
+_RECORD_COLUMNS = ["engineer", "name", "rma", "closed_at", "rating", "signed_by", "remarks"]
+
+
+def signed_records(cases: pd.DataFrame, period: Period, names: Mapping[str, str]) -> pd.DataFrame:
+    """Every service record signed in ``period`` (a case closed in it), newest first:
+    the engineer (``reported_by``) and their name, the RMA, when it was closed
+    (Asia/Shanghai), the customer's rating (None when not rated), who signed and the
+    remarks ("" when none)."""
+    done = cases[within(cases["closed_at"], period)]
+    records = pd.DataFrame(
+        {
+            "engineer": done["reported_by"],
+            "name": [names.get(person, person) for person in done["reported_by"]],
+            "rma": done["number"],
+            "closed_at": done["closed_at"].dt.tz_convert(clock.SHANGHAI),
+            "rating": done["rating"].astype("Int64"),
+            "signed_by": done["signed_by"].fillna(""),
+            "remarks": done["remarks"],
+        },
+        columns=_RECORD_COLUMNS,
+    )
+    return records.sort_values(
+        ["closed_at", "rma"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
 def build_engineer_tables(
     cases: pd.DataFrame, period: Period, names: Mapping[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -43,7 +74,7 @@ def build_engineer_tables(
     closed = within(cases["closed_at"], period)
     judgeable, met = promise_columns(cases, None)
     people = sorted(set(cases.loc[opened | closed, "reported_by"]))
-    rows, remark_rows = [], []
+    rows = []
     for person in people:
         mine = cases["reported_by"] == person
         done = cases[closed & mine].sort_values("closed_at", ascending=False)
@@ -66,32 +97,15 @@ def build_engineer_tables(
                 "latest_remark": spoken["remarks"].iloc[0] if len(spoken) else "",
             }
         )
-        for case in spoken.head(REMARKS_PER_ENGINEER).itertuples(index=False):
-            remark_rows.append(
-                {
-                    "engineer": person,
-                    "name": names.get(person, person),
-                    "rma": case.number,
-                    "closed_at": case.closed_at.tz_convert(clock.SHANGHAI),
-                    "rating": None if pd.isna(case.rating) else int(case.rating),
-                    "signed_by": case.signed_by or "",
-                    "remarks": case.remarks,
-                }
-            )
     evaluations = pd.DataFrame(rows, columns=_ENGINEER_COLUMNS)
     if len(evaluations):
         evaluations = evaluations.sort_values(
             ["closed", "cases", "engineer"], ascending=[False, False, True], kind="stable"
         ).reset_index(drop=True)
-    remarks = pd.DataFrame(
-        remark_rows,
-        columns=["engineer", "name", "rma", "closed_at", "rating", "signed_by", "remarks"],
-    )
-    if len(remarks):
-        remarks = remarks.sort_values(
-            ["closed_at", "rma"], ascending=[False, True], kind="stable"
-        ).reset_index(drop=True)
-    return evaluations, remarks
+    records = signed_records(cases, period, names)
+    with_remarks = records[records["remarks"].str.strip() != ""]
+    remarks = with_remarks.groupby("engineer", sort=False).head(REMARKS_PER_ENGINEER)
+    return evaluations, remarks.reset_index(drop=True)
 
 
 @read_only

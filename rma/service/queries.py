@@ -399,7 +399,9 @@ class CaseFigures:
     the depot that served it (``service``: standard or emergency), the shipping cost
     (CNY, as quoted at allocation), the customer's rating, remarks and signature, the
     instant of each step and due time (aware UTC; None until it happens), and the part
-    asked for with its catalogue family."""
+    asked for with its catalogue family, and the depot the unit comes back to
+    (``return_depot``; a case is a depot's when it ships or receives there, as
+    ``CaseFilter.depot`` says)."""
 
     number: str
     fault_level: str
@@ -423,6 +425,7 @@ class CaseFigures:
     cancelled_at: datetime | None
     part_number: str
     family: str
+    return_depot: str | None
 
 
 # The field names of ``CaseFigures``, in order: the columns of a table of them.
