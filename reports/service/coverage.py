@@ -242,6 +242,10 @@ def covered_share(
 OUT_OF_REACH = "out_of_reach"  # no depot's lane arrives in time: no transfer closes it
 NO_STOCK_ANYWHERE = "no_stock"  # the depots in reach hold none, and no depot holds any
 STOCK_TOO_FAR = "stock_too_far"  # stock is held, but only by depots too far away
+# How a transfer closes a gap.
+SENT_ABOVE_TARGET = "above_target"  # from a depot holding more than its target
+SENT_BELOW_TARGET = "below_target"  # no depot holds more than its target: any available
+SAME_TRANSFER = "same_transfer"  # a unit sent for another city already reaches this one
 
 
 @dataclass(frozen=True)
@@ -470,7 +474,7 @@ def _closing_transfers(
                 to_depot=receiver,
                 to_city_hours=_hours(np.array([seconds[lanes.depots.index(receiver)]]))[0],
                 closes=True,
-                how="same_transfer",
+                how=SAME_TRANSFER,
             )
             rows.append(row)
             continue
@@ -497,7 +501,7 @@ def _closing_transfers(
             from_available=best_left,
             from_target=targets.get((donor, part), 0),
             closes=True,
-            how="above_target" if best_spare > 0 else "below_target",
+            how=SENT_ABOVE_TARGET if best_spare > 0 else SENT_BELOW_TARGET,
         )
         left[(part, donor)] = best_left - 1
         spare[(part, donor)] = best_spare - 1
