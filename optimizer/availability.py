@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from optimizer.targets import base_stock_targets
+
 HOURS_PER_DAY = 24
 DEFAULT_WINDOW_HOURS = 24.0
 
@@ -93,3 +95,698 @@ class ServiceNetwork:
     def shape(self) -> tuple[int, int, int]:
         """(P parts, D depots, C cities)."""
         return len(self.parts), len(self.depots), len(self.cities)
+
+
+# ---------------------------------------------------------------------------------
+# The prediction
+# ---------------------------------------------------------------------------------
+
+# Fixed-point rounds for the lateral load (see the module notes). A fixed count, not a
+# tolerance, so that every round stays monotone in the stock and so is the answer.
+LOAD_ROUNDS = 6
+# Hours of a day, in order, and the two demand classes of a route.
+_STANDARD, _C1 = 0, 1
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Where a request is served from, per (city, approval hour, class), deduplicated.
+
+    A route is the depots that have a lane to the city in order of arrival and how
+    many of them (the first ``in_window``) arrive within the window. ``order`` is
+    (O, D), the distinct orders, with -1 after the last depot with a lane;
+    ``route_order`` (R,) the order of each route; ``in_window`` (R,); ``weight``
+    (C, 2, R): for city c and class (0 standard, 1 C-1), the share of requests (by
+    approval hour) that follow route r.
+    """
+
+    order: NDArray[np.int64]
+    route_order: NDArray[np.int64]
+    in_window: NDArray[np.int64]
+    weight: NDArray[np.float64]
+
+    def order_matrix(self) -> NDArray[np.float64]:
+        """(R, O) one-hot: route r follows order route_order[r]."""
+        matrix = np.zeros((self.route_order.size, self.order.shape[0]))
+        matrix[np.arange(self.route_order.size), self.route_order] = 1.0
+        return matrix
+
+
+def network_routes(network: ServiceNetwork) -> Routes:
+    """The routes of a network: depots by arrival, and how many arrive within W.
+
+    A standard request goes by the standard carrier. A C-1 request gets, from each
+    depot, whichever of the standard carrier and the emergency courier arrives sooner
+    (``optimizer.depot_choice.offered_options``: the courier is not booked while some
+    depot meets the window by standard service, and then it does not change whether
+    the window is met).
+    """
+    _, depots, cities = network.shape
+    emergency = np.minimum(network.arrival_hours, network.arrival_hours_emergency)
+    found: dict[tuple[tuple[int, ...], int], int] = {}
+    weights: list[list[list[tuple[int, float]]]] = [[[], []] for _ in range(cities)]
+    for city in range(cities):
+        for kind, hours in ((_STANDARD, network.arrival_hours), (_C1, emergency)):
+            for hour in range(HOURS_PER_DAY):
+                share = float(network.approval_hour_weights[hour])
+                if share <= 0:
+                    continue
+                arrival = hours[:, city, hour]
+                # Ties by depot index: the same order everywhere (stable sort).
+                ranked = [
+                    int(d) for d in np.argsort(arrival, kind="stable") if np.isfinite(arrival[d])
+                ]
+                within = sum(1 for d in ranked if arrival[d] <= network.window_hours)
+                key = (tuple(ranked), within)
+                index = found.setdefault(key, len(found))
+                weights[city][kind].append((index, share))
+    orders: dict[tuple[int, ...], int] = {}
+    route_order = np.zeros(max(len(found), 1), dtype=np.int64)
+    in_window = np.zeros(max(len(found), 1), dtype=np.int64)
+    for (ranked, within), index in found.items():
+        route_order[index] = orders.setdefault(ranked, len(orders))
+        in_window[index] = within
+    order = np.full((max(len(orders), 1), depots), -1, dtype=np.int64)
+    for ranked, index in orders.items():
+        order[index, : len(ranked)] = ranked
+    weight = np.zeros((cities, 2, route_order.size))
+    for city in range(cities):
+        for kind in (_STANDARD, _C1):
+            for index, share in weights[city][kind]:
+                weight[city, kind, index] += share
+    return Routes(order=order, route_order=route_order, in_window=in_window, weight=weight)
+
+
+def _log_factorials(upto: int) -> NDArray[np.float64]:
+    return np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, max(upto, 1) + 1)))))
+
+
+def stockout_probability(
+    load: NDArray[np.float64], stock: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """P(Poisson(load) >= stock), elementwise: the chance an (S-1, S) base-stock
+    depot with ``stock`` = S and mean lead-time demand ``load`` has an empty shelf.
+
+    1 where S = 0; for load 0, 0 where S >= 1. Terms are summed in log space, so
+    a large load does not underflow ``exp(-load)`` into a wrong answer.
+    """
+    load = np.asarray(load, dtype=np.float64)
+    stock = np.asarray(stock, dtype=np.int64)
+    load, stock = np.broadcast_arrays(load, stock)
+    top = int(stock.max()) if stock.size else 0
+    if top == 0:
+        return np.ones(load.shape)
+    log_fact = _log_factorials(top)
+    positive = load > 0
+    log_load = np.log(np.where(positive, load, 1.0))
+    below = np.zeros(load.shape)
+    for k in range(top):
+        term = np.exp(-load + k * log_load - log_fact[k])
+        below += np.where(k < stock, term, 0.0)
+    tail = np.clip(1.0 - below, 0.0, 1.0)
+    return np.where(positive, tail, np.where(stock > 0, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The predicted share of replacements arriving within the window.
+
+    ``within_window`` overall (demand-weighted); ``by_part`` (P,), ``by_city`` (C,)
+    (NaN where there is no demand); ``by_fault_level`` {"C-1": ..., "other": ...};
+    ``covered`` (P, C, 2) expected replacements a day within the window per part,
+    city and class (standard, C-1); ``stockout`` (P, D) the chance each depot's
+    shelf is empty; ``load_per_day`` (P, D) the units a day each depot ships;
+    ``inventory_value`` CNY of the base stock.
+    """
+
+    within_window: float
+    by_part: NDArray[np.float64]
+    by_city: NDArray[np.float64]
+    by_fault_level: dict[str, float]
+    covered: NDArray[np.float64]
+    stockout: NDArray[np.float64]
+    load_per_day: NDArray[np.float64]
+    inventory_value: float
+
+
+def _class_demand(network: ServiceNetwork) -> NDArray[np.float64]:
+    """(P, C, 2) demand a day per part, city and class (standard, C-1)."""
+    c1 = network.demand_per_day * network.c1_share
+    return np.stack((network.demand_per_day - c1, c1), axis=2)
+
+
+def _route_demand(network: ServiceNetwork, routes: Routes) -> NDArray[np.float64]:
+    """(P, R) demand a day per part following each route."""
+    demand = _class_demand(network)
+    parts, cities, _ = demand.shape
+    return demand.reshape(parts, -1) @ routes.weight.reshape(cities * 2, -1)
+
+
+def _empty_through(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(D, O, P): the chance the first j + 1 depots of order o are all empty.
+
+    Depot-major so the running product steps over whole contiguous (R, P) planes; the
+    padding (-1) of a route's order reads a row of ones.
+    """
+    padded = np.concatenate((stockout.T, np.ones((1, stockout.shape[0]))), axis=0)
+    order = routes.order.T
+    empty = np.empty((order.shape[0], order.shape[1], stockout.shape[0]))
+    empty[0] = padded[order[0]]
+    for j in range(1, order.shape[0]):
+        np.multiply(empty[j - 1], padded[order[j]], out=empty[j])
+    return empty
+
+
+def _route_served(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(P, R) chance a request on a route is served within the window: 1 - the chance
+    every depot arriving within the window has an empty shelf (independence)."""
+    empty = _empty_through(routes, stockout)
+    last = np.maximum(routes.in_window - 1, 0)
+    all_empty = empty[last, routes.route_order, :].T
+    return np.where(routes.in_window > 0, 1.0 - all_empty, 0.0)
+
+
+def _route_slots(routes: Routes, depots: int) -> NDArray[np.float64]:
+    """(D * O, D) one-hot: slot (j, o) is depot order[o, j] (padding: none)."""
+    flat = routes.order.T.ravel()
+    slots = np.zeros((flat.size, depots))
+    used = np.flatnonzero(flat >= 0)
+    slots[used, flat[used]] = 1.0
+    return slots
+
+
+def _depot_load(
+    routes: Routes, order_demand: NDArray[np.float64], stockout: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """(P, D) units a day each depot ships: a request goes to the first depot on its
+    route with stock; when every depot is empty it waits for the first one.
+    ``order_demand`` (P, O) is the demand a day following each order."""
+    parts, depots = stockout.shape
+    empty = _empty_through(routes, stockout)
+    reach = np.empty_like(empty)
+    reach[0] = 1.0 + empty[-1]  # everyone empty: the first ships when resupplied
+    reach[1:] = empty[:-1]
+    reach *= order_demand.T[None, :, :]
+    return (_route_slots(routes, depots).T @ reach.reshape(-1, parts)).T
+
+
+def _first_choice(routes: Routes, depots: int) -> NDArray[np.float64]:
+    """(O, D) one-hot: the first depot of each order."""
+    first = np.zeros((routes.order.shape[0], depots))
+    has = np.flatnonzero(routes.order[:, 0] >= 0)
+    first[has, routes.order[has, 0]] = 1.0
+    return first
+
+
+def _stockouts(
+    routes: Routes,
+    order_demand: NDArray[np.float64],
+    resupply_days: NDArray[np.float64],
+    stock: NDArray[np.int64],
+    rounds: int = LOAD_ROUNDS,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Stock-out probabilities and loads (units/day) at the lateral-load fixed point.
+
+    Round 0 gives each depot only the requests it is first for; each round then
+    adds the requests that pass over empty depots before it. Loads only grow from
+    round to round and each round is monotone in the stock, so more stock never
+    raises a stock-out probability.
+    """
+    load = order_demand @ _first_choice(routes, stock.shape[1])
+    stockout = stockout_probability(load * resupply_days, stock)
+    for _ in range(rounds):
+        load = _depot_load(routes, order_demand, stockout)
+        stockout = stockout_probability(load * resupply_days, stock)
+    return stockout, load
+
+
+def _check_stock(network: ServiceNetwork, stock: NDArray[np.int64]) -> NDArray[np.int64]:
+    parts, depots, _ = network.shape
+    array = np.asarray(stock)
+    if array.shape != (parts, depots):
+        raise ValueError(f"base stock has shape {array.shape}, expected {(parts, depots)}")
+    if np.any(array < 0) or np.any(array != np.round(array)):
+        raise ValueError("base stock must be whole numbers >= 0")
+    return array.astype(np.int64)
+
+
+def predict(
+    network: ServiceNetwork, base_stock: NDArray[np.int64], routes: Routes | None = None
+) -> Prediction:
+    """Predicted share of replacements arriving within ``network.window_hours`` when
+    each depot holds ``base_stock`` (P, D) of each part (see the module notes)."""
+    stock = _check_stock(network, base_stock)
+    routes = routes or network_routes(network)
+    order_demand = _route_demand(network, routes) @ routes.order_matrix()
+    stockout, load = _stockouts(routes, order_demand, network.resupply_days, stock)
+    served = _route_served(routes, stockout)
+    demand = _class_demand(network)
+    # (P, C, 2): share served per city and class times the demand.
+    parts, cities, _ = demand.shape
+    covered = (served @ routes.weight.reshape(cities * 2, -1).T).reshape(parts, cities, 2) * demand
+    total = demand.sum()
+
+    def share(
+        num: NDArray[np.float64] | float, den: NDArray[np.float64] | float
+    ) -> NDArray[np.float64]:
+        num_a, den_a = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den_a > 0, num_a / np.where(den_a > 0, den_a, 1.0), np.nan)
+
+    return Prediction(
+        within_window=float(share(covered.sum(), total)),
+        by_part=share(covered.sum(axis=(1, 2)), demand.sum(axis=(1, 2))),
+        by_city=share(covered.sum(axis=(0, 2)), demand.sum(axis=(0, 2))),
+        by_fault_level={
+            "C-1": float(share(covered[:, :, _C1].sum(), demand[:, :, _C1].sum())),
+            "other": float(share(covered[:, :, _STANDARD].sum(), demand[:, :, _STANDARD].sum())),
+        },
+        covered=covered,
+        stockout=stockout,
+        load_per_day=load,
+        inventory_value=float((stock * network.unit_cost[:, None]).sum()),
+    )
+
+
+# ---------------------------------------------------------------------------------
+# The optimisation
+# ---------------------------------------------------------------------------------
+
+DEFAULT_GOAL = 0.95
+DEFAULT_C1_WEIGHT = 1.0
+# A part's greedy stops this close (relative) to the most service any stock can give it.
+PART_CEILING_TOLERANCE = 1e-4
+MAX_UNITS_PER_PART = 400
+# A share this far under the goal still counts as reaching it (rounding of sums).
+GOAL_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class _Model:
+    """The network's arrays the optimiser evaluates rows of stock with."""
+
+    routes: Routes
+    order_demand: NDArray[np.float64]  # (P, O) demand a day per order
+    route_value: NDArray[np.float64]  # (P, R) objective weight a day per route
+    route_plain: NDArray[np.float64]  # (P, R) demand a day per route
+    resupply_days: NDArray[np.float64]  # (P, D)
+    in_window: NDArray[np.float64]  # (R, D) 1 where the depot arrives within W on route r
+    unit_cost: NDArray[np.float64]  # (P,)
+
+    @staticmethod
+    def of(network: ServiceNetwork, c1_weight: float, routes: Routes | None = None) -> _Model:
+        routes = routes or network_routes(network)
+        demand = _class_demand(network)
+        parts, cities, _ = demand.shape
+        weight = routes.weight.reshape(cities * 2, -1)
+        route_plain = demand.reshape(parts, -1) @ weight
+        valued = demand * np.array([1.0, c1_weight])[None, None, :]
+        in_window = np.zeros((routes.route_order.size, len(network.depots)))
+        for r, (o, within) in enumerate(zip(routes.route_order, routes.in_window, strict=True)):
+            in_window[r, routes.order[o, :within]] = 1.0
+        return _Model(
+            routes=routes,
+            order_demand=route_plain @ routes.order_matrix(),
+            route_value=valued.reshape(parts, -1) @ weight,
+            route_plain=route_plain,
+            resupply_days=network.resupply_days,
+            in_window=in_window,
+            unit_cost=network.unit_cost,
+        )
+
+    def ceiling(self) -> NDArray[np.float64]:
+        """(P,) the objective with unlimited stock: every route with a depot in time."""
+        return self.route_value @ (self.routes.in_window > 0).astype(float)
+
+    def evaluate(
+        self, rows: NDArray[np.int64], stock: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """For stock (N, D) of parts ``rows`` (N,): the objective (N,), the plain
+        covered demand (N,), the stock-outs (N, D), and the gain (N, D) in objective
+        per unit of more units at each depot with the other depots' loads held."""
+        stockout, load = _stockouts(
+            self.routes, self.order_demand[rows], self.resupply_days[rows], stock
+        )
+        served = _route_served(self.routes, stockout)
+        value = (served * self.route_value[rows]).sum(axis=1)
+        plain = (served * self.route_plain[rows]).sum(axis=1)
+        # m more units at d multiply every route's all-empty chance through d by
+        # stockout'(d) / stockout(d). The first units at a busy depot add next to
+        # nothing (the shelf is empty anyway), so the gain is the better of one unit
+        # and the average over enough units to pass the mean lead-time demand: the
+        # path does not stall at the foot of a part's S-shaped curve.
+        lead_demand = load * self.resupply_days[rows]
+        at_risk = (1.0 - served) * np.where(self.routes.in_window > 0, 1.0, 0.0)
+        exposed = (self.route_value[rows] * at_risk) @ self.in_window
+        jump = np.maximum(1, np.ceil(lead_demand + np.sqrt(lead_demand)).astype(np.int64) - stock)
+        gain = np.zeros(stockout.shape)
+        for units in (np.ones_like(stock), jump):
+            after = stockout_probability(lead_demand, stock + units)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.where(stockout > 0, after / np.where(stockout > 0, stockout, 1.0), 1.0)
+            gain = np.maximum(gain, exposed * (1.0 - ratio) / units)
+        return value, plain, stockout, gain
+
+
+@dataclass(frozen=True)
+class PartCurves:
+    """Each part's greedy path: one unit at a time at the depot that adds most.
+
+    ``steps`` (P, K) the depot of the k-th unit (-1 once the part stops);
+    ``value`` and ``plain`` (P, K + 1) the objective and the covered demand a day
+    after k units; ``length`` (P,) the units on each path; ``hull`` per part, the
+    unit counts on the upper concave hull of its (units, value) points (0 first).
+    """
+
+    steps: NDArray[np.int64]
+    value: NDArray[np.float64]
+    plain: NDArray[np.float64]
+    length: NDArray[np.int64]
+    hull: tuple[NDArray[np.int64], ...]
+
+    def stock(self, units: NDArray[np.int64], depots: int) -> NDArray[np.int64]:
+        """(P, D) base stock after ``units`` (P,) steps of each part's path."""
+        parts, width = self.steps.shape
+        taken = (np.arange(width)[None, :] < units[:, None]) & (self.steps >= 0)
+        stock = np.zeros((parts, depots), dtype=np.int64)
+        rows, cols = np.nonzero(taken)
+        np.add.at(stock, (rows, self.steps[rows, cols]), 1)
+        return stock
+
+
+def _upper_hull(values: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Indices of the upper concave hull of the points (k, values[k]), k = 0.., keeping
+    only strictly increasing ones (a segment must add something)."""
+    hull: list[int] = [0]
+    for k in range(1, values.size):
+        if values[k] <= values[hull[-1]]:
+            continue
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            # b lies on or under the chord a -> k: drop it.
+            if (values[b] - values[a]) * (k - a) <= (values[k] - values[a]) * (b - a):
+                hull.pop()
+            else:
+                break
+        hull.append(k)
+    return np.asarray(hull, dtype=np.int64)
+
+
+def part_curves(model: _Model, max_units: int = MAX_UNITS_PER_PART) -> PartCurves:
+    """Every part's greedy path, all parts stepping together (vectorised).
+
+    Each step adds, to every part still short of its ceiling, one unit at the depot
+    with the largest gain (all units of a part cost the same, so the largest gain is
+    the largest gain per CNY); the path's values are then the exact model's, not the
+    gain estimate's. A part stops within ``PART_CEILING_TOLERANCE`` of its ceiling,
+    when no unit adds anything, or at ``max_units``.
+    """
+    parts, depots = model.resupply_days.shape
+    ceiling = model.ceiling()
+    steps = np.full((parts, max_units), -1, dtype=np.int64)
+    value = np.zeros((parts, max_units + 1))
+    plain = np.zeros((parts, max_units + 1))
+    length = np.zeros(parts, dtype=np.int64)
+    stock = np.zeros((parts, depots), dtype=np.int64)
+    active = np.flatnonzero(ceiling > 0)
+    for k in range(max_units + 1):
+        if active.size == 0:
+            break
+        v, pl, _, gain = model.evaluate(active, stock[active])
+        value[active, k:] = v[:, None]
+        plain[active, k:] = pl[:, None]
+        best = np.argmax(gain, axis=1)
+        best_gain = gain[np.arange(active.size), best]
+        going = (
+            (v < ceiling[active] * (1.0 - PART_CEILING_TOLERANCE))
+            & (best_gain > ceiling[active] * 1e-12)
+            & (k < max_units)
+        )
+        active, best = active[going], best[going]
+        if active.size == 0:
+            break
+        steps[active, k] = best
+        stock[active, best] += 1
+        length[active] = k + 1
+    hull = tuple(_upper_hull(value[p, : length[p] + 1]) for p in range(parts))
+    return PartCurves(steps=steps, value=value, plain=plain, length=length, hull=hull)
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """Every part's hull segments, by decreasing value per CNY (the Lagrangian order)."""
+
+    part: NDArray[np.int64]
+    units_to: NDArray[np.int64]
+    cum_cost: NDArray[np.float64]
+    cum_value: NDArray[np.float64]
+
+
+def _segments(curves: PartCurves, unit_cost: NDArray[np.float64]) -> _Segments:
+    part_list, start_list, end_list = [], [], []
+    for p, hull in enumerate(curves.hull):
+        if hull.size > 1:
+            part_list.append(np.full(hull.size - 1, p))
+            start_list.append(hull[:-1])
+            end_list.append(hull[1:])
+    if not part_list:
+        empty = np.zeros(0)
+        return _Segments(empty.astype(np.int64), empty.astype(np.int64), empty, empty)
+    part = np.concatenate(part_list)
+    start = np.concatenate(start_list)
+    end = np.concatenate(end_list)
+    gain = curves.value[part, end] - curves.value[part, start]
+    cost = (end - start) * unit_cost[part]
+    with np.errstate(divide="ignore"):
+        slope = np.where(cost > 0, gain / np.where(cost > 0, cost, 1.0), np.inf)
+    # A part's hull slopes fall, so this order takes each part's segments in turn.
+    order = np.lexsort((start, part, -slope))
+    return _Segments(
+        part=part[order],
+        units_to=end[order],
+        cum_cost=np.cumsum(cost[order]),
+        cum_value=np.cumsum(gain[order]),
+    )
+
+
+def _units_after(segments: _Segments, count: int, parts: int) -> NDArray[np.int64]:
+    """(P,) units per part after taking the first ``count`` segments."""
+    units = np.zeros(parts, dtype=np.int64)
+    np.maximum.at(units, segments.part[:count], segments.units_to[:count])
+    return units
+
+
+def _remove_pass(
+    curves: PartCurves, unit_cost: NDArray[np.float64], units: NDArray[np.int64], slack: float
+) -> NDArray[np.int64]:
+    """Step parts back along their paths (cheapest loss of value per CNY saved first)
+    while the objective stays above the goal by ``slack``: the last hull segment
+    taken usually overshoots, and so do parts whose path is better than its hull."""
+    units = units.copy()
+    for _ in range(MAX_UNITS_PER_PART):
+        can = np.flatnonzero(units > 0)
+        if can.size == 0:
+            break
+        loss = curves.value[can, units[can]] - curves.value[can, units[can] - 1]
+        fits = loss <= slack
+        if not np.any(fits):
+            break
+        can, loss = can[fits], loss[fits]
+        order = np.argsort(loss / unit_cost[can], kind="stable")
+        taken = np.cumsum(loss[order]) <= slack
+        if not np.any(taken):
+            # Every single step fits but not their sum: take the cheapest one.
+            taken[0] = True
+        chosen = can[order][np.flatnonzero(taken)]
+        units[chosen] -= 1
+        slack -= float(loss[order][taken].sum())
+    return units
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Base stock (P, D) with its prediction; ``objective`` the C-1 weighted share."""
+
+    base_stock: NDArray[np.int64]
+    prediction: Prediction
+    objective: float
+    reached: bool
+    reason: str | None = None
+
+    @property
+    def inventory_value(self) -> float:
+        return self.prediction.inventory_value
+
+    @property
+    def within_window(self) -> float:
+        return self.prediction.within_window
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The optimised plan for a goal and the independent base stock at the same goal."""
+
+    plan: Plan
+    baseline: Plan
+    goal: float
+    c1_weight: float
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One budget step of the exchange curve."""
+
+    inventory_value: float
+    within_window: float
+    objective: float
+
+
+class Optimiser:
+    """Targets for one network: the per-part curves are computed once and answer the
+    goal, the budget and the exchange curve.
+
+    ``c1_weight`` counts a C-1 replacement that many times in the objective (1: every
+    replacement alike, the share the contracts promise).
+    """
+
+    def __init__(
+        self,
+        network: ServiceNetwork,
+        c1_weight: float = DEFAULT_C1_WEIGHT,
+        routes: Routes | None = None,
+    ) -> None:
+        if not (c1_weight > 0 and np.isfinite(c1_weight)):
+            raise ValueError("c1_weight must be a positive number")
+        self.network = network
+        self.c1_weight = float(c1_weight)
+        self.routes = routes or network_routes(network)
+        self.model = _Model.of(network, self.c1_weight, self.routes)
+        self.curves = part_curves(self.model)
+        self.segments = _segments(self.curves, network.unit_cost)
+        self.total_value = float(self.model.route_value.sum())
+        self.start_value = float(self.curves.value[:, 0].sum())
+
+    def _objective_share(self, value: float) -> float:
+        return value / self.total_value if self.total_value > 0 else 1.0
+
+    def plan(self, stock: NDArray[np.int64], goal: float | None = None) -> Plan:
+        """The prediction of any base stock, as a plan (``reached`` against ``goal``)."""
+        stock = _check_stock(self.network, stock)
+        prediction = predict(self.network, stock, self.routes)
+        rows = np.arange(stock.shape[0])
+        value, _, _, _ = self.model.evaluate(rows, stock)
+        objective = self._objective_share(float(value.sum()))
+        reached = goal is None or objective >= goal - GOAL_SLACK
+        return Plan(stock, prediction, objective, reached)
+
+    def _units_plan(self, units: NDArray[np.int64], goal: float | None) -> Plan:
+        return self.plan(self.curves.stock(units, len(self.network.depots)), goal)
+
+    def ceiling(self) -> float:
+        """The most the objective can reach with unlimited stock (a share)."""
+        return self._objective_share(float(self.model.ceiling().sum()))
+
+    def for_goal(self, goal: float = DEFAULT_GOAL) -> Proposal:
+        """The least inventory value reaching ``goal`` (C-1 weighted share within W),
+        and the baseline at the same goal; never a plan the baseline dominates."""
+        if not (0 < goal < 1):
+            raise ValueError("goal must be more than 0 and less than 1")
+        parts = len(self.network.parts)
+        wanted = goal * self.total_value
+        needed = wanted - self.start_value
+        reach = np.flatnonzero(self.segments.cum_value >= needed - GOAL_SLACK * self.total_value)
+        reason = None
+        if reach.size:
+            count = int(reach[0]) + 1
+            units = _units_after(self.segments, count, parts)
+            value = float(self.curves.value[np.arange(parts), units].sum())
+            units = _remove_pass(self.curves, self.network.unit_cost, units, value - wanted)
+        else:
+            units = self.curves.length.copy()
+            best = self._objective_share(float(self.curves.value[np.arange(parts), units].sum()))
+            reason = (
+                f"the goal {goal:.1%} cannot be reached: at most {best:.2%} within "
+                f"{self.network.window_hours:g} hours (some cities have no depot that "
+                "reaches them in time)"
+            )
+        plan = self._units_plan(units, goal)
+        baseline = self.baseline(goal)
+        plan = _not_dominated(plan, baseline, goal)
+        if reason and not plan.reached:
+            plan = Plan(plan.base_stock, plan.prediction, plan.objective, False, reason)
+        return Proposal(plan=plan, baseline=baseline, goal=goal, c1_weight=self.c1_weight)
+
+    def for_budget(self, budget: float) -> Plan:
+        """The most objective for at most ``budget`` CNY of inventory value: the hull
+        segments in order while they fit, then single units of the next segments."""
+        if not (budget >= 0 and np.isfinite(budget)):
+            raise ValueError("budget must be a number >= 0")
+        parts = len(self.network.parts)
+        count = int(np.searchsorted(self.segments.cum_cost, budget, side="right"))
+        units = _units_after(self.segments, count, parts)
+        left = budget - (float(self.segments.cum_cost[count - 1]) if count else 0.0)
+        cost = self.network.unit_cost
+        for index in range(count, self.segments.part.size):
+            p = int(self.segments.part[index])
+            fits = int(min(self.segments.units_to[index] - units[p], left // cost[p]))
+            if fits > 0:
+                gains = np.diff(self.curves.value[p, units[p] : units[p] + fits + 1])
+                best = int(np.argmax(np.cumsum(gains))) + 1
+                units[p] += best
+                left -= best * cost[p]
+            if left < cost.min(initial=np.inf):
+                break
+        return self._units_plan(units, None)
+
+    def exchange_curve(self, points: int = 25) -> list[CurvePoint]:
+        """Inventory value against predicted service, one point per budget step of
+        equal size from nothing to the most service (each point a real plan on the
+        hull: its value is exact under the model)."""
+        if points < 2:
+            raise ValueError("an exchange curve needs at least 2 points")
+        parts = len(self.network.parts)
+        top = float(self.segments.cum_cost[-1]) if self.segments.cum_cost.size else 0.0
+        curve = []
+        rows = np.arange(parts)
+        demand = float(self.model.route_plain.sum())
+        for budget in np.linspace(0.0, top, points):
+            count = int(np.searchsorted(self.segments.cum_cost, budget * (1 + 1e-12), side="right"))
+            units = _units_after(self.segments, count, parts)
+            value = float(self.curves.value[rows, units].sum())
+            plain = float(self.curves.plain[rows, units].sum())
+            spent = float(self.segments.cum_cost[count - 1]) if count else 0.0
+            curve.append(
+                CurvePoint(
+                    inventory_value=spent,
+                    within_window=plain / demand if demand > 0 else 1.0,
+                    objective=self._objective_share(value),
+                )
+            )
+        return curve
+
+    def baseline(self, goal: float = DEFAULT_GOAL) -> Plan:
+        """Independent per-depot base stock at ``goal``: each depot alone covers the
+        requests it is the first choice for (``optimizer.targets.base_stock_targets``)."""
+        return self.plan(baseline_stock(self.network, goal, self.routes), goal)
+
+
+def baseline_stock(
+    network: ServiceNetwork, goal: float = DEFAULT_GOAL, routes: Routes | None = None
+) -> NDArray[np.int64]:
+    """(P, D) independent base stock: the fill-rate rule of ``optimizer.targets`` per
+    depot over the demand it is the first choice for (its own region)."""
+    routes = routes or network_routes(network)
+    order_demand = _route_demand(network, routes) @ routes.order_matrix()
+    first = order_demand @ _first_choice(routes, len(network.depots))
+    return base_stock_targets(first, network.resupply_days, goal)
+
+
+def _not_dominated(plan: Plan, baseline: Plan, goal: float) -> Plan:
+    """The optimised plan unless the baseline reaches the goal for less, or is at
+    least as good for no more (then the baseline itself, with its reach)."""
+    cheaper = baseline.inventory_value <= plan.inventory_value
+    if cheaper and baseline.objective >= plan.objective:
+        return baseline
+    if cheaper and baseline.reached and plan.reached:
+        return baseline
+    return plan
