@@ -103,7 +103,7 @@ def columns() -> dict[str, Any]:
         "from_depot": lazy_gettext("From depot"),
         "to_depot": lazy_gettext("To depot"),
         "moved_part": lazy_gettext("Part moved"),
-        "units": lazy_gettext("Units"),
+        "units": lazy_gettext("Units moved"),
         "to_city_hours": lazy_gettext("Then to the city (h)"),
         "from_available": lazy_gettext("Available at sender"),
         "from_target": lazy_gettext("Sender's target"),
@@ -207,14 +207,15 @@ def build(uow: UnitOfWork, filters: Filters) -> Report:
 
     uncovered = int(gaps["installed_units"].sum())
     closing = transfers[transfers["closes"]]
-    local_now = clock.local(now)
+    approving = f"{clock.local(now):%H:%M}"
     figures = (
         _pct_figure(
             "covered_pct",
             gettext("Covered within 24 hours now"),
             tables.covered_pct,
-            gettext("approving at %(time)s", time=f"{local_now:%H:%M}")
-            + (gettext(", emergency courier included") if emergency_now else ""),
+            gettext("approving at %(time)s, emergency courier included", time=approving)
+            if emergency_now
+            else gettext("approving at %(time)s", time=approving),
         ),
         Figure(
             "installed_units",
@@ -227,7 +228,7 @@ def build(uow: UnitOfWork, filters: Filters) -> Report:
             gettext("Installed units not covered"),
             uncovered,
             fmt_int(uncovered),
-            gettext("%(gaps)s gaps (city and part)", gaps=fmt_int(len(gaps))),
+            gettext("gaps (city and part): %(gaps)s", gaps=fmt_int(len(gaps))),
         ),
         Figure("gaps", gettext("Gaps (city and part)"), len(gaps), fmt_int(len(gaps))),
         _pct_figure(
@@ -253,7 +254,7 @@ def build(uow: UnitOfWork, filters: Filters) -> Report:
             gettext("Gaps a transfer closes"),
             len(closing),
             fmt_int(len(closing)),
-            gettext("%(units)s units moved", units=fmt_int(int(closing["units"].sum()))),
+            gettext("units moved: %(units)s", units=fmt_int(int(closing["units"].sum()))),
         ),
     )
     return Report(
