@@ -1,0 +1,207 @@
+"""Stock summed in the database, for the planners' stock-status report.
+
+Each read here is one ``GROUP BY`` over ``part_stock`` (every bucket of a depot's
+part side by side, kept by the ledger) or the ledger, filtered by depot and part
+family through the stock list's own conditions (``lists.stock_conditions``), so
+100,000 parts and a million ledger rows are summed by the database, not in Python.
+Money is a float in CNY (the catalogue's unit cost times units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import func, or_, select
+
+from core.db import UnitOfWork, read_only
+from inventory.models import LedgerEntry, Part, PartStock
+from inventory.service.lists import StockFilters, stock_conditions
+
+PS = PartStock
+# A depot's units on hand: every condition on its shelves, nothing on the road.
+ON_HAND = PS.good + PS.defective + PS.in_repair + PS.quarantine
+
+
+def _where(depot: str | None, family: str | None) -> list:
+    return stock_conditions(StockFilters(depot=depot, family=family, nonzero=True))
+
+
+@dataclass(frozen=True)
+class ConditionTotals:
+    """Units of one part family at one depot, by condition, and their value (CNY)."""
+
+    depot: str
+    family: str
+    good: int
+    reserved: int
+    defective: int
+    in_repair: int
+    quarantine: int
+    in_transit: int
+    on_hand_value: float
+    in_transit_value: float
+
+    @property
+    def on_hand(self) -> int:
+        return self.good + self.defective + self.in_repair + self.quarantine
+
+
+@read_only
+def condition_totals(
+    uow: UnitOfWork, *, depot: str | None = None, family: str | None = None
+) -> list[ConditionTotals]:
+    """Per (depot, family) holding any stock: units by condition, reserved, in
+    transit to the depot, and the value of what is on hand and on the road. One
+    grouped query; depot and family as checked by the caller."""
+    rows = uow.session.execute(
+        select(
+            PS.depot_code,
+            Part.family,
+            *(
+                func.coalesce(func.sum(column), 0)
+                for column in (
+                    PS.good,
+                    PS.reserved,
+                    PS.defective,
+                    PS.in_repair,
+                    PS.quarantine,
+                    PS.in_transit,
+                    ON_HAND * Part.unit_cost,
+                    PS.in_transit * Part.unit_cost,
+                )
+            ),
+        )
+        .join(Part, Part.part_number == PS.part_number)
+        .where(*_where(depot, family))
+        .group_by(PS.depot_code, Part.family)
+        .order_by(PS.depot_code, Part.family)
+    )
+    return [
+        ConditionTotals(d, f, int(g), int(r), int(df), int(ir), int(q), int(t), float(v), float(tv))
+        for d, f, g, r, df, ir, q, t, v, tv in rows
+    ]
+
+
+class PartPosition(NamedTuple):
+    """A part's good and incoming stock at a depot, with its catalogue facts."""
+
+    depot: str
+    part_number: str
+    description: str
+    family: str
+    unit_cost: float
+    good: int
+    reserved: int
+    in_transit: int
+
+
+@read_only
+def part_positions(
+    uow: UnitOfWork, *, depot: str | None = None, family: str | None = None
+) -> list[PartPosition]:
+    """Every (depot, part) with good or in-transit stock (as plain rows, by depot
+    and part): the inputs of the stock-health rule besides the targets."""
+    rows = uow.session.execute(
+        select(
+            PS.depot_code,
+            PS.part_number,
+            Part.description,
+            Part.family,
+            Part.unit_cost,
+            PS.good,
+            PS.reserved,
+            PS.in_transit,
+        )
+        .join(Part, Part.part_number == PS.part_number)
+        .where(*_where(depot, family), or_(PS.good > 0, PS.in_transit > 0))
+        .order_by(PS.depot_code, PS.part_number)
+    )
+    return [
+        PartPosition(d, p, desc, fam, float(cost), int(g), int(r), int(t))
+        for d, p, desc, fam, cost, g, r, t in rows
+    ]
+
+
+class PartFacts(NamedTuple):
+    part_number: str
+    description: str
+    family: str
+    unit_cost: float
+
+
+@read_only
+def part_facts(uow: UnitOfWork, part_numbers: list[str]) -> list[PartFacts]:
+    """Description, family and unit cost (CNY) of the given parts (in chunks, so any
+    number of them can be asked for)."""
+    found: list[PartFacts] = []
+    wanted = sorted(set(part_numbers))
+    for start in range(0, len(wanted), 5000):
+        rows = uow.session.execute(
+            select(Part.part_number, Part.description, Part.family, Part.unit_cost).where(
+                Part.part_number.in_(wanted[start : start + 5000])
+            )
+        )
+        found += [PartFacts(p, d, f, float(c)) for p, d, f, c in rows]
+    return found
+
+
+class Unmoved(NamedTuple):
+    """A part on a depot's shelves whose ledger has been still since ``last_moved_at``
+    (None: no ledger entry at all)."""
+
+    depot: str
+    part_number: str
+    description: str
+    family: str
+    on_hand: int
+    value: float
+    last_moved_at: datetime | None
+
+
+@read_only
+def unmoved_stock(
+    uow: UnitOfWork,
+    before: datetime,
+    *,
+    depot: str | None = None,
+    family: str | None = None,
+) -> list[Unmoved]:
+    """Every (depot, part) with units on hand whose last ledger entry at that depot
+    (any bucket, any movement) is older than ``before``, by value, largest first.
+    The last movements are one grouped query over the ledger."""
+    moves = select(
+        LedgerEntry.depot_code.label("depot_code"),
+        LedgerEntry.part_number.label("part_number"),
+        func.max(LedgerEntry.created_at).label("moved_at"),
+    )
+    if depot:
+        moves = moves.where(LedgerEntry.depot_code == depot.strip().upper())
+    last = moves.group_by(LedgerEntry.depot_code, LedgerEntry.part_number).subquery()
+    value = ON_HAND * Part.unit_cost
+    rows = uow.session.execute(
+        select(
+            PS.depot_code,
+            PS.part_number,
+            Part.description,
+            Part.family,
+            ON_HAND,
+            value,
+            last.c.moved_at,
+        )
+        .join(Part, Part.part_number == PS.part_number)
+        .outerjoin(
+            last,
+            (last.c.depot_code == PS.depot_code) & (last.c.part_number == PS.part_number),
+        )
+        .where(
+            *_where(depot, family),
+            ON_HAND > 0,
+            or_(last.c.moved_at.is_(None), last.c.moved_at < before),
+        )
+        .order_by(value.desc(), PS.depot_code, PS.part_number)
+    )
+    return [
+        Unmoved(d, p, desc, fam, int(n), float(v), moved) for d, p, desc, fam, n, v, moved in rows
+    ]
