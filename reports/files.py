@@ -78,7 +78,9 @@ MEDIA_TYPES = {
 PCT_SUFFIXES = ("_pct", "_share")
 MONEY_SUFFIXES = ("_cny",)
 DECIMAL_SUFFIXES = ("_hours", "_days_avg", "average_rating", "_rating_avg")
-INSTANT_SUFFIXES = ("_at", "due")
+INSTANT_SUFFIXES = ("_at", "_due")
+# Instants named by a word alone ("due"); "days_overdue" is a number, not an instant.
+INSTANT_NAMES = ("due",)
 DATE_SUFFIXES = ("_date", "week_start", "month_start")
 
 
@@ -127,7 +129,7 @@ def kind_of_column(column: str) -> str:
         return "decimal"
     if column.endswith(DATE_SUFFIXES):
         return "date"
-    if column.endswith(INSTANT_SUFFIXES):
+    if column.endswith(INSTANT_SUFFIXES) or column in INSTANT_NAMES:
         return "instant"
     return "plain"
 
