@@ -200,12 +200,18 @@ def _load_open(uow: UnitOfWork, now: datetime) -> pd.DataFrame:
             "expected_back": [r.expected_back for r in rows],
         }
     )
+    frame = _as_text(frame, ["rma", "status", "kind", "fault_level", "depot", "family"])
     age = pd.Timestamp(now) - frame["reported_at"]
     frame["age_days"] = (age // DAY).astype(int)
     frame["age_hours"] = (age.dt.total_seconds() / 3600).round(1)
     frame["age_bucket"] = age_bucket(frame["age_days"])
     frame["past_due"] = (frame["due_at"] < pd.Timestamp(now)).fillna(False).astype(bool)
     return frame
+
+
+def _as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    # An empty list makes a float column; keys must be text to merge on, rows or none.
+    return frame.astype({name: object for name in columns})
 
 
 def age_bucket(days: pd.Series) -> pd.Series:
@@ -284,6 +290,7 @@ def _load_overdue(
     """The units overdue for return now (the one rule), with their case's state,
     fault level and family, what they are, their value and their chasing."""
     overdue = overdue_returns(uow, now=now).rename(columns={"due": "due_at"})
+    overdue = _as_text(overdue, ["rma", "depot", "part_number", "customer", "engineer"])
     overdue["due_at"] = pd.to_datetime(overdue["due_at"], utc=True)
     facts = cases[["rma", "status", "fault_level", "family", "expected_back"]]
     overdue = overdue.merge(facts, on="rma", how="left")
@@ -305,13 +312,14 @@ def _load_overdue(
 
 def _load_chases(uow: UnitOfWork, now: datetime) -> pd.DataFrame:
     rows = overdue_return_chases(uow, now)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "rma": [r.number for r in rows],
             "chased_at": _instants([r.at for r in rows]),
             "chased_to": [", ".join(r.to) for r in rows],
         }
     )
+    return _as_text(frame, ["rma", "chased_to"])
 
 
 def _chasing(chases: pd.DataFrame, overdue: pd.DataFrame, filters: Filters) -> pd.DataFrame:
