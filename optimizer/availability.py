@@ -379,6 +379,8 @@ PART_CEILING_TOLERANCE = 1e-4
 MAX_UNITS_PER_PART = 400
 # A share this far under the goal still counts as reaching it (rounding of sums).
 GOAL_SLACK = 1e-9
+# Out of reach, a goal is replaced by this much (a share) under the most service possible.
+UNREACHABLE_MARGIN = 0.001
 
 
 @dataclass(frozen=True)
@@ -696,19 +698,25 @@ class Optimiser:
         needed = wanted - self.start_value
         reach = np.flatnonzero(self.segments.cum_value >= needed - GOAL_SLACK * self.total_value)
         reason = None
-        if reach.size:
-            count = int(reach[0]) + 1
-            units = _units_after(self.segments, count, parts)
-            value = float(self.curves.value[np.arange(parts), units].sum())
-            units = _remove_pass(self.curves, self.network.unit_cost, units, value - wanted)
-        else:
-            units = self.curves.length.copy()
-            best = self._objective_share(float(self.curves.value[np.arange(parts), units].sum()))
+        if not reach.size:
+            # The goal is out of reach: aim just under the most service any stock
+            # gives (the last units toward the ceiling cost the most).
+            best = self._objective_share(
+                float(self.curves.value[np.arange(parts), self.curves.length].sum())
+            )
             reason = (
                 f"the goal {goal:.1%} cannot be reached: at most {best:.2%} within "
-                f"{self.network.window_hours:g} hours (some cities have no depot that "
-                "reaches them in time)"
+                f"{self.network.window_hours:g} hours (some requests have no depot "
+                "that reaches them in time); the plan aims at "
+                f"{max(best - UNREACHABLE_MARGIN, 0.0):.2%}"
             )
+            wanted = max(best - UNREACHABLE_MARGIN, 0.0) * self.total_value
+            needed = wanted - self.start_value
+            reach = np.flatnonzero(self.segments.cum_value >= needed)
+        count = int(reach[0]) + 1 if reach.size else self.segments.part.size
+        units = _units_after(self.segments, count, parts)
+        value = float(self.curves.value[np.arange(parts), units].sum())
+        units = _remove_pass(self.curves, self.network.unit_cost, units, max(value - wanted, 0.0))
         plan = self._units_plan(units, goal)
         baseline = self.baseline(goal)
         plan = _not_dominated(plan, baseline, goal)
@@ -770,14 +778,22 @@ class Optimiser:
         return self.plan(baseline_stock(self.network, goal, self.routes), goal)
 
 
+def first_choice_demand(
+    network: ServiceNetwork, routes: Routes | None = None
+) -> NDArray[np.float64]:
+    """(P, D) units a day of the requests each depot is the first choice for (the
+    earliest arrival with a lane): the demand of its own region."""
+    routes = routes or network_routes(network)
+    order_demand = _route_demand(network, routes) @ routes.order_matrix()
+    return order_demand @ _first_choice(routes, len(network.depots))
+
+
 def baseline_stock(
     network: ServiceNetwork, goal: float = DEFAULT_GOAL, routes: Routes | None = None
 ) -> NDArray[np.int64]:
     """(P, D) independent base stock: the fill-rate rule of ``optimizer.targets`` per
     depot over the demand it is the first choice for (its own region)."""
-    routes = routes or network_routes(network)
-    order_demand = _route_demand(network, routes) @ routes.order_matrix()
-    first = order_demand @ _first_choice(routes, len(network.depots))
+    first = first_choice_demand(network, routes)
     return base_stock_targets(first, network.resupply_days, goal)
 
 
