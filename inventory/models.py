@@ -444,3 +444,54 @@ class RebalanceMove(SQLModel, table=True):
     qty: int
     unit_cost: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     cost: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+
+
+class Finding(StrEnum):
+    """What the depot found when a defective unit came back from a customer."""
+
+    FAULT_CONFIRMED = "fault_confirmed"
+    NO_FAULT_FOUND = "no_fault_found"
+
+
+class RepairOutcome(StrEnum):
+    """How a defective unit left defective stock: back to good stock after repair, back
+    to good stock with no fault found (tested, nothing to repair), or scrapped."""
+
+    REPAIRED = "repaired"
+    NO_FAULT_FOUND = "no_fault_found"
+    SCRAPPED = "scrapped"
+
+
+class DefectiveReceipt(SQLModel, table=True):
+    """One defective unit received into a depot's defective stock from a customer, with
+    the finding recorded on receipt (when given) and the outcome once it leaves
+    defective stock (``inventory.service.repair_yield``): the repair yield and the
+    no-fault-found rate are counted on these rows."""
+
+    __tablename__ = "defective_receipt"
+    __table_args__ = (
+        CheckConstraint(
+            "finding IS NULL OR finding IN ('fault_confirmed', 'no_fault_found')",
+            name="finding_known",
+        ),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('repaired', 'no_fault_found', 'scrapped')",
+            name="outcome_known",
+        ),
+        CheckConstraint("(outcome IS NULL) = (outcome_at IS NULL)", name="outcome_dated"),
+        # The open receipts of a part at a depot, oldest first (matching an outcome).
+        Index("ix_defective_receipt_open", "depot_code", "part_number", "outcome"),
+        Index("ix_defective_receipt_received", "received_at"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    depot_code: str = Field(foreign_key="depot.code", max_length=4)
+    part_number: str = Field(foreign_key="part.part_number", max_length=40)
+    serial: str | None = Field(default=None, max_length=64, index=True)
+    reference: str | None = Field(default=None, max_length=60, index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+    finding: str | None = Field(default=None, max_length=16)
+    outcome: str | None = Field(default=None, max_length=16)
+    outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -229,6 +229,16 @@ class ReturnBody(Body):
     serial: Serial | None = Field(default=None, description="default: the serial on the case")
 
 
+class DefectiveReturnBody(ReturnBody):
+    """The customer's unit arrived at a depot, with what the depot found (optional)."""
+
+    finding: Literal["fault_confirmed", "no_fault_found"] | None = Field(
+        default=None,
+        description="advance replacement only: the fault is confirmed, or no fault was "
+        "found; counted in the repair yield and the no-fault-found rate",
+    )
+
+
 class CloseBody(Body):
     rating: Annotated[StrictInt, Field(ge=1, le=5, description="the customer's rating, 1-5")]
     remarks: Remarks = ""
@@ -607,6 +617,13 @@ class RmaDetailOut(RmaOut):
     escalations: list[RmaEscalationOut]
     approval_quote: ApprovalQuoteOut | None = Field(
         default=None, description="while the case waits for approval: the price to confirm"
+    )
+    finding: Literal["fault_confirmed", "no_fault_found"] | None = Field(
+        default=None, description="what the depot found on receipt of the defective unit"
+    )
+    repair_outcome: Literal["repaired", "no_fault_found", "scrapped"] | None = Field(
+        default=None,
+        description="how the defective unit left defective stock (none while it is there)",
     )
 
 

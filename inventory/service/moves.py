@@ -32,7 +32,7 @@ from inventory.models import (
     Unit,
 )
 from inventory.service import bins as shelves
-from inventory.service import ledger, receipts
+from inventory.service import ledger, receipts, repair_yield
 from inventory.service.ledger import Delta
 from inventory.service.serials import require_not_held_elsewhere
 from inventory.service.stock import (
@@ -231,6 +231,9 @@ def scrap(
         reason=_reason(reason, required=True),
     )
     _leave_waiting_extras(uow, depot, part, condition, serials)
+    repair_yield.record_outcomes(
+        uow, depot, part.part_number, serials, qty, from_bucket=condition, to_good=False
+    )
     return movement
 
 
@@ -275,6 +278,10 @@ def change_condition(
         reference=reference,
     )
     _leave_waiting_extras(uow, depot, part, source, serials)
+    if target == Bucket.GOOD:
+        repair_yield.record_outcomes(
+            uow, depot, part.part_number, serials, qty, from_bucket=source, to_good=True
+        )
     return movement
 
 
@@ -493,19 +500,28 @@ def receive_return(
     qty: int = 1,
     reference: str | None = None,
     reason: str = "",
+    finding: str | None = None,
 ) -> Movement:
     """A unit coming back from a customer into ``depot``: the defective unit of an
     advance replacement (defective stock) or a loaner (quarantine for inspection).
 
     A serial the books know (a spare shipped earlier, now at the customer) is
     brought back; an unknown one (the customer's own unit) becomes ours.
-    ``Conflict`` if the serial is recorded in stock somewhere.
+    ``Conflict`` if the serial is recorded in stock somewhere. A unit into defective
+    stock gets its receipt with ``finding`` (``repair_yield``); a finding on a unit
+    into any other condition is ``Invalid``.
     """
     depot = require_depot(uow, depot).code
     require_staff_of(actor, depot)
     part = part_for_move(uow, part_number)
     condition = require_condition(condition)
     qty = require_qty(qty)
+    finding = repair_yield.require_finding(finding)
+    if finding is not None and condition != Bucket.DEFECTIVE:
+        raise Invalid(
+            gettext("a finding is recorded only for a unit into defective stock"),
+            field="finding",
+        )
     serials = normalize_serials(part, qty, [serial] if serial else [])
     known = lock_units(uow, serials)
     for unit in known.values():
@@ -539,7 +555,7 @@ def receive_return(
         condition,
         by=actor.username,
     )
-    return ledger.post(
+    movement = ledger.post(
         uow,
         "return",
         actor.username,
@@ -547,3 +563,8 @@ def receive_return(
         reason=_reason(reason, required=False) or "returned by customer",
         reference=reference,
     )
+    if condition == Bucket.DEFECTIVE:
+        repair_yield.record_receipt(
+            uow, depot, part.part_number, serials, qty, finding=finding, reference=reference
+        )
+    return movement

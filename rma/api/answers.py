@@ -16,6 +16,7 @@ from core import clock
 from core.db import UnitOfWork, read_only
 from core.web import answer_once
 from depots.models import City
+from inventory.service import repair_yield
 from optimizer.depot_choice import DepotDecision
 from rma.models import (
     Contract,
@@ -291,6 +292,9 @@ def rma_detail(uow: UnitOfWork, number: str) -> dict[str, Any]:
         for e in raised
     ]
     body["approval_quote"] = _approval_quote(uow, rma) if rma.status == Status.REQUESTED else None
+    receipt = repair_yield.receipt_for(uow, rma.number) if rma.defective_received_at else None
+    body["finding"] = receipt.finding if receipt else None
+    body["repair_outcome"] = receipt.outcome if receipt else None
     return RmaDetailOut.model_validate(body).model_dump()
 
 

@@ -39,6 +39,7 @@ from rma.schemas import (
     CancelBody,
     CloseBody,
     ConfirmCauseBody,
+    DefectiveReturnBody,
     DeliverBody,
     OpenRmaBody,
     ReturnBody,
@@ -211,12 +212,14 @@ def post_deliver(path: RmaPath, body: DeliverBody) -> Any:
     summary="The customer's unit arrived at a depot (staff of that depot)",
 )
 @auth.api_roles(*DEPOT_STAFF)
-def post_receive_defective(path: RmaPath, body: ReturnBody) -> Any:
+def post_receive_defective(path: RmaPath, body: DefectiveReturnBody) -> Any:
     actor = auth.api_actor()
 
     def run(u: UnitOfWork) -> Rma:
         network.get_depot(u, body.depot)  # an unknown depot is 404, not a broken reference
-        return returns.receive_defective(u, actor, path.number, body.depot, body.serial)
+        return returns.receive_defective(
+            u, actor, path.number, body.depot, body.serial, body.finding
+        )
 
     return step_answer(run)
 

@@ -19,7 +19,7 @@ from core.errors import Invalid
 from core.i18n import gettext
 from depots.calendar import add_working_hours
 from depots.service.calendars import get_calendar
-from inventory.service import moves
+from inventory.service import moves, repair_yield
 from inventory.service.stock import require_depot
 from rma import kinds
 from rma.kinds import REPAIR_WORKING_HOURS
@@ -42,13 +42,20 @@ def _leave_installed_base(uow: UnitOfWork, serial: str | None) -> None:
 
 @transactional
 def receive_defective(
-    uow: UnitOfWork, actor: Actor, number: str, depot: str, serial: str | None
+    uow: UnitOfWork,
+    actor: Actor,
+    number: str,
+    depot: str,
+    serial: str | None,
+    finding: str | None = None,
 ) -> Rma:
     """The customer's faulty unit arrives at ``depot``.
 
-    Advance replacement: it becomes the depot's defective stock and the case can
-    close. Repair: the 72-working-hour repair clock starts (the unit stays the
-    customer's, outside our stock).
+    Advance replacement: it becomes the depot's defective stock, with its receipt
+    and the ``finding`` when given ("fault_confirmed" or "no_fault_found", for the
+    repair yield: ``inventory.service.repair_yield``), and the case can close.
+    Repair: the 72-working-hour repair clock starts (the unit stays the customer's,
+    outside our stock; a finding is ``Invalid`` there).
     """
     rma = lock_rma(uow, number)
     rules = kinds.policy(rma.kind)
@@ -57,6 +64,12 @@ def receive_defective(
     actor.require_role(Role.DEPOT_STAFF)
     depot = require_depot(uow, depot).code
     actor.require_depot(depot)
+    finding = repair_yield.require_finding(finding)
+    if finding is not None and rules.repairs_customer_unit:
+        raise Invalid(
+            gettext("a finding is recorded for the defective unit of an advance replacement"),
+            field="finding",
+        )
     serial = (serial or "").strip().upper() or None
     if rma.serial and serial and serial != rma.serial:
         raise Invalid(
@@ -89,8 +102,12 @@ def receive_defective(
             condition="defective",
             reference=rma.number,
             reason=f"defective unit of {rma.number}",
+            finding=finding,
         )
-    move_to(uow, rma, target, actor, "receive-defective", {"depot": depot, "serial": serial})
+    detail: dict[str, object] = {"depot": depot, "serial": serial}
+    if finding is not None:
+        detail["finding"] = finding
+    move_to(uow, rma, target, actor, "receive-defective", detail)
     return rma
 
 

@@ -370,6 +370,12 @@ DETAIL_LABELS: dict[str, Any] = {
     "shipping": lazy_gettext("shipping (CNY)"),
     "charge": lazy_gettext("charge (CNY)"),
     "before": lazy_gettext("before"),
+    "finding": lazy_gettext("finding"),
+}
+# What the depot found on receipt of a defective unit (``inventory.models.Finding``).
+FINDING_LABELS: dict[str, Any] = {
+    "fault_confirmed": lazy_gettext("fault confirmed"),
+    "no_fault_found": lazy_gettext("no fault found"),
 }
 ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 # Detail kept for programs, not shown to people (internal ids).
@@ -460,6 +466,8 @@ def _detail_value(action: str, key: str, value: Any) -> str:
         return gettext("batch dispatch")
     if key == "support_hours":
         return f"{float(value):g}"
+    if key == "finding" and value in FINDING_LABELS:
+        return str(FINDING_LABELS[value])
     if key in ("status", "from_status", "to_status") and value in {s.value for s in Status}:
         return kinds.status_label(str(value))
     return str(value)

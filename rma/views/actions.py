@@ -143,7 +143,12 @@ def _do_deliver(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
 def _do_receive(actor: auth.Actor, number: str, form: Mapping[str, str]) -> str:
     depot = _depot_of(actor, form)
     done = return_steps.receive_defective(
-        uow(), actor, number, depot, (form.get("serial") or "").strip() or None
+        uow(),
+        actor,
+        number,
+        depot,
+        (form.get("serial") or "").strip() or None,
+        form.get("finding") or None,
     )
     if done.kind == Kind.REPAIR:
         return gettext(
