@@ -345,7 +345,9 @@ def xlsx_of(
                 letter = get_column_letter(index)
                 column_format = number_format(column)
                 longest = _display_width(labels.get(column, column))
-                for cell in sheet[letter][1:]:
+                # Only the rows the frame has: formatting a cell below an empty table
+                # would write a blank row into the sheet.
+                for cell in sheet[letter][1 : len(frame) + 1]:
                     if column_format:
                         cell.number_format = column_format
                     if isinstance(cell.value, str) and cell.value.startswith("="):
