@@ -253,6 +253,7 @@ def build_figures(
     ratings = remarks["rating"].dropna().astype(float)
     average = mean(ratings)
     by_step = {step: int((escalations["step"] == step).sum()) for step in STEP_COLUMNS}
+    opened, closed = int(engineers["cases"].sum()), int(engineers["closed"].sum())
     return (
         Figure(
             "engineers",
@@ -264,9 +265,9 @@ def build_figures(
         Figure(
             "cases",
             gettext("Cases opened"),
-            int(engineers["cases"].sum()),
-            f"{int(engineers['cases'].sum()):,}",
-            gettext("%(closed)s closed", closed=f"{int(engineers['closed'].sum()):,}"),
+            opened,
+            f"{opened:,}",
+            gettext("%(closed)s closed", closed=format(closed, ",")),
         ),
         Figure(
             "on_time_pct",
