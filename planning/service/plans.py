@@ -16,6 +16,7 @@ a decided or stale plan has moves without them.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -104,32 +105,43 @@ class PlanDetail:
         return self.view.plan.status == "proposed" and not self.view.stale
 
 
-def _positions(uow: UnitOfWork, parts: set[str]) -> dict[tuple[str, str], Position]:
-    """{(depot, part): position now} for ``parts`` at every depot holding or needing any."""
-    ordered = sorted(parts)
+@read_only
+def positions(
+    uow: UnitOfWork,
+    parts: Collection[str] | None = None,
+    *,
+    leaving_out: Collection[int] = (),
+) -> dict[tuple[str, str], Position]:
+    """{(depot, part): position now} as the rebalancing counts it (see the module
+    notes), for ``parts`` (every part when None) at every depot holding or needing
+    any. Draft transfers whose ids are in ``leaving_out`` are not counted: a
+    report reads an approved plan's positions without the drafts it made."""
+    ordered = None if parts is None else sorted(parts)
     available: dict[tuple[str, str], int] = defaultdict(int)
     incoming: dict[tuple[str, str], int] = defaultdict(int)
-    for depot, part, bucket, on_hand, reserved in uow.session.execute(
-        select(
-            StockBalance.depot_code,
-            StockBalance.part_number,
-            StockBalance.bucket,
-            StockBalance.on_hand,
-            StockBalance.reserved,
-        ).where(
-            StockBalance.part_number.in_(ordered),
-            StockBalance.bucket.in_(["good", "in_transit"]),
-        )
-    ):
+    balances = select(
+        StockBalance.depot_code,
+        StockBalance.part_number,
+        StockBalance.bucket,
+        StockBalance.on_hand,
+        StockBalance.reserved,
+    ).where(StockBalance.bucket.in_(["good", "in_transit"]))
+    drafts = (
+        select(Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty)
+        .join(TransferLine, TransferLine.transfer_id == Transfer.id)
+        .where(Transfer.status == TransferStatus.DRAFT)
+    )
+    if ordered is not None:
+        balances = balances.where(StockBalance.part_number.in_(ordered))
+        drafts = drafts.where(TransferLine.part_number.in_(ordered))
+    if leaving_out:
+        drafts = drafts.where(Transfer.id.not_in(sorted(leaving_out)))
+    for depot, part, bucket, on_hand, reserved in uow.session.execute(balances):
         if bucket == "good":
             available[(depot, part)] += on_hand - reserved
         else:
             incoming[(depot, part)] += on_hand
-    for source, target, part, qty in uow.session.execute(
-        select(Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty)
-        .join(TransferLine, TransferLine.transfer_id == Transfer.id)
-        .where(Transfer.status == TransferStatus.DRAFT, TransferLine.part_number.in_(ordered))
-    ):
+    for source, target, part, qty in uow.session.execute(drafts):
         available[(source, part)] -= qty
         incoming[(target, part)] += qty
     targets = effective_targets(uow, part_numbers=ordered)
@@ -152,7 +164,7 @@ def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
         ).all()
     )
     current = view.plan.status == "proposed" and not view.stale
-    positions = _positions(uow, parts) if current and parts else {}
+    found = positions(uow, parts) if current and parts else {}
     flow: dict[tuple[str, str], int] = defaultdict(int)
     for move in view.moves:
         flow[(move.from_depot, move.part_number)] -= move.qty
@@ -161,7 +173,7 @@ def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
     def before_after(depot: str, part: str) -> tuple[Position | None, Position | None]:
         if not current:
             return None, None
-        before = positions.get((depot, part), Position(0, 0))
+        before = found.get((depot, part), Position(0, 0))
         return before, Position(before.stock + flow[(depot, part)], before.target)
 
     lines = []

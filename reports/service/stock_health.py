@@ -26,6 +26,18 @@ from reports.service.loading import load_depots
 TOP_SHORTAGES = 20
 
 
+def units_short(position: pd.Series, target: pd.Series) -> pd.Series:
+    """Units a position (available plus in transit) lacks to reach its target; 0
+    at or above it. The stock-health rule, shared by every report that counts
+    shortages (the rebalancing report counts them before and after a plan)."""
+    return (target - position).clip(lower=0)
+
+
+def units_excess(position: pd.Series, target: pd.Series) -> pd.Series:
+    """Units a position holds above twice its target; 0 at or below it."""
+    return (position - 2 * target).clip(lower=0)
+
+
 @dataclass(frozen=True)
 class StockHealth:
     """Stock health now: per depot, and the worst shortages."""
@@ -70,8 +82,8 @@ def stock_health(uow: UnitOfWork, *, top: int = TOP_SHORTAGES) -> StockHealth:
     positions["description"] = positions["part_number"].map(parts["description"]).fillna("")
     position = positions["available"] + positions["in_transit"]
     if targets_stored:
-        positions["short"] = (positions["target"] - position).clip(lower=0)
-        positions["excess"] = (position - 2 * positions["target"]).clip(lower=0)
+        positions["short"] = units_short(position, positions["target"])
+        positions["excess"] = units_excess(position, positions["target"])
     else:
         positions["short"] = 0
         positions["excess"] = 0
