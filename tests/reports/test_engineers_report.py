@@ -337,6 +337,19 @@ def test_the_page_reads_in_chinese(client, login, history: History):
     assert "Wang Wei" in html  # names are data
 
 
+@pytest.mark.usefixtures("poppler")
+def test_the_downloads_read_in_chinese(client, login, history: History, tmp_path: Path):
+    login("planner")
+    pdf = get(client, history, "/reports/engineers.pdf", CHINESE).data
+    text = pdf_text(pdf, tmp_path)
+    for words in ("工程师考评", "工程师按月统计", "已签署的服务记录", "按工程师统计的客户平均评分"):
+        assert words in text, words
+    book = openpyxl.load_workbook(
+        io.BytesIO(get(client, history, "/reports/engineers.xlsx", CHINESE).data)
+    )
+    assert [cell.value for cell in book["engineers"][1]][:3] == ["工程师", "名称", "新建工单"]
+
+
 def test_bad_filters_on_the_page_show_the_form_again(client, login, history: History):
     login("planner")
     answer = get(client, history, PAGE, family="teapot")
