@@ -119,10 +119,15 @@ def cell_colour(net: int, strongest: int) -> Color:
     deeper the further from balance (``strongest``: the largest distance shown)."""
     if net == 0 or strongest <= 0:
         return BALANCED
-    # A square root, so one huge cell does not bleach the rest; never paler than a
-    # fifth, so the smallest imbalance still shows.
-    share = 0.2 + 0.8 * (abs(net) / strongest) ** 0.5
-    return _mix(SHORT if net < 0 else EXCESS, share)
+    return _mix(SHORT if net < 0 else EXCESS, _strength(net, strongest))
+
+
+def _strength(net: int, strongest: int) -> float:
+    """How deep a cell is coloured (0-1): by the square root, so one huge cell does
+    not bleach the rest; never paler than a fifth, so the smallest imbalance shows."""
+    if net == 0 or strongest <= 0:
+        return 0.0
+    return 0.2 + 0.8 * min(1.0, abs(net) / strongest) ** 0.5
 
 
 def _signed(value: int) -> str:
@@ -195,7 +200,7 @@ def heat_map(
             drawing.add(
                 Rect(x, y, cell_width, row_height, fillColor=fill, strokeColor=colors.white)
             )
-            dark = fill != BALANCED and abs(net) / max(strongest, 1) > 0.45
+            dark = _strength(net, strongest) > 0.6
             ink = colors.white if dark else INK
             drawing.add(
                 String(
