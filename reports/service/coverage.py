@@ -31,6 +31,7 @@ import pandas as pd
 from core import clock
 from core.db import UnitOfWork, read_only
 from depots.service.snapshot import Network, network
+from inventory.models import Part
 from inventory.service.catalog import get_part_rows, supersession_chain
 from inventory.service.queries import stock_positions
 from inventory.service.targets import effective_targets
@@ -41,8 +42,8 @@ from rma.service.queries import installed_by_part_and_city
 
 DUE_SECONDS = REPLACEMENT_HOURS * 3600
 EMERGENCY_LEVEL = "C-1"  # the one fault level that may book the emergency courier
-STANDARD_LEVEL = "C-3"  # any level without it: standard service only
 HOURS = tuple(range(24))
+PARTS_PER_QUERY = 5000
 NO_LANE = np.iinfo(np.int64).max  # "never arrives": no lane from the depot to the city
 
 
@@ -60,9 +61,42 @@ class Reach:
     seconds: np.ndarray
 
     def rows_of(self, city_ids: Iterable[int]) -> np.ndarray:
-        """Rows of ``seconds`` for ``city_ids`` (each must be a city of the network)."""
-        position = {int(city): index for index, city in enumerate(self.city_ids)}
-        return self.seconds[[position[int(city)] for city in city_ids]]
+        """Rows of ``seconds`` for ``city_ids`` (each must be one of ``self.city_ids``,
+        which are sorted)."""
+        arrays = (np.ndarray, pd.Series, pd.Index)
+        wanted = city_ids if isinstance(city_ids, arrays) else list(city_ids)
+        return self.seconds[np.searchsorted(self.city_ids, np.asarray(wanted, dtype=np.int64))]
+
+
+def reaches(
+    net: Network, at: datetime, *, cities: Iterable[int] | None = None
+) -> tuple[Reach, Reach]:
+    """Arrival after ``at`` of a unit ready at ``at`` at every depot, to each city
+    (every city of the network, or ``cities``): by standard service, and by the
+    option the service rule offers a C-1 case (the emergency courier where it
+    arrives sooner than standard). One quote per lane gives both."""
+    at = clock.as_utc(at)
+    due = at + timedelta(hours=REPLACEMENT_HOURS)
+    depots = tuple(depot.code for depot in net.depots)
+    wanted = net.city_by_id if cities is None else {int(city) for city in cities}
+    city_ids = np.array(sorted(wanted), dtype=np.int64)
+    standard_seconds = np.full((len(city_ids), len(depots)), NO_LANE, dtype=np.int64)
+    emergency_seconds = standard_seconds.copy()
+    for row, city in enumerate(city_ids):
+        lanes = net.lanes_to_city.get(int(city), {})
+        for column, depot in enumerate(net.depots):
+            lane = lanes.get(depot.code)
+            if lane is None:
+                continue
+            standard, courier = transit_options(lane.terms, depot.window, at, EMERGENCY_LEVEL)
+            offer = offered_options([Candidate(depot.code, 1, 0, standard, courier)], due)
+            standard_seconds[row, column] = int((standard.arrives_at - at).total_seconds())
+            arrives = offer[depot.code].option.arrives_at
+            emergency_seconds[row, column] = int((arrives - at).total_seconds())
+    return (
+        Reach(at, False, depots, city_ids, standard_seconds),
+        Reach(at, True, depots, city_ids, emergency_seconds),
+    )
 
 
 def reach(
@@ -72,38 +106,19 @@ def reach(
     emergency: bool = False,
     cities: Iterable[int] | None = None,
 ) -> Reach:
-    """Arrival after ``at`` of a unit ready at ``at`` at every depot, to each city
-    (every city of the network, or ``cities``), by standard service, or
-    (``emergency``) by the option the service rule offers a C-1 case (the emergency
-    courier where it arrives sooner than standard)."""
-    at = clock.as_utc(at)
-    due = at + timedelta(hours=REPLACEMENT_HOURS)
-    level = EMERGENCY_LEVEL if emergency else STANDARD_LEVEL
-    depots = tuple(depot.code for depot in net.depots)
-    wanted = net.city_by_id if cities is None else set(int(city) for city in cities)
-    city_ids = np.array(sorted(wanted), dtype=np.int64)
-    seconds = np.full((len(city_ids), len(depots)), NO_LANE, dtype=np.int64)
-    for row, city in enumerate(city_ids):
-        lanes = net.lanes_to_city.get(int(city), {})
-        for column, depot in enumerate(net.depots):
-            lane = lanes.get(depot.code)
-            if lane is None:
-                continue
-            standard, courier = transit_options(lane.terms, depot.window, at, level)
-            offer = offered_options([Candidate(depot.code, 1, 0, standard, courier)], due)
-            arrives = offer[depot.code].option.arrives_at
-            seconds[row, column] = int((arrives - at).total_seconds())
-    return Reach(at, emergency, depots, city_ids, seconds)
+    """``reaches``' standard reach, or (``emergency``) its C-1 reach."""
+    standard, courier = reaches(net, at, cities=cities)
+    return courier if emergency else standard
 
 
-@dataclass(frozen=True)
-class Base:
-    """What coverage is judged on: the installed base per (city, part) and the
-    available units each depot could ship for each installed part."""
-
-    pairs: pd.DataFrame  # city_id, part_number, family, installed_units
-    supply: pd.DataFrame  # index part_number, columns depot codes: available units
-    depots: tuple[str, ...]
+def part_rows(uow: UnitOfWork, numbers: Iterable[str]) -> dict[str, Part]:
+    """The catalogue rows of ``numbers``, read a few thousand at a time (a query's
+    bound parameters are limited)."""
+    ordered = sorted(set(numbers))
+    found: dict[str, Part] = {}
+    for start in range(0, len(ordered), PARTS_PER_QUERY):
+        found.update(get_part_rows(uow, ordered[start : start + PARTS_PER_QUERY]))
+    return found
 
 
 def installed_pairs(uow: UnitOfWork, *, family: str | None = None) -> pd.DataFrame:
@@ -113,7 +128,7 @@ def installed_pairs(uow: UnitOfWork, *, family: str | None = None) -> pd.DataFra
         [(row.city_id, row.part_number, row.count) for row in installed_by_part_and_city(uow)],
         columns=["city_id", "part_number", "installed_units"],
     )
-    parts = get_part_rows(uow, frame["part_number"].unique().tolist())
+    parts = part_rows(uow, frame["part_number"].unique().tolist())
     frame["family"] = frame["part_number"].map({number: p.family for number, p in parts.items()})
     if family is not None:
         frame = frame[frame["family"] == family]
@@ -137,7 +152,7 @@ def substitute_chains(uow: UnitOfWork, part_numbers: Iterable[str]) -> dict[str,
     while wanted - seen:
         batch = wanted - seen
         seen |= batch
-        for number, part in get_part_rows(uow, batch).items():
+        for number, part in part_rows(uow, batch).items():
             if part.superseded_by:
                 successors[number] = part.superseded_by
                 wanted.add(part.superseded_by)
@@ -179,17 +194,33 @@ def supply_of(
     return supply
 
 
-def judge(pairs: pd.DataFrame, supply: pd.DataFrame, lanes: Reach) -> pd.DataFrame:
+def holdings(pairs: pd.DataFrame, supply: pd.DataFrame, depots: tuple[str, ...]) -> np.ndarray:
+    """Whether each depot (columns, in ``depots`` order) holds available stock for each
+    pair's part (rows, in ``pairs`` order). Read once, judged at many instants."""
+    if pairs.empty:
+        return np.zeros((0, len(depots)), dtype=bool)
+    return supply.loc[pairs["part_number"], list(depots)].to_numpy() > 0
+
+
+def judge(
+    pairs: pd.DataFrame,
+    supply: pd.DataFrame,
+    lanes: Reach,
+    *,
+    holds: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Each pair with its best depot holding stock: ``best_depot`` (None without
     stock anywhere), ``best_seconds`` (seconds from approval to that depot's
-    arrival; NO_LANE when none arrives) and ``covered`` (arrival by the due time)."""
+    arrival; NO_LANE when none arrives) and ``covered`` (arrival by the due time).
+    ``holds``: ``holdings(pairs, supply, lanes.depots)`` when already read."""
     judged = pairs.copy()
     if judged.empty:
         judged["best_depot"] = pd.Series(dtype=object)
         judged["best_seconds"] = pd.Series(dtype=np.int64)
         judged["covered"] = pd.Series(dtype=bool)
         return judged
-    holds = supply.loc[judged["part_number"], list(lanes.depots)].to_numpy() > 0
+    if holds is None:
+        holds = holdings(judged, supply, lanes.depots)
     seconds = np.where(holds, lanes.rows_of(judged["city_id"]), NO_LANE)
     best = seconds.argmin(axis=1)
     best_seconds = seconds[np.arange(len(best)), best]
@@ -199,6 +230,52 @@ def judge(pairs: pd.DataFrame, supply: pd.DataFrame, lanes: Reach) -> pd.DataFra
     judged["best_seconds"] = best_seconds
     judged["covered"] = best_seconds <= DUE_SECONDS
     return judged
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Installed units summed per (city, set of depots holding stock): judging an
+    instant then takes one row per combination, a few thousand at most, however many
+    parts there are."""
+
+    city_ids: np.ndarray
+    holds: np.ndarray  # combinations x depots
+    units: np.ndarray
+    total: int
+
+
+def weights(pairs: pd.DataFrame, holds: np.ndarray) -> Weights:
+    """``pairs`` with their ``holdings`` grouped for ``covered_by``."""
+    depots = holds.shape[1]
+    pattern = holds.astype(np.int64) @ (np.int64(1) << np.arange(depots, dtype=np.int64))
+    grouped = (
+        pd.DataFrame(
+            {
+                "city_id": pairs["city_id"].to_numpy(dtype=np.int64),
+                "pattern": pattern,
+                "units": pairs["installed_units"].to_numpy(dtype=np.int64),
+            }
+        )
+        .groupby(["city_id", "pattern"], sort=False)["units"]
+        .sum()
+        .reset_index()
+    )
+    bits = grouped["pattern"].to_numpy()[:, None] >> np.arange(depots, dtype=np.int64)
+    return Weights(
+        grouped["city_id"].to_numpy(),
+        (bits & 1).astype(bool),
+        grouped["units"].to_numpy(),
+        int(grouped["units"].sum()),
+    )
+
+
+def covered_by(weighted: Weights, lanes: Reach) -> float | None:
+    """The installed-unit-weighted covered share (0-100) at ``lanes``' instant, as
+    ``share_of(judge(...))`` says it, from ``weights``; None without installed units."""
+    if weighted.total == 0:
+        return None
+    seconds = np.where(weighted.holds, lanes.rows_of(weighted.city_ids), NO_LANE).min(axis=1)
+    return 100.0 * int(weighted.units[seconds <= DUE_SECONDS].sum()) / weighted.total
 
 
 def share_of(judged: pd.DataFrame) -> float | None:
@@ -368,19 +445,19 @@ def _by_hour(
     depot: str | None,
 ) -> pd.DataFrame:
     cities = pd.Series(pairs["city_id"].unique())
+    weighted = weights(pairs, holdings(pairs, supply, tuple(d.code for d in net.depots)))
     rows = []
     for hour in HOURS:
         at = approval_at_hour(now, hour)
-        standard = reach(net, at, cities=cities)
-        emergency = reach(net, at, emergency=True, cities=cities)
+        standard, emergency = reaches(net, at, cities=cities)
         far = _out_of_reach(standard, cities, net, depot)
         far_emergency = _out_of_reach(emergency, cities, net, depot)
         rows.append(
             {
                 "hour": hour,
                 "approved_at": at,
-                "covered_pct": share_of(judge(pairs, supply, standard)),
-                "covered_emergency_pct": share_of(judge(pairs, supply, emergency)),
+                "covered_pct": covered_by(weighted, standard),
+                "covered_emergency_pct": covered_by(weighted, emergency),
                 "cities_out_of_reach": len(far),
                 "out_of_reach": ", ".join(far),
                 "out_of_reach_emergency": ", ".join(far_emergency),
@@ -550,11 +627,11 @@ def coverage_tables(
     )
     stock = available_stock(uow)
     cities = pd.Series(pairs["city_id"].unique(), dtype=np.int64)
-    lanes = reach(net, now, cities=cities)
-    courier = reach(net, now, emergency=True, cities=cities)
+    lanes, courier = reaches(net, now, cities=cities)
     supply = supply_of(uow, pairs["part_number"], lanes.depots, stock, only_depot=depot)
-    standard_judged = judge(pairs, supply, lanes)
-    emergency_judged = judge(pairs, supply, courier)
+    holds = holdings(pairs, supply, lanes.depots)
+    standard_judged = judge(pairs, supply, lanes, holds=holds)
+    emergency_judged = judge(pairs, supply, courier, holds=holds)
     judged = emergency_judged if emergency_now else standard_judged
     used = courier if emergency_now else lanes
     gaps = _gaps(judged, used, net, depot)
