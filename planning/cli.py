@@ -33,6 +33,7 @@ from optimizer.offline import PlanFileError, RebalanceSummary, rebalance_files
 from optimizer.targets import DEFAULT_FILL_RATE
 from planning.service import demand
 from planning.service.queries import per_month
+from planning.simulate_cli import simulate_command
 from rma.service import dispatch
 
 FILE_OPTIONS = ("stock", "targets", "lanes", "out")
@@ -46,7 +47,7 @@ PHASE_LABELS = {
 
 def register(app: Any) -> None:
     """Add the planners' commands to ``spares``."""
-    for command in (targets_group, dispatch_command, rebalance_command):
+    for command in (targets_group, dispatch_command, rebalance_command, simulate_command):
         app.cli.add_command(command)
 
 
