@@ -1,0 +1,222 @@
+"""The time-based service model and the target optimisation (optimizer.availability)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.availability_network import generated_network
+from optimizer.availability import (
+    HOURS_PER_DAY,
+    Optimiser,
+    ServiceNetwork,
+    baseline_stock,
+    exact_for_goal,
+    predict,
+    stockout_probability,
+)
+
+# The greedy's inventory value at a goal, over the exact optimum's, on the fixed seeds
+# below: measured worst 1.10 (seed 14), mean 1.003 (bench/bench_availability.py).
+EXACTNESS_BOUND = 0.15
+EXACTNESS_MEAN_BOUND = 0.02
+EXACTNESS_SEEDS = range(40)
+
+
+def one_depot_network(rate: float, lead_days: float, hours: float, window: float) -> ServiceNetwork:
+    """One depot, one city, one part; every approval arrives ``hours`` later."""
+    return ServiceNetwork(
+        depots=("GZ",),
+        cities=("Guangzhou",),
+        parts=("PN-1",),
+        unit_cost=np.array([100.0]),
+        demand_per_day=np.array([[rate]]),
+        c1_share=np.array([[0.0]]),
+        arrival_hours=np.full((1, 1, HOURS_PER_DAY), hours),
+        arrival_hours_emergency=np.full((1, 1, HOURS_PER_DAY), np.inf),
+        approval_hour_weights=np.full(HOURS_PER_DAY, 1 / HOURS_PER_DAY),
+        resupply_days=np.array([[lead_days]]),
+        window_hours=window,
+    )
+
+
+def palm_fill_rate(mean: float, stock: int) -> float:
+    """P(Poisson(mean) <= stock - 1), term by term."""
+    return sum(math.exp(-mean) * mean**k / math.factorial(k) for k in range(stock))
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+def test_the_stockout_tail_is_the_poisson_tail():
+    load = np.array([0.0, 0.0, 0.5, 3.0, 30.0, 2.0])
+    stock = np.array([0, 2, 1, 4, 35, 0])
+    expected = (
+        [1.0, 0.0]
+        + [1 - palm_fill_rate(m, s) for m, s in zip(load[2:5], stock[2:5], strict=True)]
+        + [1]
+    )
+    assert stockout_probability(load, stock) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("stock", [0, 1, 2, 3, 5])
+def test_one_depot_is_palm_exactly(stock):
+    # 0.2 a day over a 10-day lead time: Poisson(2) units on order.
+    network = one_depot_network(rate=0.2, lead_days=10.0, hours=20.0, window=24.0)
+    prediction = predict(network, np.array([[stock]]))
+    assert prediction.within_window == pytest.approx(palm_fill_rate(2.0, stock), abs=1e-12)
+    assert prediction.stockout[0, 0] == pytest.approx(1 - palm_fill_rate(2.0, stock), abs=1e-12)
+    assert prediction.load_per_day[0, 0] == pytest.approx(0.2)
+    assert prediction.inventory_value == 100.0 * stock
+
+
+def test_a_depot_too_far_serves_nothing_within_the_window():
+    network = one_depot_network(rate=0.2, lead_days=10.0, hours=30.0, window=24.0)
+    assert predict(network, np.array([[9]])).within_window == 0.0
+
+
+def test_the_emergency_courier_rescues_c1_only():
+    network = one_depot_network(rate=0.2, lead_days=10.0, hours=30.0, window=24.0)
+    rescued = ServiceNetwork(
+        **{
+            **network.__dict__,
+            "c1_share": np.array([[0.25]]),
+            "arrival_hours_emergency": np.full((1, 1, HOURS_PER_DAY), 10.0),
+        }
+    )
+    prediction = predict(rescued, np.array([[3]]))
+    assert prediction.by_fault_level["C-1"] == pytest.approx(palm_fill_rate(2.0, 3))
+    assert prediction.by_fault_level["other"] == 0.0
+    assert prediction.within_window == pytest.approx(0.25 * palm_fill_rate(2.0, 3))
+
+
+def test_a_second_depot_in_reach_adds_lateral_supply():
+    # Two depots both reaching the one city in time; the far one only by overflow.
+    base = one_depot_network(rate=0.2, lead_days=10.0, hours=6.0, window=24.0)
+    arrival = np.stack([np.full((1, HOURS_PER_DAY), 6.0), np.full((1, HOURS_PER_DAY), 20.0)])
+    network = ServiceNetwork(
+        **{
+            **base.__dict__,
+            "depots": ("GZ", "SZ"),
+            "arrival_hours": arrival,
+            "arrival_hours_emergency": np.full((2, 1, HOURS_PER_DAY), np.inf),
+            "resupply_days": np.array([[10.0, 10.0]]),
+        }
+    )
+    alone = predict(network, np.array([[2, 0]])).within_window
+    helped = predict(network, np.array([[2, 1]]))
+    assert alone == pytest.approx(palm_fill_rate(2.0, 2))
+    assert helped.within_window > alone
+    # Every request is shipped by one depot: the loads add up to the demand.
+    assert helped.load_per_day.sum() == pytest.approx(0.2)
+
+
+def test_the_network_checks_its_shapes():
+    network = one_depot_network(rate=0.2, lead_days=10.0, hours=6.0, window=24.0)
+    with pytest.raises(ValueError, match="demand_per_day"):
+        ServiceNetwork(**{**network.__dict__, "demand_per_day": np.ones((2, 1))})
+    with pytest.raises(ValueError, match="approval_hour_weights"):
+        ServiceNetwork(**{**network.__dict__, "approval_hour_weights": np.ones(HOURS_PER_DAY)})
+    with pytest.raises(ValueError, match="base stock"):
+        predict(network, np.array([[-1]]))
+
+
+# --- properties --------------------------------------------------------------------------
+
+networks = st.builds(
+    generated_network,
+    seed=st.integers(0, 10_000),
+    parts=st.integers(1, 4),
+    depots=st.integers(1, 4),
+    cities=st.integers(1, 5),
+    demand_scale=st.sampled_from([0.3, 1.0, 5.0, 30.0]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network=networks, data=st.data())
+def test_more_stock_never_lowers_predicted_service(network, data):
+    parts, depots, _ = network.shape
+    stock = np.array(
+        data.draw(st.lists(st.integers(0, 6), min_size=parts * depots, max_size=parts * depots))
+    ).reshape(parts, depots)
+    part = data.draw(st.integers(0, parts - 1))
+    depot = data.draw(st.integers(0, depots - 1))
+    more = stock.copy()
+    more[part, depot] += data.draw(st.integers(1, 3))
+    before, after = predict(network, stock), predict(network, more)
+    assert after.within_window >= before.within_window - 1e-9
+    assert np.all(after.by_part >= before.by_part - 1e-9)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network=networks, goal=st.floats(0.3, 0.99))
+def test_the_optimiser_never_returns_a_point_the_baseline_dominates(network, goal):
+    proposal = Optimiser(network).for_goal(goal)
+    plan, baseline = proposal.plan, proposal.baseline
+    assert np.array_equal(baseline.base_stock, baseline_stock(network, goal))
+    dominated = (
+        baseline.inventory_value <= plan.inventory_value
+        and baseline.objective >= plan.objective
+        and (
+            baseline.inventory_value < plan.inventory_value
+            or baseline.objective > plan.objective + 1e-12
+        )
+    )
+    assert not dominated
+    if baseline.reached:
+        assert plan.reached and plan.inventory_value <= baseline.inventory_value + 1e-6
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(network=networks, share=st.floats(0.0, 1.0))
+def test_a_budget_is_never_exceeded_and_the_curve_rises(network, share):
+    optimiser = Optimiser(network)
+    curve = optimiser.exchange_curve(6)
+    top = curve[-1].inventory_value
+    plan = optimiser.for_budget(share * top)
+    assert plan.inventory_value <= share * top + 1e-6
+    values = [point.inventory_value for point in curve]
+    services = [point.within_window for point in curve]
+    assert values == sorted(values) and services == sorted(services)
+    # The budget's plan is at least as good as the curve's point below its budget.
+    below = [p for p in curve if p.inventory_value <= share * top + 1e-6]
+    assert plan.objective >= below[-1].objective - 1e-9
+
+
+# --- exactness on small instances ----------------------------------------------------------
+
+
+def small_instance(seed: int) -> tuple[ServiceNetwork, float, int]:
+    """2-3 depots, 2-4 cities, 1-3 parts, a goal under the ceiling, the enumeration box."""
+    rng = np.random.default_rng(seed)
+    depots, cities, parts = (
+        int(rng.integers(2, 4)),
+        int(rng.integers(2, 5)),
+        int(rng.integers(1, 4)),
+    )
+    network = generated_network(seed, parts, depots, cities)
+    goal = float(Optimiser(network).ceiling() * rng.uniform(0.6, 0.98))
+    return network, goal, 6 if depots == 3 else 10
+
+
+def test_the_greedy_stays_near_the_exact_optimum_on_small_instances():
+    gaps = []
+    for seed in EXACTNESS_SEEDS:
+        network, goal, box = small_instance(seed)
+        plan = Optimiser(network).for_goal(goal).plan
+        exact = exact_for_goal(network, goal, box)
+        assert plan.reached
+        if exact.base_stock is None or plan.base_stock.max() > box:
+            continue  # the optimum lies outside the box: nothing exact to compare with
+        assert exact.objective >= goal - 1e-9
+        gap = plan.inventory_value / exact.inventory_value - 1 if exact.inventory_value else 0.0
+        assert gap >= -1e-9, f"seed {seed}: the greedy beat the exact optimum"
+        gaps.append(gap)
+    assert len(gaps) >= 30
+    assert max(gaps) <= EXACTNESS_BOUND
+    assert float(np.mean(gaps)) <= EXACTNESS_MEAN_BOUND
