@@ -45,6 +45,12 @@ from reports.service.report import Report
 CHART_ENGINEERS = 12
 CHART_HEIGHT = 62 * mm
 MONTH_FORMAT = "%Y-%m"
+# Engineers' names and months drawn straight up to these counts, slanted beyond.
+SLANT_ENGINEERS = 5
+SLANT_MONTHS = 12
+SLANTED_BOTTOM = 46
+SLANTED_LEFT = 72
+NAME_CHARS = 22
 # The columns holding numbers, printed right-aligned.
 NUMBER_COLUMNS = frozenset(
     {
@@ -82,6 +88,32 @@ def _shown_engineers(engineers: pd.DataFrame) -> pd.DataFrame:
     return engineers.head(CHART_ENGINEERS)
 
 
+def _names(shown: pd.DataFrame) -> list[str]:
+    """The engineers' names as axis labels, long ones shortened."""
+    return [
+        name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
+        for name in (str(value) for value in shown["name"])
+    ]
+
+
+def _bottom(count: int, slant_from: int) -> float:
+    """Room under the bars: more when the labels slant."""
+    return SLANTED_BOTTOM if count > slant_from else 22
+
+
+def _left(count: int, slant_from: int) -> float:
+    """Room left of the bars: the first slanted name reaches out to the left."""
+    return SLANTED_LEFT if count > slant_from else 34
+
+
+def _slant(chart: Any, count: int, slant_from: int) -> None:
+    """Many categories: their labels slant, so that they do not overlap."""
+    if count > slant_from:
+        chart.categoryAxis.labels.angle = 30
+        chart.categoryAxis.labels.boxAnchor = "ne"
+        chart.categoryAxis.labels.dx = 4
+
+
 def _more_note(drawing: Drawing, font: Fonts, engineers: pd.DataFrame) -> None:
     if len(engineers) > CHART_ENGINEERS:
         note = gettext(
@@ -89,7 +121,11 @@ def _more_note(drawing: Drawing, font: Fonts, engineers: pd.DataFrame) -> None:
             shown=CHART_ENGINEERS,
             total=len(engineers),
         )
-        drawing.add(String(0, 3, note, fontName=font.regular, fontSize=6.5, fillColor=MUTED))
+        drawing.add(
+            String(
+                0, drawing.height - 20, note, fontName=font.regular, fontSize=6.5, fillColor=MUTED
+            )
+        )
 
 
 def on_time_by_engineer(
@@ -115,12 +151,15 @@ def on_time_by_engineer(
     chart = _bar_chart(
         drawing,
         font,
-        [str(name) for name in shown["name"]],
+        _names(shown),
         [[v or 0.0 for v in values]],
         value_max=110,
         value_step=20,
         labels=labels,
+        bottom=_bottom(len(shown), SLANT_ENGINEERS),
+        left=_left(len(shown), SLANT_ENGINEERS),
     )
+    _slant(chart, len(shown), SLANT_ENGINEERS)
     for index, value in enumerate(values):
         chart.bars[(0, index)].fillColor = _pct_colour(value)
     drawing.add(
@@ -168,12 +207,15 @@ def rating_by_engineer(
     chart = _bar_chart(
         drawing,
         font,
-        [str(name) for name in shown["name"]],
+        _names(shown),
         [[v or 0.0 for v in values]],
         value_max=5.5,
         value_step=1,
         labels=labels,
+        bottom=_bottom(len(shown), SLANT_ENGINEERS),
+        left=_left(len(shown), SLANT_ENGINEERS),
     )
+    _slant(chart, len(shown), SLANT_ENGINEERS)
     chart.bars[0].fillColor = GOOD
     drawing.add(
         String(
@@ -212,7 +254,10 @@ def cases_per_month(
         [month.strftime(MONTH_FORMAT) for month in months],
         [opened, closed],
         top=26,
+        bottom=_bottom(len(months), SLANT_MONTHS),
+        label_format="%.0f" if len(months) <= SLANT_MONTHS else None,
     )
+    _slant(chart, len(months), SLANT_MONTHS)
     chart.bars[0].fillColor = ACCENT
     chart.bars[1].fillColor = ACCENT_LIGHT
     legend = Legend()
