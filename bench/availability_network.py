@@ -80,3 +80,20 @@ def generated_network(
         resupply_days=resupply,
         window_hours=window_hours,
     )
+
+
+def small_instance(seed: int) -> tuple[ServiceNetwork, float, int]:
+    """An exactness-check instance: 2-3 depots, 2-4 cities, 1-3 parts, a goal between
+    60% and 98% of the most service possible, and the enumeration box (units per
+    depot and part) that holds the optimum on the fixed seeds."""
+    from optimizer.availability import Optimiser
+
+    rng = np.random.default_rng(seed)
+    depots, cities, parts = (
+        int(rng.integers(2, 4)),
+        int(rng.integers(2, 5)),
+        int(rng.integers(1, 4)),
+    )
+    network = generated_network(seed, parts, depots, cities)
+    goal = float(Optimiser(network).ceiling() * rng.uniform(0.6, 0.98))
+    return network, goal, 6 if depots == 3 else 10

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.availability_network import generated_network
+from bench.availability_network import generated_network, small_instance
 from optimizer.availability import (
     HOURS_PER_DAY,
     Optimiser,
@@ -21,7 +21,8 @@ from optimizer.availability import (
 )
 
 # The greedy's inventory value at a goal, over the exact optimum's, on the fixed seeds
-# below: measured worst 1.10 (seed 14), mean 1.003 (bench/bench_availability.py).
+# below (bench.availability_network.small_instance): measured worst 1.10 (seed 14),
+# mean 1.003 (bench/bench_availability.py).
 EXACTNESS_BOUND = 0.15
 EXACTNESS_MEAN_BOUND = 0.02
 EXACTNESS_SEEDS = range(40)
@@ -189,19 +190,6 @@ def test_a_budget_is_never_exceeded_and_the_curve_rises(network, share):
 
 
 # --- exactness on small instances ----------------------------------------------------------
-
-
-def small_instance(seed: int) -> tuple[ServiceNetwork, float, int]:
-    """2-3 depots, 2-4 cities, 1-3 parts, a goal under the ceiling, the enumeration box."""
-    rng = np.random.default_rng(seed)
-    depots, cities, parts = (
-        int(rng.integers(2, 4)),
-        int(rng.integers(2, 5)),
-        int(rng.integers(1, 4)),
-    )
-    network = generated_network(seed, parts, depots, cities)
-    goal = float(Optimiser(network).ceiling() * rng.uniform(0.6, 0.98))
-    return network, goal, 6 if depots == 3 else 10
 
 
 def test_the_greedy_stays_near_the_exact_optimum_on_small_instances():

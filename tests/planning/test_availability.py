@@ -1,0 +1,165 @@
+"""Availability-based targets from the database (planning.service.availability)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy.engine import Engine
+
+from core import auth
+from core.cli import DEMO_KEY
+from core.db import UnitOfWork, make_engine
+from core.demo import load_demo
+from core.errors import Forbidden, Invalid
+from inventory.service import targets
+from optimizer.targets import estimate_demand_rate
+from planning.service import availability
+from planning.service.demand import DEFAULT_ANNUAL_FAILURE_RATE, DEFAULT_WINDOW_DAYS
+from tests.conftest import TEST_PASSWORD, make_test_app
+
+
+@pytest.fixture(scope="module")
+def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("availability") / "demo.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    app = make_test_app(engine)
+    load_demo(UnitOfWork(engine), app.extensions[DEMO_KEY], seed=2026)
+    yield engine
+    engine.dispose()
+
+
+def demo_user(engine: Engine, role: str) -> auth.Actor:
+    return auth.create_user(UnitOfWork(engine), f"avail-{role}", TEST_PASSWORD, role)
+
+
+# --- the network read from the database ------------------------------------------------------
+
+
+def test_the_lanes_are_quoted_by_the_transit_rule_hour_by_hour(uow, make_part, account, install):
+    part = make_part(serialized=True)
+    shenzhen = account("Shenzhen", coverage=None)
+    for _ in range(60):
+        install(shenzhen, part)
+    network = availability.service_network(uow)
+    d = network.depots.index("GZ")
+    c = network.cities.index("Guangzhou")
+    # GZ is in Guangzhou: the courier, 4 hours door to door. Approved at 10:00 the
+    # carrier takes it at once; at 20:00 it waits for 09:00 (13 h) by standard service,
+    # while the emergency courier leaves within the hour.
+    assert network.arrival_hours[d, c, 10] == pytest.approx(4.0)
+    assert network.arrival_hours[d, c, 20] == pytest.approx(13.0 + 4.0)
+    assert network.arrival_hours_emergency[d, c, 20] == pytest.approx(1.0 + 4.0)
+    assert network.approval_hour_weights.sum() == pytest.approx(1.0)
+    # No RMA history: the installed base alone decides the rate.
+    p = network.parts.index(part)
+    s = network.cities.index("Shenzhen")
+    expected = float(estimate_demand_rate(0, DEFAULT_WINDOW_DAYS, 60, DEFAULT_ANNUAL_FAILURE_RATE))
+    assert expected == pytest.approx(90 * 60 * 0.03 / 365 / (180 + 90))
+    assert network.demand_per_day[p, s] == pytest.approx(expected)
+    assert network.demand_per_day[p].sum() == pytest.approx(expected)
+
+
+def test_bad_goals_and_windows_are_refused(uow):
+    with pytest.raises(Invalid):
+        availability.optimize(uow, goal=1.5)
+    with pytest.raises(Invalid):
+        availability.optimize(uow, goal=0.9, window_hours=0)
+    with pytest.raises(Invalid):
+        availability.exchange_curve(uow, window_hours=float("nan"))
+
+
+# --- the demo network ---------------------------------------------------------------------
+
+
+def test_the_demo_proposal_is_never_worse_than_independent_base_stock(demo: Engine):
+    uow = UnitOfWork(demo)
+    proposal = availability.optimize(uow, goal=0.85, window_hours=24)
+    body = proposal.as_dict()
+    predicted, baseline = body["predicted"], body["baseline"]
+    assert predicted["within_window"] >= 0.85
+    assert "reason" not in body
+    if baseline["within_window"] >= 0.85:
+        assert predicted["inventory_value"] <= baseline["inventory_value"]
+    rows = body["targets"]
+    assert rows and {"depot", "part_number", "target", "current", "baseline"} <= set(rows[0])
+    # The figures add up: the proposal's value is its targets times the unit costs.
+    cost = dict(zip(proposal.network.parts, proposal.network.unit_cost, strict=True))
+    value = sum(row["target"] * cost[row["part_number"]] for row in rows)
+    assert value == pytest.approx(predicted["inventory_value"], abs=0.01)
+    by_depot = body["by_depot"]
+    assert sum(row["optimized_units"] for row in by_depot) == predicted["units"]
+    assert sum(row["baseline_value"] for row in by_depot) == pytest.approx(
+        baseline["inventory_value"], abs=0.1
+    )
+
+
+def test_an_unreachable_goal_says_why_and_gives_the_most_it_can(demo: Engine):
+    proposal = availability.optimize(UnitOfWork(demo), goal=0.999, window_hours=4)
+    body = proposal.as_dict()
+    assert "cannot be reached" in body["reason"]
+    assert body["predicted"]["within_window"] < 0.999
+
+
+def test_the_exchange_curve_rises_from_nothing(demo: Engine):
+    curve = availability.exchange_curve(UnitOfWork(demo), window_hours=24, points=8)
+    assert len(curve) == 8
+    assert curve[0] == {"inventory_value": 0.0, "within_window": 0.0}
+    values = [point["inventory_value"] for point in curve]
+    shares = [point["within_window"] for point in curve]
+    assert values == sorted(values) and shares == sorted(shares)
+    assert 0.5 < shares[-1] <= 1.0
+
+
+def test_applying_saves_computed_targets_and_keeps_overrides(demo: Engine):
+    uow = UnitOfWork(demo)
+    planner = demo_user(demo, "planner")
+    proposal = availability.optimize(uow, goal=0.8)
+    rows = proposal.as_dict()["targets"]
+    kept = rows[0]
+    targets.set_override(uow, planner, kept["depot"], kept["part_number"], kept["target"] + 5)
+    applied = availability.apply(uow, planner, rows, goal=0.8)
+    saved = targets.effective_targets(uow)
+    assert applied.rows == sum(1 for row in rows if row["target"] > 0)
+    for row in rows[1:]:
+        assert saved.get((row["depot"], row["part_number"]), 0) == row["target"]
+    assert saved[(kept["depot"], kept["part_number"])] == kept["target"] + 5
+    # Today's targets are now the proposal (the override aside).
+    again = availability.optimize(uow, goal=0.8).as_dict()
+    assert again["current"]["units"] == sum(targets.effective_targets(uow).values())
+
+
+def test_only_planners_apply_and_bad_rows_save_nothing(demo: Engine):
+    uow = UnitOfWork(demo)
+    before = targets.effective_targets(uow)
+    engineer = demo_user(demo, "engineer")
+    with pytest.raises(Forbidden):
+        availability.apply(uow, engineer, [])
+    planner = auth.create_user(UnitOfWork(demo), "avail-planner-2", TEST_PASSWORD, "planner")
+    for bad in (
+        {"depot": "XX", "part_number": "x", "target": 1},
+        {"depot": "GZ", "part_number": "NO-SUCH-PART", "target": 1},
+        {"depot": "GZ", "part_number": availability.service_network(uow).parts[0], "target": -1},
+        {"depot": "GZ", "part_number": availability.service_network(uow).parts[0], "target": 1.5},
+    ):
+        with pytest.raises(Invalid):
+            availability.apply(uow, planner, [bad])
+    assert targets.effective_targets(uow) == before
+
+
+def test_current_targets_are_read_in_the_networks_order(demo: Engine):
+    uow = UnitOfWork(demo)
+    network = availability.service_network(uow)
+    stock = availability.current_stock(uow, network)
+    saved: dict[Any, int] = targets.effective_targets(uow)
+    assert int(stock.sum()) == sum(
+        value
+        for (depot, part), value in saved.items()
+        if depot in network.depots and part in network.parts
+    )
+    assert stock.dtype == np.int64
