@@ -103,7 +103,17 @@ def coverage_map(
         )
     chinese = _chinese(font)
     if cities.empty:
-        _no_data(drawing, font, gettext("no installed base"))
+        drawing.add(
+            String(
+                left + box_w * scale / 2,
+                base + 14,
+                gettext("no installed base"),
+                fontName=font.regular,
+                fontSize=9,
+                fillColor=MUTED,
+                textAnchor="middle",
+            )
+        )
     else:
         largest = max(float(cities["installed_units"].max()), 1.0)
         ordered = cities.sort_values("installed_units", ascending=False, kind="stable")
@@ -189,12 +199,15 @@ def share_by_hour(
     standard = [_value(v) for v in by_hour.get("covered_pct", pd.Series(dtype=float))]
     emergency = [_value(v) for v in by_hour.get("covered_emergency_pct", pd.Series(dtype=float))]
     hours = [f"{int(h):02d}" for h in by_hour.get("hour", pd.Series(dtype=int))]
+    if not any(v is not None for v in standard + emergency):
+        _no_data(drawing, font, gettext("no installed base"))
+        return drawing
     chart = HorizontalLineChart()
     chart.x, chart.y = 30, 30
     chart.width = width - 40
     chart.height = height - 30 - 40
-    chart.data = [standard or [None], emergency or [None]]
-    chart.categoryAxis.categoryNames = hours or [""]
+    chart.data = [standard, emergency]
+    chart.categoryAxis.categoryNames = hours
     chart.categoryAxis.labels.fontName = font.regular
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.fillColor = INK
@@ -244,8 +257,6 @@ def share_by_hour(
             textAnchor="end",
         )
     )
-    if not any(v is not None for v in standard + emergency):
-        _no_data(drawing, font, gettext("no installed base"))
     return drawing
 
 

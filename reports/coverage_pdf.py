@@ -87,7 +87,9 @@ def sections(
             printed = printed.assign(
                 city=frame["city_zh"].where(frame["city_zh"] != "", frame["city"])
             )
-        return data_table(look, printed, columns_of(printed, labels), empty=empty)
+        # An empty table prints its note; its columns need no measuring.
+        columns = columns_of(printed, labels) if len(printed) else []
+        return data_table(look, printed, columns, empty=empty)
 
     font = look.font
     chinese = font.cjk and is_chinese()

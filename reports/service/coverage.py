@@ -603,6 +603,8 @@ def _closing_transfers(
     for column in ("from_available", "from_target"):
         frame[column] = frame[column].astype("Int64")
     frame["to_city_hours"] = frame["to_city_hours"].astype(float)
+    frame["units"] = frame["units"].astype(np.int64)
+    frame["closes"] = frame["closes"].astype(bool)
     return frame
 
 

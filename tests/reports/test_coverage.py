@@ -324,6 +324,25 @@ def test_files_agree_and_the_pdf_pages_are_not_blank(engine, base: Base, poppler
         assert_not_blank(page)
 
 
+def test_a_family_without_installed_base_still_renders(
+    client,
+    auth_for,
+    base: Base,
+    poppler,  # noqa: F811  (the fixture, imported above)
+    tmp_path,
+):
+    query = {"family": "fan"}
+    with clock.frozen(NOW):
+        body = client.get(URL, query_string=query, headers=auth_for("planner")).get_json()
+        pdf = client.get(URL, query_string={**query, "format": "pdf"}, headers=auth_for("planner"))
+    assert body["headline"]["covered_pct"] is None and body["headline"]["installed_units"] == 0
+    assert body["tables"]["gaps"] == [] and len(body["tables"]["by_hour"]) == 24
+    assert pdf.status_code == 200
+    assert "No installed base." in pdf_text(pdf.data, tmp_path)
+    for page in pdf_pages(pdf.data, tmp_path):
+        assert_not_blank(page)
+
+
 def test_cli_writes_the_report_and_refuses_bad_input(app, base: Base, tmp_path: Path):
     runner = app.test_cli_runner()
     out = tmp_path / "coverage.json"
