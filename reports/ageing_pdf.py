@@ -12,6 +12,7 @@ print the columns a reader needs on paper; the files hold every column.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -27,7 +28,7 @@ from core.i18n import gettext, lazy_gettext
 from core.pdf import INK, MUTED, RULE, Fonts, text
 from reports.catalogue import Chart, Section
 from reports.files import columns_of, shown
-from reports.pdf_blocks import Look, data_table, fmt_int, fmt_money
+from reports.pdf_blocks import Column, Look, data_table, fmt_int, fmt_money
 from reports.render import column_labels as shared_column_labels
 from reports.service.ageing import BUCKET_KEYS, TABLES, bucket_labels
 from reports.service.report import Report
@@ -39,6 +40,8 @@ GRID = colors.HexColor("#e3e8ee")
 ACCENT = colors.HexColor("#0b5cad")
 # Young (pale blue) to old (deep red): the eye finds the old cases first.
 BUCKET_COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#f2b134", "#e0701b", "#b3261e")
+
+SLANT_FROM = 6  # more categories than this: slanted labels
 
 # The columns printed on paper (the files hold them all).
 PDF_COLUMNS: dict[str, list[str]] = {
@@ -121,6 +124,38 @@ def column_labels() -> dict[str, Any]:
     }
 
 
+# Relative widths of the printed columns.
+PDF_WIDTHS: dict[str, float] = {
+    "rma": 14,
+    "status": 9,
+    "what": 9,
+    "serial": 10,
+    "fault_level": 5,
+    "customer": 15,
+    "customer_zh": 12,
+    "depot": 5.5,
+    "engineer": 9,
+    "engineer_name": 12,
+    "name": 12,
+    "reported_at": 10,
+    "due_at": 10,
+    "chased_at": 10,
+    "last_chased_at": 10,
+    "age_days": 6,
+    "at_risk": 5.5,
+    "days_overdue": 6.5,
+    "days_overdue_then": 7,
+    "value_cny": 8,
+    "chases": 6.5,
+    "units": 6,
+    "oldest_days_overdue": 8,
+    "chased_to": 16,
+    **{key: 7 for key in BUCKET_KEYS},
+    "total": 6,
+    "oldest_age_days": 7,
+}
+
+
 # --- charts ---------------------------------------------------------------------------------
 
 
@@ -139,9 +174,12 @@ def _bars(
     stacked: bool = False,
     top: float = 24,
 ) -> VerticalBarChart:
+    # Many categories (a dozen states) get slanted labels, so long ones never overlap.
+    slanted = len(categories) > SLANT_FROM
+    bottom = 44 if slanted else 22
     chart = VerticalBarChart()
-    chart.x, chart.y = 32, 22
-    chart.width, chart.height = drawing.width - 40, drawing.height - 22 - top
+    chart.x, chart.y = 32, bottom
+    chart.width, chart.height = drawing.width - 40, drawing.height - bottom - top
     chart.data = [list(series) for series in data]
     chart.strokeColor = None
     chart.categoryAxis.categoryNames = list(categories)
@@ -149,6 +187,9 @@ def _bars(
     chart.categoryAxis.labels.fontSize = 7.5
     chart.categoryAxis.labels.fillColor = INK
     chart.categoryAxis.labels.dy = -3
+    if slanted:
+        chart.categoryAxis.labels.angle = 30
+        chart.categoryAxis.labels.boxAnchor = "ne"
     chart.categoryAxis.strokeColor = RULE
     chart.categoryAxis.visibleTicks = False
     if stacked:
@@ -287,19 +328,30 @@ def charts(report: Report, font: Fonts) -> list[Chart]:
 # --- PDF sections ---------------------------------------------------------------------------
 
 
+def _columns(frame: pd.DataFrame, labels: dict[str, str]) -> list[Column]:
+    """``columns_of``' columns with the widths of ``PDF_WIDTHS`` where it names them
+    (short codes under long headings would otherwise wrap letter by letter)."""
+    if not len(frame):
+        return []  # an empty table prints a note: nothing to measure
+    columns = columns_of(frame, labels)
+    if not all(column.key in PDF_WIDTHS for column in columns):
+        return columns
+    total = sum(PDF_WIDTHS[column.key] for column in columns)
+    return [replace(column, width=PDF_WIDTHS[column.key] / total) for column in columns]
+
+
 def _table(look: Look, report: Report, name: str, labels: dict[str, str]) -> Flowable:
     frame = report.tables[name]
     wanted = PDF_COLUMNS.get(name)
     if wanted:
         frame = frame[wanted]
-    # An empty table prints a note; its columns are not measured (no values to measure).
-    columns = columns_of(frame, labels) if len(frame) else []
+    columns = _columns(frame, labels)
     return data_table(look, frame, columns, empty=gettext("Nothing to show with these filters."))
 
 
 def _open_by_state_table(look: Look, report: Report, labels: dict[str, str]) -> Flowable:
     frame = report.tables["open_by_state"]
-    columns = columns_of(frame, labels) if len(frame) else []
+    columns = _columns(frame, labels)
     total: dict[str, str] = {"status": pgettext("report", "Total")}
     for key in (*BUCKET_KEYS, "total", "at_risk"):
         total[key] = fmt_int(int(frame[key].sum())) if len(frame) else "0"

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import event
 
 from core import auth, clock
 from core.auth import Actor
@@ -388,3 +389,24 @@ def test_cli_writes_json_and_refuses_bad_input(app, world: World, tmp_path: Path
             args=["report", "ageing", "--format", "json", "--out", str(bad), *wrong]
         )
         assert result.exit_code == 2 and not bad.exists(), wrong
+
+
+def test_statements_do_not_grow_with_the_cases(app, engine, world: World) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    uow = UnitOfWork(engine)
+    kind = kind_of("ageing")
+    with app.test_request_context(), clock.frozen(NOW):
+        filters = Filters.parse(uow, applies=kind.filters)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            ageing(uow, filters)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    # Open cases, overdue returns, their reminders, part costs, engineers' names and the
+    # depots: one query each, however many cases (plus the transaction's own reads).
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 6, selects
