@@ -17,6 +17,9 @@ again and again.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from string import ascii_lowercase, ascii_uppercase
 from typing import Any
 
 import pandas as pd
@@ -33,17 +36,17 @@ from core.pdf import INK, MUTED, RULE, SHADE, Fonts, code128, labelled_barcode, 
 from reports.catalogue import Chart, Section
 from reports.charts import ACCENT, ACCENT_LIGHT, GRID
 from reports.files import columns_of
-from reports.pdf_blocks import CONTENT_WIDTH, HEAD, Look, data_table, fmt_money, fmt_pct
+from reports.pdf_blocks import CONTENT_WIDTH, HEAD, Column, Look, fmt_money, fmt_pct
 from reports.service.rebalancing import TABLES, PlanFacts
 from reports.service.report import Report
 
 CHART_WIDTH = 178 * mm
 CHART_HEIGHT = 70 * mm
-# Lines of a packing list per table: about a page, so no table is split many times.
-ROWS_PER_TABLE = 26
 PART_BARCODE_WIDTH = 52 * mm
 BARCODE_HEIGHT = 7 * mm
 TICK_SIZE = 4.2 * mm
+# The height of a plain table's rows (points).
+ROW_HEIGHT = 13.5
 
 
 # --- the chart ------------------------------------------------------------------------------
@@ -175,37 +178,11 @@ def _summary_table(look: Look, summary: pd.DataFrame, facts: PlanFacts | None) -
     return table
 
 
-class TickBox(Flowable):
-    """An empty square to tick by hand when the line is packed."""
-
-    def __init__(self, size: float = TICK_SIZE) -> None:
-        super().__init__()
-        self.size = size
-        self.width = self.height = size
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        self.canv.setStrokeColor(INK)
-        self.canv.setLineWidth(0.8)
-        self.canv.rect(0, 0, self.size, self.size)
-
-
-def _fitted(value: str, font: str, size: float, width: float) -> str:
-    """``value`` cut with an ellipsis to fit ``width`` points in one line."""
-    if stringWidth(value, font, size) <= width:
-        return value
-    while value and stringWidth(value + "…", font, size) > width:
-        value = value[:-1]
-    return value + "…"
-
-
 def _packing_list(
     look: Look, lane: Any, lines: pd.DataFrame, depot_names: dict[str, str]
 ) -> list[Flowable]:
     """One lane's packing list: heading, the lane's reference as a barcode, its
-    route and totals, then its lines in page-sized tables."""
+    route and totals, then its lines."""
     font = look.font
     source = f"{lane.from_depot} {depot_names.get(lane.from_depot, '')}".strip()
     target = f"{lane.to_depot} {depot_names.get(lane.to_depot, '')}".strip()
@@ -244,72 +221,212 @@ def _packing_list(
             ]
         )
     )
-    widths = [
-        9 * mm,
-        36 * mm,
-        CONTENT_WIDTH - (9 + 36 + 12 + 15) * mm - PART_BARCODE_WIDTH,
-        12 * mm,
-        PART_BARCODE_WIDTH,
-        15 * mm,
-    ]
-    header = [
+    header = (
         "#",
         gettext("Part number"),
         gettext("Description"),
         gettext("Qty"),
         gettext("Part barcode"),
         gettext("Packed"),
-    ]
-    description_width = widths[2] - 6
-    style = TableStyle(
-        [
-            ("FONTNAME", (0, 0), (-1, -1), font.regular),
-            ("FONTSIZE", (0, 0), (-1, -1), 8),
-            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-            ("BACKGROUND", (0, 0), (-1, 0), HEAD),
-            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("ALIGN", (3, 0), (3, -1), "RIGHT"),
-            ("ALIGN", (4, 1), (5, -1), "CENTER"),
-            ("TOPPADDING", (0, 1), (-1, -1), 2),
-            ("BOTTOMPADDING", (0, 1), (-1, -1), 2),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, SHADE]),
-        ]
     )
-    records = list(zip(lines["part_number"], lines["description"], lines["qty"], strict=True))
-    story: list[Flowable] = [head, Spacer(1, 3 * mm)]
-    for start in range(0, len(records), ROWS_PER_TABLE):
-        rows: list[list[Any]] = [header]
+    rows = [
+        PackingRow(number, part, str(description), int(qty))
         for number, (part, description, qty) in enumerate(
-            records[start : start + ROWS_PER_TABLE], start=start + 1
-        ):
-            rows.append(
-                [
-                    str(number),
-                    part,
-                    _fitted(str(description), font.regular, 8, description_width),
-                    f"{int(qty):,}",
-                    _part_barcode(part),
-                    TickBox(),
-                ]
-            )
-        story.append(Table(rows, colWidths=widths, style=style, repeatRows=1))
-    story.append(Spacer(1, 6 * mm))
-    story.append(
+            zip(lines["part_number"], lines["description"], lines["qty"], strict=True), start=1
+        )
+    ]
+    return [
+        head,
+        Spacer(1, 3 * mm),
+        PackingLines(rows, header, font),
+        Spacer(1, 6 * mm),
         Paragraph(
             text(gettext("Packed by: ____________    Checked by: ____________    Date: ________")),
             look.body,
-        )
-    )
-    return story
+        ),
+    ]
 
 
-def _part_barcode(part_number: str) -> Flowable | str:
-    """The part number as a Code128; the text itself when Code128 cannot carry it."""
+@dataclass(frozen=True)
+class PackingRow:
+    """One line of a packing list."""
+
+    number: int
+    part_number: str
+    description: str
+    qty: int
+
+
+def _pdf_number(value: float) -> str:
+    return f"{value:.2f}"
+
+
+@lru_cache(maxsize=20_000)
+def _bars(value: str) -> tuple[tuple[float, float], ...]:
+    """The bars of ``value``'s Code128 (``core.pdf.code128`` sizes them) as (left,
+    width) in points from the code's left edge, quiet zone included; empty when
+    Code128 cannot carry the value. Cached: a part is on several lanes' lists."""
     try:
-        return code128(part_number, max_width=PART_BARCODE_WIDTH - 4, bar_height=BARCODE_HEIGHT)
+        barcode = code128(value, max_width=PART_BARCODE_WIDTH - 4, bar_height=BARCODE_HEIGHT)
     except ValueError:
-        return part_number
+        return ()
+    barcode.width  # noqa: B018  (computing the width encodes and decomposes the value)
+    bar_width = barcode.barWidth
+    left = barcode.lquiet if barcode.quiet else 0.0
+    bars = []
+    # As reportlab's MultiWidthBarcode.draw: lower-case letters are spaces, upper-case
+    # letters bars, their place in the alphabet the width in modules.
+    for symbol in barcode.decomposed:
+        if symbol in ascii_lowercase:
+            left += (ord(symbol) - ord("a") + 1) * bar_width
+        elif symbol in ascii_uppercase:
+            width = (ord(symbol) - ord("A") + 1) * bar_width
+            bars.append((left, width))
+            left += width
+    return tuple(bars)
+
+
+@lru_cache(maxsize=20_000)
+def _bar_path(value: str) -> tuple[str, float]:
+    """``value``'s bars as PDF rectangles from the origin (``BARCODE_HEIGHT`` high)
+    and the code's width with its quiet zones; ("", 0) when Code128 cannot carry it."""
+    bars = _bars(value)
+    if not bars:
+        return "", 0.0
+    height = _pdf_number(BARCODE_HEIGHT)
+    path = " ".join(f"{_pdf_number(x)} 0 {_pdf_number(w)} {height} re" for x, w in bars)
+    return path, bars[-1][0] + bars[-1][1] + bars[0][0]
+
+
+@lru_cache(maxsize=20_000)
+def _fitted(value: str, font: str, size: float, width: float) -> str:
+    """``value`` cut with an ellipsis to fit ``width`` points in one line."""
+    if stringWidth(value, font, size) <= width:
+        return value
+    while value and stringWidth(value + "…", font, size) > width:
+        value = value[:-1]
+    return value + "…"
+
+
+class PackingLines(Flowable):
+    """A packing list's lines drawn straight onto the canvas: a header row (again on
+    every page), then per line its number, part number, description, quantity, the
+    part number as a Code128 and a box to tick.
+
+    A plan can hold tens of thousands of lines: a table of Paragraphs and barcode
+    flowables took most of a minute for 10,000 lines, so the rows are fixed-height
+    strings and the bars and boxes are written as PDF path operators, one path per
+    row's bars (``docs/PERFORMANCE.md``). It splits at a page's last whole row.
+    """
+
+    WIDTHS = (
+        9 * mm,
+        36 * mm,
+        CONTENT_WIDTH - (9 + 36 + 12 + 15) * mm - PART_BARCODE_WIDTH,
+        12 * mm,
+        PART_BARCODE_WIDTH,
+        15 * mm,
+    )
+    HEADER_HEIGHT = 6 * mm
+    ROW_HEIGHT = 9.5 * mm
+    FONT_SIZE = 8.0
+
+    def __init__(self, rows: list[PackingRow], header: tuple[str, ...], font: Fonts) -> None:
+        super().__init__()
+        self.rows, self.header, self.font = rows, header, font
+        self.widths = self.WIDTHS
+        self.width = sum(self.WIDTHS)
+        self.height = self.HEADER_HEIGHT + len(rows) * self.ROW_HEIGHT
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        # The description takes what the frame leaves over.
+        fixed = sum(self.WIDTHS) - self.WIDTHS[2]
+        self.widths = (*self.WIDTHS[:2], available_width - fixed, *self.WIDTHS[3:])
+        self.width = available_width
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        fits = int((available_height - self.HEADER_HEIGHT) // self.ROW_HEIGHT)
+        if fits < 1:
+            return []
+        if fits >= len(self.rows):
+            return [self]
+        return [
+            PackingLines(self.rows[:fits], self.header, self.font),
+            PackingLines(self.rows[fits:], self.header, self.font),
+        ]
+
+    def draw(self) -> None:
+        canvas = self.canv
+        lefts = [sum(self.widths[:i]) for i in range(len(self.widths))]
+        top = self.height
+        pad, size, font = 3.0, self.FONT_SIZE, self.font.regular
+        canvas.setFillColor(HEAD)
+        canvas.rect(0, top - self.HEADER_HEIGHT, self.width, self.HEADER_HEIGHT, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont(font, 7.5)
+        baseline = top - self.HEADER_HEIGHT + 2.2 * mm
+        for index, heading in enumerate(self.header):
+            if index == 3:
+                canvas.drawRightString(lefts[index] + self.widths[index] - pad, baseline, heading)
+            else:
+                canvas.drawString(lefts[index] + pad, baseline, heading)
+        row_tops = [top - self.HEADER_HEIGHT - i * self.ROW_HEIGHT for i in range(len(self.rows))]
+        # Zebra rows, then the rules under them: one path each.
+        canvas.setFillColor(SHADE)
+        shaded = [
+            f"0 {_pdf_number(y - self.ROW_HEIGHT)} {_pdf_number(self.width)} "
+            f"{_pdf_number(self.ROW_HEIGHT)} re"
+            for i, y in enumerate(row_tops)
+            if i % 2
+        ]
+        if shaded:
+            canvas.addLiteral("\n".join(shaded) + "\nf")
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.25)
+        canvas.addLiteral(
+            "\n".join(
+                f"0 {_pdf_number(y - self.ROW_HEIGHT)} m {_pdf_number(self.width)} "
+                f"{_pdf_number(y - self.ROW_HEIGHT)} l"
+                for y in row_tops
+            )
+            + "\nS"
+        )
+        canvas.setFillColor(INK)
+        canvas.setFont(font, size)
+        description_width = self.widths[2] - 2 * pad
+        for row, y in zip(self.rows, row_tops, strict=True):
+            baseline = y - self.ROW_HEIGHT / 2 - size * 0.35
+            canvas.drawString(lefts[0] + pad, baseline, str(row.number))
+            canvas.drawString(lefts[1] + pad, baseline, row.part_number)
+            canvas.drawString(
+                lefts[2] + pad, baseline, _fitted(row.description, font, size, description_width)
+            )
+            canvas.drawRightString(lefts[4] - pad, baseline, f"{row.qty:,}")
+        # Bars and tick boxes as path operators (black fill, ink stroke).
+        canvas.setFillColor(colors.black)
+        bar_bottom = (self.ROW_HEIGHT - BARCODE_HEIGHT) / 2
+        paths = []
+        for row, y in zip(self.rows, row_tops, strict=True):
+            path, used = _bar_path(row.part_number)
+            if path:
+                x0 = lefts[4] + (self.widths[4] - used) / 2
+                y0 = y - self.ROW_HEIGHT + bar_bottom
+                # The code's bars, drawn at its origin, moved into place.
+                paths.append(f"q 1 0 0 1 {x0:.2f} {y0:.2f} cm {path} f Q")
+        if paths:
+            canvas.addLiteral("\n".join(paths))
+        canvas.setStrokeColor(INK)
+        canvas.setLineWidth(0.8)
+        box = _pdf_number(TICK_SIZE)
+        x = _pdf_number(lefts[5] + (self.widths[5] - TICK_SIZE) / 2)
+        canvas.addLiteral(
+            "\n".join(
+                f"{x} {_pdf_number(y - (self.ROW_HEIGHT + TICK_SIZE) / 2)} {box} {box} re"
+                for y in row_tops
+            )
+            + "\nS"
+        )
 
 
 def _packing_lists(report: Report, look: Look, depot_names: dict[str, str]) -> list[Flowable]:
@@ -326,6 +443,57 @@ def _packing_lists(report: Report, look: Look, depot_names: dict[str, str]) -> l
     return story
 
 
+def plain_table(
+    look: Look, frame: pd.DataFrame, columns: list[Column], *, empty: str
+) -> list[Flowable]:
+    """``frame`` as ``pdf_blocks.data_table`` lays it out (dark header, zebra rows,
+    numbers right-aligned), but with plain one-line strings of a fixed height in
+    the cells: thousands of parts still short print in a second, where a
+    Paragraph per cell took most of a minute."""
+    if not len(frame):
+        return [Paragraph(text(empty), look.note)]
+    widths = [column.width * CONTENT_WIDTH for column in columns]
+    header = [
+        Paragraph(text(c.heading), look.head_cell_right if c.right else look.head_cell)
+        for c in columns
+    ]
+    font, size = look.font.regular, 7.8
+    cells = [
+        [
+            _fitted(column.fmt(value), font, size, width - 6)
+            for column, value, width in zip(columns, values, widths, strict=True)
+        ]
+        for values in frame[[c.key for c in columns]].itertuples(index=False, name=None)
+    ]
+    commands: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 1), (-1, -1), font),
+        ("FONTSIZE", (0, 1), (-1, -1), size),
+        ("TEXTCOLOR", (0, 1), (-1, -1), INK),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, RULE),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, SHADE]),
+    ]
+    commands += [
+        ("ALIGN", (index, 1), (index, -1), "RIGHT")
+        for index, column in enumerate(columns)
+        if column.right
+    ]
+    return [
+        Table(
+            [header, *cells],
+            colWidths=widths,
+            rowHeights=[None] + [ROW_HEIGHT] * len(cells),
+            style=TableStyle(commands),
+            repeatRows=1,
+        )
+    ]
+
+
 def sections(report: Report, look: Look, labels: Mapping[str, str]) -> list[Section]:
     """The PDF's body after the cover (see the module notes); ``labels`` are the
     column headings in words."""
@@ -333,9 +501,9 @@ def sections(report: Report, look: Look, labels: Mapping[str, str]) -> list[Sect
     depots = report.tables["depots"]
     depot_names = dict(zip(depots["depot"], depots["depot_name"], strict=True))
 
-    def table_of(name: str) -> Flowable:
+    def table_of(name: str) -> list[Flowable]:
         frame = report.tables[name]
-        return data_table(look, frame, columns_of(frame, labels), empty=gettext("None."))
+        return plain_table(look, frame, columns_of(frame, labels), empty=gettext("None."))
 
     if facts is None:
         intro = gettext("No rebalancing plan has been made yet.")
@@ -358,9 +526,9 @@ def sections(report: Report, look: Look, labels: Mapping[str, str]) -> list[Sect
         Section(
             str(TABLES["depots"].title),
             str(TABLES["depots"].description),
-            [chart, Spacer(1, 4 * mm), table_of("depots")],
+            [chart, Spacer(1, 4 * mm), *table_of("depots")],
         ),
-        Section(str(TABLES["lanes"].title), str(TABLES["lanes"].description), [table_of("lanes")]),
+        Section(str(TABLES["lanes"].title), str(TABLES["lanes"].description), table_of("lanes")),
         Section(
             gettext("Packing lists"),
             gettext(
@@ -372,6 +540,6 @@ def sections(report: Report, look: Look, labels: Mapping[str, str]) -> list[Sect
         Section(
             str(TABLES["still_short"].title),
             str(TABLES["still_short"].description),
-            [table_of("still_short")],
+            table_of("still_short"),
         ),
     ]
