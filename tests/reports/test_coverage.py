@@ -140,6 +140,21 @@ def test_a_plans_stock_replaces_todays(engine, base: Base):
     assert covered_share(UnitOfWork(engine), available={}, at=NOW) == 0.0
 
 
+def test_a_depot_holding_a_superseding_part_covers(engine, request: pytest.FixtureRequest):
+    # The depot choice ships the part that supersedes the one asked for: so does coverage.
+    new_part, receive, open_account, install_unit = (
+        request.getfixturevalue(name) for name in ("make_part", "stock_up", "account", "install")
+    )
+    with clock.frozen(NOW):
+        newer = new_part(part_number="P5-NEW")
+        older = new_part(part_number="P4-OLD", superseded_by=newer)
+        receive("SH", newer, 1)
+        install_unit(open_account("Shanghai"), older)
+    assert covered_share(UnitOfWork(engine), at=NOW) == 100.0
+    tables = tables_at(engine)
+    assert tables.gaps.empty and tables.by_city["covered_units"].tolist() == [1]
+
+
 def test_after_the_cut_off_the_standard_share_falls_and_the_courier_rescues(engine, base: Base):
     # At 19:00 the regular carrier collects at 09:00 next day (14 h later): BJ -> Harbin
     # arrives after 14 + 11.5 = 25.5 h; Shanghai still gets its courier after 14 + 4 = 18 h.
