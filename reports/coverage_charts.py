@@ -63,12 +63,11 @@ def coverage_map(
     dots sized by installed units and coloured by covered share; depots (``depot``,
     lat, lon) as dark squares with their code; cities not fully covered named."""
     drawing = _frame(width, height, font, gettext("24-hour coverage by city"))
-    legend_width = 40 * mm
     top, bottom = 16.0, 4.0
     squeeze = math.cos(math.radians((SOUTH + NORTH) / 2))
     box_w, box_h = (EAST - WEST) * squeeze, NORTH - SOUTH
-    scale = min((width - legend_width - 8) / box_w, (height - top - bottom) / box_h)
-    left = 4.0
+    scale = min((width - 8) / box_w, (height - top - bottom) / box_h)
+    left = (width - box_w * scale) / 2
     base = bottom
 
     def place(lon: float, lat: float) -> tuple[float, float]:
@@ -158,8 +157,9 @@ def coverage_map(
             )
         )
     legend = Legend()
-    legend.x = width - legend_width + 4
-    legend.y = height - top - 6
+    # Top left of the box (north of Xinjiang) holds no city: the legend goes there.
+    legend.x = left + 8
+    legend.y = base + box_h * scale - 8
     legend.fontName = font.regular
     legend.fontSize = 7
     legend.dx = legend.dy = 6
@@ -175,8 +175,8 @@ def coverage_map(
     drawing.add(legend)
     drawing.add(
         String(
-            width - legend_width + 4,
-            height - top - 62,
+            left + 8,
+            base + box_h * scale - 62,
             gettext("dot size: installed units"),
             fontName=font.regular,
             fontSize=6.5,
