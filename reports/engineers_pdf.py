@@ -89,11 +89,12 @@ def _shown_engineers(engineers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _names(shown: pd.DataFrame) -> list[str]:
-    """The engineers' names as axis labels, long ones shortened."""
-    return [
-        name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
-        for name in (str(value) for value in shown["name"])
-    ]
+    """The engineers' names as axis labels; long ones shortened when slanted (many
+    engineers), whole otherwise."""
+    names = [str(value) for value in shown["name"]]
+    if len(names) <= SLANT_ENGINEERS:
+        return names
+    return [name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…" for name in names]
 
 
 def _bottom(count: int, slant_from: int) -> float:
