@@ -36,6 +36,10 @@ from planning.schemas import (
     DispatchApplyBody,
     DispatchOut,
     DispatchProposalOut,
+    ExchangeCurveOut,
+    ExchangeCurveQuery,
+    OptimizeBody,
+    OptimizeOut,
     PlanList,
     PlanOut,
     PlanPath,
@@ -46,7 +50,7 @@ from planning.schemas import (
     TargetsQuery,
     TargetsReportOut,
 )
-from planning.service import demand, plans, queries
+from planning.service import availability, demand, plans, queries
 from planning.service.demand import TargetsReport
 from planning.service.plans import MoveLine, PlanDetail, Position
 from rma.service import allocation, dispatch
@@ -324,6 +328,30 @@ def post_targets_compute(body: ComputeBody) -> Any:
         return targets_report_json(demand.compute_targets(u, actor, **options)), 200
 
     return answer_once(work)
+
+
+@api.post(
+    "/targets/optimize",
+    responses={200: OptimizeOut, **WRITE_ERRORS},
+    summary="Propose targets reaching a share of replacements within a window at the least "
+    "inventory value, with independent per-depot base stock at the same goal and today's "
+    "targets (planners; saves nothing)",
+)
+@auth.api_roles(*PLANNERS)
+def post_targets_optimize(body: OptimizeBody) -> Any:
+    options = body.model_dump(exclude_none=True)
+    return _json(availability.optimize(uow(), **options).as_dict())
+
+
+@api.get(
+    "/planning/exchange-curve",
+    responses={200: ExchangeCurveOut, **READ_ERRORS},
+    summary="Inventory value against the predicted share of replacements within the window, "
+    "one point per budget step",
+)
+@auth.api_roles(*READERS)
+def get_exchange_curve(query: ExchangeCurveQuery) -> Any:
+    return _json(availability.exchange_curve(uow(), query.window_hours))
 
 
 # --- rebalancing ----------------------------------------------------------------------------

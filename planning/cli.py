@@ -31,6 +31,7 @@ from inventory.service import rebalancing
 from inventory.service.targets import find_targets
 from optimizer.offline import PlanFileError, RebalanceSummary, rebalance_files
 from optimizer.targets import DEFAULT_FILL_RATE
+from planning.availability_cli import optimize_command
 from planning.service import demand
 from planning.service.queries import per_month
 from planning.simulate_cli import simulate_command
@@ -57,6 +58,9 @@ def register(app: Any) -> None:
 @click.group("targets", cls=AppGroup)  # AppGroup: every command runs in the app context
 def targets_group() -> None:
     """Target stock per depot and part."""
+
+
+targets_group.add_command(optimize_command)
 
 
 @targets_group.command("compute")

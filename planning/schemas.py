@@ -269,3 +269,71 @@ class DispatchApplyBody(BaseModel):
 
 class DispatchOut(DispatchProposalOut):
     applied: list[str] = Field(description="the cases changed (each with a reallocate event)")
+
+
+# --- availability-based targets (issue 13) ----------------------------------------------------
+
+
+class OptimizeBody(OptionalBody):
+    goal: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="share of replacements to arrive within the window, e.g. 0.95 (default)",
+    )
+    window_hours: float | None = Field(
+        default=None,
+        ge=1,
+        le=240,
+        allow_inf_nan=False,
+        description="hours from approval to arrival, e.g. 24 (default)",
+    )
+
+
+class ExchangeCurveQuery(BaseModel):
+    window_hours: float = Field(default=24.0, ge=1, le=240, allow_inf_nan=False)
+
+
+class PredictedOut(BaseModel):
+    within_window: float = Field(description="predicted share of replacements within the window")
+    inventory_value: float = Field(description="CNY of the base stock")
+    units: int
+    by_fault_level: dict[str, float] = Field(description='"C-1" and "other"')
+
+
+class OptimizedTargetOut(BaseModel):
+    depot: str
+    part_number: str
+    target: int = Field(description="proposed")
+    current: int = Field(description="today's effective target")
+    baseline: int = Field(description="independent per-depot base stock at the same goal")
+
+
+class DepotComparisonOut(BaseModel):
+    depot: str
+    optimized_units: int
+    optimized_value: float
+    baseline_units: int
+    baseline_value: float
+    current_units: int
+    current_value: float
+
+
+class OptimizeOut(BaseModel):
+    goal: float
+    window_hours: float
+    targets: list[OptimizedTargetOut]
+    predicted: PredictedOut
+    baseline: PredictedOut
+    current: PredictedOut
+    by_depot: list[DepotComparisonOut]
+    reason: str | None = Field(default=None, description="why the goal cannot be reached")
+
+
+class CurvePointOut(BaseModel):
+    inventory_value: float
+    within_window: float
+
+
+ExchangeCurveOut = RootModel[list[CurvePointOut]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,9 @@ from optimizer.targets import estimate_demand_rate
 from planning.service import availability
 from planning.service.demand import DEFAULT_ANNUAL_FAILURE_RATE, DEFAULT_WINDOW_DAYS
 from tests.conftest import TEST_PASSWORD, make_test_app
+from tests.core.api_fuzz import token_for
+
+DEMO_PASSWORD = "spares-demo"
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +167,67 @@ def test_current_targets_are_read_in_the_networks_order(demo: Engine):
         if depot in network.depots and part in network.parts
     )
     assert stock.dtype == np.int64
+
+
+# --- the API and the terminal --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_app(demo: Engine) -> Any:
+    return make_test_app(demo)
+
+
+def test_the_api_proposes_without_saving_and_draws_the_curve(demo_app: Any, demo: Engine):
+    client = demo_app.test_client()
+    planner = {"Authorization": f"Bearer {token_for(client, 'planner', DEMO_PASSWORD)}"}
+    engineer = {"Authorization": f"Bearer {token_for(client, 'engineer', DEMO_PASSWORD)}"}
+    before = targets.effective_targets(UnitOfWork(demo))
+    answer = client.post(
+        "/api/v1/targets/optimize", json={"goal": 0.9, "window_hours": 24}, headers=planner
+    )
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    expected = availability.optimize(UnitOfWork(demo), 0.9, 24).as_dict()
+    assert body["predicted"] == expected["predicted"]
+    assert body["baseline"] == expected["baseline"]
+    assert len(body["targets"]) == len(expected["targets"])
+    assert targets.effective_targets(UnitOfWork(demo)) == before  # nothing saved
+    refused = client.post("/api/v1/targets/optimize", json={"goal": 0.9}, headers=engineer)
+    assert refused.status_code == 403
+    for bad in ({"goal": 1.5}, {"window_hours": 0}, {"goal": "high"}, {"budget": 1}):
+        assert client.post("/api/v1/targets/optimize", json=bad, headers=planner).status_code == 422
+    curve = client.get("/api/v1/planning/exchange-curve?window_hours=24", headers=engineer)
+    assert curve.status_code == 200
+    points = curve.get_json()
+    assert points[0] == {"inventory_value": 0.0, "within_window": 0.0}
+    assert [p["within_window"] for p in points] == sorted(p["within_window"] for p in points)
+    bad_window = client.get("/api/v1/planning/exchange-curve?window_hours=0", headers=planner)
+    assert bad_window.status_code == 422
+
+
+def test_the_terminal_prints_the_proposal_and_applies_it(demo_app: Any, demo: Engine):
+    runner = demo_app.test_cli_runner()
+    done = runner.invoke(
+        args=["targets", "optimize", "--goal", "0.9", "--window-hours", "24", "--format", "json"]
+    )
+    assert done.exit_code == 0, done.output
+    printed = json.loads(done.stdout)
+    expected = availability.optimize(UnitOfWork(demo), 0.9, 24).as_dict()
+    assert printed["predicted"] == expected["predicted"]
+    text = runner.invoke(args=["targets", "optimize", "--goal", "0.9"])
+    assert text.exit_code == 0 and "optimized" in text.output and "baseline" in text.output
+    for args in (["--goal", "2"], ["--goal", "x"], ["--window-hours", "0"], ["--format", "xml"]):
+        bad = runner.invoke(args=["targets", "optimize", *args])
+        assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
+    applied = runner.invoke(args=["targets", "optimize", "--goal", "0.9", "--apply"])
+    assert applied.exit_code == 0 and "applied:" in applied.output
+    saved = targets.effective_targets(UnitOfWork(demo))
+    proposed = {(r["depot"], r["part_number"]): r["target"] for r in printed["targets"]}
+    overridden = {
+        (t.depot_code, t.part_number)
+        for t in targets.list_targets(UnitOfWork(demo), limit=100_000)
+        if t.override is not None
+    }
+    for pair, target in proposed.items():
+        if pair not in overridden:
+            assert saved.get(pair, 0) == target

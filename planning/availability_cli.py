@@ -1,0 +1,94 @@
+"""``spares targets optimize``: availability-based targets from the terminal.
+
+    spares targets optimize [--goal 0.95] [--window-hours 24] [--format text|json] [--apply]
+
+prints the proposal (predicted share within the window and inventory value of the
+optimised targets, of independent per-depot base stock at the same goal and of
+today's targets, then units and value per depot; ``--format json`` prints the body
+of ``POST /api/v1/targets/optimize``). ``--apply`` saves the proposal as the computed
+targets (planners' overrides are kept). Bad input exits 2 with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from core import auth
+from core.cli import domain_errors
+from core.errors import Invalid
+from core.web import uow
+from optimizer.availability import DEFAULT_GOAL, DEFAULT_WINDOW_HOURS
+from planning.service import availability
+
+FORMATS = ("text", "json")
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        return float(value.strip())
+    except ValueError:
+        raise Invalid(f"--{name} must be a number, not {value!r}", field=name) from None
+
+
+def _figures_line(label: str, figures: dict[str, object]) -> str:
+    return (
+        f"{label:<10} {float(figures['within_window']):>8.2%} within the window, "  # type: ignore[arg-type]
+        f"{float(figures['inventory_value']):>16,.2f} CNY, {figures['units']} units"  # type: ignore[arg-type]
+    )
+
+
+@click.command("optimize")
+@with_appcontext
+@click.option(
+    "--goal", default=str(DEFAULT_GOAL), show_default=True, help="Share within the window, 0-1."
+)
+@click.option(
+    "--window-hours",
+    default=f"{DEFAULT_WINDOW_HOURS:g}",
+    show_default=True,
+    help="Hours from approval to arrival, 1 to 240.",
+)
+@click.option("--format", "fmt", default="text", show_default=True, help="text or json.")
+@click.option("--apply", "apply_", is_flag=True, help="Save the proposal as the computed targets.")
+@domain_errors
+def optimize_command(goal: str, window_hours: str, fmt: str, apply_: bool) -> None:
+    """Propose targets reaching a share of replacements within a window at the least
+    inventory value; with --apply, save them (overrides are kept)."""
+    if fmt not in FORMATS:
+        raise Invalid(f"--format must be text or json, not {fmt!r}", field="format")
+    goal_value = _number(goal, "goal")
+    window_value = _number(window_hours, "window-hours")
+    proposal = availability.optimize(uow(), goal_value, window_value)
+    body = proposal.as_dict()
+    if fmt == "json":
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"goal {proposal.goal:.1%} within {proposal.window_hours:g} hours, "
+            f"{len(body['targets'])} (depot, part) rows"
+        )
+        click.echo(_figures_line("optimized", body["predicted"]))
+        click.echo(_figures_line("baseline", body["baseline"]))
+        click.echo(_figures_line("current", body["current"]))
+        if proposal.reason:
+            click.echo(f"note: {proposal.reason}")
+        click.echo(f"{'depot':<6} {'optimized':>10} {'baseline':>10} {'current':>10}  (units)")
+        for row in body["by_depot"]:
+            click.echo(
+                f"{row['depot']:<6} {row['optimized_units']:>10} {row['baseline_units']:>10} "
+                f"{row['current_units']:>10}"
+            )
+    if apply_:
+        applied = availability.apply(
+            uow(),
+            auth.system_actor(),
+            body["targets"],
+            goal=proposal.goal,
+            window_hours=proposal.window_hours,
+        )
+        click.echo(
+            f"applied: {applied.rows} computed targets, {applied.units} units", err=fmt == "json"
+        )
