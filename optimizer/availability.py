@@ -24,6 +24,66 @@ here and the discrete-event simulation (``optimizer/simulation.py``):
 
 Indices follow the tuples: ``demand_per_day[p, c]`` is part ``parts[p]`` in city
 ``cities[c]``; ``arrival_hours[d, c, h]`` depot ``depots[d]`` to ``cities[c]``.
+
+The prediction (``predict``)
+----------------------------
+Each depot runs a one-for-one (S-1, S) base-stock policy per part: every unit it
+ships is replaced after ``resupply_days``. A request (part p, city c, approved at
+hour h, C-1 or not) follows a *route*: the depots with a lane to c in order of
+arrival (for C-1 the sooner of the standard carrier and the emergency courier,
+which is what ``optimizer.depot_choice.offered_options`` gives when it matters),
+of which the first few arrive within W. The request is served within W when some
+depot arriving within W has a unit on the shelf (lateral supply: every such depot
+counts, not only the nearest). So
+
+    P(within W) = 1 - prod over the depots within W of P(depot empty)
+
+and the share within W is that, weighted by demand, approval hours and the C-1
+share. P(depot empty) is Palm's theorem: units on order at a depot are
+Poisson(load x resupply_days), empty when S or more are on order. A depot's load
+is the units it ships: the requests that reach it (every depot before it on
+their route empty) and find stock, plus, at a route's first depot, the requests
+that find every depot empty and wait for it; loads come from a damped fixed
+point starting from the independent model (each depot alone with its region).
+
+Approximations, in plain words:
+
+* the depots' stock-outs are independent of one another (they are positively
+  correlated in reality: a run of demand empties neighbours together, so lateral
+  supply is a little optimistic when stock is short);
+* Palm's Poisson count holds for the units a depot ships, although overflow
+  reaching a depot is burstier than Poisson;
+* the depot that ships is the first *in order of arrival* with stock; the system's
+  rule prefers, among depots in time, one that stays at its target, then the
+  cheaper: the set of depots in time, hence the share within W, is the same;
+* resupply lead times are fixed per part and depot (their mean is what matters to
+  Palm); rebalancing is assumed to restore each depot's base stock.
+
+Exact: one depot (or one depot reaching each city and no overflow): the share is
+exactly Palm's fill rate ``P(Poisson(rate x lead) <= S - 1)`` for any lead-time
+distribution with that mean; the ceiling (unlimited stock) is exact everywhere.
+The simulation (``optimizer/simulation.py``) measures how close the rest is.
+
+More stock never lowers the prediction (property-tested): more units at a depot
+lower its chance of being empty, and the loads it takes over are the ones others
+no longer fail.
+
+The optimisation (``Optimiser``)
+--------------------------------
+Parts are independent under the model, so each part gets its own curve: a greedy
+path adding one unit at a time where it adds most (the gain estimated with the
+other depots' loads held, looking ahead past the mean lead-time demand so busy
+parts do not stall at the foot of their S-shaped curve; the path's values are the
+exact model's). The upper concave hull of each part's (units, value) curve gives
+segments; all parts' segments sorted by value per CNY is the Lagrangian order (the
+exchange curve, one plan per budget step). For a goal: the prefix reaching it, with
+up to ``MAX_SKIPS`` alternatives that skip a lumpy crossing segment (the knapsack's
+end effect), each trimmed by a remove pass; then an exact local search moves units
+between a part's depots (free, same unit cost) and drops units while the goal
+holds. For a budget: the prefix that fits, then single steps of the next segments.
+The baseline is the independent per-depot base stock of ``optimizer.targets`` at
+the same goal; a plan it dominates is never returned (the baseline is).
+``exact_for_goal`` enumerates small instances to measure the greedy's gap.
 """
 
 from __future__ import annotations
