@@ -174,15 +174,16 @@ def build_escalation_list(
     return frame.sort_values(["raised_at", "rma", "step"], kind="stable").reset_index(drop=True)
 
 
-def _evaluate(
+def build_engineers_table(
     cases: pd.DataFrame,
     escalations: pd.DataFrame,
     period: Period,
     names: Mapping[str, str],
 ) -> pd.DataFrame:
     """One row per engineer with cases opened or closed, or escalations raised, in
-    ``period``: the figures of ``_FIGURES`` and the escalations by rung, the most
-    closed first. ``escalations`` is ``build_escalation_list``'s, of the period."""
+    ``period`` (``ENGINEER_COLUMNS``): the evaluation of ``build_engineer_tables``
+    and the escalations by rung, the most closed first. ``escalations`` is
+    ``build_escalation_list``'s; those raised outside ``period`` are left out."""
     evaluations, _ = build_engineer_tables(cases, period, names)
     figures = evaluations.rename(columns={"met_pct": "on_time_pct"})
     raised = escalations[within(escalations["raised_at"], period)]
@@ -211,16 +212,6 @@ def _evaluate(
     return table.reindex(columns=ENGINEER_COLUMNS)
 
 
-def build_engineers_table(
-    cases: pd.DataFrame,
-    escalations: pd.DataFrame,
-    period: Period,
-    names: Mapping[str, str],
-) -> pd.DataFrame:
-    """Per engineer over the period (``ENGINEER_COLUMNS``), the most closed first."""
-    return _evaluate(cases, escalations, period, names)
-
-
 def build_monthly_table(
     cases: pd.DataFrame,
     escalations: pd.DataFrame,
@@ -231,7 +222,7 @@ def build_monthly_table(
     month's evaluation, by engineer then month."""
     parts = []
     for month in months_of(period):
-        rows = _evaluate(cases, escalations, month, names)
+        rows = build_engineers_table(cases, escalations, month, names)
         rows.insert(2, "month_start", first_of_month(month.start))
         parts.append(rows[MONTHLY_COLUMNS])
     if not parts or not any(len(part) for part in parts):
