@@ -328,7 +328,7 @@ def _route_demand(network: ServiceNetwork, routes: Routes) -> NDArray[np.float64
     """(P, R) demand a day per part following each route."""
     demand = _class_demand(network)
     parts, cities, _ = demand.shape
-    return demand.reshape(parts, -1) @ routes.weight.reshape(cities * 2, -1)
+    return demand.reshape(parts, cities * 2) @ routes.weight.reshape(cities * 2, -1)
 
 
 def _empty_through(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -377,7 +377,9 @@ def _depot_load(
     ships[0] = 1.0 - empty[0] + empty[-1]  # everyone empty: the first ships when resupplied
     ships[1:] = empty[:-1] - empty[1:]
     ships *= order_demand.T[None, :, :]
-    return (_route_slots(routes, depots).T @ ships.reshape(-1, parts)).T
+    return (
+        _route_slots(routes, depots).T @ ships.reshape(ships.shape[0] * ships.shape[1], parts)
+    ).T
 
 
 def _first_choice(routes: Routes, depots: int) -> NDArray[np.float64]:
@@ -494,7 +496,7 @@ class _Model:
         demand = _class_demand(network)
         parts, cities, _ = demand.shape
         weight = routes.weight.reshape(cities * 2, -1)
-        route_plain = demand.reshape(parts, -1) @ weight
+        route_plain = demand.reshape(parts, cities * 2) @ weight
         valued = demand * np.array([1.0, c1_weight])[None, None, :]
         in_window = np.zeros((routes.route_order.size, len(network.depots)))
         for r, (o, within) in enumerate(zip(routes.route_order, routes.in_window, strict=True)):
@@ -502,7 +504,7 @@ class _Model:
         return _Model(
             routes=routes,
             order_demand=route_plain @ routes.order_matrix(),
-            route_value=valued.reshape(parts, -1) @ weight,
+            route_value=valued.reshape(parts, cities * 2) @ weight,
             route_plain=route_plain,
             resupply_days=network.resupply_days,
             in_window=in_window,

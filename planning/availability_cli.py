@@ -12,6 +12,7 @@ targets (planners' overrides are kept). Bad input exits 2 with one line on stder
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -33,10 +34,12 @@ def _number(value: str, name: str) -> float:
         raise Invalid(f"--{name} must be a number, not {value!r}", field=name) from None
 
 
-def _figures_line(label: str, figures: dict[str, object]) -> str:
+def _figures_line(label: str, figures: dict[str, Any]) -> str:
+    share = figures["within_window"]
+    within = "no demand" if share is None else f"{share:.2%}"
     return (
-        f"{label:<10} {float(figures['within_window']):>8.2%} within the window, "  # type: ignore[arg-type]
-        f"{float(figures['inventory_value']):>16,.2f} CNY, {figures['units']} units"  # type: ignore[arg-type]
+        f"{label:<10} {within:>9} within the window, "
+        f"{figures['inventory_value']:>16,.2f} CNY, {figures['units']} units"
     )
 
 

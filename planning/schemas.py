@@ -206,6 +206,15 @@ class MoveOut(BaseModel):
     to_target: int | None = Field(default=None, description="effective target at to_depot")
 
 
+class PlanReportsOut(BaseModel):
+    """Where the plan's report is read and downloaded (``/reports/rebalancing``)."""
+
+    page: str = Field(description="the report's page")
+    pdf: str = Field(description="the report with a packing list per lane, Code128 codes")
+    xlsx: str = Field(description="one sheet per table")
+    csv: str = Field(description="a ZIP of one CSV per table")
+
+
 class PlanSummaryOut(BaseModel):
     id: int
     status: Literal["proposed", "approved", "discarded"]
@@ -223,6 +232,7 @@ class PlanSummaryOut(BaseModel):
         description="proposed, but the stock, transfers under way, targets or lanes it was "
         "computed from have changed since: it cannot be approved; make a new plan"
     )
+    reports: PlanReportsOut = Field(description="the plan's report: page and downloads")
 
 
 PlanList = RootModel[list[PlanSummaryOut]]
@@ -296,10 +306,12 @@ class ExchangeCurveQuery(BaseModel):
 
 
 class PredictedOut(BaseModel):
-    within_window: float = Field(description="predicted share of replacements within the window")
+    within_window: float | None = Field(
+        description="predicted share of replacements within the window (null: no demand)"
+    )
     inventory_value: float = Field(description="CNY of the base stock")
     units: int
-    by_fault_level: dict[str, float] = Field(description='"C-1" and "other"')
+    by_fault_level: dict[str, float | None] = Field(description='"C-1" and "other"')
 
 
 class OptimizedTargetOut(BaseModel):

@@ -240,13 +240,18 @@ def current_stock(uow: UnitOfWork, network: ServiceNetwork) -> NDArray[np.int64]
     return stock
 
 
+def _share(value: float) -> float | None:
+    """A share rounded for answers; None where there is no demand to share."""
+    return None if math.isnan(value) else round(value, 6)
+
+
 def _figures(plan: Plan) -> dict[str, Any]:
     prediction = plan.prediction
     return {
-        "within_window": round(prediction.within_window, 6),
+        "within_window": _share(prediction.within_window),
         "inventory_value": round(prediction.inventory_value, 2),
         "units": int(plan.base_stock.sum()),
-        "by_fault_level": {k: round(v, 6) for k, v in prediction.by_fault_level.items()},
+        "by_fault_level": {k: _share(v) for k, v in prediction.by_fault_level.items()},
     }
 
 

@@ -231,3 +231,13 @@ def test_the_terminal_prints_the_proposal_and_applies_it(demo_app: Any, demo: En
     for pair, target in proposed.items():
         if pair not in overridden:
             assert saved.get(pair, 0) == target
+
+
+def test_with_no_demand_there_is_nothing_to_stock(uow, make_part):
+    make_part()
+    body = availability.optimize(uow, goal=0.95).as_dict()
+    assert body["predicted"]["within_window"] is None
+    assert body["predicted"]["units"] == 0 and body["targets"] == []
+    assert "reason" not in body
+    curve = availability.exchange_curve(uow, points=3)
+    assert [point["inventory_value"] for point in curve] == [0.0, 0.0, 0.0]
