@@ -1,13 +1,15 @@
 """``spares simulate``: replay days of demand against a set of targets.
 
     spares simulate --targets optimized|current|FILE [--days 365] [--seed 0]
-        [--format json|csv] [--history]
+        [--format json|csv] [--history] [--repair-loop]
 
 prints ``{"within_window", "cases", "by_fault_level": {...}, "by_city": {...}}`` (JSON,
 shares between 0 and 1, null where there were no requests) or CSV rows of scope
 (overall, fault_level, city), key, cases, within and within_window. FILE is a CSV of
 ``part_number,depot,target``. ``--history`` replays the real RMA history of the last
-``--days`` days instead of sampling. Bad input exits 2 with one line on stderr.
+``--days`` days instead of sampling; ``--repair-loop`` resupplies through the repair
+loop (the defective units' yield and turnaround) instead of the network's lead time.
+Bad input exits 2 with one line on stderr.
 """
 
 from __future__ import annotations
@@ -52,8 +54,15 @@ def _whole(value: str, name: str) -> int:
 @click.option(
     "--history", is_flag=True, help="Replay the RMA history of the last --days days instead."
 )
+@click.option(
+    "--repair-loop",
+    is_flag=True,
+    help="Resupply through the repair loop (returns, yield, no fault found, turnaround).",
+)
 @domain_errors
-def simulate_command(targets: str, days: str, seed: str, fmt: str, history: bool) -> None:
+def simulate_command(
+    targets: str, days: str, seed: str, fmt: str, history: bool, repair_loop: bool
+) -> None:
     """Simulate replacement demand against targets: the share within 24 hours."""
     if fmt not in FORMATS:
         raise Invalid(f"--format must be json or csv, not {fmt!r}", field="format")
@@ -77,6 +86,7 @@ def simulate_command(targets: str, days: str, seed: str, fmt: str, history: bool
         seed=seed_value,
         history=history,
         targets_file=targets_file,
+        with_repair_loop=repair_loop,
     )
     if fmt == "json":
         click.echo(json.dumps(run.result.summary(), ensure_ascii=False, indent=2))

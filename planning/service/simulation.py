@@ -13,6 +13,13 @@ Demand is sampled with a seed from the network's rates, or (``history=True``) th
 real RMA history of the last ``days`` days is replayed: each case of the shipping
 kinds at its approval time (its report time when not approved), its part and its
 site's city, at its fault level. ``optimizer.simulation`` does the replay.
+
+Resupply is the network's lead time, or (``repair_loop=True``) the repair loop read
+from the defective units' receipts (``repair_loop``): each part's yield, no-fault-found
+share and turnaround over ``window_days`` (the part's own when it has decided
+receipts, else its family's, else ``DEFAULT_YIELD`` and the default lead time), the
+network's lead time for the transfer replacing a scrapped unit.
+``repair_resupply_days`` is the mean lead time that loop gives, for the model.
 """
 
 from __future__ import annotations
@@ -33,11 +40,13 @@ from core.errors import FieldProblem, Invalid
 from core.i18n import gettext
 from depots.lanes import SHANGHAI
 from depots.service.snapshot import network as depot_network
+from inventory.models import Part
+from inventory.service.repair_yield import RepairYield, repair_yields
 from inventory.service.targets import MAX_TARGET
 from optimizer.availability import ServiceNetwork
-from optimizer.simulation import DemandEvent, SimulationResult, simulate
+from optimizer.simulation import DemandEvent, RepairLoop, SimulationResult, simulate
 from planning.service import availability
-from planning.service.demand import DEMAND_KINDS
+from planning.service.demand import DEFAULT_LEAD_TIME_DAYS, DEFAULT_WINDOW_DAYS, DEMAND_KINDS
 from rma.models import Rma, Site
 
 OPTIMIZED, CURRENT = "optimized", "current"
@@ -45,6 +54,9 @@ MAX_DAYS = 3650
 MAX_SEED = 2**32 - 1
 FILE_COLUMNS = ("part_number", "depot", "target")
 MAX_FILE_PROBLEMS = 20
+# Assumed when neither a part nor its family has a decided receipt yet: one unit in
+# ten scrapped, none found without fault, back after the default lead time.
+DEFAULT_YIELD = 0.9
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,41 @@ def history_events(uow: UnitOfWork, network: ServiceNetwork, days: int) -> list[
     return sorted(events)
 
 
+@read_only
+def repair_loop(
+    uow: UnitOfWork, network: ServiceNetwork, *, window_days: int = DEFAULT_WINDOW_DAYS
+) -> RepairLoop:
+    """The repair loop of the network's parts from the receipts of the last
+    ``window_days`` days (see the module notes for the fall-backs)."""
+    since = clock.now() - timedelta(days=window_days)
+    by_part = {row.key: row for row in repair_yields(uow, since) if row.decided}
+    by_family = {row.key: row for row in repair_yields(uow, since, by="family") if row.decided}
+    families = {
+        part: family for part, family in uow.session.execute(select(Part.part_number, Part.family))
+    }
+    parts = len(network.parts)
+    shares = np.full((3, parts), np.nan)  # yield, no fault found, turnaround days
+    for p, part in enumerate(network.parts):
+        row: RepairYield | None = by_part.get(part) or by_family.get(families.get(part, ""))
+        if row is not None:
+            shares[0, p] = row.yield_share if row.yield_share is not None else np.nan
+            shares[1, p] = row.no_fault_found_share or 0.0
+            shares[2, p] = row.turnaround_days if row.turnaround_days is not None else np.nan
+    yield_share = np.where(np.isnan(shares[0]), DEFAULT_YIELD, shares[0])
+    return RepairLoop(
+        yield_share=yield_share,
+        no_fault_found_share=np.minimum(np.nan_to_num(shares[1]), yield_share),
+        turnaround_days=np.where(np.isnan(shares[2]), DEFAULT_LEAD_TIME_DAYS, shares[2]),
+        transfer_days=network.resupply_days,
+    )
+
+
+def repair_resupply_days(uow: UnitOfWork, network: ServiceNetwork) -> NDArray[np.float64]:
+    """(P, D) the mean days from shipping a unit to its replacement on the shelf
+    through the repair loop (``RepairLoop.mean_resupply_days``)."""
+    return repair_loop(uow, network).mean_resupply_days(network)
+
+
 def _base_stock(uow: UnitOfWork, targets: str, network: ServiceNetwork) -> NDArray[np.int64]:
     if targets == CURRENT:
         return availability.current_stock(uow, network)
@@ -174,9 +221,11 @@ def run_simulation(
     seed: int = 0,
     history: bool = False,
     targets_file: str | None = None,
+    with_repair_loop: bool = False,
 ) -> SimulationRun:
     """Simulate ``days`` days against ``targets`` ("current", "optimized", or "file"
-    with the CSV text in ``targets_file``). ``Invalid`` for bad days, seed or file."""
+    with the CSV text in ``targets_file``), resupplied after the network's lead time
+    or through the repair loop. ``Invalid`` for bad days, seed or file."""
     days, seed = check_days(days), check_seed(seed)
     network = availability.service_network(uow)
     if targets_file is not None:
@@ -184,7 +233,8 @@ def run_simulation(
     else:
         stock = _base_stock(uow, targets, network)
     events = history_events(uow, network, days) if history else None
-    result = simulate(network, stock, days=days, seed=seed, events=events)
+    loop = repair_loop(uow, network) if with_repair_loop else None
+    result = simulate(network, stock, days=days, seed=seed, events=events, repair=loop)
     return SimulationRun(
         targets="file" if targets_file is not None else targets,
         days=days,

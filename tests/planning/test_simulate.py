@@ -143,3 +143,51 @@ def test_the_targets_file_reads_into_the_networks_order():
     ]
     with pytest.raises(Invalid, match="must start with"):
         targets_from_csv("depot,part,target\n", _network())
+
+
+def test_the_repair_loop_reads_yield_and_turnaround_from_the_receipts(
+    runner, engine, world, staff, make_part
+):
+    from datetime import timedelta
+
+    from core import clock
+    from inventory.service import moves
+    from planning.service import availability
+    from planning.service.demand import DEFAULT_LEAD_TIME_DAYS
+    from planning.service.simulation import DEFAULT_YIELD, repair_loop
+
+    sibling = make_part(serialized=True, family="power")  # no receipts: its family's
+    other = make_part(serialized=True, family="optic")  # nothing in its family: defaults
+    uow, sh = UnitOfWork(engine), staff("SH")
+    now = clock.now()
+    with clock.frozen(now - timedelta(days=5)):
+        for serial, finding in [
+            ("RY-0001", "fault_confirmed"),
+            ("RY-0002", "fault_confirmed"),
+            ("RY-0003", "no_fault_found"),
+            ("RY-0004", "fault_confirmed"),
+        ]:
+            moves.receive_return(uow, sh, "SH", world, serial, finding=finding)
+    with clock.frozen(now - timedelta(days=4)):
+        moves.change_condition(uow, sh, "SH", world, 1, "defective", "good", ["RY-0003"])
+        moves.scrap(uow, sh, "SH", world, 1, "burnt", ["RY-0004"])
+    with clock.frozen(now - timedelta(days=3)):
+        moves.change_condition(uow, sh, "SH", world, 2, "defective", "good", ["RY-0001", "RY-0002"])
+    network = availability.service_network(uow)
+    loop = repair_loop(uow, network)
+    index = {part: i for i, part in enumerate(network.parts)}
+    # 4 decided: 2 repaired, 1 no fault found, 1 scrapped; back to good after 2, 2, 1 days.
+    for part in (world, sibling):
+        p = index[part]
+        assert loop.yield_share[p] == pytest.approx(3 / 4)
+        assert loop.no_fault_found_share[p] == pytest.approx(1 / 4)
+        assert loop.turnaround_days[p] == pytest.approx((2 + 2 + 1) / 3)
+    q = index[other]
+    assert (loop.yield_share[q], loop.no_fault_found_share[q]) == (DEFAULT_YIELD, 0.0)
+    assert loop.turnaround_days[q] == DEFAULT_LEAD_TIME_DAYS
+    assert np.array_equal(loop.transfer_days, network.resupply_days)
+
+    args = ["--targets", "current", "--days", "200", "--seed", "2", "--repair-loop"]
+    first, again = _run(runner, *args), _run(runner, *args)
+    assert first.exit_code == 0, first.output
+    assert first.output == again.output and json.loads(first.output)["cases"] > 0
