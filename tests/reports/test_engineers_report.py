@@ -217,6 +217,18 @@ def test_an_empty_period_has_no_rows_and_no_figures(engine, history: History):
     }
 
 
+def test_the_queries_read_every_database(any_engine):
+    # The cases with their parts' families and the escalations with their cases: one
+    # query each, on SQLite and PostgreSQL alike; nothing yet, so nothing to count.
+    uow = UnitOfWork(any_engine)
+    filters = Filters.parse(
+        uow, start="2026-03-01", end="2026-03-31", depot="SH", family="optic", applies=KIND.filters
+    )
+    report = engineers_report(uow, filters)
+    assert all(frame.empty for frame in report.tables.values())
+    assert figures(report)["engineers"] == 0
+
+
 # --- the surfaces ------------------------------------------------------------------------------
 
 
