@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, url_for
 from flask_openapi3 import APIBlueprint, Tag
 
 from core import auth
@@ -157,7 +157,18 @@ def _plan_summary(found: PlanSummary) -> dict[str, Any]:
         "shortage_left": plan.shortage_left,
         "transfer_ids": found.transfer_ids,
         "stale": found.stale,
+        "reports": report_links(plan.id or 0),
     }
+
+
+def report_links(plan_id: int) -> dict[str, str]:
+    """The plan's report page and its PDF, XLSX and CSV downloads (the reports
+    package serves them; the links are its URLs, so nothing of it is imported)."""
+    links = {
+        fmt: url_for("reports.download_file", name="rebalancing", fmt=fmt, plan=plan_id)
+        for fmt in ("pdf", "xlsx", "csv")
+    }
+    return {"page": url_for("reports.page", name="rebalancing", plan=plan_id), **links}
 
 
 def _stock(position: Position | None) -> int | None:

@@ -345,3 +345,20 @@ def test_the_plan_page_links_to_the_report_files(client, login, world: World):
         assert f'href="/reports/rebalancing.{fmt}?plan={world.plan_id}"' in page
     pdf = client.get(f"/reports/rebalancing.pdf?plan={world.plan_id}")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+
+
+def test_the_plans_api_answer_links_to_the_report(client, auth_for, world: World):
+    headers = auth_for("planner")
+    plan = client.get(f"/api/v1/rebalance/plans/{world.plan_id}", headers=headers).get_json()
+    n = world.plan_id
+    assert plan["reports"] == {
+        "page": f"/reports/rebalancing?plan={n}",
+        "pdf": f"/reports/rebalancing.pdf?plan={n}",
+        "xlsx": f"/reports/rebalancing.xlsx?plan={n}",
+        "csv": f"/reports/rebalancing.csv?plan={n}",
+    }
+    listed = client.get("/api/v1/rebalance/plans", headers=headers).get_json()
+    assert listed[0]["reports"]["pdf"] == f"/reports/rebalancing.pdf?plan={n}"
+    document = client.get("/api/v1/openapi.json").get_json()
+    summary = document["components"]["schemas"]["PlanSummaryOut"]
+    assert "reports" in summary["required"]
