@@ -24,7 +24,7 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from core.i18n import gettext, lazy_gettext
+from core.i18n import gettext, lazy_gettext, zh_first
 from core.pdf import INK, MUTED, RULE, Fonts, text
 from reports.catalogue import Chart, Section
 from reports.files import columns_of, shown
@@ -41,7 +41,7 @@ ACCENT = colors.HexColor("#0b5cad")
 # Young (pale blue) to old (deep red): the eye finds the old cases first.
 BUCKET_COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#f2b134", "#e0701b", "#b3261e")
 
-SLANT_FROM = 6  # more categories than this: slanted labels
+SLANT_FROM_CHARACTERS = 50  # category labels longer than this in all: slanted
 
 # The columns printed on paper (the files hold them all).
 PDF_COLUMNS: dict[str, list[str]] = {
@@ -68,11 +68,9 @@ PDF_COLUMNS: dict[str, list[str]] = {
         "days_overdue",
         "value_cny",
         "chases",
-        "last_chased_at",
     ],
     "overdue_by_customer": [
         "customer",
-        "customer_zh",
         "units",
         "value_cny",
         "oldest_days_overdue",
@@ -126,30 +124,29 @@ def column_labels() -> dict[str, Any]:
 
 # Relative widths of the printed columns.
 PDF_WIDTHS: dict[str, float] = {
-    "rma": 14,
-    "status": 9,
-    "what": 9,
-    "serial": 10,
-    "fault_level": 5,
+    "rma": 15,
+    "status": 10,
+    "what": 11,
+    "serial": 14,
+    "fault_level": 5.5,
     "customer": 15,
-    "customer_zh": 12,
-    "depot": 5.5,
+    "depot": 7,
     "engineer": 9,
-    "engineer_name": 12,
-    "name": 12,
+    "engineer_name": 11,
+    "name": 11,
     "reported_at": 10,
     "due_at": 10,
     "chased_at": 10,
     "last_chased_at": 10,
-    "age_days": 6,
-    "at_risk": 5.5,
-    "days_overdue": 6.5,
-    "days_overdue_then": 7,
-    "value_cny": 8,
-    "chases": 6.5,
+    "age_days": 6.5,
+    "at_risk": 6,
+    "days_overdue": 8,
+    "days_overdue_then": 8,
+    "value_cny": 9,
+    "chases": 9.5,
     "units": 6,
-    "oldest_days_overdue": 8,
-    "chased_to": 16,
+    "oldest_days_overdue": 9,
+    "chased_to": 22,
     **{key: 7 for key in BUCKET_KEYS},
     "total": 6,
     "oldest_age_days": 7,
@@ -174,8 +171,9 @@ def _bars(
     stacked: bool = False,
     top: float = 24,
 ) -> VerticalBarChart:
-    # Many categories (a dozen states) get slanted labels, so long ones never overlap.
-    slanted = len(categories) > SLANT_FROM
+    # Long category labels (a dozen states) are slanted so they never overlap.
+    widths = (2 if ord(character) > 0x2E80 else 1 for name in categories for character in name)
+    slanted = sum(widths) > SLANT_FROM_CHARACTERS  # a Chinese character is about two
     bottom = 44 if slanted else 22
     chart = VerticalBarChart()
     chart.x, chart.y = 32, bottom
@@ -342,6 +340,12 @@ def _columns(frame: pd.DataFrame, labels: dict[str, str]) -> list[Column]:
 
 def _table(look: Look, report: Report, name: str, labels: dict[str, str]) -> Flowable:
     frame = report.tables[name]
+    if "customer_zh" in frame:
+        # One column on paper: 上海银行 Bank of Shanghai on a Chinese page, English otherwise.
+        names = [
+            zh_first(zh, en) for zh, en in zip(frame["customer_zh"], frame["customer"], strict=True)
+        ]
+        frame = frame.drop(columns="customer_zh").assign(customer=names)
     wanted = PDF_COLUMNS.get(name)
     if wanted:
         frame = frame[wanted]
