@@ -516,17 +516,21 @@ class _Model:
         return self.route_value @ (self.routes.in_window > 0).astype(float)
 
     def evaluate(
-        self, rows: NDArray[np.int64], stock: NDArray[np.int64]
+        self, rows: NDArray[np.int64], stock: NDArray[np.int64], *, with_gain: bool = True
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         """For stock (N, D) of parts ``rows`` (N,): the objective (N,), the plain
         covered demand (N,), the stock-outs (N, D), and the gain (N, D) in objective
-        per unit of more units at each depot with the other depots' loads held."""
+        per unit of more units at each depot with the other depots' loads held
+        (zeros without ``with_gain``)."""
         stockout, load = _stockouts(
             self.routes, self.order_demand[rows], self.resupply_days[rows], stock
         )
         served = _route_served(self.routes, stockout)
         value = (served * self.route_value[rows]).sum(axis=1)
         plain = (served * self.route_plain[rows]).sum(axis=1)
+        gain = np.zeros(stockout.shape)
+        if not with_gain:
+            return value, plain, stockout, gain
         # m more units at d multiply every route's all-empty chance through d by
         # stockout'(d) / stockout(d). The first units at a busy depot add next to
         # nothing (the shelf is empty anyway), so the gain is the better of one unit
@@ -536,7 +540,6 @@ class _Model:
         at_risk = (1.0 - served) * np.where(self.routes.in_window > 0, 1.0, 0.0)
         exposed = (self.route_value[rows] * at_risk) @ self.in_window
         jump = np.maximum(1, np.ceil(lead_demand + np.sqrt(lead_demand)).astype(np.int64) - stock)
-        gain = np.zeros(stockout.shape)
         for units in (np.ones_like(stock), jump):
             after = stockout_probability(lead_demand, stock + units)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -773,7 +776,7 @@ def _local_search(
                 if rows.size:
                     fewer = stock[rows].copy()
                     fewer[:, d] -= 1
-                    loss[rows, d] = value[rows] - model.evaluate(rows, fewer)[0]
+                    loss[rows, d] = value[rows] - model.evaluate(rows, fewer, with_gain=False)[0]
         changed: list[NDArray[np.int64]] = []
         # Moves: out of the depot losing least, into the one gaining most.
         movable = dirty[np.isfinite(loss[dirty]).any(axis=1)] if dirty.size else dirty
@@ -889,7 +892,7 @@ class Optimiser:
         stock = _check_stock(self.network, stock)
         prediction = predict(self.network, stock, self.routes)
         rows = np.arange(stock.shape[0])
-        value, _, _, _ = self.model.evaluate(rows, stock)
+        value, _, _, _ = self.model.evaluate(rows, stock, with_gain=False)
         objective = self._objective_share(float(value.sum()))
         reached = goal is None or objective >= goal - GOAL_SLACK
         return Plan(stock, prediction, objective, reached)
@@ -1074,7 +1077,7 @@ def exact_for_goal(
     front_choice = np.zeros((1, 0), dtype=np.int64)
     for p in range(parts):
         rows = np.full(per_part, p)
-        value, _, _, _ = model.evaluate(rows, grid)
+        value, _, _, _ = model.evaluate(rows, grid, with_gain=False)
         cost = grid.sum(axis=1) * network.unit_cost[p]
         keep = _pareto(cost, value)
         cost_all = (front_cost[:, None] + cost[keep][None, :]).ravel()
