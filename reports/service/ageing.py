@@ -108,8 +108,8 @@ TABLES: dict[str, TableInfo] = {
     "chasing": TableInfo(
         lazy_gettext("Chasing history"),
         lazy_gettext(
-            "Every reminder sent in the period about the units overdue now: when, how "
-            "overdue the unit was then, and to whom."
+            "Every reminder sent in the period about the units overdue now: which unit, "
+            "when, how overdue it was then, and to whom."
         ),
     ),
 }
@@ -159,6 +159,8 @@ OVERDUE_COLUMNS = [
 SUMMARY_COLUMNS = ["units", "value_cny", "oldest_days_overdue", "chases", "last_chased_at"]
 CHASING_COLUMNS = [
     "rma",
+    "what",
+    "serial",
     "customer",
     "customer_zh",
     "engineer",
@@ -324,7 +326,9 @@ def _load_chases(uow: UnitOfWork, now: datetime) -> pd.DataFrame:
 
 def _chasing(chases: pd.DataFrame, overdue: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     """The reminders sent in the period about the (filtered) overdue units."""
-    facts = overdue[["rma", "customer", "customer_zh", "engineer", "depot", "due_at"]]
+    facts = overdue[
+        ["rma", "what", "serial", "customer", "customer_zh", "engineer", "depot", "due_at"]
+    ]
     table = chases[within(chases["chased_at"], filters.period)].merge(facts, on="rma")
     table["days_overdue_then"] = ((table["chased_at"] - table["due_at"]) // DAY).astype(int)
     return table.sort_values(["rma", "chased_at"], kind="stable").reset_index(drop=True)[
