@@ -211,12 +211,6 @@ class _Counter:
         return Tally(self.cases, self.within)
 
 
-@dataclass
-class _Waiting:
-    event: DemandEvent
-    counted: bool
-
-
 def _instant(hours: float) -> datetime:
     return EPOCH + timedelta(hours=round(hours / HOUR_TOLERANCE) * HOUR_TOLERANCE)
 
@@ -239,7 +233,7 @@ class _Replay:
         self.count_from = count_from_hours
         self.resupplies: list[tuple[float, int, int, int]] = []  # (at, seq, part, depot)
         self.sequence = 0
-        self.waiting: dict[tuple[int, int], deque[_Waiting]] = {}
+        self.waiting: dict[tuple[int, int], deque[DemandEvent]] = {}
         self.overall = _Counter()
         self.levels: dict[str, _Counter] = {}
         self.cities: dict[int, _Counter] = {}
@@ -371,7 +365,7 @@ class _Replay:
                 self.no_lane += 1
             self._count(event, False)  # no lane reaches the city: never served
             return
-        self.waiting.setdefault((event.part, first), deque()).append(_Waiting(event, False))
+        self.waiting.setdefault((event.part, first), deque()).append(event)
         self._order_for_backorder(event.part, first, event.at_hours)
 
     def resupplied(self, at: float, part: int, depot: int) -> None:
@@ -380,9 +374,9 @@ class _Replay:
         if not queue:
             return
         waiting = queue.popleft()
-        within = self._ship(waiting.event, at, [depot], restock=False)
+        within = self._ship(waiting, at, [depot], restock=False)
         # One unit, its own route's first depot: it always ships (it has a lane).
-        self._count(waiting.event, bool(within))
+        self._count(waiting, bool(within))
 
     def run(self, events: Sequence[DemandEvent], until_hours: float) -> None:
         for event in events:
@@ -398,8 +392,8 @@ class _Replay:
         never = self.no_lane
         for queue in self.waiting.values():
             for waiting in queue:
-                if waiting.event.at_hours >= self.count_from:
-                    self._count(waiting.event, False)
+                if waiting.at_hours >= self.count_from:
+                    self._count(waiting, False)
                     never += 1
         names = self.network
         return SimulationResult(
