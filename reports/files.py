@@ -45,6 +45,7 @@ from inventory.labels import (
     PLAN_STATUS_LABELS,
 )
 from reports.catalogue import ReportKind, Section
+from reports.labels import column_labels
 from reports.pdf_blocks import (
     CONTENT_WIDTH,
     HEAD,
@@ -182,8 +183,6 @@ def shown(column: str, value: Any) -> str:
 
 def labels_of(kind: ReportKind) -> dict[str, str]:
     """Column headings in the reader's language: the shared ones, then the kind's."""
-    from reports.render import column_labels
-
     return {**column_labels(), **{key: str(value) for key, value in kind.columns().items()}}
 
 

@@ -32,6 +32,7 @@ from reports.files import (
     xlsx_of,
     zip_of,
 )
+from reports.labels import column_labels
 from reports.service.service_levels import ServiceLevels
 from reports.service_levels_pdf import to_pdf
 
@@ -52,78 +53,6 @@ def sheet_names() -> dict[str, str]:
         "stock": pgettext("report", "Stock"),
         "shortages": pgettext("report", "Shortages"),
         "overdue_returns": pgettext("report", "Overdue returns"),
-    }
-
-
-def column_labels() -> dict[str, str]:
-    """Column headings in words, in the reader's language (XLSX); CSV and JSON keep
-    the keys."""
-    return {
-        "metric": pgettext("report", "Key"),
-        "label": pgettext("report", "Figure"),
-        "value": pgettext("report", "Value"),
-        "week_start": pgettext("report", "Week starting"),
-        "week": pgettext("report", "ISO week"),
-        "opened": pgettext("report", "Opened"),
-        "closed": pgettext("report", "Closed"),
-        "cancelled": pgettext("report", "Cancelled"),
-        "depot": pgettext("report", "Depot"),
-        "depot_name": pgettext("report", "Depot name"),
-        "city": pgettext("report", "City"),
-        "city_zh": pgettext("report", "City (Chinese name)"),
-        "shipped": pgettext("report", "Shipped"),
-        "emergency": pgettext("report", "Emergency"),
-        "shipping_cost_cny": pgettext("report", "Shipping cost (CNY)"),
-        "delivered": pgettext("report", "Delivered"),
-        "on_time": pgettext("report", "Within 24 h"),
-        "met_pct": pgettext("report", "Promise met %"),
-        "avg_hours_to_delivery": pgettext("report", "Avg hours approval to delivery"),
-        "fault_level": pgettext("report", "Fault level"),
-        "kind": pgettext("report", "Kind"),
-        "promise_judged": pgettext("report", "Promises judged"),
-        "promise_met": pgettext("report", "Promises met"),
-        "average_rating": pgettext("report", "Average rating"),
-        "at_risk": pgettext("report", "At risk"),
-        "step_1": pgettext("report", "Step 1"),
-        "step_2": pgettext("report", "Step 2"),
-        "step_3": pgettext("report", "Step 3"),
-        "total": pgettext("report", "Total"),
-        "engineer": pgettext("report", "Engineer"),
-        "name": pgettext("report", "Name"),
-        "cases": pgettext("report", "Cases opened"),
-        "ratings": pgettext("report", "Ratings"),
-        "rating_1": pgettext("report", "Rated 1"),
-        "rating_2": pgettext("report", "Rated 2"),
-        "rating_3": pgettext("report", "Rated 3"),
-        "rating_4": pgettext("report", "Rated 4"),
-        "rating_5": pgettext("report", "Rated 5"),
-        "latest_remark": pgettext("report", "Latest remark"),
-        "rma": pgettext("report", "RMA"),
-        "closed_at": pgettext("report", "Closed at"),
-        "rating": pgettext("report", "Rating"),
-        "signed_by": pgettext("report", "Signed by"),
-        "remarks": pgettext("report", "Remarks"),
-        "count": pgettext("report", "Cases"),
-        "share_pct": pgettext("report", "Share %"),
-        "good_units": pgettext("report", "Good units"),
-        "stock_value_cny": pgettext("report", "Stock value (CNY)"),
-        "in_transit": pgettext("report", "In transit"),
-        "target_units": pgettext("report", "Target units"),
-        "parts_short": pgettext("report", "Parts short"),
-        "units_short": pgettext("report", "Units short"),
-        "units_excess": pgettext("report", "Units excess"),
-        "excess_value_cny": pgettext("report", "Excess value (CNY)"),
-        "part_number": pgettext("report", "Part number"),
-        "description": pgettext("report", "Description"),
-        "available": pgettext("report", "Available"),
-        "target": pgettext("report", "Target"),
-        "short": pgettext("report", "Short"),
-        "short_value_cny": pgettext("report", "Value short (CNY)"),
-        "customer": pgettext("report", "Customer"),
-        "customer_zh": pgettext("report", "Customer (Chinese name)"),
-        "serial": pgettext("report", "Serial"),
-        "due": pgettext("report", "Due back"),
-        "days_overdue": pgettext("report", "Days overdue"),
     }
 
 
