@@ -22,7 +22,9 @@ from core.i18n import gettext, lazy_gettext
 from core.pdf import local_time
 from inventory.models import FAMILIES
 from inventory.service.stock_figures import (
+    PART_POSITION_COLUMNS,
     ConditionTotals,
+    UnmovedStock,
     condition_totals,
     part_facts,
     part_positions,
@@ -138,11 +140,10 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
     if not targets_stored:
         for column in POSITION_COLUMNS[2:]:
             position_table[column] = None
-    shortages = _part_lines(positions, "short", "short_value_cny")
-    excess = _part_lines(positions, "excess", "excess_value_cny")
-    cutoff = now - timedelta(days=UNMOVED_DAYS)
-    unmoved = _unmoved(uow, filters, cutoff, now)
-    figures = _figures(grid, positions, unmoved, targets_stored)
+    shortages = _part_lines(uow, positions, "short", "short_value_cny")
+    excess = _part_lines(uow, positions, "excess", "excess_value_cny")
+    unmoved, unmoved_totals = _unmoved(uow, filters, now - timedelta(days=UNMOVED_DAYS), now)
+    figures = _figures(grid, positions, unmoved_totals, targets_stored)
     notes = _notes(targets_stored, now)
     return Report(
         name=NAME,
@@ -154,9 +155,9 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
             "by_family": by_family,
             "positions": position_table,
             "heat_map": heat_map,
-            "shortages": shortages.head(PART_ROWS).reset_index(drop=True),
-            "excess": excess.head(PART_ROWS).reset_index(drop=True),
-            "unmoved": unmoved.head(PART_ROWS).reset_index(drop=True),
+            "shortages": shortages,
+            "excess": excess,
+            "unmoved": unmoved,
         },
         notes=notes,
         details={"targets_stored": targets_stored, "families": families},
@@ -165,19 +166,11 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
 
 def _positions(uow: UnitOfWork, filters: Filters) -> tuple[pd.DataFrame, bool]:
     """Every (depot, part) with stock or a target, with units short and in excess by
-    the stock-health rule and their value (CNY)."""
+    the stock-health rule and their value (CNY); no descriptions (``_described``
+    adds them to the few lines printed)."""
     stock = pd.DataFrame(
         part_positions(uow, depot=filters.depot, family=filters.family),
-        columns=[
-            "depot",
-            "part_number",
-            "description",
-            "family",
-            "unit_cost",
-            "good",
-            "reserved",
-            "in_transit",
-        ],
+        columns=list(PART_POSITION_COLUMNS),
     )
     stored = effective_targets(uow, depot=filters.depot)
     targets = pd.DataFrame(
@@ -188,11 +181,8 @@ def _positions(uow: UnitOfWork, filters: Filters) -> tuple[pd.DataFrame, bool]:
     missing = merged["family"].isna()
     if missing.any():
         # Pairs with a target and no stock: their catalogue facts.
-        facts = pd.DataFrame(
-            part_facts(uow, merged.loc[missing, "part_number"].tolist()),
-            columns=["part_number", "description", "family", "unit_cost"],
-        ).set_index("part_number")
-        for column in ("description", "family", "unit_cost"):
+        facts = _facts(uow, merged.loc[missing, "part_number"])
+        for column in ("family", "unit_cost"):
             merged.loc[missing, column] = merged.loc[missing, "part_number"].map(facts[column])
     if filters.family:
         merged = merged[merged["family"] == filters.family]
@@ -211,6 +201,14 @@ def _positions(uow: UnitOfWork, filters: Filters) -> tuple[pd.DataFrame, bool]:
     merged["short_value_cny"] = (merged["short"] * merged["unit_cost"]).round(2)
     merged["excess_value_cny"] = (merged["excess"] * merged["unit_cost"]).round(2)
     return merged.reset_index(drop=True), targets_stored
+
+
+def _facts(uow: UnitOfWork, part_numbers: pd.Series) -> pd.DataFrame:
+    """Description, family and unit cost of the given parts, by part number."""
+    return pd.DataFrame(
+        part_facts(uow, part_numbers.tolist()),
+        columns=["part_number", "description", "family", "unit_cost"],
+    ).set_index("part_number")
 
 
 def _grid(
@@ -289,21 +287,28 @@ def _heat_map(positions: pd.DataFrame, depots: list[str], families: list[str]) -
     return matrix.rename_axis("depot").reset_index()
 
 
-def _part_lines(positions: pd.DataFrame, units: str, value: str) -> pd.DataFrame:
-    """Every (depot, part) with some ``units`` (short or excess), largest value first."""
+def _part_lines(uow: UnitOfWork, positions: pd.DataFrame, units: str, value: str) -> pd.DataFrame:
+    """The ``PART_ROWS`` (depot, part) lines with the most ``value`` short or in
+    excess, with their descriptions."""
     lines = positions[positions[units] > 0]
     lines = lines.sort_values(
         [value, units, "depot", "part_number"],
         ascending=[False, False, True, True],
         kind="stable",
+    ).head(PART_ROWS)
+    lines = lines.assign(
+        description=lines["part_number"].map(_facts(uow, lines["part_number"])["description"])
     )
     return lines[[*PART_COLUMNS, units, value]].reset_index(drop=True)
 
 
-def _unmoved(uow: UnitOfWork, filters: Filters, cutoff: datetime, now: datetime) -> pd.DataFrame:
-    rows = unmoved_stock(uow, cutoff, depot=filters.depot, family=filters.family)
+def _unmoved(
+    uow: UnitOfWork, filters: Filters, cutoff: datetime, now: datetime
+) -> tuple[pd.DataFrame, UnmovedStock]:
+    """The largest unmoved lines as a table, and the totals of every one."""
+    found = unmoved_stock(uow, cutoff, depot=filters.depot, family=filters.family, top=PART_ROWS)
     frame = pd.DataFrame(
-        rows,
+        found.top,
         columns=[
             "depot",
             "part_number",
@@ -314,6 +319,7 @@ def _unmoved(uow: UnitOfWork, filters: Filters, cutoff: datetime, now: datetime)
             "last_moved_at",
         ],
     )
+    frame["on_hand"] = frame["on_hand"].astype("int64")
     frame["on_hand_value_cny"] = frame["on_hand_value_cny"].astype(float).round(2)
     frame["last_moved_at"] = pd.to_datetime(frame["last_moved_at"], utc=True)
     frame["days_unmoved"] = (
@@ -321,16 +327,16 @@ def _unmoved(uow: UnitOfWork, filters: Filters, cutoff: datetime, now: datetime)
         if len(frame)
         else pd.Series([], dtype="Int64")
     )
-    return frame
+    return frame, found
 
 
 def _figures(
-    grid: pd.DataFrame, positions: pd.DataFrame, unmoved: pd.DataFrame, targets_stored: bool
+    grid: pd.DataFrame, positions: pd.DataFrame, unmoved: UnmovedStock, targets_stored: bool
 ) -> tuple[Figure, ...]:
     on_hand_value = round(float(grid["on_hand_value_cny"].sum()), 2)
     on_hand = int(grid["on_hand"].sum())
     in_transit = int(grid["in_transit"].sum())
-    unmoved_value = round(float(unmoved["on_hand_value_cny"].sum()), 2)
+    unmoved_value = round(unmoved.value, 2)
     short = excess = None
     short_value = excess_value = None
     short_note = excess_note = gettext("no targets stored")
@@ -369,7 +375,7 @@ def _figures(
             fmt_money(unmoved_value),
             gettext(
                 "%(lines)s lines still for %(days)s days",
-                lines=fmt_int(len(unmoved)),
+                lines=fmt_int(unmoved.lines),
                 days=UNMOVED_DAYS,
             ),
         ),
