@@ -1,6 +1,7 @@
 """``spares targets optimize``: availability-based targets from the terminal.
 
-    spares targets optimize [--goal 0.95] [--window-hours 24] [--format text|json] [--apply]
+    spares targets optimize [--goal 0.95] [--window-hours 24] [--c1-weight 1]
+        [--format text|json] [--apply]
 
 prints the proposal (predicted share within the window and inventory value of the
 optimised targets, of independent per-depot base stock at the same goal and of
@@ -54,17 +55,25 @@ def _figures_line(label: str, figures: dict[str, Any]) -> str:
     show_default=True,
     help="Hours from approval to arrival, 1 to 240.",
 )
+@click.option(
+    "--c1-weight",
+    default="1",
+    show_default=True,
+    help="A C-1 replacement counts this many times toward the goal.",
+)
 @click.option("--format", "fmt", default="text", show_default=True, help="text or json.")
 @click.option("--apply", "apply_", is_flag=True, help="Save the proposal as the computed targets.")
 @domain_errors
-def optimize_command(goal: str, window_hours: str, fmt: str, apply_: bool) -> None:
+def optimize_command(goal: str, window_hours: str, c1_weight: str, fmt: str, apply_: bool) -> None:
     """Propose targets reaching a share of replacements within a window at the least
     inventory value; with --apply, save them (overrides are kept)."""
     if fmt not in FORMATS:
         raise Invalid(f"--format must be text or json, not {fmt!r}", field="format")
     goal_value = _number(goal, "goal")
     window_value = _number(window_hours, "window-hours")
-    proposal = availability.optimize(uow(), goal_value, window_value)
+    proposal = availability.optimize(
+        uow(), goal_value, window_value, c1_weight=_number(c1_weight, "c1-weight")
+    )
     body = proposal.as_dict()
     if fmt == "json":
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))

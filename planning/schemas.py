@@ -299,6 +299,13 @@ class OptimizeBody(OptionalBody):
         allow_inf_nan=False,
         description="hours from approval to arrival, e.g. 24 (default)",
     )
+    c1_weight: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        allow_inf_nan=False,
+        description="a C-1 replacement counts this many times toward the goal (default 1)",
+    )
 
 
 class ExchangeCurveQuery(BaseModel):

@@ -107,6 +107,12 @@ def _check_goal(goal: float) -> float:
     return float(goal)
 
 
+def _check_c1_weight(weight: float) -> float:
+    if not (isinstance(weight, int | float) and math.isfinite(weight) and 0 < weight <= 100):
+        raise Invalid(gettext("c1_weight must be a number above 0 and at most 100"))
+    return float(weight)
+
+
 def _arrival_hours(uow: UnitOfWork, depots: list[str], city_ids: list[int]) -> tuple[Any, Any]:
     """(D, C, 24) standard and emergency hours from approval to arrival (inf: no lane)."""
     net = depot_network(uow)
@@ -329,8 +335,10 @@ def optimize(
     at the same goal) and today's targets predicted by the same model. ``reason``
     says why when the goal cannot be reached (the plan then gives the most service
     the network can). ``Invalid`` for a goal outside (0, 1) or a window outside
-    1 to 240 hours."""
+    1 to 240 hours, or a ``c1_weight`` (a C-1 replacement counts that many times
+    toward the goal) outside (0, 100]."""
     goal = _check_goal(goal)
+    c1_weight = _check_c1_weight(c1_weight)
     network = service_network(uow, window_hours)
     optimiser = Optimiser(network, c1_weight)
     proposal = optimiser.for_goal(goal)
@@ -356,7 +364,7 @@ def exchange_curve(
     per equal budget step from nothing to the most service the network can give."""
     if not 2 <= points <= 1000:
         raise Invalid(gettext("points must be 2 to 1000"))
-    optimiser = Optimiser(service_network(uow, window_hours), c1_weight)
+    optimiser = Optimiser(service_network(uow, window_hours), _check_c1_weight(c1_weight))
     return [
         {
             "inventory_value": round(point.inventory_value, 2),

@@ -208,3 +208,21 @@ def test_the_greedy_stays_near_the_exact_optimum_on_small_instances():
     assert len(gaps) >= 30
     assert max(gaps) <= EXACTNESS_BOUND
     assert float(np.mean(gaps)) <= EXACTNESS_MEAN_BOUND
+
+
+def test_c1_weight_counts_a_c1_replacement_that_many_times():
+    network = one_depot_network(rate=0.2, lead_days=10.0, hours=30.0, window=24.0)
+    rescued = ServiceNetwork(
+        **{
+            **network.__dict__,
+            "c1_share": np.array([[0.25]]),
+            "arrival_hours_emergency": np.full((1, 1, HOURS_PER_DAY), 10.0),
+        }
+    )
+    fill = palm_fill_rate(2.0, 3)
+    plain = Optimiser(rescued).plan(np.array([[3]]))
+    weighted = Optimiser(rescued, c1_weight=3.0).plan(np.array([[3]]))
+    assert plain.objective == pytest.approx(0.25 * fill)
+    # 3 x 0.25 of the demand served (C-1, by courier) over 0.75 + 3 x 0.25 of it.
+    assert weighted.objective == pytest.approx(3 * 0.25 * fill / (0.75 + 0.75))
+    assert weighted.within_window == pytest.approx(plain.within_window)

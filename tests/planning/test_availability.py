@@ -194,7 +194,18 @@ def test_the_api_proposes_without_saving_and_draws_the_curve(demo_app: Any, demo
     assert targets.effective_targets(UnitOfWork(demo)) == before  # nothing saved
     refused = client.post("/api/v1/targets/optimize", json={"goal": 0.9}, headers=engineer)
     assert refused.status_code == 403
-    for bad in ({"goal": 1.5}, {"window_hours": 0}, {"goal": "high"}, {"budget": 1}):
+    weighted = client.post(
+        "/api/v1/targets/optimize", json={"goal": 0.9, "c1_weight": 2}, headers=planner
+    )
+    assert weighted.status_code == 200
+    assert weighted.get_json()["predicted"]["inventory_value"] > 0
+    for bad in (
+        {"goal": 1.5},
+        {"window_hours": 0},
+        {"goal": "high"},
+        {"budget": 1},
+        {"c1_weight": 0},
+    ):
         assert client.post("/api/v1/targets/optimize", json=bad, headers=planner).status_code == 422
     curve = client.get("/api/v1/planning/exchange-curve?window_hours=24", headers=engineer)
     assert curve.status_code == 200
@@ -216,7 +227,13 @@ def test_the_terminal_prints_the_proposal_and_applies_it(demo_app: Any, demo: En
     assert printed["predicted"] == expected["predicted"]
     text = runner.invoke(args=["targets", "optimize", "--goal", "0.9"])
     assert text.exit_code == 0 and "optimized" in text.output and "baseline" in text.output
-    for args in (["--goal", "2"], ["--goal", "x"], ["--window-hours", "0"], ["--format", "xml"]):
+    for args in (
+        ["--goal", "2"],
+        ["--goal", "x"],
+        ["--window-hours", "0"],
+        ["--format", "xml"],
+        ["--c1-weight", "-1"],
+    ):
         bad = runner.invoke(args=["targets", "optimize", *args])
         assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
     applied = runner.invoke(args=["targets", "optimize", "--goal", "0.9", "--apply"])
