@@ -19,6 +19,7 @@ from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.colors import Color
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Spacer
 
 from core.i18n import gettext
@@ -136,8 +137,6 @@ def _signed(value: int) -> str:
 
 def _wrapped(words: str, width: float, font: str, size: float) -> list[str]:
     """``words`` on one line, or two when too wide for ``width`` points."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
     if stringWidth(words, font, size) <= width or " " not in words:
         return [words]
     head, _, tail = words.rpartition(" ")

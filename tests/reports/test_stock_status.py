@@ -310,6 +310,21 @@ def test_heat_map_draws_no_data_without_rows():
     assert drawing.width > 0
 
 
+def test_the_page_shows_figures_charts_and_tables_for_a_family(client, login, stock: Stock):
+    login("planner")
+    with clock.frozen(NOW):
+        answer = client.get("/reports/stock-status", query_string={"family": "power"})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert 'data-testid="kpi-units_short">2<' in html
+    assert 'data-testid="kpi-short_value_cny">2,000<' in html
+    assert 'data-testid="kpi-on_hand_units">4<' in html  # SH: 3 good, 1 defective
+    assert html.count("<svg") >= 2 and "Shortage and excess: depot against part family" in html
+    for table in ("by_depot", "by_family", "positions", "heat_map", "shortages", "excess"):
+        assert f'data-testid="table-{table}"' in html
+    assert 'name="from"' not in html and 'name="fault_level"' not in html
+
+
 def test_the_page_in_chinese(client, login, stock: Stock):
     login("planner")
     with clock.frozen(NOW):
