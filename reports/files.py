@@ -372,8 +372,8 @@ def columns_of(frame: pd.DataFrame, labels: Mapping[str, str]) -> list[Column]:
     weights: list[float] = []
     for column in frame.columns:
         heading = len(labels.get(column, column))
-        values = frame[column].head(50).map(lambda v, c=column: len(shown(c, v)))
-        weights.append(max(4.0, min(28.0, max(heading * 0.6, float(values.max() or 0)))))
+        longest = max((len(shown(column, v)) for v in frame[column].head(50)), default=0)
+        weights.append(max(4.0, min(28.0, max(heading * 0.6, float(longest)))))
     total = sum(weights) or 1.0
     columns = []
     for column, weight in zip(frame.columns, weights, strict=True):
