@@ -138,8 +138,11 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
     position_table = grid[["depot", "family", *POSITION_COLUMNS]].copy()
     heat_map = _heat_map(position_table, depots["depot"].tolist(), families)
     if not targets_stored:
+        # Not assessed is not zero: n/a in every format (and the chart says why).
         for column in POSITION_COLUMNS[2:]:
             position_table[column] = None
+        for family in families:
+            heat_map[family] = None
     shortages = _part_lines(uow, positions, "short", "short_value_cny")
     excess = _part_lines(uow, positions, "excess", "excess_value_cny")
     unmoved, unmoved_totals = _unmoved(uow, filters, now - timedelta(days=UNMOVED_DAYS), now)

@@ -228,6 +228,7 @@ def test_without_targets_shortage_and_excess_are_not_assessed(engine, staff, mak
     assert figures["on_hand_units"] == 3 and figures["on_hand_value_cny"] == 30.0
     assert rows(report, "shortages") == [] and rows(report, "excess") == []
     assert all(row["units_short"] is None for row in rows(report, "positions"))
+    assert all(row["fan"] is None for row in rows(report, "heat_map"))
     assert any("not assessed" in note for note in report.notes)
 
 
