@@ -214,3 +214,18 @@ def replace_computed(
         )
         session.execute(statement)
     return len(values)
+
+
+@read_only
+def latest_computation(uow: UnitOfWork) -> Computation | None:
+    """How the latest computation of the targets was run, or None before any."""
+    row = uow.session.execute(
+        select(StockTarget.computed_at, StockTarget.lead_time_days, StockTarget.fill_rate)
+        .where(StockTarget.computed_at.is_not(None))
+        .order_by(StockTarget.computed_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    at, lead_time_days, fill_rate = row
+    return Computation(at, float(lead_time_days or 0.0), float(fill_rate or 0.0))

@@ -42,13 +42,13 @@ from core.errors import Invalid
 from core.i18n import gettext
 from depots.lanes import SHANGHAI
 from depots.service.snapshot import network as depot_network
-from inventory.models import StockTarget
 from inventory.service.queries import part_costs
 from inventory.service.targets import (
     MAX_TARGET,
     Computation,
     ComputedTarget,
     effective_targets,
+    latest_computation,
     replace_computed,
 )
 from optimizer.availability import (
@@ -175,13 +175,10 @@ def _approval_hour_weights(uow: UnitOfWork, since: datetime) -> NDArray[np.float
 
 def _latest_lead_time(uow: UnitOfWork) -> float:
     """The lead time of the latest target computation, or the default."""
-    value = uow.session.scalar(
-        select(StockTarget.lead_time_days)
-        .where(StockTarget.computed_at.is_not(None))
-        .order_by(StockTarget.computed_at.desc())
-        .limit(1)
-    )
-    return float(value) if value and value > 0 else DEFAULT_LEAD_TIME_DAYS
+    latest = latest_computation(uow)
+    if latest is None or latest.lead_time_days <= 0:
+        return DEFAULT_LEAD_TIME_DAYS
+    return latest.lead_time_days
 
 
 @read_only

@@ -19,7 +19,7 @@ from core.demo import load_demo
 from core.errors import Forbidden, Invalid
 from inventory.service import targets
 from optimizer.targets import estimate_demand_rate
-from planning.service import availability
+from planning.service import availability, demand
 from planning.service.demand import DEFAULT_ANNUAL_FAILURE_RATE, DEFAULT_WINDOW_DAYS
 from tests.conftest import TEST_PASSWORD, make_test_app
 from tests.core.api_fuzz import token_for
@@ -258,3 +258,15 @@ def test_with_no_demand_there_is_nothing_to_stock(uow, make_part):
     assert "reason" not in body
     curve = availability.exchange_curve(uow, points=3)
     assert [point["inventory_value"] for point in curve] == [0.0, 0.0, 0.0]
+
+
+def test_the_resupply_lead_time_is_the_latest_computations(
+    uow, planner, make_part, account, install
+):
+    part = make_part(serialized=True)
+    install(account("Shenzhen", coverage=None), part)
+    assert targets.latest_computation(uow) is None
+    assert np.all(availability.service_network(uow).resupply_days == 14.0)
+    demand.compute_targets(uow, planner, lead_time_days=30)
+    assert targets.latest_computation(uow).lead_time_days == 30.0
+    assert np.all(availability.service_network(uow).resupply_days == 30.0)
