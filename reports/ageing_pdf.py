@@ -100,7 +100,6 @@ def column_labels() -> dict[str, Any]:
         "family": lazy_gettext("Part family"),
         "reported_at": lazy_gettext("Reported at"),
         "age_days": lazy_gettext("Age (days)"),
-        "age_hours": lazy_gettext("Age (hours)"),
         "due_at": lazy_gettext("Due at"),
         "past_due": lazy_gettext("Past due"),
         "under_1_day": lazy_gettext("Under 1 day"),

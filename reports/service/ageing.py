@@ -130,7 +130,6 @@ OPEN_COLUMNS = [
     "family",
     "reported_at",
     "age_days",
-    "age_hours",
     "at_risk",
     "due_at",
     "past_due",
@@ -177,7 +176,7 @@ def _instants(values: list[datetime | None]) -> pd.Series:
 
 
 def _load_open(uow: UnitOfWork, now: datetime) -> pd.DataFrame:
-    """Every open case now, with its age (whole days and hours since reported) and
+    """Every open case now, with its age (whole days since reported) and its
     bucket, at-risk flag and current due time."""
     rows = open_cases(uow, now)
     frame = pd.DataFrame(
@@ -205,7 +204,6 @@ def _load_open(uow: UnitOfWork, now: datetime) -> pd.DataFrame:
     frame = _as_text(frame, ["rma", "status", "kind", "fault_level", "depot", "family"])
     age = pd.Timestamp(now) - frame["reported_at"]
     frame["age_days"] = (age // DAY).astype(int)
-    frame["age_hours"] = (age.dt.total_seconds() / 3600).round(1)
     frame["age_bucket"] = age_bucket(frame["age_days"])
     frame["past_due"] = (frame["due_at"] < pd.Timestamp(now)).fillna(False).astype(bool)
     return frame
@@ -414,7 +412,9 @@ def _figures(
 def ageing(uow: UnitOfWork, filters: Filters, *, now: datetime | None = None) -> Report:
     """The ageing report at ``now`` (default: the clock) under ``filters``: figures,
     the tables of ``TABLES`` (in that order) and the notes on how they count."""
-    now = clock.as_utc(now or clock.now())
+    # Counted at the minute the report is made (what its notes and cover print), so
+    # the JSON, CSV and XLSX of one download, asked for seconds apart, agree.
+    now = clock.as_utc(now or clock.now()).replace(second=0, microsecond=0)
     everything = _load_open(uow, now)
     chases = _load_chases(uow, now)
     overdue_all = _load_overdue(uow, now, everything, chases)
