@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import func, select
 
 from core import clock
 from core.auth import Actor, Role
@@ -68,9 +67,13 @@ from planning.service.demand import (
     DEFAULT_WINDOW_DAYS,
     DEMAND_KINDS,
 )
-from rma.models import Rma
 from rma.service.promises import transit_options
-from rma.service.queries import cases_by_part_and_city, installed_by_part_and_city
+from rma.service.queries import (
+    approval_instants,
+    cases_by_part_and_city,
+    cases_by_part_and_level,
+    installed_by_part_and_city,
+)
 
 # Pick-ups run every day of the week, so any day quotes the same hours; a Wednesday
 # far from the public holidays.
@@ -144,16 +147,11 @@ def _c1_share(uow: UnitOfWork, parts: list[str], since: datetime) -> NDArray[np.
     index = {p: i for i, p in enumerate(parts)}
     c1 = np.zeros(len(parts))
     total = np.zeros(len(parts))
-    rows = uow.session.execute(
-        select(Rma.part_number, Rma.fault_level, func.count())
-        .where(Rma.reported_at >= since, Rma.kind.in_(list(DEMAND_KINDS)))
-        .group_by(Rma.part_number, Rma.fault_level)
-    )
-    for part, level, count in rows:
-        if part in index:
-            total[index[part]] += count
-            if level == "C-1":
-                c1[index[part]] += count
+    for row in cases_by_part_and_level(uow, since=since, of_kinds=DEMAND_KINDS):
+        if row.part_number in index:
+            total[index[row.part_number]] += row.count
+            if row.fault_level == "C-1":
+                c1[index[row.part_number]] += row.count
     overall = c1.sum() / total.sum() if total.sum() > 0 else 0.0
     return (c1 + C1_PRIOR_CASES * overall) / (total + C1_PRIOR_CASES)
 
@@ -161,15 +159,8 @@ def _c1_share(uow: UnitOfWork, parts: list[str], since: datetime) -> NDArray[np.
 def _approval_hour_weights(uow: UnitOfWork, since: datetime) -> NDArray[np.float64]:
     """(24,) share of approvals per local hour (plus ``HOUR_PRIOR_APPROVALS`` each)."""
     counts = np.full(HOURS_PER_DAY, HOUR_PRIOR_APPROVALS)
-    approved = uow.session.scalars(
-        select(Rma.approved_at).where(
-            Rma.approved_at.is_not(None),
-            Rma.reported_at >= since,
-            Rma.kind.in_(list(DEMAND_KINDS)),
-        )
-    )
-    for instant in approved:
-        counts[clock.as_utc(instant).astimezone(SHANGHAI).hour] += 1
+    for instant in approval_instants(uow, since=since, of_kinds=DEMAND_KINDS):
+        counts[instant.astimezone(SHANGHAI).hour] += 1
     return counts / counts.sum()
 
 

@@ -530,6 +530,47 @@ def cases_by_part_and_city(
     return [PartCityCount(part, city_id, count) for part, city_id, count in rows]
 
 
+@dataclass(frozen=True)
+class PartLevelCount:
+    """How many cases of a part were raised at one fault level."""
+
+    part_number: str
+    fault_level: str
+    count: int
+
+
+@read_only
+def cases_by_part_and_level(
+    uow: UnitOfWork, *, since: datetime, of_kinds: Iterable[str]
+) -> list[PartLevelCount]:
+    """Cases of ``of_kinds`` reported at or after ``since``, counted by the part asked
+    for and the fault level; pairs without any are left out."""
+    rows = uow.session.execute(
+        select(Rma.part_number, Rma.fault_level, func.count())
+        .where(Rma.reported_at >= since, Rma.kind.in_(list(of_kinds)))
+        .group_by(Rma.part_number, Rma.fault_level)
+    )
+    return [PartLevelCount(part, level, count) for part, level, count in rows]
+
+
+@read_only
+def approval_instants(
+    uow: UnitOfWork, *, since: datetime, of_kinds: Iterable[str]
+) -> list[datetime]:
+    """When each case of ``of_kinds`` reported at or after ``since`` was approved
+    (aware UTC), for the cases approved."""
+    return [
+        clock.as_utc(instant)
+        for instant in uow.session.scalars(
+            select(Rma.approved_at).where(
+                Rma.approved_at.is_not(None),
+                Rma.reported_at >= since,
+                Rma.kind.in_(list(of_kinds)),
+            )
+        )
+    ]
+
+
 @read_only
 def installed_by_part_and_city(uow: UnitOfWork) -> list[PartCityCount]:
     """Active installed units (not replaced and taken back), counted by part and the
