@@ -191,3 +191,16 @@ def test_the_repair_loop_reads_yield_and_turnaround_from_the_receipts(
     first, again = _run(runner, *args), _run(runner, *args)
     assert first.exit_code == 0, first.output
     assert first.output == again.output and json.loads(first.output)["cases"] > 0
+
+
+def test_optimized_means_the_optimize_proposal_with_its_defaults(runner, engine, world):
+    from planning.service import availability
+    from planning.service.simulation import run_simulation
+
+    run = run_simulation(UnitOfWork(engine), "optimized", days=30, seed=1)
+    proposal = availability.optimize(UnitOfWork(engine))
+    assert (proposal.goal, proposal.window_hours) == (0.95, 24.0)
+    assert np.array_equal(run.base_stock, proposal.optimized.base_stock)
+    done = _run(runner, "--targets", "optimized", "--days", "30", "--seed", "1")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output) == json.loads(json.dumps(run.result.summary()))
