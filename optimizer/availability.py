@@ -355,13 +355,26 @@ def _route_served(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.f
     return np.where(routes.in_window > 0, 1.0 - all_empty, 0.0)
 
 
-def _route_slots(routes: Routes, depots: int) -> NDArray[np.float64]:
-    """(D * O, D) one-hot: slot (j, o) is depot order[o, j] (padding: none)."""
-    flat = routes.order.T.ravel()
-    slots = np.zeros((flat.size, depots))
-    used = np.flatnonzero(flat >= 0)
-    slots[used, flat[used]] = 1.0
-    return slots
+def _sum_by_group(
+    values: NDArray[np.float64], group: NDArray[np.int64], groups: int
+) -> NDArray[np.float64]:
+    """(groups, N): the rows of ``values`` (K, N) added up by ``group`` (K,); rows of
+    group -1 are left out.
+
+    Used where a 0/1 matrix product would do: BLAS spreads even a small product over
+    threads, and on a busy machine that costs ten times the sum (measured: 28 ms
+    against 2.5 ms for 160 x 3,000 rows at load 13).
+    """
+    out = np.zeros((groups, values.shape[1]))
+    keep = np.flatnonzero(group >= 0)
+    if keep.size == 0:
+        return out
+    order = keep[np.argsort(group[keep], kind="stable")]
+    ordered = group[order]
+    present = np.unique(ordered)
+    starts = np.searchsorted(ordered, present)
+    out[present] = np.add.reduceat(values[order], starts, axis=0)
+    return out
 
 
 def _depot_load(
@@ -377,17 +390,8 @@ def _depot_load(
     ships[0] = 1.0 - empty[0] + empty[-1]  # everyone empty: the first ships when resupplied
     ships[1:] = empty[:-1] - empty[1:]
     ships *= order_demand.T[None, :, :]
-    return (
-        _route_slots(routes, depots).T @ ships.reshape(ships.shape[0] * ships.shape[1], parts)
-    ).T
-
-
-def _first_choice(routes: Routes, depots: int) -> NDArray[np.float64]:
-    """(O, D) one-hot: the first depot of each order."""
-    first = np.zeros((routes.order.shape[0], depots))
-    has = np.flatnonzero(routes.order[:, 0] >= 0)
-    first[has, routes.order[has, 0]] = 1.0
-    return first
+    flat = ships.reshape(ships.shape[0] * ships.shape[1], parts)
+    return _sum_by_group(flat, routes.order.T.ravel(), depots).T
 
 
 def _stockouts(
@@ -407,7 +411,7 @@ def _stockouts(
     plain iteration oscillates when stock is short); ``LOAD_ROUNDS`` rounds are
     within 0.1 percentage point of the fixed point on the generated networks.
     """
-    load = order_demand @ _first_choice(routes, stock.shape[1])
+    load = _sum_by_group(order_demand.T, routes.order[:, 0], stock.shape[1]).T
     stockout = stockout_probability(load * resupply_days, stock)
     for _ in range(rounds):
         load = 0.5 * (load + _depot_load(routes, order_demand, stockout))
@@ -488,6 +492,8 @@ class _Model:
     route_plain: NDArray[np.float64]  # (P, R) demand a day per route
     resupply_days: NDArray[np.float64]  # (P, D)
     in_window: NDArray[np.float64]  # (R, D) 1 where the depot arrives within W on route r
+    window_route: NDArray[np.int64]  # the (route, depot) pairs of in_window, routes
+    window_depot: NDArray[np.int64]  # ... and depots
     unit_cost: NDArray[np.float64]  # (P,)
 
     @staticmethod
@@ -508,6 +514,8 @@ class _Model:
             route_plain=route_plain,
             resupply_days=network.resupply_days,
             in_window=in_window,
+            window_route=np.nonzero(in_window)[0],
+            window_depot=np.nonzero(in_window)[1],
             unit_cost=network.unit_cost,
         )
 
@@ -538,7 +546,10 @@ class _Model:
         # path does not stall at the foot of a part's S-shaped curve.
         lead_demand = load * self.resupply_days[rows]
         at_risk = (1.0 - served) * np.where(self.routes.in_window > 0, 1.0, 0.0)
-        exposed = (self.route_value[rows] * at_risk) @ self.in_window
+        route_at_risk = (self.route_value[rows] * at_risk).T
+        exposed = _sum_by_group(
+            route_at_risk[self.window_route], self.window_depot, self.in_window.shape[1]
+        ).T
         jump = np.maximum(1, np.ceil(lead_demand + np.sqrt(lead_demand)).astype(np.int64) - stock)
         for units in (np.ones_like(stock), jump):
             after = stockout_probability(lead_demand, stock + units)
@@ -1000,7 +1011,7 @@ def first_choice_demand(
     earliest arrival with a lane): the demand of its own region."""
     routes = routes or network_routes(network)
     order_demand = _route_demand(network, routes) @ routes.order_matrix()
-    return order_demand @ _first_choice(routes, len(network.depots))
+    return _sum_by_group(order_demand.T, routes.order[:, 0], len(network.depots)).T
 
 
 def baseline_stock(
