@@ -10,13 +10,10 @@ prints where the CJK font is installed; words are in the reader's language
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from xml.sax.saxutils import escape
 
 import pandas as pd
 from flask_babel import pgettext
-from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, Line, String
@@ -25,6 +22,7 @@ from reportlab.lib.units import mm
 
 from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, Fonts
+from core.svg import inline_svg
 
 ACCENT = colors.HexColor("#0b5cad")
 ACCENT_LIGHT = colors.HexColor("#8fb4dc")
@@ -41,7 +39,6 @@ DEFAULT_HEIGHT = 62 * mm
 GOOD_PCT = 95.0
 LOW_PCT = 80.0
 MAX_CATEGORY_LABELS = 16
-WEB_FONTS = "system-ui, 'Noto Sans CJK SC', 'WenQuanYi Micro Hei', sans-serif"
 
 
 def _frame(width: float, height: float, font: Fonts, title: str) -> Drawing:
@@ -326,21 +323,6 @@ def stock_value_by_depot(
 
 
 def to_svg(drawing: Drawing, *, key: str, title: str = "") -> str:
-    """The drawing as an inline, width-fluid ``<svg>`` element for a web page.
-
-    ``key`` makes the clip path's id unique on the page (several charts share
-    one page); text uses the page's fonts, since the PDF font's registered name
-    means nothing to a browser.
-    """
-    markup = renderSVG.drawToString(drawing)
-    markup = markup[max(markup.find("<svg"), 0) :]
-    markup = re.sub(r'<svg width="[^"]*" height="[^"]*"', "<svg", markup, count=1)
-    markup = markup.replace(
-        "<svg", f'<svg class="chart" role="img" aria-label="{escape(title)}"', 1
-    )
-    markup = markup.replace("<title>...</title>", f"<title>{escape(title)}</title>", 1)
-    markup = markup.replace("<desc>...</desc>", "", 1)
-    markup = markup.replace('id="clip"', f'id="clip-{key}"').replace(
-        "url(#clip)", f"url(#clip-{key})"
-    )
-    return re.sub(r"font-family: [^;\"]+", f"font-family: {WEB_FONTS}", markup)
+    """The drawing as an inline, width-fluid ``<svg>`` element for a web page
+    (``core.svg.inline_svg``, shared with the planning pages)."""
+    return inline_svg(drawing, key=key, title=title)

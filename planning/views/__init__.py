@@ -9,8 +9,9 @@ error's status (4xx), and nothing has changed; a successful one redirects with a
 message. Every time is shown in Asia/Shanghai; every word in the reader's language
 (``core.i18n``).
 
-One module per page: ``targets``, ``plans``, ``dispatch``, ``depot_choice``; what
-they share is ``common``.
+One module per page: ``targets``, ``plans``, ``dispatch``, ``depot_choice``,
+``availability`` (the exchange curve, applying targets, the simulation); what they
+share is ``common``.
 """
 
 from flask import Blueprint
@@ -28,5 +29,6 @@ add_nav(lazy_gettext("Targets"), "planning.targets_page", PLANNER, order=40)
 add_nav(lazy_gettext("Rebalancing"), "planning.rebalance_page", PLANNER, order=41)
 add_nav(lazy_gettext("Dispatch"), "planning.dispatch_page", PLANNER, order=42)
 add_nav(lazy_gettext("Depot choice"), "planning.depot_choice_page", *CHOICE_READERS, order=43)
+add_nav(lazy_gettext("Availability"), "planning.availability_page", PLANNER, order=44)
 
-from planning.views import depot_choice, dispatch, plans, targets  # noqa: E402, F401
+from planning.views import availability, depot_choice, dispatch, plans, targets  # noqa: E402, F401
