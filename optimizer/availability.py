@@ -767,8 +767,10 @@ def _local_search(
     """Improve a plan part by part: move a unit between depots when the part gains
     (free: a part's units cost the same everywhere), and, with a goal (``wanted``,
     the objective to keep), drop units losing the least value per CNY while the goal
-    still holds. A greedy path can lock a part into its first depots (the one that
-    covers most cities first); moving units out of it undoes that.
+    still holds, and once nothing else helps, exchange dear units for cheaper ones
+    of other parts (``_exchange``). A greedy path can lock a part into its first
+    depots (the one that covers most cities first); moving units out of it undoes
+    that.
 
     Exact under the model: every move and drop is evaluated, not estimated. Only
     parts that changed are evaluated again.
@@ -778,6 +780,9 @@ def _local_search(
     all_rows = np.arange(parts)
     value, _, _, gain = model.evaluate(all_rows, stock)
     loss = np.full((parts, depots), np.inf)  # value lost removing one unit at d
+    add_gain = np.zeros(parts)  # value one more unit at add_depot gives (exact)
+    add_depot = np.zeros(parts, dtype=np.int64)
+    add_stale = all_rows[model.ceiling() > 0] if wanted is not None else all_rows[:0]
     dirty = np.flatnonzero(stock.sum(axis=1) > 0)
     for _ in range(MAX_SEARCH_ROUNDS):
         if dirty.size:
@@ -788,6 +793,13 @@ def _local_search(
                     fewer = stock[rows].copy()
                     fewer[:, d] -= 1
                     loss[rows, d] = value[rows] - model.evaluate(rows, fewer, with_gain=False)[0]
+        if add_stale.size:
+            best = np.argmax(gain[add_stale], axis=1)
+            more = stock[add_stale].copy()
+            more[np.arange(add_stale.size), best] += 1
+            more_value = model.evaluate(add_stale, more, with_gain=False)[0]
+            add_gain[add_stale] = more_value - value[add_stale]
+            add_depot[add_stale] = best
         changed: list[NDArray[np.int64]] = []
         # Moves: out of the depot losing least, into the one gaining most.
         movable = dirty[np.isfinite(loss[dirty]).any(axis=1)] if dirty.size else dirty
@@ -825,11 +837,65 @@ def _local_search(
                 stock[rows, out_of[chosen]] -= 1
                 value[rows] -= lost[chosen]
                 changed.append(rows)
+        if wanted is not None and not any(rows.size for rows in changed):
+            changed.append(
+                _exchange(stock, loss, add_gain, add_depot, model.unit_cost, value.sum() - wanted)
+            )
         dirty = np.unique(np.concatenate(changed)) if changed else np.zeros(0, dtype=np.int64)
         if dirty.size == 0:
             break
         value[dirty], _, _, gain[dirty] = model.evaluate(dirty, stock[dirty])
+        add_stale = dirty if wanted is not None else dirty[:0]
     return stock
+
+
+EXCHANGE_CANDIDATES = 64
+
+
+def _exchange(
+    stock: NDArray[np.int64],
+    loss: NDArray[np.float64],
+    add_gain: NDArray[np.float64],
+    add_depot: NDArray[np.int64],
+    unit_cost: NDArray[np.float64],
+    slack: float,
+) -> NDArray[np.int64]:
+    """Swap a dear unit for a cheaper one of another part (in place): drop a unit of
+    one part and add one of a cheaper part whose gain covers the loss beyond the
+    slack. Dearest units first (up to ``EXCHANGE_CANDIDATES``), each part in one
+    exchange at most; values are additive over parts, so the goal still holds.
+    Returns the parts changed. This is the knapsack's end effect the hull misses:
+    one cheap unit more can let an expensive one go."""
+    can_remove = np.flatnonzero(np.isfinite(loss).any(axis=1))
+    can_add = np.flatnonzero(add_gain > 0)
+    if can_remove.size == 0 or can_add.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    out_of = np.argmin(loss[can_remove], axis=1)
+    lost = loss[can_remove, out_of]
+    add_cost = unit_cost[can_add]
+    gains = add_gain[can_add]
+    used = np.zeros(stock.shape[0], dtype=bool)
+    changed: list[int] = []
+    for i in np.argsort(-unit_cost[can_remove], kind="stable")[:EXCHANGE_CANDIDATES]:
+        dropped = int(can_remove[i])
+        if used[dropped]:
+            continue
+        fits = (
+            (gains >= lost[i] - slack)
+            & (add_cost < unit_cost[dropped])
+            & ~used[can_add]
+            & (can_add != dropped)
+        )
+        if not np.any(fits):
+            continue
+        j = int(np.argmin(np.where(fits, add_cost, np.inf)))
+        added = int(can_add[j])
+        stock[dropped, out_of[i]] -= 1
+        stock[added, add_depot[added]] += 1
+        slack -= float(lost[i] - gains[j])
+        used[dropped] = used[added] = True
+        changed += [dropped, added]
+    return np.asarray(changed, dtype=np.int64)
 
 
 @dataclass(frozen=True)

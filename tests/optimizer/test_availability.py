@@ -21,10 +21,11 @@ from optimizer.availability import (
 )
 
 # The greedy's inventory value at a goal, over the exact optimum's, on the fixed seeds
-# below (bench.availability_network.small_instance): measured worst 1.10 (seed 14),
-# mean 1.003 (bench/bench_availability.py).
-EXACTNESS_BOUND = 0.15
-EXACTNESS_MEAN_BOUND = 0.02
+# below (bench.availability_network.small_instance): measured equal on all 38 that
+# have an optimum inside the box (bench/bench_availability.py); before the exchange
+# step of the local search, worst 1.10 (seed 14). The bounds leave room for numerics.
+EXACTNESS_BOUND = 0.05
+EXACTNESS_MEAN_BOUND = 0.01
 EXACTNESS_SEEDS = range(40)
 
 
