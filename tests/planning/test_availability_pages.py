@@ -203,7 +203,7 @@ def test_the_page_reads_in_chinese(demo_app: Any):
         "在曲线上选一个点",
         "按备件库",
         "按备件类别",
-        "今天的目标",
+        "当前目标",
         "独立基础库存",
     ):
         assert words in html, words
