@@ -353,7 +353,7 @@ def _figures(
     return (
         Figure(
             "on_hand_value_cny",
-            gettext("Stock value (CNY)"),
+            gettext("Value on hand (CNY)"),
             on_hand_value,
             fmt_money(on_hand_value),
             gettext("units on hand, every condition"),
