@@ -144,11 +144,9 @@ def charts(report: Report, font: Fonts) -> list[Chart]:
 # --- sections -------------------------------------------------------------------------------
 
 
-def _summary_value(metric: str, value: Any, facts: PlanFacts | None) -> str:
+def _summary_value(metric: str, value: Any) -> str:
     if value is None:
         return gettext("n/a")
-    if metric == "status" and facts is not None:
-        return facts.status_label + (" · " + gettext("stale") if facts.stale else "")
     if metric.endswith("_cny"):
         return fmt_money(value, 2)
     if metric.endswith("_pct"):
@@ -158,9 +156,9 @@ def _summary_value(metric: str, value: Any, facts: PlanFacts | None) -> str:
     return f"{int(value):,}"
 
 
-def _summary_table(look: Look, summary: pd.DataFrame, facts: PlanFacts | None) -> Table:
+def _summary_table(look: Look, summary: pd.DataFrame) -> Table:
     rows = [
-        [Paragraph(text(label), look.body), Paragraph(text(_summary_value(m, v, facts)), look.body)]
+        [Paragraph(text(label), look.body), Paragraph(text(_summary_value(m, v)), look.body)]
         for m, label, v in summary.itertuples(index=False, name=None)
     ]
     table = Table(rows, colWidths=(70 * mm, 60 * mm), hAlign="LEFT")
@@ -521,7 +519,7 @@ def sections(report: Report, look: Look, labels: Mapping[str, str]) -> list[Sect
         Section(
             str(TABLES["summary"].title),
             intro,
-            [_summary_table(look, report.tables["summary"], facts)],
+            [_summary_table(look, report.tables["summary"])],
         ),
         Section(
             str(TABLES["depots"].title),

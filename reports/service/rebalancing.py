@@ -308,13 +308,14 @@ def rebalancing_report(uow: UnitOfWork, filters: Filters) -> Report:
     coverage = _coverage(uow, moves)
 
     parts_moved = int(moves["part_number"].nunique())
+    # Keys are one word with an underscore at least: a page in Chinese shows them as
+    # codes, never as English words. The plan's status is in its page and the PDF.
     rows: list[tuple[str, str, Any]] = [
         ("plan_id", gettext("Plan"), plan_id),
-        ("status", gettext("Status"), plan.status if plan else None),
         ("units_moved", gettext("Units moved"), units),
-        ("lines", gettext("Move lines"), len(moves)),
-        ("lanes", gettext("Lanes (shipments)"), len(lanes)),
-        ("parts", gettext("Parts moved"), parts_moved),
+        ("move_lines", gettext("Move lines"), len(moves)),
+        ("lanes_used", gettext("Lanes (shipments)"), len(lanes)),
+        ("parts_moved", gettext("Parts moved"), parts_moved),
         ("freight_cny", gettext("Freight (CNY)"), freight),
         ("short_before", gettext("Units short before"), short_before),
         ("short_covered", gettext("Shortage covered"), covered),
@@ -324,7 +325,7 @@ def rebalancing_report(uow: UnitOfWork, filters: Filters) -> Report:
         ("coverage_before_pct", gettext("24-hour coverage before (%)"), coverage[0]),
         ("coverage_after_pct", gettext("24-hour coverage after (%)"), coverage[1]),
     ]
-    # One column of mixed values (the status is a word): kept as Python objects.
+    # Counts, money and shares (some n/a) in one column: kept as Python objects.
     summary = pd.DataFrame(rows, columns=["metric", "label", "value"], dtype=object)
 
     figures = [
