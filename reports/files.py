@@ -62,8 +62,8 @@ from reports.pdf_blocks import (
     section,
 )
 from reports.service.report import Report
+from rma.kinds import EXPECTED_BACK_LABELS, STATUS_LABELS
 from rma.kinds import LABELS as KIND_LABELS
-from rma.kinds import STATUS_LABELS
 
 FORMATS = ("pdf", "xlsx", "csv", "json")
 
@@ -147,6 +147,7 @@ def value_labels() -> dict[str, Mapping[str, Any]]:
         "criticality": CRITICALITY_LABELS,
         "location": LOCATION_LABELS,
         "plan_status": PLAN_STATUS_LABELS,
+        "what": EXPECTED_BACK_LABELS,
     }
 
 

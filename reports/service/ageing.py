@@ -37,7 +37,6 @@ from reports.service.loading import load_depots
 from reports.service.overdue_returns import overdue_returns
 from reports.service.period import within
 from reports.service.report import Figure, Report, TableInfo
-from rma.kinds import EXPECTED_BACK_LABELS
 from rma.models import OPEN_STATUSES
 from rma.service.queries import open_cases, overdue_return_chases
 
@@ -294,8 +293,9 @@ def _load_overdue(
     overdue["due_at"] = pd.to_datetime(overdue["due_at"], utc=True)
     facts = cases[["rma", "status", "fault_level", "family", "expected_back"]]
     overdue = overdue.merge(facts, on="rma", how="left")
-    what_words = {code: str(words) for code, words in EXPECTED_BACK_LABELS.items()}
-    overdue["what"] = overdue["expected_back"].map(lambda code: what_words.get(code, code))
+    # The code ("defective unit", "replacement"): files keep it in every language,
+    # pages and PDFs show it in words (``reports.files.value_labels``).
+    overdue["what"] = overdue["expected_back"]
     costs = {cost.part_number: float(cost.unit_cost) for cost in part_costs(uow)}
     overdue["value_cny"] = overdue["part_number"].map(costs).fillna(0.0).astype(float)
     per_case = (
