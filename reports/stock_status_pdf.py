@@ -9,7 +9,9 @@ tables, and their words are in the reader's language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pandas as pd
 from flask_babel import pgettext
@@ -27,7 +29,7 @@ from core.pdf import INK, MUTED, RULE, Fonts
 from inventory.labels import BUCKET_LABELS, FAMILY_LABELS
 from reports.catalogue import Chart, Section
 from reports.files import columns_of
-from reports.pdf_blocks import Look, data_table
+from reports.pdf_blocks import CONTENT_WIDTH, Column, Look, data_table
 from reports.render import column_labels as shared_column_labels
 from reports.service.report import Report
 from reports.service.stock_status import TABLES, UNMOVED_DAYS
@@ -345,8 +347,43 @@ def charts(report: Report, font: Fonts) -> list[Chart]:
 
 def _table(look: Look, frame: pd.DataFrame, labels: Mapping[str, str], empty: str) -> Flowable:
     # An empty table prints ``empty`` only (and sizing columns of no rows can fail).
-    columns = columns_of(frame, labels) if len(frame) else []
+    columns = _fitted(columns_of(frame, labels), look) if len(frame) else []
     return data_table(look, frame, columns, empty=empty)
+
+
+def _fitted(columns: list[Column], look: Look) -> list[Column]:
+    """``columns`` widened where a word of the heading would not fit on its line
+    (a narrow "Reserved" printed as "Reser-ved"), the others narrowed to make room."""
+    style = look.head_cell
+    needs = [
+        (
+            max(
+                (
+                    stringWidth(word, style.fontName, style.fontSize)
+                    for word in re.findall(r"[A-Za-z0-9()+.%-]+", column.heading)
+                ),
+                default=0.0,
+            )
+            + 8  # the cell's padding, and a little air
+        )
+        / CONTENT_WIDTH
+        for column in columns
+    ]
+    widths = [column.width for column in columns]
+    for _ in range(4):  # narrowing the others can push one below its need: settle
+        fixed = [width <= need for width, need in zip(widths, needs, strict=True)]
+        room = 1.0 - sum(need for need, f in zip(needs, fixed, strict=True) if f)
+        flexible = sum(width for width, f in zip(widths, fixed, strict=True) if not f)
+        if room <= 0 or flexible <= 0:
+            break
+        widths = [
+            need if f else width * room / flexible
+            for width, need, f in zip(widths, needs, fixed, strict=True)
+        ]
+    total = sum(widths)
+    return [
+        replace(column, width=width / total) for column, width in zip(columns, widths, strict=True)
+    ]
 
 
 def sections(report: Report, look: Look) -> list[Section]:
