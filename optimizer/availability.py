@@ -334,7 +334,7 @@ def _route_demand(network: ServiceNetwork, routes: Routes) -> NDArray[np.float64
 def _empty_through(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.float64]:
     """(D, O, P): the chance the first j + 1 depots of order o are all empty.
 
-    Depot-major so the running product steps over whole contiguous (R, P) planes; the
+    Depot-major so the running product steps over whole contiguous (O, P) planes; the
     padding (-1) of a route's order reads a row of ones.
     """
     padded = np.concatenate((stockout.T, np.ones((1, stockout.shape[0]))), axis=0)
