@@ -1,17 +1,19 @@
-"""Stock summed in the database, for the planners' stock-status report.
+"""Stock read for the planners' stock-status report, one query each.
 
-Each read here is one ``GROUP BY`` over ``part_stock`` (every bucket of a depot's
-part side by side, kept by the ledger) or the ledger, filtered by depot and part
-family through the stock list's own conditions (``lists.stock_conditions``), so
-100,000 parts and a million ledger rows are summed by the database, not in Python.
-Money is a float in CNY (the catalogue's unit cost times units).
+The sums are ``GROUP BY``s over ``part_stock`` (every bucket of a depot's part side
+by side, kept by the ledger) and over the ledger, so 100,000 parts and a million
+ledger rows are summed by the database, not in Python; ``part_positions`` hands the
+good and incoming stock of every (depot, part) over as plain rows for the
+stock-health rule. Every read is filtered by depot and part family through the
+stock list's own conditions (``lists.stock_conditions``). Money is a float in CNY
+(the catalogue's unit cost times units).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Float, cast, func, or_, select
 
@@ -24,7 +26,7 @@ PS = PartStock
 ON_HAND = PS.good + PS.defective + PS.in_repair + PS.quarantine
 
 
-def _where(depot: str | None, family: str | None) -> list:
+def _where(depot: str | None, family: str | None) -> list[Any]:
     return stock_conditions(StockFilters(depot=depot, family=family, nonzero=True))
 
 
