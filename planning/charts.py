@@ -133,7 +133,7 @@ def exchange_curve(
         shape, colour = markers[index % len(markers)]
         line = plot.lines[first_marked + index]
         line.strokeColor = colour
-        line.symbol = makeMarker(shape, size=8, fillColor=colour, strokeColor=colour)
+        line.symbol = makeMarker(shape, size=10, fillColor=colour, strokeColor=colour)
         pairs.append((colour, m.label))
     if goal is not None:
         pairs.append((MUTED, gettext("goal %(goal)s", goal=f"{goal:.0%}")))
@@ -181,7 +181,7 @@ def simulated_by_city(
     width: float = BAR_WIDTH,
 ) -> Drawing:
     """Horizontal bars per city: the simulated share within the window (dark) and
-    the predicted one (light), in per cent; ``rows`` are (city, simulated,
+    the predicted one (light), in per cent; ``rows`` are (city label, simulated,
     predicted), the first ``MAX_CITIES`` drawn."""
     rows = list(rows)[:MAX_CITIES]
     height = 62 + BAR_ROW_HEIGHT * max(len(rows), 3)

@@ -28,10 +28,11 @@ from markupsafe import Markup
 
 from core import auth
 from core.errors import DomainError, Invalid
-from core.i18n import gettext
+from core.i18n import gettext, is_chinese
 from core.pdf import fonts
 from core.svg import inline_svg
 from core.web import uow
+from depots.service.snapshot import network as depot_network
 from inventory.labels import FAMILY_LABELS, label
 from optimizer.availability import predict
 from planning import charts
@@ -197,15 +198,27 @@ def _level_label(level: str) -> str:
     return gettext("C-2 and C-3") if level == "other" else level
 
 
+def _chinese_city_names(network_cities: tuple[str, ...]) -> dict[str, str]:
+    """{the network's name of a city: its Chinese name} (the network lists the depot
+    network's cities in the order of their ids)."""
+    cities = depot_network(uow()).city_by_id
+    ordered = [cities[city_id] for city_id in sorted(cities)]
+    if len(ordered) != len(network_cities):
+        return {}
+    return {label: city.name_zh for label, city in zip(network_cities, ordered, strict=True)}
+
+
 def _result(run: simulation.SimulationRun) -> dict[str, Any]:
     """The run's figures beside the model's prediction for the same targets."""
     result = run.result
     predicted = predict(run.network, run.base_stock)
     city_index = {city: c for c, city in enumerate(run.network.cities)}
+    chinese = _chinese_city_names(run.network.cities)
     cities = sorted(result.by_city.items(), key=lambda item: (-item[1].cases, item[0]))
     city_rows = [
         {
             "city": city,
+            "city_zh": chinese.get(city, ""),
             "cases": tally.cases,
             "within": tally.within,
             "simulated": tally.share,
@@ -225,8 +238,18 @@ def _result(run: simulation.SimulationRun) -> dict[str, Any]:
         }
         for level, tally in result.by_fault_level.items()
     ]
+    reader_chinese = is_chinese()
     drawing = charts.simulated_by_city(
-        [(row["city"], row["simulated"], row["predicted"]) for row in city_rows if row["cases"]],
+        [
+            (
+                f"{(row['city_zh'] if reader_chinese and row['city_zh'] else row['city'])}"
+                f" ({row['cases']})",
+                row["simulated"],
+                row["predicted"],
+            )
+            for row in city_rows
+            if row["cases"]
+        ],
         fonts(),
     )
     return {

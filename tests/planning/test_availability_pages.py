@@ -232,7 +232,7 @@ def test_the_simulation_form_returns_the_run(demo_app: Any, demo: Engine):
     assert cases == f"{run.result.cases:,}"
     cities = re.search(r'<table data-testid="simulation-cities">.*?</table>', html, re.S).group(0)
     for city, tally in run.result.by_city.items():
-        row = re.search(rf"<tr><td>{re.escape(escape(city))}</td>.*?</tr>", cities).group(0)
+        row = re.search(rf'<tr><td data-city="{re.escape(escape(city))}">.*?</tr>', cities).group(0)
         assert f'<td class="num">{tally.cases:,}</td><td class="num">{tally.within:,}</td>' in row
     assert sum(t.cases for t in run.result.by_city.values()) == run.result.cases
     assert '<figure class="chart-card" data-testid="simulation-chart"><svg' in html
