@@ -275,14 +275,16 @@ def profile(url: str, folder: Path, args: argparse.Namespace) -> int:
         send(request)
         cpu.append(time.process_time() - started)
         per_request.append(len(statements))
-    # Profiled pass: where the time goes, and where each statement comes from.
-    tracing = True
+    # Profiled pass: where the time goes (nothing else watching), then one request
+    # traced for where each statement comes from (walking the stack is slow).
     profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
-    for request in requests[10 + args.profile :]:
-        statements.clear()
+    for request in requests[10 + args.profile : -1]:
         profiler.enable()
         send(request)
         profiler.disable()
+    tracing = True
+    statements.clear()
+    send(requests[-1])
     last = list(statements)
     print(f"command: {' '.join(sys.argv)}")
     print(

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from core import clock
+from core import clock, generations
 from core.db import BigId, UTCDateTime
 
 
@@ -81,6 +81,13 @@ class Part(SQLModel, table=True):
         sa_column=Column(String(40), ForeignKey("part.part_number"), nullable=True),
     )
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=clock.now)
+
+
+# The generation of the parts catalogue: every process keeps the supersession map in
+# memory (``inventory.service.catalog``); any change to a part bumps it in the same
+# transaction, so the other processes reload it (``core.generations``).
+CATALOGUE = "catalogue"
+generations.watch(CATALOGUE, Part)
 
 
 class StockBalance(SQLModel, table=True):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from sqlalchemy import func, or_, select
 
 from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
+from core.generations import Cached
 from core.i18n import gettext
-from inventory.models import Part, PartIn
+from inventory.models import CATALOGUE, Part, PartIn
 
 CATALOGUE_ROLES = (Role.PLANNER,)
 
@@ -70,14 +72,23 @@ def list_parts(
     return list(uow.session.scalars(query.limit(limit).offset(offset)))
 
 
-def _successor_map(uow: UnitOfWork) -> dict[str, str]:
+def _read_successor_map(uow: UnitOfWork) -> Mapping[str, str]:
     rows = uow.session.execute(
         select(Part.part_number, Part.superseded_by).where(Part.superseded_by.is_not(None))
     )
-    return {part: successor for part, successor in rows}
+    return MappingProxyType({part: successor for part, successor in rows})
 
 
-def supersession_chain(successors: dict[str, str], part_number: str) -> list[str]:
+# {part: the part that supersedes it}: read by every RMA opening (depot choice), kept
+# per process while the catalogue's generation stays the same.
+_successors: Cached[Mapping[str, str]] = Cached(CATALOGUE, _read_successor_map)
+
+
+def _successor_map(uow: UnitOfWork) -> Mapping[str, str]:
+    return _successors.get(uow)
+
+
+def supersession_chain(successors: Mapping[str, str], part_number: str) -> list[str]:
     """``part_number`` followed by every part that supersedes it, nearest first.
 
     Raises ``Invalid`` on a cycle (A -> B -> A), which the catalogue never stores.
@@ -125,8 +136,7 @@ def _check_successor(uow: UnitOfWork, part_number: str, successor: str | None) -
         raise Invalid(gettext("%(part)s cannot supersede itself", part=part_number))
     if uow.session.get(Part, successor) is None:
         raise Invalid(gettext("superseded_by: unknown part %(part)r", part=successor))
-    successors = _successor_map(uow)
-    successors[part_number] = successor
+    successors = {**_successor_map(uow), part_number: successor}
     supersession_chain(successors, part_number)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, insert, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -63,13 +65,9 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[BalanceKey]) -> dict[BalanceKe
         for d, p, b in ordered
     ]
     dialect = uow.dialect
-    if dialect == "postgresql":
-        statement = postgresql.insert(StockBalance).values(rows).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(StockBalance).values(rows).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported databases
-        raise RuntimeError(f"unsupported database {dialect}")
-    uow.session.execute(statement)
+    # Rows given as parameters, not baked into the statement, so it is compiled once
+    # per process (a multi-VALUES statement is compiled again for every posting).
+    uow.session.execute(_statements(dialect).create_balances, rows)
     query = select(StockBalance).order_by(
         StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket
     )
@@ -109,7 +107,8 @@ def post(
     so a move cannot pass the check line by line and oversell in total.
     ``reserved_changes`` adjusts reserved quantities on ``good`` rows in the
     same step (a pick consumes its reservation). Raises ``InsufficientStock``
-    when a bucket would go negative or below what is reserved in it.
+    when a bucket would go negative or below what is reserved in it (nothing
+    changed then). A movement without entries gets its id at the next flush.
     """
     if not deltas and not reserved_changes:
         raise Invalid(gettext("a movement needs at least one line"))
@@ -128,6 +127,7 @@ def post(
         on_hand_change[delta.key] += delta.qty
     reserved_changes = reserved_changes or {}
     balances = lock_balances(uow, [*on_hand_change, *reserved_changes])
+    changed: list[tuple[StockBalance, int, int]] = []
     for key, balance in balances.items():
         new_on_hand = balance.on_hand + on_hand_change.get(key, 0)
         new_reserved = balance.reserved + reserved_changes.get(key, 0)
@@ -166,13 +166,21 @@ def post(
                 bucket=bucket,
                 available=available,
             )
+        changed.append((balance, new_on_hand, new_reserved))
+    # Every line checked before anything changes: a refused posting leaves no balance
+    # changed in the session (a case hold refused at one depot tries the next one in
+    # the same transaction).
+    _add_to_part_stock(uow, on_hand_change, reserved_changes)
+    for balance, new_on_hand, new_reserved in changed:
         balance.on_hand, balance.reserved = new_on_hand, new_reserved
         uow.session.add(balance)
-    _add_to_part_stock(uow, on_hand_change, reserved_changes)
     movement = Movement(kind=kind, actor=actor, reason=reason, reference=reference)
     uow.session.add(movement)
-    uow.session.flush()
     if deltas:
+        # The entries need the movement's id; a posting without entries (a hold or
+        # its release) leaves the movement and the balances to the use case's next
+        # flush, one round of the session's bookkeeping instead of two.
+        uow.session.flush()
         uow.session.execute(
             insert(LedgerEntry),
             [
@@ -212,14 +220,35 @@ def _add_to_part_stock(
     ]
     if not rows:
         return
-    dialect = postgresql if uow.dialect == "postgresql" else sqlite
-    statement = dialect.insert(PartStock).values(rows)
+    uow.session.execute(_statements(uow.dialect).add_to_part_stock, rows)
+
+
+@dataclass(frozen=True)
+class _Upserts:
+    """The posting's two upserts for one database, built once: executed with their
+    rows as parameters, SQLAlchemy compiles each once per process."""
+
+    create_balances: Any  # missing balance rows, at zero
+    add_to_part_stock: Any  # part_stock rows plus a posting's changes
+
+
+@functools.cache
+def _statements(dialect: str) -> _Upserts:
+    if dialect == "postgresql":
+        insert_for: Any = postgresql.insert
+    elif dialect == "sqlite":
+        insert_for = sqlite.insert
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
     table = PartStock.__table__.c  # type: ignore[attr-defined]
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.depot_code, table.part_number],
-        set_={name: table[name] + statement.excluded[name] for name in PART_STOCK_COLUMNS},
+    part_stock = insert_for(PartStock)
+    return _Upserts(
+        create_balances=insert_for(StockBalance).on_conflict_do_nothing(),
+        add_to_part_stock=part_stock.on_conflict_do_update(
+            index_elements=[table.depot_code, table.part_number],
+            set_={name: table[name] + part_stock.excluded[name] for name in PART_STOCK_COLUMNS},
+        ),
     )
-    uow.session.execute(statement)
 
 
 def rebuild_part_stock(connection: Connection) -> int:

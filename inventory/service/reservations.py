@@ -20,6 +20,7 @@ from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from core.i18n import gettext
+from depots.service.snapshot import network
 from inventory.labels import RESERVATION_STATUS_LABELS, label
 from inventory.models import Bucket, Location, Movement, Reservation
 from inventory.service import ledger
@@ -75,7 +76,11 @@ def hold_for_case(
     case = (case or "").strip()
     if not case:
         raise Invalid(gettext("a case hold needs the case's reference"))
-    return _hold(uow, require_depot(uow, depot).code, part_number, 1, case[:60], by)
+    # The depot from the network kept in memory (current: ``core.generations``) rather
+    # than its row; an unknown code goes to ``require_depot`` to be refused.
+    known = network(uow).depot_by_code.get((depot or "").strip().upper())
+    code = known.code if known is not None else require_depot(uow, depot).code
+    return _hold(uow, code, part_number, 1, case[:60], by)
 
 
 def _hold(

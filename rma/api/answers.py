@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from core import clock
-from core.db import UnitOfWork, read_only
+from core.auth import Actor
+from core.db import UnitOfWork, read_only, transactional
 from core.web import answer_once
 from depots.models import City
+from depots.service.network import CityInfo
+from depots.service.snapshot import network
 from inventory.service import repair_yield
 from optimizer.depot_choice import DepotDecision
 from rma.models import (
@@ -23,6 +26,7 @@ from rma.models import (
     Customer,
     Escalation,
     Rma,
+    RmaEvent,
     Site,
     Status,
 )
@@ -34,7 +38,8 @@ from rma.schemas import (
     RmaDetailOut,
     SiteOut,
 )
-from rma.service import allocation, approvals, customers, lifecycle, queries
+from rma.service import allocation, approvals, customers, lifecycle, opening, queries
+from rma.service.opening import OpenRequest
 from rma.service.promises import ReplacementPromise, commitments, live_promises
 
 READERS: tuple[str, ...] = ()  # anyone signed in
@@ -69,7 +74,7 @@ class Context:
 
     customers: dict[int, Customer]
     sites: dict[int, Site]
-    cities: dict[int, City]
+    cities: dict[int, City | CityInfo]
     contracts: dict[int, str]
     promises: dict[int, ReplacementPromise]  # live delivery promises, by RMA id
 
@@ -91,6 +96,17 @@ def by_id(uow: UnitOfWork, model: Any, ids: Iterable[int | None]) -> dict[int, A
     return found
 
 
+def _cities(uow: UnitOfWork, ids: Iterable[int]) -> dict[int, City | CityInfo]:
+    """{id: city} from the network kept in memory (every city is in it); a city it
+    does not know yet is read."""
+    known = network(uow).city_by_id
+    wanted = set(ids)
+    found: dict[int, City | CityInfo] = {i: known[i] for i in wanted if i in known}
+    if len(found) < len(wanted):
+        found.update(by_id(uow, City, wanted - set(found)))
+    return found
+
+
 @read_only
 def load_context(
     uow: UnitOfWork,
@@ -106,7 +122,7 @@ def load_context(
     customer_rows = by_id(
         uow, Customer, [r.customer_id for r in rmas] + [s.customer_id for s in site_rows.values()]
     )
-    cities = by_id(uow, City, [s.city_id for s in site_rows.values()])
+    cities = _cities(uow, [s.city_id for s in site_rows.values()])
     contracts = {
         c.id: c.number for c in by_id(uow, Contract, [r.contract_id for r in rmas]).values()
     }
@@ -114,7 +130,7 @@ def load_context(
     return Context(customer_rows, site_rows, cities, contracts, promises)
 
 
-def city_answer(city: City) -> dict[str, Any]:
+def city_answer(city: City | CityInfo) -> dict[str, Any]:
     return {"id": city.id, "name": city.name, "name_zh": city.name_zh, "province": city.province}
 
 
@@ -131,7 +147,7 @@ def customer_answer(customer: Customer) -> dict[str, Any]:
     return CustomerOut.model_validate(customer, from_attributes=True).model_dump()
 
 
-def site_answer(site: Site, cities: dict[int, City]) -> dict[str, Any]:
+def site_answer(site: Site, cities: Mapping[int, City | CityInfo]) -> dict[str, Any]:
     return SiteOut(
         id=site.id or 0,
         customer_id=site.customer_id,
@@ -162,7 +178,16 @@ def contract_answer(contract: Contract) -> dict[str, Any]:
 
 def stored_alternatives(raw: str) -> list[dict[str, Any]]:
     """The alternatives the RMA keeps as JSON text, typed again."""
-    return [asdict(alternative) for alternative in queries.alternatives_of(raw)]
+    return [_alternative_answer(alternative) for alternative in queries.alternatives_of(raw)]
+
+
+def _alternative_answer(alternative: queries.AlternativeView) -> dict[str, Any]:
+    # ``dataclasses.asdict`` without its deep copy (a tenth of an opening's answer):
+    # the views were just parsed from JSON, so nothing else holds their values.
+    body = dict(vars(alternative))
+    if alternative.emergency is not None:
+        body["emergency"] = dict(vars(alternative.emergency))
+    return body
 
 
 def decision_alternatives(decision: DepotDecision, part_at: dict[str, str]) -> list[Any]:
@@ -260,11 +285,26 @@ def rma_answer(rma: Rma, ctx: Context, now: datetime) -> dict[str, Any]:
 def rma_detail(uow: UnitOfWork, number: str) -> dict[str, Any]:
     """The full answer for one RMA: with its history and escalations."""
     view = queries.get_rma(uow, number)
-    rma = view.rma
-    ctx = load_context(uow, [rma])
     raised = uow.session.scalars(
-        select(Escalation).where(Escalation.rma_id == rma.id).order_by(Escalation.step)
+        select(Escalation).where(Escalation.rma_id == view.rma.id).order_by(Escalation.step)
     )
+    return _detail(uow, view.rma, view.events, raised)
+
+
+@transactional
+def open_and_answer(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> dict[str, Any]:
+    """Open a case and answer it in full, in one transaction: from the rows the
+    opening holds (the case, its site, contract and events) instead of reading them
+    back. A case opened now has no escalation: the ladder's sweep cannot see it
+    before this transaction commits."""
+    opened = opening.open_case(uow, actor, request)
+    return _detail(uow, opened.rma, opened.events, ())
+
+
+def _detail(
+    uow: UnitOfWork, rma: Rma, events: Iterable[RmaEvent], raised: Iterable[Escalation]
+) -> dict[str, Any]:
+    ctx = load_context(uow, [rma])
     body = rma_answer(rma, ctx, clock.now())
     body["events"] = [
         {
@@ -275,7 +315,7 @@ def rma_detail(uow: UnitOfWork, number: str) -> dict[str, Any]:
             "to_status": event.to_status,
             "detail": queries.event_detail(event.detail),
         }
-        for event in view.events
+        for event in events
     ]
     body["escalations"] = [
         {

@@ -25,6 +25,7 @@ from rma.api.answers import (
     WRITE_ERRORS,
     json_answer,
     load_context,
+    open_and_answer,
     rma_answer,
     rma_detail,
     step_answer,
@@ -50,7 +51,7 @@ from rma.schemas import (
     RmaShipBody,
     RmasQuery,
 )
-from rma.service import lifecycle, opening, queries, returns
+from rma.service import lifecycle, queries, returns
 from rma.service.opening import OpenRequest
 from rma.service.queries import RmaView
 
@@ -74,7 +75,7 @@ def post_rma(body: OpenRmaBody) -> Any:
         site_id=body.site_id,
         reported_at=body.reported_at,
     )
-    return answer_once(lambda u: (rma_detail(u, opening.open_rma(u, actor, request).number), 201))
+    return answer_once(lambda u: (open_and_answer(u, actor, request), 201))
 
 
 @api.get(

@@ -152,6 +152,18 @@ def require_site(uow: UnitOfWork, site_id: int) -> Site:
     return site
 
 
+def require_site_and_customer(uow: UnitOfWork, site_id: int) -> tuple[Site, Customer]:
+    """``require_site`` and the site's customer, read together in one query."""
+    found = uow.session.execute(
+        select(Site, Customer)
+        .join(Customer, Customer.id == Site.customer_id)
+        .where(Site.id == site_id)
+    ).first()
+    if found is None:
+        raise NotFound(gettext("unknown site %(id)s", id=site_id))
+    return found[0], found[1]
+
+
 def require_contract(uow: UnitOfWork, contract_id: int) -> Contract:
     contract = uow.session.get(Contract, contract_id)
     if contract is None:

@@ -43,6 +43,8 @@ from rma.models import (
 from rma.service import allocation, approvals, case_mail
 from rma.service.promises import AT_RISK_BACKORDER, AT_RISK_NO_DEPOT, ship_by
 
+# The session's info key listing the events recorded in its transaction.
+RECORDED_EVENTS_KEY = "rma_events_recorded"
 # Tries to hold a unit when concurrent cases keep taking the chosen depot's last one.
 MAX_ALLOCATION_ATTEMPTS = 8
 # Re-planning (batch dispatch) may move an unshipped case between these states.
@@ -104,16 +106,26 @@ def record_event(
     detail: dict[str, object] | None = None,
 ) -> None:
     """Append to the case's history; ``from_status`` None for an event that is not a step."""
-    uow.session.add(
-        RmaEvent(
-            rma_id=rma.id,
-            actor=actor,
-            action=action,
-            from_status=from_status if from_status is not None else rma.status,
-            to_status=rma.status,
-            detail=json.dumps(detail or {}, default=str),
-        )
+    event = RmaEvent(
+        rma_id=rma.id,
+        actor=actor,
+        action=action,
+        from_status=from_status if from_status is not None else rma.status,
+        to_status=rma.status,
+        detail=json.dumps(detail or {}, default=str),
     )
+    uow.session.add(event)
+    # Kept for the transaction (the session holds flushed rows only weakly), so an
+    # answer given in it needs not read the history back: ``recorded_events``.
+    uow.session.info.setdefault(RECORDED_EVENTS_KEY, []).append(event)
+
+
+def recorded_events(uow: UnitOfWork, rma: Rma) -> tuple[RmaEvent, ...]:
+    """The events this transaction recorded for ``rma``, in order (flushed: with
+    their ids); for a case opened in it, its whole history."""
+    uow.session.flush()
+    recorded = uow.session.info.get(RECORDED_EVENTS_KEY, ())
+    return tuple(event for event in recorded if event.rma_id == rma.id)
 
 
 def move_to(

@@ -16,11 +16,21 @@ from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid, NotFound
 from core.i18n import gettext
 from inventory.service.catalog import get_part_row
-from rma.models import FAULT_LEVELS, OPEN_STATUSES, Customer, InstalledUnit, Kind, Rma
+from rma.models import (
+    FAULT_LEVELS,
+    OPEN_STATUSES,
+    Contract,
+    Customer,
+    InstalledUnit,
+    Kind,
+    Rma,
+    RmaEvent,
+    Site,
+)
 from rma.service import case_mail
 from rma.service import entitlement as entitlement_rules
-from rma.service.customers import require_site
-from rma.service.lifecycle import apply_approval, record_event
+from rma.service.customers import require_site_and_customer
+from rma.service.lifecycle import apply_approval, record_event, recorded_events
 
 MAX_SYMPTOM = 4000
 
@@ -40,6 +50,17 @@ class OpenRequest:
     reported_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class OpenedCase:
+    """A case just opened, with the rows its transaction holds for answering it."""
+
+    rma: Rma
+    site: Site
+    customer: Customer
+    contract: Contract | None
+    events: tuple[RmaEvent, ...]  # its whole history so far
+
+
 @transactional
 def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
     """Open an RMA for a faulty unit (by serial, or by part number and site).
@@ -47,6 +68,12 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
     Entitled requests are approved at once and, for a replacement or loaner,
     allocated to a depot; billable ones wait for a supervisor's approval.
     """
+    return open_case(uow, actor, request).rma
+
+
+@transactional
+def open_case(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> OpenedCase:
+    """``open_rma``, answering the rows an answer in the same transaction is made of."""
     actor.require_role(Role.ENGINEER, Role.SUPERVISOR)
     if request.fault_level not in FAULT_LEVELS:
         raise Invalid(
@@ -92,12 +119,12 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
             raise Conflict(
                 gettext("serial %(serial)s was already replaced and taken back", serial=unit.serial)
             )
-        site = require_site(uow, unit.site_id)
+        site, customer = require_site_and_customer(uow, unit.site_id)
         part_row = get_part_row(uow, unit.part_number)
     else:
         if not request.part_number or request.site_id is None:
             raise Invalid(gettext("give the unit's serial, or part_number and site_id"))
-        site = require_site(uow, request.site_id)
+        site, customer = require_site_and_customer(uow, request.site_id)
         part_row = get_part_row(uow, request.part_number)
     # Held until the case is allocated: the session keeps rows only while someone
     # refers to them, and depot choice and the hold read the part again.
@@ -152,8 +179,5 @@ def open_rma(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> Rma:
     if decision.entitled:
         apply_approval(uow, rma, actor, automatic=True)
     else:
-        customer = uow.session.get(Customer, rma.customer_id)
-        assert customer is not None
         case_mail.ask_approval(uow, rma, customer, now)
-    uow.session.flush()
-    return rma
+    return OpenedCase(rma, site, customer, decision.contract, recorded_events(uow, rma))
