@@ -163,7 +163,7 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
             "unmoved": unmoved,
         },
         notes=notes,
-        details={"targets_stored": targets_stored, "families": families},
+        details={"targets_stored": targets_stored},
     )
 
 
