@@ -233,16 +233,8 @@ def _packing_list(
             zip(lines["part_number"], lines["description"], lines["qty"], strict=True), start=1
         )
     ]
-    return [
-        head,
-        Spacer(1, 3 * mm),
-        PackingLines(rows, header, font),
-        Spacer(1, 6 * mm),
-        Paragraph(
-            text(gettext("Packed by: ____________    Checked by: ____________    Date: ________")),
-            look.body,
-        ),
-    ]
+    signatures = gettext("Packed by: ____________    Checked by: ____________    Date: ________")
+    return [head, Spacer(1, 3 * mm), PackingLines(rows, header, font, signatures)]
 
 
 @dataclass(frozen=True)
@@ -314,7 +306,9 @@ class PackingLines(Flowable):
     A plan can hold tens of thousands of lines: a table of Paragraphs and barcode
     flowables took most of a minute for 10,000 lines, so the rows are fixed-height
     strings and the bars and boxes are written as PDF path operators, one path per
-    row's bars (``docs/PERFORMANCE.md``). It splits at a page's last whole row.
+    row's bars (``docs/PERFORMANCE.md``). It splits at a page's last whole row;
+    the ``footer`` (where the packer and checker sign) follows the last row and never
+    goes to a page of its own.
     """
 
     WIDTHS = (
@@ -327,14 +321,19 @@ class PackingLines(Flowable):
     )
     HEADER_HEIGHT = 6 * mm
     ROW_HEIGHT = 9.5 * mm
+    FOOTER_HEIGHT = 14 * mm
     FONT_SIZE = 8.0
 
-    def __init__(self, rows: list[PackingRow], header: tuple[str, ...], font: Fonts) -> None:
+    def __init__(
+        self, rows: list[PackingRow], header: tuple[str, ...], font: Fonts, footer: str = ""
+    ) -> None:
         super().__init__()
-        self.rows, self.header, self.font = rows, header, font
+        self.rows, self.header, self.font, self.footer = rows, header, font, footer
         self.widths = self.WIDTHS
         self.width = sum(self.WIDTHS)
-        self.height = self.HEADER_HEIGHT + len(rows) * self.ROW_HEIGHT
+        self.height = (
+            self.HEADER_HEIGHT + len(rows) * self.ROW_HEIGHT + (self.FOOTER_HEIGHT if footer else 0)
+        )
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         # The description takes what the frame leaves over.
@@ -345,19 +344,25 @@ class PackingLines(Flowable):
 
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
         fits = int((available_height - self.HEADER_HEIGHT) // self.ROW_HEIGHT)
+        if fits >= len(self.rows) and self.height > available_height:
+            fits = len(self.rows) - 1  # the footer needs at least the last row with it
         if fits < 1:
             return []
         if fits >= len(self.rows):
             return [self]
         return [
             PackingLines(self.rows[:fits], self.header, self.font),
-            PackingLines(self.rows[fits:], self.header, self.font),
+            PackingLines(self.rows[fits:], self.header, self.font, self.footer),
         ]
 
     def draw(self) -> None:
         canvas = self.canv
         lefts = [sum(self.widths[:i]) for i in range(len(self.widths))]
         top = self.height
+        if self.footer:
+            canvas.setFillColor(INK)
+            canvas.setFont(self.font.regular, 9.5)
+            canvas.drawString(3, 3 * mm, self.footer)
         pad, size, font = 3.0, self.FONT_SIZE, self.font.regular
         canvas.setFillColor(HEAD)
         canvas.rect(0, top - self.HEADER_HEIGHT, self.width, self.HEADER_HEIGHT, stroke=0, fill=1)
@@ -438,7 +443,7 @@ def _packing_lists(report: Report, look: Look, depot_names: dict[str, str]) -> l
         if number:
             story.append(PageBreak())  # each list travels with its own shipment
         story += _packing_list(look, lane, by_lane[lane.lane], depot_names)
-    return story
+    return [*story, PageBreak()]
 
 
 def plain_table(
@@ -526,7 +531,12 @@ def sections(report: Report, look: Look, labels: Mapping[str, str]) -> list[Sect
             str(TABLES["depots"].description),
             [chart, Spacer(1, 4 * mm), *table_of("depots")],
         ),
-        Section(str(TABLES["lanes"].title), str(TABLES["lanes"].description), table_of("lanes")),
+        Section(
+            str(TABLES["lanes"].title),
+            str(TABLES["lanes"].description),
+            # The packing lists start on a page of their own: each goes with its shipment.
+            [*table_of("lanes"), PageBreak()],
+        ),
         Section(
             gettext("Packing lists"),
             gettext(

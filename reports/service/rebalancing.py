@@ -20,8 +20,9 @@ catalogue, and answers these tables:
 Shortage and excess follow the stock-health rule
 (``reports.service.stock_health.units_short`` / ``units_excess``): short by
 ``target - position`` below target, in excess by ``position - 2 x target``
-above twice the target. Freight is what the plan stores: per move its units
-times the lane's cost per unit; a lane's freight is the sum of its moves.
+above twice the target. Freight is what the plan stores for each move (the
+rebalancing's own rule, never redone here); a lane's freight is the sum of its
+moves.
 
 The positions are those of now. For a proposed plan that is not stale they are
 exactly the plan's inputs. For an approved plan the draft transfers it made are
@@ -383,8 +384,9 @@ def rebalancing_report(uow: UnitOfWork, filters: Filters) -> Report:
             "rule). Shortage covered is the units short before less those short after."
         ),
         gettext(
-            "Freight is what the plan stores: each move's units times its lane's cost per unit; "
-            "a lane is one shipment and its freight the sum of its moves."
+            "Freight is what the plan stores for each move (the rebalancing's own freight "
+            "rule); a lane is one shipment, its freight the sum of its moves, the plan's the "
+            "sum of all."
         ),
         gettext(
             "24-hour coverage: the share of installed units that a depot holding available stock "
