@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from core import auth
 from core.errors import DomainError, Invalid
-from core.i18n import gettext, is_chinese
+from core.i18n import gettext, is_chinese, ngettext
 from core.pdf import fonts
 from core.svg import inline_svg
 from core.web import uow
@@ -154,10 +154,12 @@ def apply_availability_targets() -> Any:
         return _page(form, error=error)
     share = "-" if applied.within_window is None else f"{applied.within_window:.1%}"
     flash(
-        gettext(
-            "%(rows)s targets saved (%(units)s units, %(value)s CNY, predicted %(share)s "
+        ngettext(
+            "%(num)d target saved (%(units)s units, %(value)s CNY, predicted %(share)s "
             "within %(hours)s hours). Planners' overrides were kept.",
-            rows=applied.rows,
+            "%(num)d targets saved (%(units)s units, %(value)s CNY, predicted %(share)s "
+            "within %(hours)s hours). Planners' overrides were kept.",
+            applied.rows,
             units=f"{applied.units:,}",
             value=f"{applied.inventory_value:,.2f}",
             share=share,

@@ -215,6 +215,14 @@ def test_the_page_reads_in_chinese(demo_app: Any):
         client.get("/availability/simulation?targets=current&days=30&seed=1", headers=CHINESE)
     )
     assert "按城市" in result and "By city" not in result
+    fields = _form_fields(html, "apply-form")
+    saved = client.post("/availability/apply", data=fields, headers=CHINESE, follow_redirects=True)
+    assert saved.status_code == 200
+    assert re.search(r"已保存 \d+ 个目标", _html(saved)) and "计划员的手工设定已保留" in _html(
+        saved
+    )
+    refused = client.post("/availability/apply", data={**fields, "goal": "2"}, headers=CHINESE)
+    assert refused.status_code == 422 and "目标必须" in _html(refused)
 
 
 def test_the_simulation_form_returns_the_run(demo_app: Any, demo: Engine):
@@ -303,3 +311,14 @@ def _planner(engine: Engine) -> Any:
     from core import auth
 
     return auth.authenticate(UnitOfWork(engine), "planner", DEMO_PASSWORD)
+
+
+def test_a_network_without_demand_draws_an_empty_curve(client, login, make_part):
+    make_part()
+    login("planner")
+    answer = client.get("/availability", headers=ENGLISH)
+    assert answer.status_code == 200
+    html = _html(answer)
+    assert "no demand to stock for" in html
+    assert 'data-testid="not-reached"' not in html
+    assert re.search(r'data-testid="headline-optimized"><dt>[^<]*</dt><dd>–</dd>', html)
