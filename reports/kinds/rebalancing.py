@@ -29,7 +29,6 @@ def columns() -> Mapping[str, str]:
         "lines": gettext("Lines"),
         "units": gettext("Units"),
         "freight_cny": gettext("Freight (CNY)"),
-        "freight_per_unit_cny": gettext("Freight per unit (CNY)"),
         "qty": gettext("Quantity"),
         "target_units": gettext("Target units"),
         "position_before": gettext("Position before"),

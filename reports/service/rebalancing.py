@@ -92,7 +92,6 @@ MOVE_COLUMNS = [
     "part_number",
     "description",
     "qty",
-    "freight_per_unit_cny",
     "freight_cny",
 ]
 LANE_COLUMNS = ["lane", "from_depot", "to_depot", "lines", "units", "freight_cny"]
@@ -136,10 +135,10 @@ def latest_plan_id(uow: UnitOfWork) -> int | None:
 def _moves_frame(view: PlanView | None, descriptions: Mapping[str, str]) -> pd.DataFrame:
     frame = pd.DataFrame(
         [
-            (m.from_depot, m.to_depot, m.part_number, int(m.qty), float(m.unit_cost), float(m.cost))
+            (m.from_depot, m.to_depot, m.part_number, int(m.qty), float(m.cost))
             for m in (view.moves if view else [])
         ],
-        columns=["from_depot", "to_depot", "part_number", "qty", "freight_per_unit_cny", "cost"],
+        columns=["from_depot", "to_depot", "part_number", "qty", "cost"],
     )
     frame["freight_cny"] = frame.pop("cost").round(2)
     frame["description"] = frame["part_number"].map(descriptions).fillna("")
