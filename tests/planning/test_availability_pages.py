@@ -322,3 +322,12 @@ def test_a_network_without_demand_draws_an_empty_curve(client, login, make_part)
     assert "no demand to stock for" in html
     assert 'data-testid="not-reached"' not in html
     assert re.search(r'data-testid="headline-optimized"><dt>[^<]*</dt><dd>–</dd>', html)
+
+
+def test_a_goal_out_of_reach_says_so_in_the_readers_words(demo_app: Any, demo: Engine):
+    client = _signed_in(demo_app, "planner")
+    html = _html(client.get("/availability?goal=0.999&window_hours=24", headers=CHINESE))
+    notice = re.search(r'data-testid="not-reached">([^<]*)<', html).group(1)
+    ceiling = availability_review.review(UnitOfWork(demo), 0.999, 24).ceiling
+    assert "无法达到目标 99.9%" in notice and f"最多 {ceiling:.1%}" in notice
+    assert "cannot be reached" not in html
