@@ -20,6 +20,7 @@ status (422); nothing is saved then.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,7 +77,7 @@ def _curve_chart(review: Review) -> Markup:
             ("baseline", proposal.baseline),
             ("optimized", proposal.optimized),
         )
-        if plan.within_window == plan.within_window  # NaN: no demand, nothing to mark
+        if not math.isnan(plan.within_window)  # no demand: nothing to mark
     ]
     drawing = charts.exchange_curve(
         [(step.inventory_value, step.within_window) for step in review.curve],
@@ -269,7 +270,7 @@ def _result(run: simulation.SimulationRun) -> dict[str, Any]:
 
 
 def _finite(value: float) -> float | None:
-    return None if value != value else value  # NaN: no demand
+    return None if math.isnan(value) else value  # NaN: no demand
 
 
 @views.route("/availability/simulation")
