@@ -13,6 +13,9 @@ Decisions, so every caller reads the same promise:
   (Lhasa, Urumqi, Xining, Haikou) adds 12 h of last-mile. Hours and CNY are
   ``Decimal`` rounded half-up to 0.01.
 * Lane hours are door to door once the carrier has the parcel.
+* A depot-to-depot transfer is one shipment: it pays the lane's cost once plus
+  ``TRANSFER_HANDLING_PER_UNIT`` (10 CNY) per unit, so units consolidated on a lane
+  cost less than units sent apart (the rebalancing plan, ``optimizer.freight``).
 * Carriers pick up at every depot every day of the week, weekends and public
   holidays included (the carriers work them; the depot's 5x8 calendar is about
   the service hotline, not about pickups). The window is 09:00 to 18:00 local
@@ -52,6 +55,9 @@ REMOTE_EXTRA_HOURS = Decimal(12)
 MODES = ("courier", "road", "air")
 MAX_LANE_HOURS = Decimal(240)  # ten days: anything longer is a typo, not a lane
 MAX_LANE_COST = Decimal(1_000_000)  # CNY per shipment; guards the numeric(12,2) column
+# A depot-to-depot transfer is one shipment: the lane's cost once, plus this much
+# handling per unit it carries (DOMAIN.md). Editable per lane once lanes keep it.
+TRANSFER_HANDLING_PER_UNIT = Decimal(10)
 
 EMERGENCY_COST_FACTOR = Decimal(3)
 EMERGENCY_PICKUP_WITHIN = timedelta(hours=1)

@@ -112,6 +112,18 @@ class RebalancePlan:
     surplus_before: int
     shortage_before: int
     shortage_left: int
+    # Freight as charged (``optimizer.freight``); the per-unit model leaves the defaults:
+    # no shipment charges, all cost per unit, solved exactly.
+    shipment_cost_fen: int = 0
+    lane_shipment_fen: NDArray[np.int64] | None = None  # D x D, charged once per used lane
+    lower_bound_fen: int | None = None  # proven: no plan moving as many units costs less
+    gap: float = 0.0  # (cost - lower bound) / cost; 0 when solved exactly
+    method: str = "per-unit min-cost flow"
+
+    @property
+    def handling_cost_fen(self) -> int:
+        """The per-unit part of the cost in fen (everything but shipment charges)."""
+        return self.total_cost_fen - self.shipment_cost_fen
 
     @property
     def total_cost(self) -> Decimal:
@@ -183,10 +195,25 @@ def rebalance(
     non-integral values, an index out of range, or the same (part, depot) twice.
     """
     codes = tuple(depot_codes)
-    lanes = _checked_lanes(lane_cost, len(codes))
-    n_dep = len(codes)
-    part, depot, avail, tgt = _rows(part_index, depot_index, available, target, n_dep)
+    lanes = checked_lanes(lane_cost, len(codes))
     names = tuple(part_numbers) if part_numbers is not None else None
+    avail_matrix, target_matrix, part_ids = row_matrices(
+        part_index, depot_index, available, target, len(codes), names
+    )
+    return _plan(avail_matrix, target_matrix, lanes, part_ids, names, codes, progress)
+
+
+def row_matrices(
+    part_index: ArrayLike,
+    depot_index: ArrayLike,
+    available: ArrayLike,
+    target: ArrayLike,
+    n_dep: int,
+    names: tuple[str, ...] | None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(available, target, part ids): the rows as dense P x D matrices, one row per part
+    present (ascending id). Raises ``ValueError`` as ``rebalance`` documents."""
+    part, depot, avail, tgt = _rows(part_index, depot_index, available, target, n_dep)
     if names is not None and part.size and int(part.max()) >= len(names):
         raise ValueError("part_index refers past the end of part_numbers")
 
@@ -200,7 +227,21 @@ def rebalance(
     target_matrix = np.zeros((part_ids.size, n_dep), np.int64)
     avail_matrix.ravel()[cell] = avail
     target_matrix.ravel()[cell] = tgt
-    return _plan(avail_matrix, target_matrix, lanes, part_ids, names, codes, progress)
+    return avail_matrix, target_matrix, part_ids
+
+
+def dense_matrices(
+    available: ArrayLike, target: ArrayLike, n_dep: int, names: tuple[str, ...] | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(available, target, part ids) from P x D matrices, checked as ``rebalance_matrix``
+    documents; part ids are the row numbers."""
+    avail_matrix = _whole_matrix("available", available, n_dep)
+    target_matrix = _whole_matrix("target", target, n_dep)
+    if avail_matrix.shape != target_matrix.shape:
+        raise ValueError("available and target must have the same shape")
+    if names is not None and len(names) != avail_matrix.shape[0]:
+        raise ValueError("part_numbers must name every row")
+    return avail_matrix, target_matrix, np.arange(avail_matrix.shape[0], dtype=np.int64)
 
 
 def rebalance_matrix(
@@ -217,15 +258,9 @@ def rebalance_matrix(
     Same rule, bounds and errors as ``rebalance``; the plan's ``part`` indexes rows.
     """
     codes = tuple(depot_codes)
-    lanes = _checked_lanes(lane_cost, len(codes))
-    avail_matrix = _whole_matrix("available", available, len(codes))
-    target_matrix = _whole_matrix("target", target, len(codes))
-    if avail_matrix.shape != target_matrix.shape:
-        raise ValueError("available and target must have the same shape")
+    lanes = checked_lanes(lane_cost, len(codes))
     names = tuple(part_numbers) if part_numbers is not None else None
-    if names is not None and len(names) != avail_matrix.shape[0]:
-        raise ValueError("part_numbers must name every row")
-    part_ids = np.arange(avail_matrix.shape[0], dtype=np.int64)
+    avail_matrix, target_matrix, part_ids = dense_matrices(available, target, len(codes), names)
     return _plan(avail_matrix, target_matrix, lanes, part_ids, names, codes, progress)
 
 
@@ -247,7 +282,7 @@ def _plan(
     mask = (surplus[:, :, None] > 0) & (shortage[:, None, :] > 0) & lane_ok[None, :, :]
     p, src, dst = np.nonzero(mask)
     del mask
-    moved = _solve(p, src, dst, surplus, shortage, lanes, report)
+    moved = solve_moves(p, src, dst, surplus, shortage, lanes, report)
 
     used = moved > 0
     p, src, dst, qty = p[used], src[used], dst[used], moved[used]
@@ -272,7 +307,7 @@ def _plan(
     )
 
 
-def _solve(
+def solve_moves(
     p: NDArray[np.intp],
     src: NDArray[np.intp],
     dst: NDArray[np.intp],
@@ -281,7 +316,12 @@ def _solve(
     lanes: NDArray[np.int64],
     report: Progress,
 ) -> NDArray[np.int64]:
-    """Units on each candidate arc: most units moved, then least cost (one solver call)."""
+    """Units on each candidate arc: most units moved, then least cost (one solver call).
+
+    Arc k ships part ``p[k]`` from depot ``src[k]`` to ``dst[k]`` at ``lanes[src, dst]``
+    fen per unit (any int64 cost matrix: ``optimizer.freight`` passes its own); the
+    P x D ``surplus``/``shortage`` bound what leaves and arrives.
+    """
     if p.size == 0:
         report("building", 1, 1)
         report("solving", 1, 1)
@@ -332,7 +372,7 @@ def _solve(
     return flows
 
 
-def _checked_lanes(lane_cost: ArrayLike, n_dep: int) -> NDArray[np.int64]:
+def checked_lanes(lane_cost: ArrayLike, n_dep: int) -> NDArray[np.int64]:
     lanes = lane_costs_fen(lane_cost)
     if lanes.shape != (n_dep, n_dep):
         raise ValueError(f"lane_cost must be {n_dep} x {n_dep}, one row per depot code")

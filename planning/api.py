@@ -52,7 +52,7 @@ from planning.schemas import (
 )
 from planning.service import availability, demand, plans, queries
 from planning.service.demand import TargetsReport
-from planning.service.plans import MoveLine, PlanDetail, Position
+from planning.service.plans import MoveLine, PlanDetail, Position, lanes_of
 from rma.service import allocation, dispatch
 from rma.service.allocation import Options
 from rma.service.dispatch import DispatchProposal, DispatchReport
@@ -211,6 +211,17 @@ def plan_detail_json(detail: PlanDetail) -> dict[str, Any]:
     """A saved plan with its moves and, while it is current, their positions."""
     return {
         **_plan_summary(detail.view),
+        "lanes": [
+            {
+                "from_depot": lane.from_depot,
+                "to_depot": lane.to_depot,
+                "units": lane.units,
+                "shipment_cost": lane.shipment,
+                "handling": lane.handling,
+                "freight": lane.freight,
+            }
+            for lane in lanes_of(detail.lines)
+        ],
         "moves": [_move(line.move, line) for line in detail.lines],
     }
 

@@ -252,6 +252,10 @@ def _run_from_database(approve: bool) -> None:
         f"lane{'' if lanes == 1 else 's'} ({plan.parts} parts); shortage "
         f"{plan.shortage_before} before, {plan.shortage_left} left"
     )
+    click.echo(
+        f"freight as charged: each lane's shipment once plus handling per unit; lane choice "
+        f"{found.method}, optimality gap {100 * (found.gap or 0.0):.2f}%"
+    )
     if not approve:
         click.echo(
             f"plan id: {plan.id} (proposed; review it at /rebalance/{plan.id}, approve it with "

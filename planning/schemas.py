@@ -187,8 +187,11 @@ class MoveOut(BaseModel):
     from_depot: str
     to_depot: str
     qty: int
-    unit_cost: Money = Field(description="freight per unit on the lane, CNY")
-    cost: Money = Field(description="freight of the move (qty x unit_cost), CNY")
+    unit_cost: Money = Field(description="handling per unit on the lane, CNY")
+    cost: Money = Field(
+        description="freight of the move: qty x unit_cost plus its share (by units) of the "
+        "lane's shipment charge, which the lane pays once per plan; CNY"
+    )
     from_stock_before: int | None = Field(
         default=None,
         description="stock at from_depot before the plan: available good stock, less what "
@@ -238,7 +241,19 @@ class PlanSummaryOut(BaseModel):
 PlanList = RootModel[list[PlanSummaryOut]]
 
 
+class LaneFreightOut(BaseModel):
+    """One lane of a plan: everything it carries travels as one shipment."""
+
+    from_depot: str
+    to_depot: str
+    units: int
+    shipment_cost: Money = Field(description="the lane's shipment charge, paid once, CNY")
+    handling: Money = Field(description="handling: units x the lane's handling per unit, CNY")
+    freight: Money = Field(description="shipment_cost + handling, CNY")
+
+
 class PlanOut(PlanSummaryOut):
+    lanes: list[LaneFreightOut] = Field(description="the plan's freight lane by lane")
     moves: list[MoveOut]
 
 
@@ -306,6 +321,12 @@ class OptimizeBody(OptionalBody):
         allow_inf_nan=False,
         description="a C-1 replacement counts this many times toward the goal (default 1)",
     )
+    goals_by_class: dict[str, float] | None = Field(
+        default=None,
+        description='a goal per contract coverage class, e.g. {"7x24": 0.98, "5x8": 0.95}; '
+        "a class left out keeps goal; each class's share within the window must reach "
+        "its own goal",
+    )
 
 
 class ExchangeCurveQuery(BaseModel):
@@ -319,6 +340,9 @@ class PredictedOut(BaseModel):
     inventory_value: float = Field(description="CNY of the base stock")
     units: int
     by_fault_level: dict[str, float | None] = Field(description='"C-1" and "other"')
+    by_class: dict[str, float | None] = Field(
+        default_factory=dict, description='per contract coverage class, "5x8" and "7x24"'
+    )
 
 
 class OptimizedTargetOut(BaseModel):
@@ -347,6 +371,9 @@ class OptimizeOut(BaseModel):
     baseline: PredictedOut
     current: PredictedOut
     by_depot: list[DepotComparisonOut]
+    goals_by_class: dict[str, float] | None = Field(
+        default=None, description="the goal of each contract class, when asked for by class"
+    )
     reason: str | None = Field(default=None, description="why the goal cannot be reached")
 
 

@@ -6,9 +6,15 @@ lowered by them), and draft transfers from it are already spoken for (its
 available stock is lowered by them). So a depot never ships below what it will
 need once its transfers land, a depot with enough on the way is not sent more,
 and planning again before approved drafts ship does not move the same shortage
-twice. The plan itself comes from ``optimizer.rebalance`` (one min-cost flow
-for all parts at once): most units into shortages, then the lowest cost,
-direct depot-to-depot lanes only.
+twice. The plan itself comes from ``optimizer.freight``: most units into
+shortages, then the least freight as charged, direct depot-to-depot lanes only.
+Everything a plan sends on a lane travels as one shipment, which pays the lane's
+cost once plus handling per unit (``depots.lanes.TRANSFER_HANDLING_PER_UNIT``); the
+lane choice is solved by branch and bound (exact, or stopped at a time limit with
+the optimality gap stated). The plan's cost is that freight; each move keeps the
+lane's handling per unit as ``unit_cost`` and, as ``cost``, its handling plus its
+share of the lane's shipment charge by units, so a lane's moves add up to the
+lane's freight and the plan's moves to the plan's cost.
 
 A plan keeps the fingerprint of exactly what the optimizer was given (``basis``:
 parts, stock, net targets, lanes; ``read_inputs`` builds them for both). It can
@@ -33,6 +39,7 @@ from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from core.fingerprint import Fingerprint
 from core.i18n import gettext
+from depots.lanes import TRANSFER_HANDLING_PER_UNIT
 from depots.service.network import list_depots, list_lanes
 from inventory.labels import PLAN_STATUS_LABELS, label
 from inventory.models import (
@@ -45,7 +52,8 @@ from inventory.models import (
 )
 from inventory.service import transfers
 from inventory.service.targets import effective_targets
-from optimizer.rebalance import Move, rebalance
+from optimizer.freight import rebalance_freight
+from optimizer.rebalance import Move
 
 # Moves per INSERT statement when a plan is saved.
 _SAVE_CHUNK = 10_000
@@ -71,28 +79,38 @@ class PlanView(PlanSummary):
     # Saved moves as read back; a plan just proposed gives the optimizer's own moves
     # (the same fields), which spares building a row object per move.
     moves: list[RebalanceMove] | list[Move] = field(default_factory=list)
+    # Known only for a plan just proposed (plans do not store them): how the lane
+    # choice was solved ("exact" or "time limit") and its optimality gap (0 = optimal).
+    method: str | None = None
+    gap: float | None = None
 
 
 @dataclass(frozen=True)
 class RebalanceInputs:
     """Exactly what the optimizer is given: depots (columns), parts (rows), the P x D
-    matrices of available stock and net target, and the D x D depot-to-depot lane
-    costs in CNY (NaN where there is no lane)."""
+    matrices of available stock and net target, the D x D depot-to-depot lane
+    costs in CNY per shipment (NaN where there is no lane) and the D x D handling
+    in CNY per unit."""
 
     depots: list[str]
     parts: list[str]
     stock: np.ndarray
     target: np.ndarray
     lanes: np.ndarray
+    handling: np.ndarray
 
     def basis(self) -> str:
-        """The fingerprint a plan keeps: equal inputs give the same plan again."""
+        """The fingerprint a plan keeps: equal inputs give the same plan again.
+
+        v2: freight as charged (shipment + handling); a plan fingerprinted under v1
+        was costed per unit and reads as stale."""
         return (
-            Fingerprint("rebalancing inputs v1")
+            Fingerprint("rebalancing inputs v2")
             .add(self.depots, self.parts, self.stock.shape)
             .add(np.ascontiguousarray(self.stock, dtype=np.int64).tobytes())
             .add(np.ascontiguousarray(self.target, dtype=np.int64).tobytes())
             .add(np.ascontiguousarray(self.lanes, dtype=np.float64).tobytes())
+            .add(np.ascontiguousarray(self.handling, dtype=np.float64).tobytes())
             .hexdigest()
         )
 
@@ -139,13 +157,18 @@ def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarra
     return parts, stock, target
 
 
-def _lane_matrix(uow: UnitOfWork, depots: list[str]) -> np.ndarray:
+def _lane_matrices(uow: UnitOfWork, depots: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(CNY per shipment, CNY handling per unit), D x D, NaN where there is no lane."""
     column = {d: i for i, d in enumerate(depots)}
     lanes = np.full((len(depots), len(depots)), np.nan)
+    handling = np.full((len(depots), len(depots)), np.nan)
     for lane in list_lanes(uow, kind="depot"):
         if lane.from_depot in column and lane.to in column:
-            lanes[column[lane.from_depot], column[lane.to]] = float(lane.cost)
-    return lanes
+            at = column[lane.from_depot], column[lane.to]
+            lanes[at] = float(lane.cost)
+            # Lanes do not keep their own handling yet: every lane charges the default.
+            handling[at] = float(TRANSFER_HANDLING_PER_UNIT)
+    return lanes, handling
 
 
 def read_inputs(uow: UnitOfWork) -> RebalanceInputs:
@@ -156,7 +179,8 @@ def read_inputs(uow: UnitOfWork) -> RebalanceInputs:
     """
     depots = [d.code for d in list_depots(uow)]
     parts, stock, target = _positions(uow, depots)
-    return RebalanceInputs(depots, parts, stock, target, _lane_matrix(uow, depots))
+    lanes, handling = _lane_matrices(uow, depots)
+    return RebalanceInputs(depots, parts, stock, target, lanes, handling)
 
 
 def _is_stale(plan: RebalancePlan, current_basis: str) -> bool:
@@ -189,12 +213,13 @@ def propose_plan(
     inputs = read_inputs(uow)
     report("reading", 1, 1)
     rows, cols = np.nonzero((inputs.stock > 0) | (inputs.target > 0))
-    result = rebalance(
+    result = rebalance_freight(
         rows,
         cols,
         inputs.stock[rows, cols],
         inputs.target[rows, cols],
         inputs.lanes,
+        inputs.handling,
         part_numbers=inputs.parts,
         depot_codes=inputs.depots,
         progress=report,
@@ -213,7 +238,7 @@ def propose_plan(
     uow.session.flush()
     moves = result.moves()
     _save_moves(uow, plan.id or 0, moves, report)
-    return PlanView(plan=plan, moves=list(moves))
+    return PlanView(plan=plan, moves=list(moves), method=result.method, gap=result.gap)
 
 
 def _save_moves(uow: UnitOfWork, plan_id: int, moves: Sequence[Move], report: PlanProgress) -> None:

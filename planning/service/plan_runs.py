@@ -56,6 +56,9 @@ class RunState:
     units_moved: int = 0
     cost: str = "0.00"
     error: str | None = None
+    # How the lane choice was solved ("exact" or "time limit") and its optimality gap.
+    method: str | None = None
+    gap: float | None = None
 
     @property
     def finished(self) -> bool:
@@ -124,6 +127,8 @@ class PlanRuns:
                 plan_id=plan.id,
                 units_moved=plan.units_moved,
                 cost=str(Decimal(plan.cost).quantize(Decimal("0.01"))),
+                method=view.method,
+                gap=view.gap,
             )
         )
 

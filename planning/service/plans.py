@@ -11,6 +11,14 @@ line), so a line reads as the depot's position once the whole plan is done.
 The figures are those of now. They are exactly the plan's own while it is proposed
 and not stale (the fingerprint it kept covers them), so they are given only then;
 a decided or stale plan has moves without them.
+
+Freight is as charged (``inventory.service.rebalancing``): everything a plan sends on
+a lane is one shipment, paying the lane's shipment charge once plus handling per
+unit. Each move keeps the lane's handling per unit and its freight (its handling
+plus its share of the shipment charge, by units), so per lane: handling = the sum
+of units x handling per unit, freight = the sum of the moves' freight, and the
+shipment charge is the difference. These come from the stored moves alone, so
+they read the same once the plan is decided or stale.
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ CSV_COLUMNS = (
     "part_number",
     "description",
     "qty",
-    "freight_per_unit_cny",
+    "handling_per_unit_cny",
+    "shipment_share_cny",
     "freight_cny",
     "from_stock_before",
     "from_stock_after",
@@ -53,6 +62,10 @@ CSV_COLUMNS = (
     "to_stock_before",
     "to_stock_after",
     "to_target",
+    "lane_units",
+    "lane_shipment_cny",
+    "lane_handling_cny",
+    "lane_freight_cny",
 )
 
 
@@ -82,14 +95,62 @@ class MoveLine:
     destination_after: Position | None = None
 
     @property
-    def freight_per_unit(self) -> Decimal:
-        """CNY per unit on the lane (the optimizer's per-unit lane cost)."""
+    def handling_per_unit(self) -> Decimal:
+        """CNY handling per unit on the lane."""
         return self.move.unit_cost
 
     @property
+    def handling(self) -> Decimal:
+        """CNY handling for the line: units times the handling per unit."""
+        return self.move.qty * self.move.unit_cost
+
+    @property
+    def shipment_share(self) -> Decimal:
+        """The line's share of its lane's shipment charge (by units), CNY."""
+        return self.move.cost - self.handling
+
+    @property
     def freight(self) -> Decimal:
-        """CNY for the line: units times the freight per unit."""
+        """CNY for the line: its handling plus its share of the shipment charge."""
         return self.move.cost
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The moves of a plan on one depot-to-depot lane: one shipment (one draft transfer
+    on approval), paying the lane's shipment charge once plus handling per unit."""
+
+    from_depot: str
+    to_depot: str
+    lines: list[MoveLine]
+
+    @property
+    def units(self) -> int:
+        return sum(line.move.qty for line in self.lines)
+
+    @property
+    def handling(self) -> Decimal:
+        return sum((line.handling for line in self.lines), Decimal("0.00"))
+
+    @property
+    def freight(self) -> Decimal:
+        return sum((line.freight for line in self.lines), Decimal("0.00"))
+
+    @property
+    def shipment(self) -> Decimal:
+        """The lane's shipment charge, paid once for all its units."""
+        return self.freight - self.handling
+
+
+def lanes_of(lines: list[MoveLine]) -> list[Lane]:
+    """Move lines grouped by lane, lanes by source then destination, parts in order."""
+    grouped: dict[tuple[str, str], list[MoveLine]] = defaultdict(list)
+    for line in lines:
+        grouped[(line.move.from_depot, line.move.to_depot)].append(line)
+    return [
+        Lane(source, target, sorted(items, key=lambda line: line.move.part_number))
+        for (source, target), items in sorted(grouped.items())
+    ]
 
 
 @dataclass(frozen=True)
@@ -197,11 +258,17 @@ def _cell(position: Position | None, field: str) -> int | str:
     return "" if position is None else getattr(position, field)
 
 
+def _lane_cells(lane: Lane) -> list[int | str]:
+    return [lane.units, f"{lane.shipment:.2f}", f"{lane.handling:.2f}", f"{lane.freight:.2f}"]
+
+
 def plan_csv(detail: PlanDetail) -> str:
     """The plan's moves as CSV (``CSV_COLUMNS``, one row per move; the before and
-    after columns empty when the plan is no longer proposed and current). UTF-8
+    after columns empty when the plan is no longer proposed and current; the
+    ``lane_*`` columns repeat the move's lane totals on each of its rows). UTF-8
     text; the caller adds a byte-order mark for spreadsheets if it wants one."""
     plan = detail.view.plan
+    lane_of = {(lane.from_depot, lane.to_depot): lane for lane in lanes_of(detail.lines)}
     return csv_text(
         CSV_COLUMNS,
         (
@@ -213,7 +280,8 @@ def plan_csv(detail: PlanDetail) -> str:
                 line.move.part_number,
                 line.description,
                 line.move.qty,
-                f"{line.freight_per_unit:.2f}",
+                f"{line.handling_per_unit:.2f}",
+                f"{line.shipment_share:.2f}",
                 f"{line.freight:.2f}",
                 _cell(line.source_before, "stock"),
                 _cell(line.source_after, "stock"),
@@ -221,6 +289,7 @@ def plan_csv(detail: PlanDetail) -> str:
                 _cell(line.destination_before, "stock"),
                 _cell(line.destination_after, "stock"),
                 _cell(line.destination_before, "target"),
+                *_lane_cells(lane_of[(line.move.from_depot, line.move.to_depot)]),
             ]
             for line in detail.lines
         ),

@@ -5,9 +5,7 @@ discarding it, and the plan as a CSV file."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +29,7 @@ from core.web import ENGINE_KEY, uow
 from inventory.service import rebalancing
 from planning.service import plans, queries
 from planning.service.plan_runs import PlanRuns
-from planning.service.plans import MoveLine, PlanDetail
+from planning.service.plans import PlanDetail, lanes_of
 from planning.service.queries import PlanFilters
 from planning.views import PLANNER, views
 from planning.views.common import actor, depots, failed
@@ -39,34 +37,6 @@ from planning.views.common import actor, depots, failed
 LIST_TEMPLATE = "planning/rebalance.html"
 PLAN_TEMPLATE = "planning/plan.html"
 RUN_TEMPLATE = "planning/plan_run.html"
-
-
-@dataclass(frozen=True)
-class Lane:
-    """The moves of a plan on one depot-to-depot lane (one draft transfer on approval)."""
-
-    from_depot: str
-    to_depot: str
-    lines: list[MoveLine]
-
-    @property
-    def units(self) -> int:
-        return sum(line.move.qty for line in self.lines)
-
-    @property
-    def freight(self) -> Decimal:
-        return sum((line.freight for line in self.lines), Decimal("0.00"))
-
-
-def lanes_of(lines: list[MoveLine]) -> list[Lane]:
-    """Move lines grouped by lane, lanes by source then destination, parts in order."""
-    grouped: dict[tuple[str, str], list[MoveLine]] = defaultdict(list)
-    for line in lines:
-        grouped[(line.move.from_depot, line.move.to_depot)].append(line)
-    return [
-        Lane(source, target, sorted(items, key=lambda line: line.move.part_number))
-        for (source, target), items in sorted(grouped.items())
-    ]
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -160,11 +130,14 @@ def plan_run_page(run_id: str) -> Any:
 
 def _plan_context(detail: PlanDetail) -> dict[str, Any]:
     view = detail.view
+    lanes = lanes_of(detail.lines)
     return {
         "plan": view.plan,
         "stale": view.stale,
         "detail": detail,
-        "lanes": lanes_of(detail.lines),
+        "lanes": lanes,
+        "shipment_total": sum((lane.shipment for lane in lanes), Decimal("0.00")),
+        "handling_total": sum((lane.handling for lane in lanes), Decimal("0.00")),
         "transfer_ids": view.transfer_ids,
         "depot_names": {d.code: d for d in depots()},
     }

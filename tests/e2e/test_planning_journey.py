@@ -25,7 +25,8 @@ CSV_HEADER = [
     "part_number",
     "description",
     "qty",
-    "freight_per_unit_cny",
+    "handling_per_unit_cny",
+    "shipment_share_cny",
     "freight_cny",
     "from_stock_before",
     "from_stock_after",
@@ -33,6 +34,10 @@ CSV_HEADER = [
     "to_stock_before",
     "to_stock_after",
     "to_target",
+    "lane_units",
+    "lane_shipment_cny",
+    "lane_handling_cny",
+    "lane_freight_cny",
 ]
 
 
@@ -105,7 +110,7 @@ def test_planner_computes_targets_then_plans_reviews_and_approves_a_rebalancing_
     assert _number(page, "shortage-left") <= _number(page, "shortage-before")
     lane_count = page.locator("section[data-testid^=lane-]").count()
     assert lane_count >= 1
-    expect(page.get_by_role("columnheader", name="单件运费（元）").first).to_be_visible()
+    expect(page.get_by_role("columnheader", name="每件操作费（元）").first).to_be_visible()
     moves = page.locator("tr[data-testid^=move-]")
     moved = 0
     for index in range(moves.count()):

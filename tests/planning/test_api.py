@@ -339,7 +339,14 @@ def test_a_plan_moves_surplus_into_shortage_and_is_saved(client, planner_headers
         "SY",
         5,
     )
-    assert Decimal(str(move["cost"])) == Decimal(str(move["unit_cost"])) * 5
+    # Freight as charged (issue 13): the lane's shipment once plus handling per unit
+    # (the old model charged the lane's cost for every unit).
+    [lane] = plan["lanes"]
+    assert (lane["from_depot"], lane["to_depot"], lane["units"]) == ("BJ", "SY", 5)
+    assert Decimal(str(move["unit_cost"])) == Decimal(10)
+    assert Decimal(str(lane["handling"])) == Decimal(50)
+    assert Decimal(str(move["cost"])) == Decimal(str(lane["shipment_cost"])) + Decimal(50)
+    assert lane["freight"] == move["cost"]
     assert plan["units_moved"] == 5 and plan["cost"] == move["cost"]
     assert (plan["shortage_before"], plan["shortage_left"]) == (5, 0)
 

@@ -84,7 +84,16 @@ def test_a_plan_is_reviewed_and_approved_in_chinese(client, login, engine, plann
     login("planner")
     html = _html(client.get(f"/rebalance/{plan_id}", headers=CHINESE))
     assert f"调拨计划 {plan_id}" in html and "待审批" in html
-    for words in ("单件运费（元）", "调拨前库存", "调拨后库存", "BJ（调出）", "SY（调入）"):
+    # Freight as charged (issue 13): handling per unit and the lane's shipment charge.
+    for words in (
+        "每件操作费（元）",
+        "单票运费",
+        "操作费",
+        "调拨前库存",
+        "调拨后库存",
+        "BJ（调出）",
+        "SY（调入）",
+    ):
         assert words in html
     assert "批准：生成 1 张调拨单草稿" in html
     approved = _post(

@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 
 import pytest
 
 from core.db import UnitOfWork
+from depots.service.network import list_lanes
 from inventory.service import rebalancing, targets, transfers
 from planning.service.plans import CSV_COLUMNS
 from tests.conftest import csrf_token
@@ -37,6 +39,12 @@ def _csv(data: bytes) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
     assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
     return list(reader)
+
+
+def _lane_cost(engine, source: str, destination: str) -> Decimal:
+    """CNY per shipment on the depot-to-depot lane, as the database holds it."""
+    lanes = list_lanes(UnitOfWork(engine), kind="depot")
+    return next(lane.cost for lane in lanes if (lane.from_depot, lane.to) == (source, destination))
 
 
 @pytest.fixture
@@ -68,13 +76,17 @@ def test_each_move_shows_stock_and_target_before_and_after_at_both_depots(
     assert (_cell(row, "destination-before"), _cell(row, "destination-after")) == ("1", "5")
     assert _cell(row, "destination-target") == "5"
     assert "10G SR optic" in row
-    assert "Freight per unit (CNY)" in html and "Unit cost" not in html
+    # Freight as charged (issue 13): the per-unit column is the lane's handling now.
+    assert "Handling per unit (CNY)" in html and "Unit cost" not in html
+    assert "Freight per unit (CNY)" not in html
 
 
 def test_the_plan_downloads_as_csv_from_its_page_and_the_api(
     client, login, engine, planner, auth_for, short_at_sy
 ):
     plan_id = rebalancing.propose_plan(UnitOfWork(engine), planner).plan.id
+    # Freight as charged (issue 13): the lane's shipment once, plus 10 CNY per unit.
+    shipment = _lane_cost(engine, "BJ", "SY")
     login("planner")
     page = _html(client.get(f"/rebalance/{plan_id}"))
     assert f'href="/rebalance/{plan_id}/moves.csv"' in page
@@ -90,16 +102,20 @@ def test_the_plan_downloads_as_csv_from_its_page_and_the_api(
         "part_number": short_at_sy,
         "description": "10G SR optic",
         "qty": "4",
-        "freight_per_unit_cny": line["freight_per_unit_cny"],
-        "freight_cny": line["freight_cny"],
+        "handling_per_unit_cny": "10.00",
+        "shipment_share_cny": f"{shipment:.2f}",
+        "freight_cny": f"{shipment + 40:.2f}",
         "from_stock_before": "9",
         "from_stock_after": "5",
         "from_target": "4",
         "to_stock_before": "1",
         "to_stock_after": "5",
         "to_target": "5",
+        "lane_units": "4",
+        "lane_shipment_cny": f"{shipment:.2f}",
+        "lane_handling_cny": "40.00",
+        "lane_freight_cny": f"{shipment + 40:.2f}",
     }
-    assert float(line["freight_cny"]) == pytest.approx(4 * float(line["freight_per_unit_cny"]))
 
     from_api = client.get(
         f"/api/v1/rebalance/plans/{plan_id}/moves.csv", headers=auth_for("planner")
