@@ -20,6 +20,7 @@ from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, Fonts
@@ -100,7 +101,7 @@ def exchange_curve(
         ),
     )
     plot = LinePlot()
-    plot.x, plot.y = 44, 46
+    plot.x, plot.y = 44, 72
     plot.width, plot.height = width - plot.x - 12, height - plot.y - 40
     series: list[list[tuple[float, float]]] = [
         [(value / 1000, share * 100) for value, share in points]
@@ -159,11 +160,14 @@ def exchange_curve(
         )
     )
     legend = Legend()
-    legend.x, legend.y = plot.x, 10
+    legend.x, legend.y = plot.x, 34
     legend.alignment = "right"
-    legend.columnMaximum = 1
+    # Two rows, columns as wide as the longest words (plus room for a browser's font,
+    # a little wider than the PDF font the widths are measured with).
+    legend.columnMaximum = 2
     legend.dx, legend.dy = 7, 7
-    legend.deltax = max(80.0, (width - plot.x) / max(len(pairs), 1))
+    widest = max(stringWidth(str(words), font.regular, 7) for _, words in pairs)
+    legend.deltax = widest * 1.15 + 24
     legend.fontName = font.regular
     legend.fontSize = 7
     legend.strokeColor = None
@@ -201,7 +205,10 @@ def simulated_by_city(
     chart.categoryAxis.labels.fontSize = 7
     chart.categoryAxis.labels.fillColor = INK
     chart.categoryAxis.labels.boxAnchor = "e"
-    chart.categoryAxis.labels.dx = -4
+    # Anchored at their end in the SVG too: a browser's font is wider or narrower than
+    # the PDF font the label was measured with, and must not run into the bars.
+    chart.categoryAxis.labels.textAnchor = "end"
+    chart.categoryAxis.labels.dx = -6
     chart.categoryAxis.strokeColor = RULE
     chart.categoryAxis.visibleTicks = False
     chart.valueAxis.valueMin = 0

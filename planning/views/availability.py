@@ -287,7 +287,7 @@ def availability_simulation() -> Any:
         },
         "target_choices": {
             simulation.CURRENT: plan_labels()["current"],
-            simulation.OPTIMIZED: gettext("optimised (goal 95%, 24 hours)"),
+            simulation.OPTIMIZED: plan_labels()["optimized"],
         },
         "outcome": None,
         "max_days": simulation.MAX_DAYS,
