@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from demo.users import DEMO_PASSWORD
 from inventory.service import targets
 from planning.service import availability, availability_review, simulation
 from tests.conftest import make_test_app
+from tests.core.test_translation_coverage import ALLOWED_WORDS, ENGLISH_RUN
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 ENGLISH = {"Accept-Language": "en"}
@@ -193,8 +195,42 @@ def test_engineers_may_not_see_or_apply(demo_app: Any, demo: Engine):
     assert _effective(demo) == before
 
 
-def test_the_page_reads_in_chinese(demo_app: Any):
+class _VisibleText(HTMLParser):
+    """The words a reader sees in ``<main>``: text, titles and labels (not styles)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+        self._main = self._style = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._main += tag == "main"
+        self._style += tag in ("style", "script")
+        if self._main:
+            self.words += [v for k, v in attrs if k in ("title", "aria-label") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._main -= tag == "main"
+        self._style -= tag in ("style", "script")
+
+    def handle_data(self, data: str) -> None:
+        if self._main and not self._style:
+            self.words.append(data)
+
+
+def _english_words(html: str, data: tuple[str, ...]) -> set[str]:
+    """Runs of English words on the page once ``data`` (names as stored) is taken out."""
+    parser = _VisibleText()
+    parser.feed(html)
+    text = " ".join(parser.words)
+    for name in sorted(data, key=len, reverse=True):
+        text = text.replace(name, " ")
+    return {match.group(0) for match in ENGLISH_RUN.finditer(ALLOWED_WORDS.sub(" ", text))}
+
+
+def test_the_page_reads_in_chinese(demo_app: Any, demo: Engine):
     client = _signed_in(demo_app, "planner")
+    client.get("/availability/simulation")  # shows (and so drops) the sign-in message
     html = _html(client.get(f"/availability?goal={GOAL}", headers=CHINESE))
     assert '<html lang="zh-Hans-CN">' in html
     assert "<h1>按可用性计算目标库存</h1>" in html
@@ -215,6 +251,9 @@ def test_the_page_reads_in_chinese(demo_app: Any):
         client.get("/availability/simulation?targets=current&days=30&seed=1", headers=CHINESE)
     )
     assert "按城市" in result and "By city" not in result
+    cities = availability.service_network(UnitOfWork(demo)).cities
+    for page in (html, result):
+        assert _english_words(page, cities) == set()
     fields = _form_fields(html, "apply-form")
     saved = client.post("/availability/apply", data=fields, headers=CHINESE, follow_redirects=True)
     assert saved.status_code == 200
