@@ -82,7 +82,7 @@ from optimizer.rebalance import (
     solve_moves,
 )
 
-DEFAULT_TIME_LIMIT_S = 20.0
+DEFAULT_TIME_LIMIT_S = 5.0  # seconds of wall time for the lane choice; then the gap is stated
 MAX_CUT_DEPOTS = 12  # 2^12 cuts per part; beyond that no lane is proven forced
 _CUT_CHUNK = 16_384  # parts per cut matrix product (chunk x 2^D float64)
 
