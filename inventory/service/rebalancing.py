@@ -316,13 +316,15 @@ def _locked_for_approval(uow: UnitOfWork, plan_id: int) -> RebalancePlan:
 
 
 @read_only
-def get_plan(uow: UnitOfWork, plan_id: int) -> PlanView:
-    """A saved plan with its moves; a proposed plan says whether it is stale."""
+def get_plan(uow: UnitOfWork, plan_id: int, *, with_moves: bool = True) -> PlanView:
+    """A saved plan with its moves (none read when ``with_moves`` is false: a page
+    that shows a few of a large plan's moves reads those itself); a proposed plan
+    says whether it is stale."""
     plan = uow.session.get(RebalancePlan, plan_id)
     if plan is None:
         raise NotFound(gettext("unknown rebalancing plan %(id)s", id=plan_id))
     stale = plan.status == "proposed" and _is_stale(plan, read_inputs(uow).basis())
-    return PlanView(plan=plan, stale=stale, moves=_moves(uow, plan_id))
+    return PlanView(plan=plan, stale=stale, moves=_moves(uow, plan_id) if with_moves else [])
 
 
 @read_only

@@ -19,19 +19,25 @@ plus its share of the shipment charge, by units), so per lane: handling = the su
 of units x handling per unit, freight = the sum of the moves' freight, and the
 shipment charge is the difference. These come from the stored moves alone, so
 they read the same once the plan is decided or stale.
+
+A whole-network plan has some 140,000 moves: its page (``plan_page``) gives every
+lane's totals by SQL aggregates and the lines of one lane a page at a time, the
+positions read only for the parts shown; a small plan (``SMALL_PLAN_LINES``) is
+shown whole. The CSV file keeps every move, written a block of rows at a time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.csv_files import csv_text
 from core.db import UnitOfWork, read_only
+from core.pagination import Page, PageRequest, paginate
 from inventory.models import (
     Part,
     RebalanceMove,
@@ -43,6 +49,16 @@ from inventory.models import (
 from inventory.service import rebalancing
 from inventory.service.rebalancing import PlanView
 from inventory.service.targets import effective_targets
+
+# A plan with at most this many moves is shown whole on its page, every lane's lines
+# at once; a larger one a lane at a time, LINES_PER_PAGE lines a page.
+SMALL_PLAN_LINES = 500
+LINES_PER_PAGE = 100
+# The only order of a lane's lines: by part (the move's id breaks no real tie: a plan
+# moves a part once on a lane).
+LINE_SORTS = ("part",)
+# Rows of the CSV file written at a time.
+CSV_BLOCK_ROWS = 5_000
 
 # The CSV file's columns: stable names, in this order, whatever the page's language.
 CSV_COLUMNS = (
@@ -154,6 +170,58 @@ def lanes_of(lines: list[MoveLine]) -> list[Lane]:
 
 
 @dataclass(frozen=True)
+class LaneTotals:
+    """A lane's totals read without its lines: how many lines, units, handling and
+    freight (as ``Lane``'s: the shipment charge is the difference)."""
+
+    from_depot: str
+    to_depot: str
+    line_count: int
+    units: int
+    handling: Decimal
+    freight: Decimal
+
+    @property
+    def shipment(self) -> Decimal:
+        """The lane's shipment charge, paid once for all its units."""
+        return self.freight - self.handling
+
+    @property
+    def key(self) -> str:
+        """The lane as the page's ``lane`` argument names it: ``BJ-SH``."""
+        return f"{self.from_depot}-{self.to_depot}"
+
+
+def _cny(amount: object) -> Decimal:
+    # SQLite sums NUMERIC as floating point: back to whole cents (the error of
+    # 10^5 additions is far below a cent).
+    return Decimal(str(amount or 0)).quantize(Decimal("0.01"))
+
+
+@read_only
+def lane_totals(uow: UnitOfWork, plan_id: int) -> list[LaneTotals]:
+    """Every lane of a plan with its totals, by source then destination (SQL sums
+    over the stored moves; no line is built)."""
+    rows = uow.session.execute(
+        select(
+            RebalanceMove.from_depot,
+            RebalanceMove.to_depot,
+            func.count(),
+            func.sum(RebalanceMove.qty),
+            func.sum(RebalanceMove.qty * RebalanceMove.unit_cost),
+            func.sum(RebalanceMove.cost),
+        )
+        .where(RebalanceMove.plan_id == plan_id)
+        .group_by(RebalanceMove.from_depot, RebalanceMove.to_depot)
+        .order_by(RebalanceMove.from_depot, RebalanceMove.to_depot)
+    )
+    return [
+        LaneTotals(source, target, int(count), int(units or 0), _cny(handling), _cny(freight))
+        for source, target, count, units, handling, freight in rows
+    ]
+
+
+@dataclass(frozen=True)
 class PlanDetail:
     """A saved plan, whether it is stale, and its moves as lines (by lane, then part)."""
 
@@ -214,22 +282,42 @@ def positions(
     }
 
 
-@read_only
-def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
-    """A saved plan with its moves as lines; ``NotFound`` for an unknown plan."""
-    view = rebalancing.get_plan(uow, plan_id)
-    parts = {move.part_number for move in view.moves}
+def _lines(
+    uow: UnitOfWork, view: PlanView, moves: Sequence[RebalanceMove], *, whole_plan: bool
+) -> list[MoveLine]:
+    """``moves`` of the plan as lines, with their positions while the plan is current.
+    The "after" figures count every move of the plan of those parts: ``whole_plan``
+    says ``moves`` are all of them, else the plan's moves of those parts are read."""
+    parts = {move.part_number for move in moves}
+    ordered = sorted(parts)
     descriptions = dict(
         uow.session.execute(
-            select(Part.part_number, Part.description).where(Part.part_number.in_(sorted(parts)))
+            select(Part.part_number, Part.description).where(Part.part_number.in_(ordered))
         ).all()
+        if parts
+        else []
     )
     current = view.plan.status == "proposed" and not view.stale
     found = positions(uow, parts) if current and parts else {}
     flow: dict[tuple[str, str], int] = defaultdict(int)
-    for move in view.moves:
-        flow[(move.from_depot, move.part_number)] -= move.qty
-        flow[(move.to_depot, move.part_number)] += move.qty
+    if current:
+        flows = (
+            ((m.from_depot, m.to_depot, m.part_number, m.qty) for m in moves)
+            if whole_plan
+            else uow.session.execute(
+                select(
+                    RebalanceMove.from_depot,
+                    RebalanceMove.to_depot,
+                    RebalanceMove.part_number,
+                    RebalanceMove.qty,
+                ).where(
+                    RebalanceMove.plan_id == view.plan.id, RebalanceMove.part_number.in_(ordered)
+                )
+            )
+        )
+        for source, target, part, qty in flows:
+            flow[(source, part)] -= qty
+            flow[(target, part)] += qty
 
     def before_after(depot: str, part: str) -> tuple[Position | None, Position | None]:
         if not current:
@@ -238,7 +326,7 @@ def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
         return before, Position(before.stock + flow[(depot, part)], before.target)
 
     lines = []
-    for move in sorted(view.moves, key=lambda m: (m.from_depot, m.to_depot, m.part_number)):
+    for move in sorted(moves, key=lambda m: (m.from_depot, m.to_depot, m.part_number)):
         source = before_after(move.from_depot, move.part_number)
         destination = before_after(move.to_depot, move.part_number)
         lines.append(
@@ -251,7 +339,84 @@ def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
                 destination_after=destination[1],
             )
         )
-    return PlanDetail(view, lines)
+    return lines
+
+
+@read_only
+def plan_detail(uow: UnitOfWork, plan_id: int) -> PlanDetail:
+    """A saved plan with every move as a line; ``NotFound`` for an unknown plan."""
+    view = rebalancing.get_plan(uow, plan_id)
+    return PlanDetail(view, _lines(uow, view, view.moves, whole_plan=True))
+
+
+@dataclass(frozen=True)
+class PlanPage:
+    """What a plan's page shows: the plan, every lane's totals, and the lanes whose
+    lines are shown with them (all of a small plan's; one page of the chosen lane
+    of a large one, ``page`` saying which)."""
+
+    view: PlanView
+    lanes: list[LaneTotals]
+    shown: list[Lane]
+    lane: LaneTotals | None = None
+    page: Page[RebalanceMove] | None = None
+
+    @property
+    def positions_known(self) -> bool:
+        """Whether the lines carry the before and after figures (proposed and current)."""
+        return self.view.plan.status == "proposed" and not self.view.stale
+
+    @property
+    def paged(self) -> bool:
+        """Whether the plan is shown a lane and a page at a time."""
+        return self.page is not None
+
+    @property
+    def line_count(self) -> int:
+        return sum(lane.line_count for lane in self.lanes)
+
+
+def line_page_request(args: Mapping[str, str]) -> PageRequest:
+    """The page of a lane's lines that query arguments ask for (``page``, ``per_page``)."""
+    return PageRequest.from_args(
+        args,
+        sorts=LINE_SORTS,
+        default_sort="part",
+        per_page=LINES_PER_PAGE,
+    )
+
+
+@read_only
+def plan_page(
+    uow: UnitOfWork, plan_id: int, lane: str | None = None, request: PageRequest | None = None
+) -> PlanPage:
+    """A plan for its page: ``lane`` (``BJ-SH``; the first lane when unknown or
+    missing) and ``request`` choose the lines shown of a plan of more than
+    ``SMALL_PLAN_LINES`` moves; a smaller one shows them all. ``NotFound`` for an
+    unknown plan."""
+    view = rebalancing.get_plan(uow, plan_id, with_moves=False)
+    totals = lane_totals(uow, plan_id)
+    if sum(found.line_count for found in totals) <= SMALL_PLAN_LINES:
+        moves = list(
+            uow.session.scalars(select(RebalanceMove).where(RebalanceMove.plan_id == plan_id))
+        )
+        return PlanPage(view, totals, lanes_of(_lines(uow, view, moves, whole_plan=True)))
+    chosen = next((found for found in totals if found.key == lane), totals[0])
+    query = select(RebalanceMove).where(
+        RebalanceMove.plan_id == plan_id,
+        RebalanceMove.from_depot == chosen.from_depot,
+        RebalanceMove.to_depot == chosen.to_depot,
+    )
+    page = paginate(
+        uow.session,
+        query,
+        request or line_page_request({}),
+        {"part": RebalanceMove.part_number},
+        RebalanceMove.id,
+        total=chosen.line_count,
+    )
+    lines = _lines(uow, view, page.items, whole_plan=False)
+    return PlanPage(view, totals, lanes_of(lines), chosen, page)
 
 
 def _cell(position: Position | None, field: str) -> int | str:
@@ -262,36 +427,53 @@ def _lane_cells(lane: Lane) -> list[int | str]:
     return [lane.units, f"{lane.shipment:.2f}", f"{lane.handling:.2f}", f"{lane.freight:.2f}"]
 
 
+def _csv_row(plan_id: int, status: str, line: MoveLine, lane: Lane) -> list[object]:
+    return [
+        plan_id,
+        status,
+        line.move.from_depot,
+        line.move.to_depot,
+        line.move.part_number,
+        line.description,
+        line.move.qty,
+        f"{line.handling_per_unit:.2f}",
+        f"{line.shipment_share:.2f}",
+        f"{line.freight:.2f}",
+        _cell(line.source_before, "stock"),
+        _cell(line.source_after, "stock"),
+        _cell(line.source_before, "target"),
+        _cell(line.destination_before, "stock"),
+        _cell(line.destination_after, "stock"),
+        _cell(line.destination_before, "target"),
+        *_lane_cells(lane),
+    ]
+
+
+def plan_csv_blocks(detail: PlanDetail) -> Iterator[str]:
+    """The plan's moves as CSV (see ``plan_csv``), a block of ``CSV_BLOCK_ROWS``
+    rows at a time (the header with the first), for a response to stream."""
+    plan = detail.view.plan
+    lane_of = {(lane.from_depot, lane.to_depot): lane for lane in lanes_of(detail.lines)}
+    yield csv_text(CSV_COLUMNS, [], lineterminator="\r\n")
+    for start in range(0, len(detail.lines), CSV_BLOCK_ROWS):
+        block = detail.lines[start : start + CSV_BLOCK_ROWS]
+        text = csv_text(
+            CSV_COLUMNS,
+            (
+                _csv_row(
+                    plan.id, plan.status, line, lane_of[(line.move.from_depot, line.move.to_depot)]
+                )
+                for line in block
+            ),
+            lineterminator="\r\n",
+        )
+        # Every block but the first without its header line.
+        yield text.split("\r\n", 1)[1]
+
+
 def plan_csv(detail: PlanDetail) -> str:
     """The plan's moves as CSV (``CSV_COLUMNS``, one row per move; the before and
     after columns empty when the plan is no longer proposed and current; the
     ``lane_*`` columns repeat the move's lane totals on each of its rows). UTF-8
     text; the caller adds a byte-order mark for spreadsheets if it wants one."""
-    plan = detail.view.plan
-    lane_of = {(lane.from_depot, lane.to_depot): lane for lane in lanes_of(detail.lines)}
-    return csv_text(
-        CSV_COLUMNS,
-        (
-            [
-                plan.id,
-                plan.status,
-                line.move.from_depot,
-                line.move.to_depot,
-                line.move.part_number,
-                line.description,
-                line.move.qty,
-                f"{line.handling_per_unit:.2f}",
-                f"{line.shipment_share:.2f}",
-                f"{line.freight:.2f}",
-                _cell(line.source_before, "stock"),
-                _cell(line.source_after, "stock"),
-                _cell(line.source_before, "target"),
-                _cell(line.destination_before, "stock"),
-                _cell(line.destination_after, "stock"),
-                _cell(line.destination_before, "target"),
-                *_lane_cells(lane_of[(line.move.from_depot, line.move.to_depot)]),
-            ]
-            for line in detail.lines
-        ),
-        lineterminator="\r\n",
-    )
+    return "".join(plan_csv_blocks(detail))

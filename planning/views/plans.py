@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 from flask import (
@@ -29,7 +30,7 @@ from core.web import ENGINE_KEY, uow
 from inventory.service import rebalancing
 from planning.service import plans, queries
 from planning.service.plan_runs import PlanRuns
-from planning.service.plans import PlanDetail, lanes_of
+from planning.service.plans import PlanPage
 from planning.service.queries import PlanFilters
 from planning.views import PLANNER, views
 from planning.views.common import actor, depots, failed
@@ -128,14 +129,16 @@ def plan_run_page(run_id: str) -> Any:
 # --- one plan -------------------------------------------------------------------------------
 
 
-def _plan_context(detail: PlanDetail) -> dict[str, Any]:
-    view = detail.view
-    lanes = lanes_of(detail.lines)
+def _plan_context(found: PlanPage) -> dict[str, Any]:
+    view = found.view
+    lanes = found.lanes
     return {
         "plan": view.plan,
         "stale": view.stale,
-        "detail": detail,
+        "detail": found,
         "lanes": lanes,
+        "lane_totals": {(lane.from_depot, lane.to_depot): lane for lane in lanes},
+        "shown": found.shown,
         "shipment_total": sum((lane.shipment for lane in lanes), Decimal("0.00")),
         "handling_total": sum((lane.handling for lane in lanes), Decimal("0.00")),
         "transfer_ids": view.transfer_ids,
@@ -144,7 +147,12 @@ def _plan_context(detail: PlanDetail) -> dict[str, Any]:
 
 
 def _plan_page(plan_id: int, error: DomainError | None = None) -> Any:
-    context = _plan_context(plans.plan_detail(uow(), plan_id))
+    """The plan's page: every lane's totals and the lines of a small plan, or of one
+    lane a page at a time (``?lane=BJ-SH&page=N``) of a large one."""
+    found = plans.plan_page(
+        uow(), plan_id, request.args.get("lane"), plans.line_page_request(request.args)
+    )
+    context = _plan_context(found)
     if error is not None:
         return failed(PLAN_TEMPLATE, error, **context)
     return render_template(PLAN_TEMPLATE, error=None, **context)
@@ -159,10 +167,12 @@ def plan_page(plan_id: int) -> Any:
 @views.route("/rebalance/<int:plan_id>/moves.csv")
 @auth.page_roles(PLANNER)
 def plan_csv(plan_id: int) -> Response:
-    """The plan's moves as CSV (UTF-8 with a byte-order mark, so spreadsheets read it)."""
-    text = plans.plan_csv(plans.plan_detail(uow(), plan_id))
+    """The plan's moves as CSV (UTF-8 with a byte-order mark, so spreadsheets read it),
+    every move, sent a block of rows at a time."""
+    detail = plans.plan_detail(uow(), plan_id)
+    blocks = plans.plan_csv_blocks(detail)
     return Response(
-        ("\ufeff" + text).encode("utf-8"),
+        (block.encode("utf-8") for block in chain(["\ufeff"], blocks)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="rebalancing-plan-{plan_id}.csv"'},
     )
