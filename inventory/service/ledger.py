@@ -60,14 +60,28 @@ def lock_balances(uow: UnitOfWork, keys: Iterable[BalanceKey]) -> dict[BalanceKe
     ordered = sorted(set(keys))
     if not ordered:
         return {}
+    if len(ordered) == 1:
+        # One row (a hold, a release, most single moves): lock it if it exists. When
+        # it does not, nothing is locked yet, so creating it below keeps the order;
+        # with several rows, creating one after locking another could deadlock.
+        found = _select_for_update(uow, ordered)
+        if found:
+            return found
     rows = [
         {"depot_code": d, "part_number": p, "bucket": b, "on_hand": 0, "reserved": 0}
         for d, p, b in ordered
     ]
-    dialect = uow.dialect
     # Rows given as parameters, not baked into the statement, so it is compiled once
     # per process (a multi-VALUES statement is compiled again for every posting).
-    uow.session.execute(_statements(dialect).create_balances, rows)
+    uow.session.execute(_statements(uow.dialect).create_balances, rows)
+    return _select_for_update(uow, ordered)
+
+
+def _select_for_update(
+    uow: UnitOfWork, ordered: list[BalanceKey]
+) -> dict[BalanceKey, StockBalance]:
+    """The balance rows of ``ordered`` (sorted keys) that exist, locked in that order."""
+    dialect = uow.dialect
     query = select(StockBalance).order_by(
         StockBalance.depot_code, StockBalance.part_number, StockBalance.bucket
     )
