@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy import case
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.db import UnitOfWork, read_only
 from inventory.service.queries import part_costs, stock_positions
@@ -36,6 +38,19 @@ def units_short(position: pd.Series, target: pd.Series) -> pd.Series:
 def units_excess(position: pd.Series, target: pd.Series) -> pd.Series:
     """Units a position holds above twice its target; 0 at or below it."""
     return (position - 2 * target).clip(lower=0)
+
+
+def units_short_sql(position: ColumnElement[int], target: ColumnElement[int]) -> ColumnElement[int]:
+    """``units_short`` as an SQL expression, so the database applies the same rule
+    to every (depot, part) of a network at once."""
+    return case((target > position, target - position), else_=0)
+
+
+def units_excess_sql(
+    position: ColumnElement[int], target: ColumnElement[int]
+) -> ColumnElement[int]:
+    """``units_excess`` as an SQL expression."""
+    return case((position > 2 * target, position - 2 * target), else_=0)
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,18 @@ target by depot and part family (and as a depot x family heat map), the largest
 shortages and excesses part by part, and stock that has not moved for 180 days.
 
 Every figure is a snapshot at the time the report is made; the report takes a
-depot and a part family, no period (stock "now" has none). The sums are done in
-the database (``inventory.service.stock_figures``); shortage and excess follow
-the one stock-health rule (``reports.service.stock_health``: position = available
-+ in transit; short below target, excess above twice the target) over every
-(depot, part) at once, then are summed by depot and family with pandas.
+depot and a part family, no period (stock "now" has none). The database does the
+work (``inventory.service.stock_figures``): it applies the one stock-health rule
+(``reports.service.stock_health``, in its SQL form: position = available + in
+transit; short below target, excess above twice the target) to every (depot, part),
+sums it by depot and family in one pass, and hands over only the largest lines of
+the part tables, so no per-part row reaches Python (issue 14).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -22,25 +24,26 @@ from core.i18n import gettext, lazy_gettext
 from core.pdf import local_time
 from inventory.models import FAMILIES
 from inventory.service.stock_figures import (
-    PART_POSITION_COLUMNS,
-    ConditionTotals,
+    POSITION_SUM_COLUMNS,
+    PositionRules,
     UnmovedStock,
-    condition_totals,
-    part_facts,
-    part_positions,
+    largest_lines,
+    position_sums,
+    targets_stored,
     unmoved_stock,
 )
-from inventory.service.targets import effective_targets
 from reports.pdf_blocks import fmt_int, fmt_money
 from reports.service.filters import Filters
 from reports.service.loading import load_depots
 from reports.service.report import Figure, Report, TableInfo
-from reports.service.stock_health import units_excess, units_short
+from reports.service.stock_health import units_excess_sql, units_short_sql
 
 NAME = "stock-status"
 UNMOVED_DAYS = 180
 # Part-level tables list the largest lines only (the figures count every line).
 PART_ROWS = 500
+# The stock-health rule, applied by the database to every (depot, part) at once.
+RULES = PositionRules(short=units_short_sql, excess=units_excess_sql)
 
 TABLES: dict[str, TableInfo] = {
     "by_depot": TableInfo(
@@ -129,25 +132,25 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
     if filters.depot:
         depots = depots[depots["depot"] == filters.depot]
     families = [filters.family] if filters.family else list(FAMILIES)
-    totals = condition_totals(uow, depot=filters.depot, family=filters.family)
-    positions, targets_stored = _positions(uow, filters)
-    grid = _grid(depots, families, totals, positions)
+    where = {"depot": filters.depot, "family": filters.family}
+    stored = targets_stored(uow, depot=filters.depot)
+    grid = _grid(depots, families, position_sums(uow, RULES, **where))
     by_depot = _by(grid, "depot", depots["depot"].tolist(), CONDITION_COLUMNS)
     by_depot.insert(1, "depot_name", depots["depot_name"].tolist())
     by_family = _by(grid, "family", families, CONDITION_COLUMNS)
     position_table = grid[["depot", "family", *POSITION_COLUMNS]].copy()
     heat_map = _heat_map(position_table, depots["depot"].tolist(), families)
-    if not targets_stored:
+    if not stored:
         # Not assessed is not zero: n/a in every format (and the chart says why).
         for column in POSITION_COLUMNS[2:]:
             position_table[column] = None
         for family in families:
             heat_map[family] = None
-    shortages = _part_lines(uow, positions, "short", "short_value_cny")
-    excess = _part_lines(uow, positions, "excess", "excess_value_cny")
+    shortages = _part_lines(uow, where, "short", "short_value_cny", stored)
+    excess = _part_lines(uow, where, "excess", "excess_value_cny", stored)
     unmoved, unmoved_totals = _unmoved(uow, filters, now - timedelta(days=UNMOVED_DAYS), now)
-    figures = _figures(grid, positions, unmoved_totals, targets_stored)
-    notes = _notes(targets_stored, now)
+    figures = _figures(grid, unmoved_totals, stored)
+    notes = _notes(stored, now)
     return Report(
         name=NAME,
         filters=filters,
@@ -163,104 +166,18 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
             "unmoved": unmoved,
         },
         notes=notes,
-        details={"targets_stored": targets_stored},
+        details={"targets_stored": stored},
     )
 
 
-def _positions(uow: UnitOfWork, filters: Filters) -> tuple[pd.DataFrame, bool]:
-    """Every (depot, part) with stock or a target, with units short and in excess by
-    the stock-health rule and their value (CNY); no descriptions (``_described``
-    adds them to the few lines printed)."""
-    stock = pd.DataFrame(
-        part_positions(uow, depot=filters.depot, family=filters.family),
-        columns=list(PART_POSITION_COLUMNS),
-    )
-    stored = effective_targets(uow, depot=filters.depot)
-    targets = pd.DataFrame(
-        [(depot, part, target) for (depot, part), target in stored.items() if target > 0],
-        columns=["depot", "part_number", "target"],
-    )
-    merged = stock.merge(targets, on=["depot", "part_number"], how="outer")
-    missing = merged["family"].isna()
-    if missing.any():
-        # Pairs with a target and no stock: their catalogue facts.
-        facts = _facts(uow, merged.loc[missing, "part_number"])
-        for column in ("family", "unit_cost"):
-            merged.loc[missing, column] = merged.loc[missing, "part_number"].map(facts[column])
-    if filters.family:
-        merged = merged[merged["family"] == filters.family]
-    for column in ("good", "reserved", "in_transit", "target"):
-        merged[column] = merged[column].fillna(0).astype("int64")
-    merged["unit_cost"] = merged["unit_cost"].astype(float)
-    merged["available"] = merged["good"] - merged["reserved"]
-    merged["position"] = merged["available"] + merged["in_transit"]
-    targets_stored = bool(stored)
-    if targets_stored:
-        merged["short"] = units_short(merged["position"], merged["target"])
-        merged["excess"] = units_excess(merged["position"], merged["target"])
-    else:
-        merged["short"] = 0
-        merged["excess"] = 0
-    merged["short_value_cny"] = (merged["short"] * merged["unit_cost"]).round(2)
-    merged["excess_value_cny"] = (merged["excess"] * merged["unit_cost"]).round(2)
-    return merged.reset_index(drop=True), targets_stored
-
-
-def _facts(uow: UnitOfWork, part_numbers: pd.Series) -> pd.DataFrame:
-    """Description, family and unit cost of the given parts, by part number."""
-    return pd.DataFrame(
-        part_facts(uow, part_numbers.tolist()),
-        columns=["part_number", "description", "family", "unit_cost"],
-    ).set_index("part_number")
-
-
-def _grid(
-    depots: pd.DataFrame,
-    families: list[str],
-    totals: list[ConditionTotals],
-    positions: pd.DataFrame,
-) -> pd.DataFrame:
+def _grid(depots: pd.DataFrame, families: list[str], sums: list[tuple[Any, ...]]) -> pd.DataFrame:
     """One row per depot and family (every pair of the filters, zeros included):
-    units by condition and value, and the shortage and excess sums."""
+    units by condition and value, and the shortage and excess sums (the database's)."""
     index = pd.MultiIndex.from_product(
         [depots["depot"].tolist(), families], names=["depot", "family"]
     )
-    stock = pd.DataFrame(
-        [
-            {
-                "depot": row.depot,
-                "family": row.family,
-                "good_units": row.good,
-                "reserved": row.reserved,
-                "available": row.good - row.reserved,
-                "defective": row.defective,
-                "in_repair": row.in_repair,
-                "quarantine": row.quarantine,
-                "on_hand": row.on_hand,
-                "in_transit": row.in_transit,
-                "on_hand_value_cny": row.on_hand_value,
-                "in_transit_value_cny": row.in_transit_value,
-            }
-            for row in totals
-        ],
-        columns=["depot", "family", *CONDITION_COLUMNS],
-    ).set_index(["depot", "family"])
-    grouped = positions.assign(
-        parts_short=positions["short"] > 0, parts_excess=positions["excess"] > 0
-    ).groupby(["depot", "family"])
-    health = pd.DataFrame(
-        {
-            "target_units": grouped["target"].sum(),
-            "position_units": grouped["position"].sum(),
-            "parts_short": grouped["parts_short"].sum(),
-            "units_short": grouped["short"].sum(),
-            "short_value_cny": grouped["short_value_cny"].sum(),
-            "parts_excess": grouped["parts_excess"].sum(),
-            "units_excess": grouped["excess"].sum(),
-            "excess_value_cny": grouped["excess_value_cny"].sum(),
-        }
-    )
-    grid = pd.concat([stock.reindex(index), health.reindex(index)], axis=1).fillna(0)
+    summed = pd.DataFrame(sums, columns=["depot", "family", *POSITION_SUM_COLUMNS])
+    grid = summed.set_index(["depot", "family"]).reindex(index).fillna(0)
     for column in grid.columns:
         if column.endswith("_cny"):
             grid[column] = grid[column].astype(float).round(2)
@@ -290,19 +207,17 @@ def _heat_map(positions: pd.DataFrame, depots: list[str], families: list[str]) -
     return matrix.rename_axis("depot").reset_index()
 
 
-def _part_lines(uow: UnitOfWork, positions: pd.DataFrame, units: str, value: str) -> pd.DataFrame:
+def _part_lines(
+    uow: UnitOfWork, where: dict[str, str | None], units: str, value: str, stored: bool
+) -> pd.DataFrame:
     """The ``PART_ROWS`` (depot, part) lines with the most ``value`` short or in
-    excess, with their descriptions."""
-    lines = positions[positions[units] > 0]
-    lines = lines.sort_values(
-        [value, units, "depot", "part_number"],
-        ascending=[False, False, True, True],
-        kind="stable",
-    ).head(PART_ROWS)
-    lines = lines.assign(
-        description=lines["part_number"].map(_facts(uow, lines["part_number"])["description"])
-    )
-    return lines[[*PART_COLUMNS, units, value]].reset_index(drop=True)
+    excess, with their descriptions (none without stored targets)."""
+    found = largest_lines(uow, RULES, units, top=PART_ROWS, **where) if stored else []
+    frame = pd.DataFrame(found, columns=[*PART_COLUMNS, units, value])
+    for column in (*PART_COLUMNS[4:], units):
+        frame[column] = frame[column].astype("int64")
+    frame[value] = frame[value].astype(float).round(2)
+    return frame
 
 
 def _unmoved(
@@ -333,9 +248,7 @@ def _unmoved(
     return frame, found
 
 
-def _figures(
-    grid: pd.DataFrame, positions: pd.DataFrame, unmoved: UnmovedStock, targets_stored: bool
-) -> tuple[Figure, ...]:
+def _figures(grid: pd.DataFrame, unmoved: UnmovedStock, targets_stored: bool) -> tuple[Figure, ...]:
     on_hand_value = round(float(grid["on_hand_value_cny"].sum()), 2)
     on_hand = int(grid["on_hand"].sum())
     in_transit = int(grid["in_transit"].sum())
@@ -344,12 +257,12 @@ def _figures(
     short_value = excess_value = None
     short_note = excess_note = gettext("no targets stored")
     if targets_stored:
-        short, excess = int(positions["short"].sum()), int(positions["excess"].sum())
-        short_value = round(float(positions["short_value_cny"].sum()), 2)
-        excess_value = round(float(positions["excess_value_cny"].sum()), 2)
+        short, excess = int(grid["units_short"].sum()), int(grid["units_excess"].sum())
+        short_value = round(float(grid["short_value_cny"].sum()), 2)
+        excess_value = round(float(grid["excess_value_cny"].sum()), 2)
         lines = gettext("%(lines)s lines of a part at a depot")
-        short_note = lines % {"lines": fmt_int(int((positions["short"] > 0).sum()))}
-        excess_note = lines % {"lines": fmt_int(int((positions["excess"] > 0).sum()))}
+        short_note = lines % {"lines": fmt_int(int(grid["parts_short"].sum()))}
+        excess_note = lines % {"lines": fmt_int(int(grid["parts_excess"].sum()))}
     return (
         Figure(
             "on_hand_value_cny",
