@@ -23,7 +23,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import HRFlowable
 
-from core.i18n import gettext
+from core.i18n import gettext, is_chinese
 from core.pdf import (
     CONTENT_WIDTH,
     INK,
@@ -106,7 +106,16 @@ def look_for(font: Fonts) -> Look:
         font=font,
         cover_kicker=derive(base.small, "kicker", fontSize=9, textColor=MUTED, spaceAfter=4),
         cover_title=derive(base.title, "cover", fontSize=30, spaceAfter=6, textColor=HEAD),
-        cover_subtitle=derive(base.body, "subtitle", fontSize=12, textColor=MUTED, spaceAfter=4),
+        # Chinese prose has no spaces to break at: without CJK wrapping a line ends
+        # at the last space (before "24 小时…") and leaves half a line empty.
+        cover_subtitle=derive(
+            base.body,
+            "subtitle",
+            fontSize=12,
+            textColor=MUTED,
+            spaceAfter=4,
+            wordWrap="CJK" if is_chinese() else None,
+        ),
         section=derive(base.heading, "section", fontSize=14, textColor=HEAD, spaceBefore=12),
         subheading=derive(
             base.heading, "sub", fontSize=10.5, spaceBefore=8, spaceAfter=3, keepWithNext=1
