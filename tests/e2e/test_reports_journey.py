@@ -138,6 +138,11 @@ def expect_words_in_language(page: Page, language: str) -> None:
     ]
     english = [t for t in headings if t and not CJK.search(t) and not SAME_IN_CHINESE.match(t)]
     assert not english, f"English words on the Chinese page {page.url}: {english}"
+    # Two columns with one heading (a name and its Chinese name) cannot be told apart.
+    for table in page.locator("main table").all():
+        names = [text.strip() for text in table.locator("thead th").all_inner_texts()]
+        twice = sorted({name for name in names if name and names.count(name) > 1})
+        assert not twice, f"{page.url}: a table heads two columns {twice}"
 
 
 # --- the planner reads every report ---------------------------------------------------------
