@@ -20,7 +20,12 @@ here and the discrete-event simulation (``optimizer/simulation.py``):
   (sums to 1);
 * ``resupply_days`` (P, D): the replenishment lead time of a unit shipped from a
   depot (rebalancing transfer, repair turnaround divided by the repair yield);
-* ``window_hours``: the promise, W (24 by default).
+* ``window_hours``: the promise, W (24 by default);
+* ``classes`` (K contract classes, e.g. "5x8", "7x24") and ``class_share``
+  (P, C, K): the share of each part's demand in each city raised under each class
+  (sums to 1 over K). Left out: one class, ``"all"``, with all the demand. A class
+  only splits the demand (its lanes and approval hours are the network's), so a
+  class's share within W differs by where and on what parts its demand falls.
 
 Indices follow the tuples: ``demand_per_day[p, c]`` is part ``parts[p]`` in city
 ``cities[c]``; ``arrival_hours[d, c, h]`` depot ``depots[d]`` to ``cities[c]``.
@@ -36,10 +41,17 @@ of which the first few arrive within W. The request is served within W when some
 depot arriving within W has a unit on the shelf (lateral supply: every such depot
 counts, not only the nearest). So
 
-    P(within W) = 1 - prod over the depots within W of P(depot empty)
+    P(within W) = 1 - P(every depot within W empty)
 
 and the share within W is that, weighted by demand, approval hours and the C-1
-share. P(depot empty) is Palm's theorem: units on order at a depot are
+share. P(every depot within W empty) lies between two bounds: the product of the
+depots' P(empty) (independent shelves) and the pooled chance that the units on
+order at all of them reach their total stock, P(Poisson(sum of lead-time demands)
+>= sum of stocks) (one shared shelf). The model takes the geometric mix
+product ** (1 - POOLING) x pooled ** POOLING, POOLING = 0.8 (fitted to the
+simulation; with one depot within W both are that depot's P(empty)).
+
+P(depot empty) is Palm's theorem: units on order at a depot are
 Poisson(load x resupply_days), empty when S or more are on order. A depot's load
 is the units it ships: the requests that reach it (every depot before it on
 their route empty) and find stock, plus, at a route's first depot, the requests
@@ -48,16 +60,26 @@ point starting from the independent model (each depot alone with its region).
 
 Approximations, in plain words:
 
-* the depots' stock-outs are independent of one another (they are positively
-  correlated in reality: a run of demand empties neighbours together, so lateral
-  supply is a little optimistic when stock is short);
+* the depots' stock-outs are correlated (a run of demand empties neighbours
+  together) by a fixed mix between independence and pooling, not by their real
+  joint law. Measured against the simulation (docs/PERFORMANCE.md): one unit of
+  every part everywhere, -7.3 points with independence, -0.1 to -0.8 with the mix;
+  at the optimiser's targets -0.1 either way. The loads (below) still come from
+  independent shelves;
+* a request that finds every shelf in time empty is counted late, although a unit
+  already on its way back may land within the window less the transit: the
+  prediction is a little pessimistic for short lead times (one depot, 4 days' lead,
+  0.5 a day, S = 1: 13.5% against 20.1%; at the 14 days of the demo a fraction of a
+  point);
 * Palm's Poisson count holds for the units a depot ships, although overflow
   reaching a depot is burstier than Poisson;
 * the depot that ships is the first *in order of arrival* with stock; the system's
   rule prefers, among depots in time, one that stays at its target, then the
   cheaper: the set of depots in time, hence the share within W, is the same;
 * resupply lead times are fixed per part and depot (their mean is what matters to
-  Palm); rebalancing is assumed to restore each depot's base stock.
+  Palm; ``planning.service.availability`` sets them from the repair loop's
+  turnaround and yield and the rebalancing lanes); rebalancing is assumed to
+  restore each depot's base stock.
 
 Exact: one depot (or one depot reaching each city and no overflow): the share is
 exactly Palm's fill rate ``P(Poisson(rate x lead) <= S - 1)`` for any lead-time
@@ -65,8 +87,8 @@ distribution with that mean; the ceiling (unlimited stock) is exact everywhere.
 The simulation (``optimizer/simulation.py``) measures how close the rest is.
 
 More stock never lowers the prediction (property-tested): more units at a depot
-lower its chance of being empty, and the loads it takes over are the ones others
-no longer fail.
+lower its chance of being empty, the pooled chance too, and the loads it takes
+over are the ones others no longer fail.
 
 The optimisation (``Optimiser``)
 --------------------------------
@@ -84,12 +106,23 @@ holds. For a budget: the prefix that fits, then single steps of the next segment
 The baseline is the independent per-depot base stock of ``optimizer.targets`` at
 the same goal; a plan it dominates is never returned (the baseline is).
 ``exact_for_goal`` enumerates small instances to measure the greedy's gap.
+
+Goals per contract class (``for_class_goals``): each class's share within W must
+reach its own goal. Every class is a sum over parts too, so the Lagrangian idea
+carries over: one objective with each class's demand weighted by a multiplier is
+optimised as above for the matching combined goal; a class left short triples its
+multiplier (up to ``CLASS_ROUNDS`` rounds), and single units for the class furthest
+short finish the job. The baseline is independent base stock at each depot's mix
+of the class goals (``class_baseline_stock``); a plan it dominates (no dearer and at
+least as good in every class) is never returned.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -98,6 +131,8 @@ from optimizer.targets import base_stock_targets
 
 HOURS_PER_DAY = 24
 DEFAULT_WINDOW_HOURS = 24.0
+# The one class of a network that does not split its demand by contract class.
+ALL_CLASSES = "all"
 
 
 @dataclass(frozen=True)
@@ -121,6 +156,8 @@ class ServiceNetwork:
     approval_hour_weights: NDArray[np.float64]
     resupply_days: NDArray[np.float64]
     window_hours: float = DEFAULT_WINDOW_HOURS
+    classes: tuple[str, ...] = ()
+    class_share: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         depots, cities, parts = len(self.depots), len(self.cities), len(self.parts)
@@ -151,6 +188,29 @@ class ServiceNetwork:
             raise ValueError("approval_hour_weights must sum to 1")
         if not (self.window_hours > 0 and np.isfinite(self.window_hours)):
             raise ValueError("window_hours must be a positive number")
+        self._check_classes(parts, cities)
+
+    def _check_classes(self, parts: int, cities: int) -> None:
+        """Default: one class, ``ALL_CLASSES``, holding all the demand."""
+        if not self.classes and self.class_share is None:
+            object.__setattr__(self, "classes", (ALL_CLASSES,))
+            object.__setattr__(self, "class_share", np.ones((parts, cities, 1)))
+            return
+        if self.class_share is None or not self.classes:
+            raise ValueError("classes and class_share go together")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes must be distinct")
+        share = np.asarray(self.class_share, dtype=np.float64)
+        if share.shape != (parts, cities, len(self.classes)):
+            raise ValueError(
+                f"class_share has shape {share.shape}, "
+                f"expected {(parts, cities, len(self.classes))}"
+            )
+        if not np.all(np.isfinite(share)) or np.any(share < 0):
+            raise ValueError("class_share must be finite numbers >= 0")
+        if not np.allclose(share.sum(axis=2), 1.0):
+            raise ValueError("class_share must sum to 1 over the classes")
+        object.__setattr__(self, "class_share", share)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -185,6 +245,15 @@ class Routes:
     route_order: NDArray[np.int64]
     in_window: NDArray[np.int64]
     weight: NDArray[np.float64]
+
+    @cached_property
+    def window_matrix(self) -> NDArray[np.int64]:
+        """(R, D) 1 where the depot arrives within the window on route r."""
+        depots = self.order.shape[1]
+        matrix = np.zeros((self.route_order.size, depots), dtype=np.int64)
+        for r, (o, within) in enumerate(zip(self.route_order, self.in_window, strict=True)):
+            matrix[r, self.order[o, :within]] = 1
+        return matrix
 
     def order_matrix(self) -> NDArray[np.float64]:
         """(R, O) one-hot: route r follows order route_order[r]."""
@@ -263,22 +332,20 @@ def stockout_probability(
     active = np.flatnonzero((s_all > 0) & (lam_all > 0))
     if active.size == 0:
         return tail.reshape(shape)
+    # Largest S first: the elements still summing at step k are a prefix, so the
+    # loop slices instead of compacting.
+    active = active[np.argsort(-s_all[active], kind="stable")]
     lam = lam_all[active]
     top = s_all[active]
+    # still[k] = how many have S > k (top is in decreasing order).
+    still = np.searchsorted(-top, -np.arange(int(top[0])), side="left")
     term = np.exp(-np.minimum(lam, _LARGEST_DIRECT_LOAD))
     huge = lam > _LARGEST_DIRECT_LOAD
     below = term.copy()
-    where = np.arange(active.size)
-    k = 1
-    while True:
-        going = top[where] > k
-        if not np.all(going):
-            where, term = where[going], term[going]
-        if where.size == 0:
-            break
-        term = term * (lam[where] / k)
-        below[where] += term
-        k += 1
+    for k in range(1, int(top[0])):
+        n = int(still[k])  # elements with S > k
+        term = term[:n] * (lam[:n] / k)
+        below[:n] += term
     result = np.clip(1.0 - below, 0.0, 1.0)
     if np.any(huge):
         result[huge] = _large_load_tail(lam[huge], top[huge])
@@ -316,6 +383,7 @@ class Prediction:
     stockout: NDArray[np.float64]
     load_per_day: NDArray[np.float64]
     inventory_value: float
+    by_class: dict[str, float] = field(default_factory=dict)
 
 
 def _class_demand(network: ServiceNetwork) -> NDArray[np.float64]:
@@ -346,12 +414,48 @@ def _empty_through(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.
     return empty
 
 
-def _route_served(routes: Routes, stockout: NDArray[np.float64]) -> NDArray[np.float64]:
+# How far a route's chance of finding every depot in time empty moves from the
+# independent product toward the pooled bound (``_route_served``). Fitted on the
+# generated networks of the agreement test (one and two units everywhere, seeds
+# 1-3): the simulation sits at 0.75-0.9 of the way; see docs/PERFORMANCE.md.
+POOLING = 0.8
+# Routes whose independent all-empty chance is below this skip the pooling mix.
+POOL_FLOOR = 1e-12
+
+
+def _route_served(
+    routes: Routes,
+    stockout: NDArray[np.float64],
+    lead_demand: NDArray[np.float64] | None = None,
+    stock: NDArray[np.int64] | None = None,
+) -> NDArray[np.float64]:
     """(P, R) chance a request on a route is served within the window: 1 - the chance
-    every depot arriving within the window has an empty shelf (independence)."""
+    every depot arriving within the window has an empty shelf.
+
+    Independent shelves give the product of their stock-out chances, a lower bound
+    when they share demand: one burst empties neighbours together. Pooling gives
+    the upper bound: every depot in time is empty only if the units on order at
+    all of them reach their total stock, P(Poisson(sum of lead-time demands) >=
+    sum of stocks). With ``lead_demand`` and ``stock`` (P, D) the chance is the
+    geometric mix product ** (1 - POOLING) x pooled ** POOLING; without them (or
+    with one depot in time, where both agree) the product.
+    """
     empty = _empty_through(routes, stockout)
     last = np.maximum(routes.in_window - 1, 0)
     all_empty = empty[last, routes.route_order, :].T
+    if lead_demand is not None and stock is not None:
+        # Only where the product is not already negligible (most of a well-stocked
+        # network): the pooled chance is at most the product ** 0 = 1 there anyway,
+        # and the mix moves it by less than POOL_FLOOR ** (1 - POOLING).
+        rows, cols = np.nonzero((all_empty > POOL_FLOOR) & (routes.in_window > 1)[None, :])
+        if rows.size:
+            window = routes.window_matrix[cols]
+            pooled = stockout_probability(
+                (lead_demand[rows] * window).sum(axis=1),
+                (stock[rows] * window).sum(axis=1).astype(np.int64),
+            )
+            product = all_empty[rows, cols]
+            all_empty[rows, cols] = product ** (1.0 - POOLING) * pooled**POOLING
     return np.where(routes.in_window > 0, 1.0 - all_empty, 0.0)
 
 
@@ -438,7 +542,7 @@ def predict(
     routes = routes or network_routes(network)
     order_demand = _route_demand(network, routes) @ routes.order_matrix()
     stockout, load = _stockouts(routes, order_demand, network.resupply_days, stock)
-    served = _route_served(routes, stockout)
+    served = _route_served(routes, stockout, load * network.resupply_days, stock)
     demand = _class_demand(network)
     # (P, C, 2): share served per city and class times the demand.
     parts, cities, _ = demand.shape
@@ -464,7 +568,28 @@ def predict(
         stockout=stockout,
         load_per_day=load,
         inventory_value=float((stock * network.unit_cost[:, None]).sum()),
+        by_class=_by_class(network, covered.sum(axis=2), demand.sum(axis=2)),
     )
+
+
+def _by_class(
+    network: ServiceNetwork, covered: NDArray[np.float64], demand: NDArray[np.float64]
+) -> dict[str, float]:
+    """The share within W of each contract class's demand (NaN: no demand).
+    ``covered`` and ``demand`` (P, C) a day."""
+    share = _class_shares(network)
+    result = {}
+    for k, name in enumerate(network.classes):
+        total = float((demand * share[:, :, k]).sum())
+        within = float((covered * share[:, :, k]).sum())
+        result[name] = within / total if total > 0 else math.nan
+    return result
+
+
+def _class_shares(network: ServiceNetwork) -> NDArray[np.float64]:
+    """(P, C, K) the class shares (set on construction)."""
+    assert network.class_share is not None
+    return network.class_share
 
 
 # ---------------------------------------------------------------------------------
@@ -495,15 +620,42 @@ class _Model:
     window_route: NDArray[np.int64]  # the (route, depot) pairs of in_window, routes
     window_depot: NDArray[np.int64]  # ... and depots
     unit_cost: NDArray[np.float64]  # (P,)
+    # The pooling mix of ``_route_served`` (the prediction's); without it, independent
+    # shelves: half the work, what the search runs on (``searching``).
+    pooled: bool = True
+
+    def searching(self) -> _Model:
+        """This model without the pooling mix, for the greedy paths and local search."""
+        return replace(self, pooled=False)
+
+    def of_parts(self, rows: NDArray[np.int64]) -> _Model:
+        """This model for some parts only (parts are independent)."""
+        return replace(
+            self,
+            order_demand=self.order_demand[rows],
+            route_value=self.route_value[rows],
+            route_plain=self.route_plain[rows],
+            resupply_days=self.resupply_days[rows],
+            unit_cost=self.unit_cost[rows],
+        )
 
     @staticmethod
-    def of(network: ServiceNetwork, c1_weight: float, routes: Routes | None = None) -> _Model:
+    def of(
+        network: ServiceNetwork,
+        c1_weight: float,
+        routes: Routes | None = None,
+        demand_weight: NDArray[np.float64] | None = None,
+    ) -> _Model:
+        """``demand_weight`` (P, C): a replacement of part p in city c counts that many
+        times in the objective (on top of ``c1_weight``); None: once."""
         routes = routes or network_routes(network)
         demand = _class_demand(network)
         parts, cities, _ = demand.shape
         weight = routes.weight.reshape(cities * 2, -1)
         route_plain = demand.reshape(parts, cities * 2) @ weight
         valued = demand * np.array([1.0, c1_weight])[None, None, :]
+        if demand_weight is not None:
+            valued = valued * demand_weight[:, :, None]
         in_window = np.zeros((routes.route_order.size, len(network.depots)))
         for r, (o, within) in enumerate(zip(routes.route_order, routes.in_window, strict=True)):
             in_window[r, routes.order[o, :within]] = 1.0
@@ -533,7 +685,10 @@ class _Model:
         stockout, load = _stockouts(
             self.routes, self.order_demand[rows], self.resupply_days[rows], stock
         )
-        served = _route_served(self.routes, stockout)
+        if self.pooled:
+            served = _route_served(self.routes, stockout, load * self.resupply_days[rows], stock)
+        else:
+            served = _route_served(self.routes, stockout)
         value = (served * self.route_value[rows]).sum(axis=1)
         plain = (served * self.route_plain[rows]).sum(axis=1)
         gain = np.zeros(stockout.shape)
@@ -780,8 +935,9 @@ def _local_search(
     all_rows = np.arange(parts)
     value, _, _, gain = model.evaluate(all_rows, stock)
     loss = np.full((parts, depots), np.inf)  # value lost removing one unit at d
-    add_gain = np.zeros(parts)  # value one more unit at add_depot gives (exact)
-    add_depot = np.zeros(parts, dtype=np.int64)
+    # Value (exact) of one and of two more units, at add_depot[:, 0] and then [:, 1].
+    add_gain = np.zeros((parts, EXCHANGE_UNITS))
+    add_depot = np.zeros((parts, EXCHANGE_UNITS), dtype=np.int64)
     add_stale = all_rows[model.ceiling() > 0] if wanted is not None else all_rows[:0]
     dirty = np.flatnonzero(stock.sum(axis=1) > 0)
     for _ in range(MAX_SEARCH_ROUNDS):
@@ -794,12 +950,15 @@ def _local_search(
                     fewer[:, d] -= 1
                     loss[rows, d] = value[rows] - model.evaluate(rows, fewer, with_gain=False)[0]
         if add_stale.size:
-            best = np.argmax(gain[add_stale], axis=1)
             more = stock[add_stale].copy()
-            more[np.arange(add_stale.size), best] += 1
-            more_value = model.evaluate(add_stale, more, with_gain=False)[0]
-            add_gain[add_stale] = more_value - value[add_stale]
-            add_depot[add_stale] = best
+            more_gain = gain[add_stale]
+            for m in range(EXCHANGE_UNITS):
+                best = np.argmax(more_gain, axis=1)
+                more[np.arange(add_stale.size), best] += 1
+                last = m == EXCHANGE_UNITS - 1
+                more_value, _, _, more_gain = model.evaluate(add_stale, more, with_gain=not last)
+                add_gain[add_stale, m] = more_value - value[add_stale]
+                add_depot[add_stale, m] = best
         changed: list[NDArray[np.int64]] = []
         # Moves: out of the depot losing least, into the one gaining most.
         movable = dirty[np.isfinite(loss[dirty]).any(axis=1)] if dirty.size else dirty
@@ -849,7 +1008,66 @@ def _local_search(
     return stock
 
 
+MAX_TOP_UP_ROUNDS = 50
+# Part-depot pairs up to which the optimiser searches under the pooling mix itself.
+POOLED_SEARCH_LIMIT = 4_000
+# A part whose value under the pooling mix differs from the search's by more than
+# this share of its ceiling is searched again under the mix.
+POOLED_DIFFERENCE = 1e-3
+
+
+def _settle_pooled(
+    model: _Model, search: _Model, stock: NDArray[np.int64], wanted: float
+) -> NDArray[np.int64]:
+    """The search's plan made good under the prediction's model (the pooling mix):
+    units added until it reaches ``wanted`` (``_top_up``), then the exact local
+    search again, under the mix, on the parts where the two models differ (where
+    several depots in time are thin; few parts of a well-stocked plan)."""
+    rows = np.arange(stock.shape[0])
+    pooled_value = model.evaluate(rows, stock, with_gain=False)[0]
+    search_value = search.evaluate(rows, stock, with_gain=False)[0]
+    before = stock
+    stock = _top_up(model, stock, wanted)
+    differs = np.abs(pooled_value - search_value) > POOLED_DIFFERENCE * np.maximum(
+        model.ceiling(), 1e-12
+    )
+    touched = np.flatnonzero(differs | np.any(stock != before, axis=1))
+    if touched.size == 0:
+        return stock
+    value = model.evaluate(rows, stock, with_gain=False)[0]
+    others = float(value.sum() - value[touched].sum())
+    stock = stock.copy()
+    stock[touched] = _local_search(model.of_parts(touched), stock[touched], wanted - others)
+    return stock
+
+
+def _top_up(model: _Model, stock: NDArray[np.int64], wanted: float) -> NDArray[np.int64]:
+    """Add units until ``model`` (the prediction's, with the pooling mix) reaches
+    ``wanted``: the search ran on independent shelves, which is a little optimistic
+    where several depots in time are thin. Each round adds the units of most gain
+    per CNY whose estimated gains cover the shortfall, then evaluates again."""
+    stock = stock.copy()
+    rows = np.arange(stock.shape[0])
+    cost = np.maximum(model.unit_cost, 1e-9)[:, None]
+    for _ in range(MAX_TOP_UP_ROUNDS):
+        value, _, _, gain = model.evaluate(rows, stock)
+        short = wanted - float(value.sum())
+        if short <= GOAL_SLACK * max(wanted, 1e-12):
+            break
+        best = np.argmax(gain / cost, axis=1)
+        best_gain = gain[rows, best]
+        order = np.argsort(-best_gain / cost[:, 0], kind="stable")
+        order = order[best_gain[order] > 0]
+        if order.size == 0:
+            break
+        take = order[: int(np.searchsorted(np.cumsum(best_gain[order]), short)) + 1]
+        stock[take, best[take]] += 1
+    return stock
+
+
 EXCHANGE_CANDIDATES = 64
+# An exchange adds one or up to this many units of the cheaper part.
+EXCHANGE_UNITS = 2
 
 
 def _exchange(
@@ -860,20 +1078,26 @@ def _exchange(
     unit_cost: NDArray[np.float64],
     slack: float,
 ) -> NDArray[np.int64]:
-    """Swap a dear unit for a cheaper one of another part (in place): drop a unit of
-    one part and add one of a cheaper part whose gain covers the loss beyond the
-    slack. Dearest units first (up to ``EXCHANGE_CANDIDATES``), each part in one
-    exchange at most; values are additive over parts, so the goal still holds.
-    Returns the parts changed. This is the knapsack's end effect the hull misses:
-    one cheap unit more can let an expensive one go."""
+    """Swap a dear unit for cheaper ones of another part (in place): drop a unit of
+    one part and add one or two (``EXCHANGE_UNITS``) of a part whose units cost less
+    together and whose gain covers the loss beyond the slack (``add_gain`` (P, m):
+    the exact gain of m + 1 more units at ``add_depot[:, :m + 1]``). Dearest units
+    first (up to ``EXCHANGE_CANDIDATES``), each part in one exchange at most; values
+    are additive over parts, so the goal still holds. Returns the parts changed.
+    This is the knapsack's end effect the hull misses: a cheap unit or two more can
+    let an expensive one go."""
     can_remove = np.flatnonzero(np.isfinite(loss).any(axis=1))
-    can_add = np.flatnonzero(add_gain > 0)
+    can_add = np.flatnonzero(add_gain[:, 0] > 0)
     if can_remove.size == 0 or can_add.size == 0:
         return np.zeros(0, dtype=np.int64)
     out_of = np.argmin(loss[can_remove], axis=1)
     lost = loss[can_remove, out_of]
-    add_cost = unit_cost[can_add]
-    gains = add_gain[can_add]
+    # One option per (part, units): its cost and gain.
+    units = np.arange(1, EXCHANGE_UNITS + 1)
+    option_part = np.repeat(can_add, EXCHANGE_UNITS)
+    option_units = np.tile(units, can_add.size)
+    option_cost = unit_cost[option_part] * option_units
+    option_gain = add_gain[can_add].ravel()
     used = np.zeros(stock.shape[0], dtype=bool)
     changed: list[int] = []
     for i in np.argsort(-unit_cost[can_remove], kind="stable")[:EXCHANGE_CANDIDATES]:
@@ -881,18 +1105,19 @@ def _exchange(
         if used[dropped]:
             continue
         fits = (
-            (gains >= lost[i] - slack)
-            & (add_cost < unit_cost[dropped])
-            & ~used[can_add]
-            & (can_add != dropped)
+            (option_gain >= lost[i] - slack)
+            & (option_cost < unit_cost[dropped])
+            & ~used[option_part]
+            & (option_part != dropped)
         )
         if not np.any(fits):
             continue
-        j = int(np.argmin(np.where(fits, add_cost, np.inf)))
-        added = int(can_add[j])
+        j = int(np.argmin(np.where(fits, option_cost, np.inf)))
+        added, count = int(option_part[j]), int(option_units[j])
         stock[dropped, out_of[i]] -= 1
-        stock[added, add_depot[added]] += 1
-        slack -= float(lost[i] - gains[j])
+        for depot in add_depot[added, :count]:
+            stock[added, depot] += 1
+        slack -= float(lost[i] - option_gain[j])
         used[dropped] = used[added] = True
         changed += [dropped, added]
     return np.asarray(changed, dtype=np.int64)
@@ -925,6 +1150,7 @@ class Proposal:
     baseline: Plan
     goal: float
     c1_weight: float
+    goals_by_class: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -949,14 +1175,21 @@ class Optimiser:
         network: ServiceNetwork,
         c1_weight: float = DEFAULT_C1_WEIGHT,
         routes: Routes | None = None,
+        demand_weight: NDArray[np.float64] | None = None,
     ) -> None:
         if not (c1_weight > 0 and np.isfinite(c1_weight)):
             raise ValueError("c1_weight must be a positive number")
         self.network = network
         self.c1_weight = float(c1_weight)
         self.routes = routes or network_routes(network)
-        self.model = _Model.of(network, self.c1_weight, self.routes)
-        self.curves = part_curves(self.model)
+        self.model = _Model.of(network, self.c1_weight, self.routes, demand_weight)
+        # Small networks (the demo's size) search under the prediction's own model;
+        # larger ones on independent shelves (half the work), then settle the plan
+        # under the pooling mix (``_settle_pooled``).
+        parts, depots, _ = network.shape
+        small = parts * depots <= POOLED_SEARCH_LIMIT
+        self.search = self.model if small else self.model.searching()
+        self.curves = part_curves(self.search)
         self.segments = _segments(self.curves, network.unit_cost)
         self.total_value = float(self.model.route_value.sum())
         self.start_value = float(self.curves.value[:, 0].sum())
@@ -1008,7 +1241,9 @@ class Optimiser:
             reach = np.flatnonzero(self.segments.cum_value >= needed)
         units = _cheapest_completion(self.curves, self.segments, self.network.unit_cost, wanted)
         stock = self.curves.stock(units, len(self.network.depots))
-        stock = _local_search(self.model, stock, wanted)
+        stock = _local_search(self.search, stock, wanted)
+        if self.search is not self.model:
+            stock = _settle_pooled(self.model, self.search, stock, wanted)
         plan = self.plan(stock, goal)
         baseline = self.baseline(goal)
         plan = _not_dominated(plan, baseline, goal)
@@ -1091,13 +1326,230 @@ def baseline_stock(
 
 def _not_dominated(plan: Plan, baseline: Plan, goal: float) -> Plan:
     """The optimised plan unless the baseline reaches the goal for less, or is at
-    least as good for no more (then the baseline itself, with its reach)."""
+    least as good for no more, or reaches a goal the plan misses (then the baseline
+    itself, with its reach)."""
+    if baseline.reached and not plan.reached:
+        # The part curves stop at MAX_UNITS_PER_PART: a very busy part can need more.
+        return baseline
     cheaper = baseline.inventory_value <= plan.inventory_value
     if cheaper and baseline.objective >= plan.objective:
         return baseline
     if cheaper and baseline.reached and plan.reached:
         return baseline
     return plan
+
+
+# ---------------------------------------------------------------------------------
+# Goals per contract class
+# ---------------------------------------------------------------------------------
+
+# Lagrangian rounds for class goals (each optimises the whole network again): a class
+# short of its goal counts CLASS_STEP times as much in the next.
+CLASS_ROUNDS = 4
+CLASS_STEP = 3.0
+# After the rounds, at most this many single units are added for a class still short.
+MAX_TOP_UP_UNITS = 5_000
+
+
+class _ClassGoals:
+    """Each contract class's objective (C-1 weighted share of its demand within W) and
+    the share it aims at (its goal, or just under its ceiling when out of reach)."""
+
+    def __init__(
+        self,
+        network: ServiceNetwork,
+        goals: Mapping[str, float],
+        c1_weight: float,
+        routes: Routes,
+    ) -> None:
+        unknown = sorted(set(goals) - set(network.classes))
+        if unknown:
+            raise ValueError(f"unknown contract class {unknown[0]!r}")
+        for name, goal in goals.items():
+            if not (0 < goal < 1):
+                raise ValueError(f"the goal of class {name!r} must be more than 0 and less than 1")
+        share = _class_shares(network)
+        self.routes = routes
+        self.rows = np.arange(len(network.parts))
+        self.models: dict[str, _Model] = {}
+        self.totals: dict[str, float] = {}
+        self.aims: dict[str, float] = {}
+        self.goals = dict(goals)
+        reasons = []
+        for k, name in enumerate(network.classes):
+            if name not in goals:
+                continue
+            model = _Model.of(network, c1_weight, routes, share[:, :, k])
+            total = float(model.route_value.sum())
+            if total <= 0:
+                continue  # no demand in this class: nothing to reach
+            ceiling = float(model.ceiling().sum()) / total
+            aim = goals[name]
+            if aim > ceiling - GOAL_SLACK:
+                aim = max(ceiling - UNREACHABLE_MARGIN, 0.0)
+                reasons.append(
+                    f"the goal {goals[name]:.1%} of class {name} cannot be reached: at most "
+                    f"{ceiling:.2%} within {network.window_hours:g} hours; the plan aims at "
+                    f"{aim:.2%}"
+                )
+            self.models[name], self.totals[name], self.aims[name] = model, total, aim
+        self.reason = "; ".join(reasons) or None
+
+    def shares(self, stock: NDArray[np.int64]) -> dict[str, float]:
+        return {
+            name: float(model.evaluate(self.rows, stock, with_gain=False)[0].sum())
+            / self.totals[name]
+            for name, model in self.models.items()
+        }
+
+    def met(self, shares: Mapping[str, float]) -> bool:
+        return all(shares[name] >= aim - GOAL_SLACK for name, aim in self.aims.items())
+
+    def plan(
+        self, network: ServiceNetwork, stock: NDArray[np.int64], reason: str | None = None
+    ) -> Plan:
+        """``stock`` as a plan: ``objective`` the C-1 weighted share of all demand,
+        ``reached`` when every class reaches its goal."""
+        objective = sum(
+            float(model.evaluate(self.rows, stock, with_gain=False)[0].sum())
+            for model in self.models.values()
+        )
+        total = sum(self.totals.values())
+        reached = self.met(self.shares(stock)) and reason is None
+        return Plan(
+            stock,
+            predict(network, stock, self.routes),
+            objective / total if total > 0 else 1.0,
+            reached,
+            reason,
+        )
+
+    def top_up(self, stock: NDArray[np.int64], unit_cost: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Add single units, most gain per CNY for the class furthest under its aim,
+        until every class reaches its aim (or nothing gains)."""
+        stock = stock.copy()
+        value: dict[str, NDArray[np.float64]] = {}
+        gain: dict[str, NDArray[np.float64]] = {}
+        for name, model in self.models.items():
+            value[name], _, _, gain[name] = model.evaluate(self.rows, stock)
+        cost = np.maximum(unit_cost, 1e-9)[:, None]
+        for _ in range(MAX_TOP_UP_UNITS):
+            short = {
+                name: self.aims[name] - float(value[name].sum()) / self.totals[name]
+                for name in self.models
+            }
+            name = max(short, key=lambda n: short[n])
+            if short[name] <= GOAL_SLACK:
+                break
+            p, d = np.unravel_index(int(np.argmax(gain[name] / cost)), stock.shape)
+            if gain[name][p, d] <= 0:
+                break
+            stock[p, d] += 1
+            row = np.array([p])
+            for other, model in self.models.items():
+                v, _, _, g = model.evaluate(row, stock[row])
+                value[other][p], gain[other][p] = v[0], g[0]
+        return stock
+
+
+def class_baseline_stock(
+    network: ServiceNetwork, goals: Mapping[str, float], routes: Routes | None = None
+) -> NDArray[np.int64]:
+    """(P, D) independent base stock at class goals: each depot's fill-rate goal is its
+    own region's mix of the classes' goals (weighted by the demand it is the first
+    choice for); classes without a goal count at the highest goal."""
+    routes = routes or network_routes(network)
+    share = _class_shares(network)
+    top = max(goals.values())
+    weighted = np.zeros((len(network.parts), len(network.depots)))
+    first_total = np.zeros_like(weighted)
+    for k, name in enumerate(network.classes):
+        class_network = replace(network, demand_per_day=network.demand_per_day * share[:, :, k])
+        first = first_choice_demand(class_network, routes)
+        weighted += first * goals.get(name, top)
+        first_total += first
+    with np.errstate(invalid="ignore", divide="ignore"):
+        goal = np.where(first_total > 0, weighted / np.where(first_total > 0, first_total, 1), 0)
+    return base_stock_targets(first_total, network.resupply_days, goal)
+
+
+def class_goal_plan(
+    network: ServiceNetwork,
+    stock: NDArray[np.int64],
+    goals: Mapping[str, float],
+    c1_weight: float = DEFAULT_C1_WEIGHT,
+    routes: Routes | None = None,
+) -> Plan:
+    """Any base stock as a plan against class goals (``reached``: every class with
+    demand reaches its goal; ``objective`` the C-1 weighted share over those classes)."""
+    stock = _check_stock(network, stock)
+    routes = routes or network_routes(network)
+    targets = _ClassGoals(network, goals, c1_weight, routes)
+    return targets.plan(network, stock, targets.reason)
+
+
+def for_class_goals(
+    network: ServiceNetwork,
+    goals: Mapping[str, float],
+    c1_weight: float = DEFAULT_C1_WEIGHT,
+    routes: Routes | None = None,
+) -> Proposal:
+    """The least inventory value meeting a goal per contract class (``goals``: class
+    name -> share, e.g. {"7x24": 0.98, "5x8": 0.95}; a class left out has no goal),
+    with the independent base stock at the same goals (``class_baseline_stock``).
+
+    Lagrangian: one objective, each class's demand weighted by its multiplier, is
+    optimised for the matching combined goal (``Optimiser.for_goal``); a class still
+    short multiplies its multiplier by ``CLASS_STEP``, up to ``CLASS_ROUNDS``
+    rounds; then single units
+    are added for the classes still short. A class goal out of reach aims just under
+    its ceiling (``reason`` says so). Never returns a plan the baseline dominates
+    (cheaper or equal and at least as good in every class)."""
+    routes = routes or network_routes(network)
+    targets = _ClassGoals(network, goals, c1_weight, routes)
+    share = _class_shares(network)
+    index = {name: k for k, name in enumerate(network.classes)}
+    multiplier = {name: 1.0 for name in targets.aims}
+    stock = np.zeros((len(network.parts), len(network.depots)), dtype=np.int64)
+    found = False
+    for _ in range(CLASS_ROUNDS if targets.aims else 0):
+        weight = sum(multiplier[n] * share[:, :, index[n]] for n in targets.aims)
+        wanted = sum(multiplier[n] * targets.aims[n] * targets.totals[n] for n in targets.aims)
+        whole = sum(multiplier[n] * targets.totals[n] for n in targets.aims)
+        combined = min(max(wanted / whole, 1e-6), 1 - 1e-6)
+        optimiser = Optimiser(network, c1_weight, routes, np.asarray(weight))
+        stock = optimiser.for_goal(combined).plan.base_stock
+        shares = targets.shares(stock)
+        if targets.met(shares):
+            found = True
+            break
+        for name in targets.aims:
+            if shares[name] < targets.aims[name] - GOAL_SLACK:
+                multiplier[name] *= CLASS_STEP
+    if targets.aims and not found:
+        stock = targets.top_up(stock, network.unit_cost)
+    plan = targets.plan(network, stock, targets.reason)
+    baseline = targets.plan(network, class_baseline_stock(network, goals, routes))
+    plan_shares, base_shares = targets.shares(plan.base_stock), targets.shares(baseline.base_stock)
+    if baseline.inventory_value <= plan.inventory_value and (
+        all(base_shares[n] >= plan_shares[n] for n in targets.aims)
+        or (targets.met(base_shares) and targets.met(plan_shares))
+    ):
+        plan = Plan(baseline.base_stock, baseline.prediction, baseline.objective, True, plan.reason)
+    demand = network.demand_per_day
+    mix = sum(
+        goals[name] * float((demand * share[:, :, index[name]]).sum())
+        for name in goals
+        if name in index
+    )
+    combined_goal = mix / float(demand.sum()) if demand.sum() > 0 else max(goals.values())
+    return Proposal(
+        plan=plan,
+        baseline=baseline,
+        goal=combined_goal,
+        c1_weight=float(c1_weight),
+        goals_by_class=dict(goals),
+    )
 
 
 # ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ availability model read their resupply from these.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -240,3 +240,22 @@ def repair_yields(
             )
         )
     return result
+
+
+@read_only
+def yields_for_parts(
+    uow: UnitOfWork, part_numbers: Iterable[str], start: datetime | None = None
+) -> dict[str, RepairYield]:
+    """{part: its receipts since ``start`` with an outcome, else its family's}; a part
+    with neither is left out (the caller says what it assumes then)."""
+    by_part = {row.key: row for row in repair_yields(uow, start) if row.decided}
+    by_family = {row.key: row for row in repair_yields(uow, start, by="family") if row.decided}
+    families = {
+        part: family for part, family in uow.session.execute(select(Part.part_number, Part.family))
+    }
+    found = {}
+    for part in part_numbers:
+        row = by_part.get(part) or by_family.get(families.get(part, ""))
+        if row is not None:
+            found[part] = row
+    return found

@@ -14,7 +14,11 @@ the system's own data and rules:
 * the share of C-1 among each part's cases (shrunk toward the share of all cases),
   the approval hours of the cases (each hour starts with a quarter of a case, so
   an hour never seen is not impossible);
-* the replenishment lead time of the latest target computation (or 14 days);
+* the replenishment lead time per part and depot: through the repair loop where
+  the part (or its family) has repair outcomes on record (turnaround, yield; a
+  scrapped unit replaced by a rebalancing transfer over the lane into the depot),
+  else the lead time of the latest target computation (or 14 days)
+  (``_repair_resupply_days`` gives the formula);
 * unit costs from the catalogue.
 
 ``optimize`` proposes targets for a goal (with the independent per-depot base stock
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -42,6 +46,7 @@ from core.i18n import gettext
 from depots.lanes import SHANGHAI
 from depots.service.snapshot import network as depot_network
 from inventory.service.queries import part_costs
+from inventory.service.repair_yield import yields_for_parts
 from inventory.service.targets import (
     MAX_TARGET,
     Computation,
@@ -58,8 +63,11 @@ from optimizer.availability import (
     Optimiser,
     Plan,
     ServiceNetwork,
+    class_goal_plan,
     first_choice_demand,
+    for_class_goals,
 )
+from optimizer.simulation import RepairLoop
 from optimizer.targets import estimate_demand_rate
 from planning.service.demand import (
     DEFAULT_ANNUAL_FAILURE_RATE,
@@ -67,12 +75,15 @@ from planning.service.demand import (
     DEFAULT_WINDOW_DAYS,
     DEMAND_KINDS,
 )
+from rma.models import COVERAGES
 from rma.service.promises import transit_options
 from rma.service.queries import (
     approval_instants,
     cases_by_part_and_city,
     cases_by_part_and_level,
+    cases_by_part_city_and_coverage,
     installed_by_part_and_city,
+    installed_by_part_city_and_coverage,
 )
 
 # Pick-ups run every day of the week, so any day quotes the same hours; a Wednesday
@@ -80,6 +91,9 @@ from rma.service.queries import (
 QUOTE_DAY = date(2026, 6, 10)
 # A part's own C-1 share counts as this many cases of the share over all parts.
 C1_PRIOR_CASES = 10.0
+# A (part, city)'s own cases by coverage count against this many cases of its
+# installed base's coverage mix (or, without an installed base, all cases' mix).
+CLASS_PRIOR_CASES = 5.0
 # Each hour of the day starts with this many approvals, so an hour never seen in a
 # short history is unlikely rather than impossible.
 HOUR_PRIOR_APPROVALS = 0.25
@@ -108,6 +122,31 @@ def _check_goal(goal: float) -> float:
     if not (isinstance(goal, int | float) and math.isfinite(goal) and 0 < goal < 1):
         raise Invalid(gettext("goal must be a share between 0 and 1 (e.g. 0.95)"))
     return float(goal)
+
+
+def _check_goals_by_class(
+    goals: Mapping[str, float] | None, goal: float
+) -> dict[str, float] | None:
+    """Every coverage class's goal: the ones given, ``goal`` for the others."""
+    if goals is None:
+        return None
+    if not isinstance(goals, Mapping) or not goals:
+        raise Invalid(
+            gettext(
+                "goals_by_class must map contract classes (%(classes)s) to goals",
+                classes=", ".join(COVERAGES),
+            )
+        )
+    for name in goals:
+        if name not in COVERAGES:
+            raise Invalid(
+                gettext(
+                    "unknown contract class %(name)s (one of %(classes)s)",
+                    name=str(name),
+                    classes=", ".join(COVERAGES),
+                )
+            )
+    return {name: _check_goal(goals.get(name, goal)) for name in COVERAGES}
 
 
 def _check_c1_weight(weight: float) -> float:
@@ -156,12 +195,133 @@ def _c1_share(uow: UnitOfWork, parts: list[str], since: datetime) -> NDArray[np.
     return (c1 + C1_PRIOR_CASES * overall) / (total + C1_PRIOR_CASES)
 
 
+def _class_share(
+    uow: UnitOfWork,
+    part_index: Mapping[str, int],
+    city_index: Mapping[int, int],
+    since: datetime,
+) -> NDArray[np.float64]:
+    """(P, C, K) the share of demand under each coverage class (``COVERAGES``): the
+    (part, city)'s cases by the coverage they were opened under, shrunk toward its
+    installed units' contract coverage, else toward all cases' mix."""
+    shape = (len(part_index), len(city_index), len(COVERAGES))
+    cases, installed = np.zeros(shape), np.zeros(shape)
+    kinds = {name: k for k, name in enumerate(COVERAGES)}
+    for counts, rows in (
+        (cases, cases_by_part_city_and_coverage(uow, since=since, of_kinds=DEMAND_KINDS)),
+        (installed, installed_by_part_city_and_coverage(uow)),
+    ):
+        for row in rows:
+            if (
+                row.part_number in part_index
+                and row.city_id in city_index
+                and row.coverage in kinds
+            ):
+                counts[
+                    part_index[row.part_number], city_index[row.city_id], kinds[row.coverage]
+                ] += row.count
+    overall = cases.sum(axis=(0, 1)) if cases.sum() > 0 else installed.sum(axis=(0, 1))
+    overall = overall / overall.sum() if overall.sum() > 0 else np.eye(len(COVERAGES))[0]
+    base = installed.sum(axis=2, keepdims=True)
+    prior = np.where(base > 0, installed / np.where(base > 0, base, 1.0), overall)
+    return (cases + CLASS_PRIOR_CASES * prior) / (
+        cases.sum(axis=2, keepdims=True) + CLASS_PRIOR_CASES
+    )
+
+
 def _approval_hour_weights(uow: UnitOfWork, since: datetime) -> NDArray[np.float64]:
     """(24,) share of approvals per local hour (plus ``HOUR_PRIOR_APPROVALS`` each)."""
     counts = np.full(HOURS_PER_DAY, HOUR_PRIOR_APPROVALS)
     for instant in approval_instants(uow, since=since, of_kinds=DEMAND_KINDS):
         counts[instant.astimezone(SHANGHAI).hour] += 1
     return counts / counts.sum()
+
+
+def _depot_cities(uow: UnitOfWork, depots: Iterable[str], city_ids: list[int]) -> list[int]:
+    """The index (in ``city_ids``) of the city each depot sits in (-1: none)."""
+    net = depot_network(uow)
+    at = {
+        info.depot: c
+        for c, city_id in enumerate(city_ids)
+        if (info := net.city_by_id.get(city_id)) and info.depot
+    }
+    return [at.get(code, -1) for code in depots]
+
+
+def depot_transfer_days(
+    arrival_hours: NDArray[np.float64],
+    approval_hour_weights: NDArray[np.float64],
+    depot_city: list[int],
+    purchase_days: float,
+) -> NDArray[np.float64]:
+    """(D,) days a rebalancing transfer takes to reach each depot: the standard lane
+    from the nearest other depot into the depot's city, averaged over the approval
+    hours (the cut-off and pick-up included); ``purchase_days`` where no other depot
+    has a lane there (the unit is bought)."""
+    depots = arrival_hours.shape[0]
+    days = np.full(depots, float(purchase_days))
+    for d, city in enumerate(depot_city):
+        if city < 0:
+            continue
+        hours = arrival_hours[:, city, :] @ approval_hour_weights
+        hours[d] = np.inf
+        if np.isfinite(hours).any():
+            days[d] = float(hours.min()) / HOURS_PER_DAY
+    return days
+
+
+@read_only
+def transfer_days(uow: UnitOfWork, network: ServiceNetwork) -> NDArray[np.float64]:
+    """(P, D) the rebalancing-transfer days into each depot (``depot_transfer_days``)
+    for a network built by ``service_network`` (cities in id order), the same for
+    every part."""
+    city_ids = sorted(depot_network(uow).city_by_id)
+    days = depot_transfer_days(
+        network.arrival_hours,
+        network.approval_hour_weights,
+        _depot_cities(uow, network.depots, city_ids),
+        _latest_lead_time(uow),
+    )
+    return np.broadcast_to(days, network.resupply_days.shape).copy()
+
+
+def _repair_resupply_days(
+    uow: UnitOfWork, network: ServiceNetwork, since: datetime, lead: float
+) -> NDArray[np.float64]:
+    """(P, D) each part's replenishment lead time at each depot.
+
+    A part (or its family) with repair outcomes recorded on receipt since ``since``:
+    the repair loop's mean (``optimizer.simulation.RepairLoop.mean_resupply_days``,
+    the simulation's own formula),
+
+        resupply = 0.5 (delivery) + 15 / 2 (the defective comes back within the
+                   15-day rule) + yield x turnaround + (1 - yield) x transfer,
+
+    where yield is the share repaired or found without fault, turnaround the mean
+    days from receipt to good stock, and transfer the rebalancing lane into the
+    depot (``depot_transfer_days``) replacing a scrapped unit. Without any repair
+    record: ``lead``, the planner's lead time of the latest target computation.
+    """
+    found = yields_for_parts(uow, network.parts, since)
+    parts = len(network.parts)
+    if not found or parts == 0:
+        return np.full(network.resupply_days.shape, float(lead))
+    known = np.array([part in found for part in network.parts])
+    rows = [found.get(part) for part in network.parts]
+    yield_share = np.array(
+        [r.yield_share if r and r.yield_share is not None else 1.0 for r in rows]
+    )
+    loop = RepairLoop(
+        yield_share=yield_share,
+        no_fault_found_share=np.minimum(
+            [r.no_fault_found_share or 0.0 if r else 0.0 for r in rows], yield_share
+        ),
+        turnaround_days=np.array(
+            [r.turnaround_days if r and r.turnaround_days is not None else lead for r in rows]
+        ),
+        transfer_days=transfer_days(uow, network),
+    )
+    return np.where(known[:, None], loop.mean_resupply_days(network), float(lead))
 
 
 def _latest_lead_time(uow: UnitOfWork) -> float:
@@ -208,7 +368,7 @@ def service_network(
     demand = estimate_demand_rate(counts, window_days, installed, annual_failure_rate)
     standard, emergency = _arrival_hours(uow, depots, city_ids)
     lead = lead_time_days if lead_time_days is not None else _latest_lead_time(uow)
-    return ServiceNetwork(
+    network = ServiceNetwork(
         depots=tuple(depots),
         cities=tuple(labels),
         parts=tuple(parts),
@@ -220,7 +380,12 @@ def service_network(
         approval_hour_weights=_approval_hour_weights(uow, since),
         resupply_days=np.full((len(parts), len(depots)), float(lead)),
         window_hours=window_hours,
+        classes=COVERAGES,
+        class_share=_class_share(uow, part_index, city_index, since),
     )
+    if lead_time_days is not None:
+        return network
+    return replace(network, resupply_days=_repair_resupply_days(uow, network, since, lead))
 
 
 def current_stock(uow: UnitOfWork, network: ServiceNetwork) -> NDArray[np.int64]:
@@ -246,6 +411,7 @@ def _figures(plan: Plan) -> dict[str, Any]:
         "inventory_value": round(prediction.inventory_value, 2),
         "units": int(plan.base_stock.sum()),
         "by_fault_level": {k: _share(v) for k, v in prediction.by_fault_level.items()},
+        "by_class": {k: _share(v) for k, v in prediction.by_class.items()},
     }
 
 
@@ -271,6 +437,7 @@ class Proposal:
     optimized: Plan
     baseline: Plan
     current: Plan
+    goals_by_class: dict[str, float] | None = None
 
     @property
     def reason(self) -> str | None:
@@ -305,6 +472,8 @@ class Proposal:
                 {"optimized": self.optimized, "baseline": self.baseline, "current": self.current},
             ),
         }
+        if self.goals_by_class is not None:
+            body["goals_by_class"] = dict(self.goals_by_class)
         if self.reason:
             body["reason"] = self.reason
         return body
@@ -317,6 +486,7 @@ def optimize(
     window_hours: float = DEFAULT_WINDOW_HOURS,
     *,
     c1_weight: float = DEFAULT_C1_WEIGHT,
+    goals_by_class: Mapping[str, float] | None = None,
 ) -> Proposal:
     """Targets reaching ``goal`` of replacements within ``window_hours`` at the least
     inventory value, not saved; with the baseline (independent per-depot base stock
@@ -324,10 +494,28 @@ def optimize(
     says why when the goal cannot be reached (the plan then gives the most service
     the network can). ``Invalid`` for a goal outside (0, 1) or a window outside
     1 to 240 hours, or a ``c1_weight`` (a C-1 replacement counts that many times
-    toward the goal) outside (0, 100]."""
+    toward the goal) outside (0, 100].
+
+    ``goals_by_class`` ({"7x24": 0.98, "5x8": 0.95}) sets a goal per contract
+    coverage class instead (a class left out keeps ``goal``): every class's share
+    within the window must reach its own goal (``for_class_goals``); the baseline is
+    then independent base stock at each depot's mix of the goals. ``Invalid`` for an
+    unknown class or a goal outside (0, 1)."""
     goal = _check_goal(goal)
     c1_weight = _check_c1_weight(c1_weight)
+    class_goals = _check_goals_by_class(goals_by_class, goal)
     network = service_network(uow, window_hours)
+    if class_goals is not None:
+        by_class = for_class_goals(network, class_goals, c1_weight)
+        return Proposal(
+            goal=goal,
+            window_hours=network.window_hours,
+            network=network,
+            optimized=by_class.plan,
+            baseline=by_class.baseline,
+            current=class_goal_plan(network, current_stock(uow, network), class_goals, c1_weight),
+            goals_by_class=class_goals,
+        )
     optimiser = Optimiser(network, c1_weight)
     proposal = optimiser.for_goal(goal)
     return Proposal(

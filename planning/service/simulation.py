@@ -18,7 +18,8 @@ Resupply is the network's lead time, or (``repair_loop=True``) the repair loop r
 from the defective units' receipts (``repair_loop``): each part's yield, no-fault-found
 share and turnaround over ``window_days`` (the part's own when it has decided
 receipts, else its family's, else ``DEFAULT_YIELD`` and the default lead time), the
-network's lead time for the transfer replacing a scrapped unit.
+rebalancing lane into the depot (``availability.transfer_days``) for the transfer
+replacing a scrapped unit.
 ``repair_resupply_days`` is the mean lead time that loop gives, for the model.
 """
 
@@ -40,8 +41,7 @@ from core.errors import FieldProblem, Invalid
 from core.i18n import gettext
 from depots.lanes import SHANGHAI
 from depots.service.snapshot import network as depot_network
-from inventory.models import Part
-from inventory.service.repair_yield import RepairYield, repair_yields
+from inventory.service.repair_yield import RepairYield, yields_for_parts
 from inventory.service.targets import MAX_TARGET
 from optimizer.availability import ServiceNetwork
 from optimizer.simulation import DemandEvent, RepairLoop, SimulationResult, simulate
@@ -176,15 +176,11 @@ def repair_loop(
     """The repair loop of the network's parts from the receipts of the last
     ``window_days`` days (see the module notes for the fall-backs)."""
     since = clock.now() - timedelta(days=window_days)
-    by_part = {row.key: row for row in repair_yields(uow, since) if row.decided}
-    by_family = {row.key: row for row in repair_yields(uow, since, by="family") if row.decided}
-    families = {
-        part: family for part, family in uow.session.execute(select(Part.part_number, Part.family))
-    }
+    found = yields_for_parts(uow, network.parts, since)
     parts = len(network.parts)
     shares = np.full((3, parts), np.nan)  # yield, no fault found, turnaround days
     for p, part in enumerate(network.parts):
-        row: RepairYield | None = by_part.get(part) or by_family.get(families.get(part, ""))
+        row: RepairYield | None = found.get(part)
         if row is not None:
             shares[0, p] = row.yield_share if row.yield_share is not None else np.nan
             shares[1, p] = row.no_fault_found_share or 0.0
@@ -194,7 +190,7 @@ def repair_loop(
         yield_share=yield_share,
         no_fault_found_share=np.minimum(np.nan_to_num(shares[1]), yield_share),
         turnaround_days=np.where(np.isnan(shares[2]), DEFAULT_LEAD_TIME_DAYS, shares[2]),
-        transfer_days=network.resupply_days,
+        transfer_days=availability.transfer_days(uow, network),
     )
 
 

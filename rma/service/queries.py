@@ -44,6 +44,7 @@ from rma import kinds
 from rma.models import (
     FAULT_LEVELS,
     OPEN_STATUSES,
+    Contract,
     Customer,
     Escalation,
     InstalledUnit,
@@ -582,6 +583,51 @@ def installed_by_part_and_city(uow: UnitOfWork) -> list[PartCityCount]:
         .group_by(InstalledUnit.part_number, Site.city_id)
     )
     return [PartCityCount(part, city_id, count) for part, city_id, count in rows]
+
+
+@dataclass(frozen=True)
+class PartCityCoverageCount:
+    """How many cases (or installed units) of a part in one city under one contract
+    coverage class (``rma.models.COVERAGES``)."""
+
+    part_number: str
+    city_id: int
+    coverage: str
+    count: int
+
+
+@read_only
+def cases_by_part_city_and_coverage(
+    uow: UnitOfWork, *, since: datetime, of_kinds: Iterable[str]
+) -> list[PartCityCoverageCount]:
+    """Cases of ``of_kinds`` reported at or after ``since``, counted by the part asked
+    for, the city of the case's site and the coverage the case was opened under."""
+    rows = uow.session.execute(
+        select(Rma.part_number, Site.city_id, Rma.coverage, func.count())
+        .join(Site, Site.id == Rma.site_id)
+        .where(Rma.reported_at >= since, Rma.kind.in_(list(of_kinds)))
+        .group_by(Rma.part_number, Site.city_id, Rma.coverage)
+    )
+    return [PartCityCoverageCount(*row) for row in rows]
+
+
+@read_only
+def installed_by_part_city_and_coverage(uow: UnitOfWork) -> list[PartCityCoverageCount]:
+    """Active installed units counted by part, city and their contract's coverage (a
+    unit without a contract counts under the default coverage, as a case opened for
+    it would be)."""
+    default = Rma.model_fields["coverage"].default
+    rows = uow.session.execute(
+        select(InstalledUnit.part_number, Site.city_id, Contract.coverage, func.count())
+        .join(Site, Site.id == InstalledUnit.site_id)
+        .outerjoin(Contract, Contract.id == InstalledUnit.contract_id)
+        .where(InstalledUnit.active)
+        .group_by(InstalledUnit.part_number, Site.city_id, Contract.coverage)
+    )
+    return [
+        PartCityCoverageCount(part, city_id, coverage or default, count)
+        for part, city_id, coverage, count in rows
+    ]
 
 
 # --- what a case keeps as JSON text: its depot alternatives and its events' details ----------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,11 +12,14 @@ from hypothesis import strategies as st
 
 from bench.availability_network import generated_network, small_instance
 from optimizer.availability import (
+    ALL_CLASSES,
     HOURS_PER_DAY,
     Optimiser,
     ServiceNetwork,
     baseline_stock,
+    class_baseline_stock,
     exact_for_goal,
+    for_class_goals,
     predict,
     stockout_probability,
 )
@@ -227,3 +231,88 @@ def test_c1_weight_counts_a_c1_replacement_that_many_times():
     # 3 x 0.25 of the demand served (C-1, by courier) over 0.75 + 3 x 0.25 of it.
     assert weighted.objective == pytest.approx(3 * 0.25 * fill / (0.75 + 0.75))
     assert weighted.within_window == pytest.approx(plain.within_window)
+
+
+# --- goals per contract class ---------------------------------------------------------------
+
+
+def two_class_network(network: ServiceNetwork, seed: int) -> ServiceNetwork:
+    """``network`` with its demand split at random between "5x8" and "7x24"."""
+    rng = np.random.default_rng(seed)
+    rush = rng.uniform(0.0, 1.0, size=network.demand_per_day.shape)
+    return replace(network, classes=("5x8", "7x24"), class_share=np.stack((1 - rush, rush), axis=2))
+
+
+def test_one_class_holds_all_the_demand_by_default():
+    network = one_depot_network(rate=0.2, lead_days=10.0, hours=20.0, window=24.0)
+    assert network.classes == (ALL_CLASSES,)
+    prediction = predict(network, np.array([[2]]))
+    assert prediction.by_class == {ALL_CLASSES: pytest.approx(prediction.within_window)}
+    with pytest.raises(ValueError, match="sum to 1"):
+        replace(network, classes=("5x8",), class_share=np.full((1, 1, 1), 0.5))
+    with pytest.raises(ValueError, match="go together"):
+        replace(network, classes=("5x8",), class_share=None)
+
+
+def test_the_prediction_by_class_weighs_each_city_by_its_class_share():
+    # One depot reaching Guangzhou in time and Shenzhen too late; Guangzhou's demand is
+    # 7x24 only, Shenzhen's a quarter 7x24.
+    base = one_depot_network(rate=0.2, lead_days=10.0, hours=20.0, window=24.0)
+    arrival = np.stack([np.full(HOURS_PER_DAY, 20.0), np.full(HOURS_PER_DAY, 30.0)])[None]
+    network = replace(
+        base,
+        cities=("Guangzhou", "Shenzhen"),
+        demand_per_day=np.array([[0.2, 0.2]]),
+        c1_share=np.zeros((1, 2)),
+        arrival_hours=arrival,
+        arrival_hours_emergency=np.full((1, 2, HOURS_PER_DAY), np.inf),
+        classes=("5x8", "7x24"),
+        class_share=np.array([[[0.0, 1.0], [0.75, 0.25]]]),
+    )
+    prediction = predict(network, np.array([[3]]))
+    # The depot ships Guangzhou's 0.2 a day and Shenzhen's 0.2 (late, but shipped):
+    # Poisson(0.4 x 10) on order.
+    fill = palm_fill_rate(4.0, 3)
+    assert prediction.by_class["7x24"] == pytest.approx(0.2 * fill / (0.2 + 0.05))
+    assert prediction.by_class["5x8"] == 0.0
+    assert prediction.within_window == pytest.approx(fill / 2)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    network=networks,
+    seed=st.integers(0, 1000),
+    office=st.floats(0.3, 0.97),
+    rush=st.floats(0.3, 0.99),
+)
+def test_class_goals_are_met_when_reachable_and_never_dominated(network, seed, office, rush):
+    network = two_class_network(network, seed)
+    ceilings = predict(network, np.full((len(network.parts), len(network.depots)), 400)).by_class
+    goals = {
+        name: share * ceilings[name]
+        for name, share in (("5x8", office), ("7x24", rush))
+        if ceilings[name] > 0.01
+    }
+    if not goals:
+        return
+    proposal = for_class_goals(network, goals)
+    plan, baseline = proposal.plan, proposal.baseline
+    assert np.array_equal(baseline.base_stock, class_baseline_stock(network, goals))
+    for name, goal in goals.items():
+        assert plan.prediction.by_class[name] >= goal - 1e-6, name
+    assert plan.reached and plan.reason is None
+    dominated = (
+        baseline.inventory_value <= plan.inventory_value
+        and all(baseline.prediction.by_class[n] >= plan.prediction.by_class[n] for n in goals)
+        and not np.array_equal(baseline.base_stock, plan.base_stock)
+    )
+    assert not dominated
+
+
+def test_a_class_goal_out_of_reach_says_so():
+    network = two_class_network(generated_network(5, 3, 3, 6), 1)
+    proposal = for_class_goals(network, {"5x8": 0.5, "7x24": 0.9999999})
+    assert not proposal.plan.reached
+    assert "7x24" in (proposal.plan.reason or "")
+    with pytest.raises(ValueError, match="unknown contract class"):
+        for_class_goals(network, {"9x5": 0.9})

@@ -69,7 +69,48 @@ def test_the_lanes_are_quoted_by_the_transit_rule_hour_by_hour(uow, make_part, a
     assert network.demand_per_day[p].sum() == pytest.approx(expected)
 
 
+def test_the_class_shares_come_from_the_installed_bases_contracts(uow, make_part, account, install):
+    part = make_part(serialized=True)
+    rush = account("Shenzhen", coverage="7x24")
+    office = account("Shenzhen", coverage="5x8")
+    warranty = account("Guangzhou", coverage=None)
+    for _ in range(3):
+        install(rush, part)
+    install(office, part)
+    install(warranty, part)
+    network = availability.service_network(uow)
+    assert network.classes == ("5x8", "7x24")
+    p = network.parts.index(part)
+    shenzhen = network.cities.index("Shenzhen")
+    guangzhou = network.cities.index("Guangzhou")
+    # No cases yet: the installed units' contracts decide, 1 of 4 units under 5x8; a
+    # unit without a contract counts under the default coverage, 5x8.
+    assert network.class_share[p, shenzhen] == pytest.approx([0.25, 0.75])
+    assert network.class_share[p, guangzhou] == pytest.approx([1.0, 0.0])
+    # A city without an installed base takes the mix of all the installed base.
+    beijing = network.cities.index("Beijing")
+    assert network.class_share[p, beijing] == pytest.approx([0.4, 0.6])
+
+
+def test_a_transfer_comes_over_the_nearest_other_depots_lane():
+    # Depot d sits in city d. Into city 0: depot 1 takes 10 h before noon and 34 h
+    # after, depot 2 always 30 h; nothing reaches city 1 but its own depot.
+    arrival = np.full((3, 3, 24), np.inf)
+    arrival[1, 0, :12], arrival[1, 0, 12:] = 10.0, 34.0
+    arrival[2, 0, :] = 30.0
+    arrival[1, 1, :] = 2.0
+    arrival[0, 2, :] = 12.0
+    weights = np.full(24, 1 / 24)
+    days = availability.depot_transfer_days(arrival, weights, [0, 1, 2], purchase_days=14.0)
+    # Depot 1 averages 22 h into city 0 (under depot 2's 30 h); depot 1 can only buy.
+    assert days == pytest.approx([22 / 24, 14.0, 12 / 24])
+
+
 def test_bad_goals_and_windows_are_refused(uow):
+    with pytest.raises(Invalid):
+        availability.optimize(uow, goals_by_class={"9x5": 0.9})
+    with pytest.raises(Invalid):
+        availability.optimize(uow, goals_by_class={"7x24": 1.0})
     with pytest.raises(Invalid):
         availability.optimize(uow, goal=1.5)
     with pytest.raises(Invalid):
@@ -101,6 +142,22 @@ def test_the_demo_proposal_is_never_worse_than_independent_base_stock(demo: Engi
     assert sum(row["baseline_value"] for row in by_depot) == pytest.approx(
         baseline["inventory_value"], abs=0.1
     )
+
+
+def test_goals_per_contract_class_are_each_met_on_the_demo(demo: Engine):
+    uow = UnitOfWork(demo)
+    one = availability.optimize(uow, goal=0.85, window_hours=24).as_dict()
+    body = availability.optimize(
+        uow, goal=0.85, window_hours=24, goals_by_class={"7x24": 0.9}
+    ).as_dict()
+    assert body["goals_by_class"] == {"5x8": 0.85, "7x24": 0.9}
+    assert "reason" not in body
+    by_class = body["predicted"]["by_class"]
+    assert by_class["7x24"] >= 0.9 - 1e-6 and by_class["5x8"] >= 0.85 - 1e-6
+    # A stricter goal for one class costs at least as much as the one goal for all.
+    assert body["predicted"]["inventory_value"] >= one["predicted"]["inventory_value"] * 0.98
+    assert set(one["predicted"]["by_class"]) == {"5x8", "7x24"}
+    assert "goals_by_class" not in one
 
 
 def test_an_unreachable_goal_says_why_and_gives_the_most_it_can(demo: Engine):
@@ -194,6 +251,14 @@ def test_the_api_proposes_without_saving_and_draws_the_curve(demo_app: Any, demo
     assert targets.effective_targets(UnitOfWork(demo)) == before  # nothing saved
     refused = client.post("/api/v1/targets/optimize", json={"goal": 0.9}, headers=engineer)
     assert refused.status_code == 403
+    by_class = client.post(
+        "/api/v1/targets/optimize",
+        json={"goal": 0.85, "goals_by_class": {"7x24": 0.9}},
+        headers=planner,
+    )
+    assert by_class.status_code == 200, by_class.get_json()
+    assert by_class.get_json()["goals_by_class"] == {"5x8": 0.85, "7x24": 0.9}
+    assert by_class.get_json()["predicted"]["by_class"]["7x24"] >= 0.9 - 1e-6
     weighted = client.post(
         "/api/v1/targets/optimize", json={"goal": 0.9, "c1_weight": 2}, headers=planner
     )
@@ -205,6 +270,10 @@ def test_the_api_proposes_without_saving_and_draws_the_curve(demo_app: Any, demo
         {"goal": "high"},
         {"budget": 1},
         {"c1_weight": 0},
+        {"goals_by_class": {"9x5": 0.9}},
+        {"goals_by_class": {"7x24": 2}},
+        {"goals_by_class": {"7x24": "high"}},
+        {"goals_by_class": {}},
     ):
         assert client.post("/api/v1/targets/optimize", json=bad, headers=planner).status_code == 422
     curve = client.get("/api/v1/planning/exchange-curve?window_hours=24", headers=engineer)
@@ -227,12 +296,20 @@ def test_the_terminal_prints_the_proposal_and_applies_it(demo_app: Any, demo: En
     assert printed["predicted"] == expected["predicted"]
     text = runner.invoke(args=["targets", "optimize", "--goal", "0.9"])
     assert text.exit_code == 0 and "optimized" in text.output and "baseline" in text.output
+    classes = runner.invoke(
+        args=["targets", "optimize", "--goal", "0.85", "--class-goal", "7x24=0.9"]
+    )
+    assert classes.exit_code == 0, classes.output
+    assert "class 7x24: goal 90.0%" in classes.output
     for args in (
         ["--goal", "2"],
         ["--goal", "x"],
         ["--window-hours", "0"],
         ["--format", "xml"],
         ["--c1-weight", "-1"],
+        ["--class-goal", "7x24"],
+        ["--class-goal", "9x5=0.9"],
+        ["--class-goal", "7x24=1.2"],
     ):
         bad = runner.invoke(args=["targets", "optimize", *args])
         assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -185,7 +185,17 @@ def test_the_repair_loop_reads_yield_and_turnaround_from_the_receipts(
     q = index[other]
     assert (loop.yield_share[q], loop.no_fault_found_share[q]) == (DEFAULT_YIELD, 0.0)
     assert loop.turnaround_days[q] == DEFAULT_LEAD_TIME_DAYS
-    assert np.array_equal(loop.transfer_days, network.resupply_days)
+    # A scrapped unit is replaced over the rebalancing lane into the depot.
+    transfer = availability.transfer_days(uow, network)
+    assert np.array_equal(loop.transfer_days, transfer)
+    # The model's lead time goes through the same loop where there are records:
+    # delivery 0.5 + half the 15-day return rule + 3/4 x 5/3 days + 1/4 x transfer;
+    # without any, the planner's lead time.
+    for part in (world, sibling):
+        p = index[part]
+        expected = 0.5 + 15 / 2 + 3 / 4 * 5 / 3 + 1 / 4 * transfer[p]
+        assert network.resupply_days[p] == pytest.approx(expected)
+    assert np.all(network.resupply_days[q] == DEFAULT_LEAD_TIME_DAYS)
 
     args = ["--targets", "current", "--days", "200", "--seed", "2", "--repair-loop"]
     first, again = _run(runner, *args), _run(runner, *args)
