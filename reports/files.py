@@ -496,7 +496,11 @@ def to_pdf(kind: ReportKind, report: Report, *, generated_by: str | None = None)
     if notes:
         story += section(look, len(sections) + 1, gettext("How the numbers are counted"))
         story += [Paragraph("• " + text(note), look.note) for note in notes]
-    header = " · ".join(value for _, value in report.filters.described()[:2])
+    # A bare number (the plan's) says nothing in a page header: name what it counts.
+    header = " · ".join(
+        f"{label} {value}" if value.isdigit() else value
+        for label, value in report.filters.described()[:2]
+    )
     return build_pdf(
         story,
         title=str(kind.title),
