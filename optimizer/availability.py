@@ -1276,7 +1276,9 @@ class Optimiser:
     def exchange_curve(self, points: int = 25) -> list[CurvePoint]:
         """Inventory value against predicted service, one point per budget step of
         equal size from nothing to the most service (each point a real plan on the
-        hull: its value is exact under the model)."""
+        hull: its value is exact under the search's model, the prediction's own up
+        to ``POOLED_SEARCH_LIMIT``; beyond it independent shelves, a little
+        optimistic at the curve's thin end)."""
         if points < 2:
             raise ValueError("an exchange curve needs at least 2 points")
         parts = len(self.network.parts)

@@ -19,10 +19,14 @@ the system's own data and rules:
   scrapped unit replaced by a rebalancing transfer over the lane into the depot),
   else the lead time of the latest target computation (or 14 days)
   (``_repair_resupply_days`` gives the formula);
+* the share of each (part, city)'s demand under each contract coverage class
+  (``rma.models.COVERAGES``): its cases by the coverage they were opened under,
+  shrunk toward its installed units' contract coverage (``CLASS_PRIOR_CASES``);
 * unit costs from the catalogue.
 
-``optimize`` proposes targets for a goal (with the independent per-depot base stock
-at the same goal and today's targets, all predicted by the same model),
+``optimize`` proposes targets for a goal, or for a goal per coverage class
+(``goals_by_class``), with the independent per-depot base stock at the same goal(s)
+and today's targets, all predicted by the same model;
 ``exchange_curve`` gives inventory value against predicted service, and ``apply``
 saves chosen targets as the computed targets (planners' overrides are kept).
 """
