@@ -427,7 +427,9 @@ def _lane_cells(lane: Lane) -> list[int | str]:
     return [lane.units, f"{lane.shipment:.2f}", f"{lane.handling:.2f}", f"{lane.freight:.2f}"]
 
 
-def _csv_row(plan_id: int, status: str, line: MoveLine, lane: Lane) -> list[object]:
+def _csv_row(
+    plan_id: int, status: str, line: MoveLine, lane_cells: list[int | str]
+) -> list[object]:
     return [
         plan_id,
         status,
@@ -445,7 +447,7 @@ def _csv_row(plan_id: int, status: str, line: MoveLine, lane: Lane) -> list[obje
         _cell(line.destination_before, "stock"),
         _cell(line.destination_after, "stock"),
         _cell(line.destination_before, "target"),
-        *_lane_cells(lane),
+        *lane_cells,
     ]
 
 
@@ -453,7 +455,10 @@ def plan_csv_blocks(detail: PlanDetail) -> Iterator[str]:
     """The plan's moves as CSV (see ``plan_csv``), a block of ``CSV_BLOCK_ROWS``
     rows at a time (the header with the first), for a response to stream."""
     plan = detail.view.plan
-    lane_of = {(lane.from_depot, lane.to_depot): lane for lane in lanes_of(detail.lines)}
+    # Each lane's totals once (a lane's sums over its lines, not again for every row).
+    cells_of = {
+        (lane.from_depot, lane.to_depot): _lane_cells(lane) for lane in lanes_of(detail.lines)
+    }
     yield csv_text(CSV_COLUMNS, [], lineterminator="\r\n")
     for start in range(0, len(detail.lines), CSV_BLOCK_ROWS):
         block = detail.lines[start : start + CSV_BLOCK_ROWS]
@@ -461,7 +466,10 @@ def plan_csv_blocks(detail: PlanDetail) -> Iterator[str]:
             CSV_COLUMNS,
             (
                 _csv_row(
-                    plan.id, plan.status, line, lane_of[(line.move.from_depot, line.move.to_depot)]
+                    plan.id,
+                    plan.status,
+                    line,
+                    cells_of[(line.move.from_depot, line.move.to_depot)],
                 )
                 for line in block
             ),
