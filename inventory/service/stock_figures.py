@@ -251,12 +251,18 @@ class PositionRules:
     excess: SqlRule
 
 
-def _position_lines(depot: str | None, family: str | None, rules: PositionRules) -> Any:
+def _position_lines(
+    depot: str | None, family: str | None, rules: PositionRules, *, lines: str = "all"
+) -> Any:
     """Every (depot, part) with stock on hand or on the road, or a target above 0, as a
     subquery: its units by condition, available, in transit, target, position
     (available plus in transit), units short and in excess by ``rules`` and their
     value (CNY). Held pairs join their target by the primary key; pairs with a target
-    and nothing held come from ``stock_target`` alone."""
+    and nothing held come from ``stock_target`` alone.
+
+    ``lines="short"`` keeps the pairs with a target only (none other can be short),
+    ``"excess"`` the held pairs only (a pair holding nothing has no excess): the
+    part tables' sorts read less."""
     st = StockTarget
     target = func.coalesce(st.override, st.computed)
     cost = cast(Part.unit_cost, Float)
@@ -282,6 +288,8 @@ def _position_lines(depot: str | None, family: str | None, rules: PositionRules)
         .outerjoin(st, (st.depot_code == PS.depot_code) & (st.part_number == PS.part_number))
         .where(*_where(depot, family))
     )
+    if lines == "short":
+        held = held.where(target > 0)
     nothing_held = (
         "good",
         "reserved",
@@ -316,7 +324,7 @@ def _position_lines(depot: str | None, family: str | None, rules: PositionRules)
         targeted = targeted.where(st.depot_code == depot.strip().upper())
     if family:
         targeted = targeted.where(Part.family == family)
-    both = union_all(held, targeted).subquery("held")
+    both = (held if lines == "excess" else union_all(held, targeted)).subquery("held")
     position = both.c.available + both.c.in_transit
     short = rules.short(position, both.c.target)
     excess = rules.excess(position, both.c.target)
@@ -421,7 +429,7 @@ def largest_lines(
     or in excess (``"excess"``) by ``rules``, largest first (then units, depot,
     part), as rows of ``LINE_COLUMNS``: the database sorts, only ``top`` rows travel."""
     uow.session.flush()
-    lines = _position_lines(depot, family, rules)
+    lines = _position_lines(depot, family, rules, lines=which)
     c = lines.c
     units, value = c[which], c[f"{which}_value"]
     rows = uow.session.connection().execute(
