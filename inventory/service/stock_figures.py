@@ -2,11 +2,11 @@
 
 The sums are ``GROUP BY``s over ``part_stock`` (every bucket of a depot's part side
 by side, kept by the ledger) and over the ledger, so 100,000 parts and a million
-ledger rows are summed by the database, not in Python; ``part_positions`` hands the
-good and incoming stock of every (depot, part) over as plain rows for the
-stock-health rule. Every read is filtered by depot and part family through the
-stock list's own conditions (``lists.stock_conditions``). Money is a float in CNY
-(the catalogue's unit cost times units).
+ledger rows are summed by the database, not in Python; the stock-health rule is
+handed in as SQL (``PositionRules``) and applied to every (depot, part) there, and
+only the largest lines come back. Every read is filtered by depot and part family
+through the stock list's own conditions (``lists.stock_conditions``). Money is a
+float in CNY (the catalogue's unit cost times units).
 """
 
 from __future__ import annotations
@@ -30,124 +30,6 @@ ON_HAND = PS.good + PS.defective + PS.in_repair + PS.quarantine
 
 def _where(depot: str | None, family: str | None) -> list[Any]:
     return stock_conditions(StockFilters(depot=depot, family=family, nonzero=True))
-
-
-@dataclass(frozen=True)
-class ConditionTotals:
-    """Units of one part family at one depot, by condition, and their value (CNY)."""
-
-    depot: str
-    family: str
-    good: int
-    reserved: int
-    defective: int
-    in_repair: int
-    quarantine: int
-    in_transit: int
-    on_hand_value: float
-    in_transit_value: float
-
-    @property
-    def on_hand(self) -> int:
-        return self.good + self.defective + self.in_repair + self.quarantine
-
-
-@read_only
-def condition_totals(
-    uow: UnitOfWork, *, depot: str | None = None, family: str | None = None
-) -> list[ConditionTotals]:
-    """Per (depot, family) holding any stock: units by condition, reserved, in
-    transit to the depot, and the value of what is on hand and on the road. One
-    grouped query; depot and family as checked by the caller."""
-    rows = uow.session.execute(
-        select(
-            PS.depot_code,
-            Part.family,
-            *(
-                func.coalesce(func.sum(column), 0)
-                for column in (
-                    PS.good,
-                    PS.reserved,
-                    PS.defective,
-                    PS.in_repair,
-                    PS.quarantine,
-                    PS.in_transit,
-                    ON_HAND * Part.unit_cost,
-                    PS.in_transit * Part.unit_cost,
-                )
-            ),
-        )
-        .join(Part, Part.part_number == PS.part_number)
-        .where(*_where(depot, family))
-        .group_by(PS.depot_code, Part.family)
-        .order_by(PS.depot_code, Part.family)
-    )
-    return [
-        ConditionTotals(d, f, int(g), int(r), int(df), int(ir), int(q), int(t), float(v), float(tv))
-        for d, f, g, r, df, ir, q, t, v, tv in rows
-    ]
-
-
-# The columns of ``part_positions``' rows, in order.
-PART_POSITION_COLUMNS = (
-    "depot",
-    "part_number",
-    "family",
-    "unit_cost",
-    "good",
-    "reserved",
-    "in_transit",
-)
-
-
-@read_only
-def part_positions(
-    uow: UnitOfWork, *, depot: str | None = None, family: str | None = None
-) -> list[tuple[str, str, str, float, int, int, int]]:
-    """Every (depot, part) with good or in-transit stock, as plain rows of
-    ``PART_POSITION_COLUMNS`` (by depot and part): the inputs of the stock-health
-    rule besides the targets. The cost comes as a float from the database, and the
-    rows straight from the connection: half a million prices turned into ``Decimal``
-    and rows through the ORM's loading would triple the read's time."""
-    uow.session.flush()  # plain rows skip autoflush: what this transaction wrote first
-    rows = uow.session.connection().execute(
-        select(
-            PS.depot_code,
-            PS.part_number,
-            Part.family,
-            cast(Part.unit_cost, Float),
-            PS.good,
-            PS.reserved,
-            PS.in_transit,
-        )
-        .join(Part, Part.part_number == PS.part_number)
-        .where(*_where(depot, family), or_(PS.good > 0, PS.in_transit > 0))
-        .order_by(PS.depot_code, PS.part_number)
-    )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
-
-
-class PartFacts(NamedTuple):
-    part_number: str
-    description: str
-    family: str
-    unit_cost: float
-
-
-@read_only
-def part_facts(uow: UnitOfWork, part_numbers: list[str]) -> list[PartFacts]:
-    """Description, family and unit cost (CNY) of the given parts (in chunks, so any
-    number of them can be asked for)."""
-    found: list[PartFacts] = []
-    wanted = sorted(set(part_numbers))
-    for start in range(0, len(wanted), 5000):
-        rows = uow.session.execute(
-            select(Part.part_number, Part.description, Part.family, Part.unit_cost).where(
-                Part.part_number.in_(wanted[start : start + 5000])
-            )
-        )
-        found += [PartFacts(p, d, f, float(c)) for p, d, f, c in rows]
-    return found
 
 
 class Unmoved(NamedTuple):
