@@ -54,6 +54,9 @@ CLI_TIMEOUT_S = 180.0
 # Playwright waits up to 30 s by default; a journey step that takes longer than
 # this against a local server is broken, and failing fast keeps the suite quick.
 ACTION_TIMEOUT_MS = 10_000
+# A rebalancing plan runs in the background and its page opens when it is done: on a
+# busy machine the run takes longer than one action.
+PLAN_RUN_TIMEOUT_MS = 120_000
 LOG_TAIL_LINES = 30
 
 E2E_DIR = Path(__file__).resolve().parent

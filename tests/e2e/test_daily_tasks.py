@@ -32,7 +32,7 @@ from playwright.sync_api import (
     expect,
 )
 
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, DEMO_PASSWORD, LiveServer
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, DEMO_PASSWORD, PLAN_RUN_TIMEOUT_MS, LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -478,7 +478,7 @@ def test_planner_runs_reviews_and_approves_a_rebalancing_plan(
     sign_in(page, language, "planner")
     nav(page, language, "Rebalancing", "调拨计划")
     page.get_by_test_id("run-plan").click()
-    expect(page).to_have_url(re.compile(r"/rebalance/\d+$"))
+    expect(page).to_have_url(re.compile(r"/rebalance/\d+$"), timeout=PLAN_RUN_TIMEOUT_MS)
     plan_id = int(_path(page).rsplit("/", 1)[1])
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         say(language, f"Rebalancing plan {plan_id}", f"调拨计划 {plan_id}")

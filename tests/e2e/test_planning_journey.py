@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import ACTION_TIMEOUT_MS, LiveServer
+from tests.e2e.conftest import ACTION_TIMEOUT_MS, PLAN_RUN_TIMEOUT_MS, LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -99,7 +99,7 @@ def test_planner_computes_targets_then_plans_reviews_and_approves_a_rebalancing_
     # Rebalancing: run a plan from today's stock and the new targets.
     navigation.get_by_role("link", name="调拨计划").click()
     page.get_by_test_id("run-plan").click()
-    expect(page).to_have_url(re.compile(r"/rebalance/\d+$"))
+    expect(page).to_have_url(re.compile(r"/rebalance/\d+$"), timeout=PLAN_RUN_TIMEOUT_MS)
     plan_id = int(_path(page).rsplit("/", 1)[1])
     expect(page.get_by_role("heading", name=f"调拨计划 {plan_id}")).to_be_visible()
     expect(page.get_by_test_id("plan-status")).to_have_text("待审批")
