@@ -42,7 +42,9 @@ def test_bad_dates_are_explained_in_chinese_and_in_english_to_the_api(
     client, login, auth_for, history: History
 ):
     login("supervisor")
-    answer = _get(client, history, "/reports/service-levels", CHINESE, start="2026-03-15", end="2026-03-02")
+    answer = _get(
+        client, history, "/reports/service-levels", CHINESE, start="2026-03-15", end="2026-03-02"
+    )
     assert answer.status_code == 422
     assert "开始日期 2026-03-15 晚于结束日期 2026-03-02" in answer.get_data(as_text=True)
     api = client.get(
