@@ -36,7 +36,7 @@ from core import clock
 from core.csv_files import csv_text
 from core.errors import Invalid
 from core.i18n import gettext
-from core.pdf import MUTED, RULE, build_pdf, fonts, local_time, text
+from core.pdf import MUTED, build_pdf, fonts, local_time, text
 from inventory.labels import (
     BUCKET_LABELS,
     CRITICALITY_LABELS,
@@ -47,11 +47,10 @@ from inventory.labels import (
 from reports.catalogue import ReportKind, Section
 from reports.labels import column_labels
 from reports.pdf_blocks import (
-    CONTENT_WIDTH,
-    HEAD,
     Column,
     Look,
     data_table,
+    facts_table,
     fmt_decimal,
     fmt_int,
     fmt_money,
@@ -405,26 +404,6 @@ def table_sections(kind: ReportKind, report: Report, look: Look) -> list[Section
     return out
 
 
-def _facts_table(look: Look, facts: list[tuple[str, str]]) -> Table:
-    table = Table(
-        [[Paragraph(text(k), look.small), Paragraph(text(v), look.body)] for k, v in facts],
-        colWidths=(34 * mm, CONTENT_WIDTH - 34 * mm),
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
-                ("LINEABOVE", (0, 0), (-1, 0), 0.9, HEAD),
-                ("TOPPADDING", (0, 0), (-1, -1), 4),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
-    return table
-
-
 def cover(
     kind: ReportKind,
     report: Report,
@@ -449,7 +428,7 @@ def cover(
         Paragraph(text(str(kind.title)), look.cover_title),
         Paragraph(text(str(kind.summary)), look.cover_subtitle),
         Spacer(1, 8 * mm),
-        _facts_table(look, facts),
+        facts_table(look, facts),
         Spacer(1, 8 * mm),
     ]
     if report.figures:

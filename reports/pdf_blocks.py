@@ -262,3 +262,27 @@ def met_note(on_time: int, judged: int, counted: str, nothing: str) -> str:
     """``counted`` (a sentence with ``%(on_time)s`` and ``%(judged)s``) when something
     was judged, else ``nothing``."""
     return counted % {"on_time": on_time, "judged": judged} if judged else nothing
+
+
+def facts_table(
+    look: Look, facts: Sequence[tuple[str, str]], label_width: float = 34 * mm
+) -> Table:
+    """A cover's facts (period, filters, generation time, author): a label column and
+    its values between thin rules."""
+    table = Table(
+        [[Paragraph(text(k), look.small), Paragraph(text(v), look.body)] for k, v in facts],
+        colWidths=(label_width, CONTENT_WIDTH - label_width),
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
+                ("LINEABOVE", (0, 0), (-1, 0), 0.9, HEAD),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    return table

@@ -21,7 +21,6 @@ from reportlab.platypus import (
 from core.i18n import force_locale, gettext, lazy_gettext
 from core.pdf import (
     MUTED,
-    RULE,
     build_pdf,
     fonts,
     local_time,
@@ -29,12 +28,11 @@ from core.pdf import (
 )
 from reports import charts
 from reports.pdf_blocks import (
-    CONTENT_WIDTH,
-    HEAD,
     NA,
     Column,
     Look,
     data_table,
+    facts_table,
     fmt_decimal,
     fmt_int,
     fmt_money,
@@ -113,22 +111,7 @@ def _cover(report: ServiceLevels, look: Look, generated_by: str | None) -> list[
     facts.append(
         (gettext("Scope"), gettext("All customers, eight regional depots, every engineer"))
     )
-    fact_table = Table(
-        [[Paragraph(text(k), look.small), Paragraph(text(v), look.body)] for k, v in facts],
-        colWidths=(32 * mm, CONTENT_WIDTH - 32 * mm),
-    )
-    fact_table.setStyle(
-        TableStyle(
-            [
-                ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
-                ("LINEABOVE", (0, 0), (-1, 0), 0.9, HEAD),
-                ("TOPPADDING", (0, 0), (-1, -1), 4),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
+    fact_table = facts_table(look, facts, label_width=32 * mm)
     tiles = [
         (
             fmt_int(h.opened),
