@@ -34,9 +34,10 @@ from sqlalchemy.engine import Engine, make_url
 
 from app import create_app
 from core import auth, schema
-from core.cli import SEEDERS_KEY
+from core.cli import DEMO_KEY, SEEDERS_KEY
 from core.config import load_settings
 from core.db import UnitOfWork, make_engine
+from core.demo import load_demo
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_PASSWORD = "test-password-1"
@@ -215,6 +216,20 @@ def make_test_app(engine: Engine, **overrides: Any) -> Any:
 @pytest.fixture
 def app(engine: Engine) -> Any:
     return make_test_app(engine)
+
+
+@pytest.fixture(scope="module")
+def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The demo data set (seed 2026) in a SQLite database of its own, loaded once per
+    test module: loading it takes seconds, and the modules that read it do not change it
+    in ways the others would see."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    app = make_test_app(engine)
+    load_demo(UnitOfWork(engine), app.extensions[DEMO_KEY], seed=2026)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,9 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core import auth
-from core.cli import DEMO_KEY
-from core.db import UnitOfWork, make_engine
-from core.demo import load_demo
+from core.db import UnitOfWork
 from core.errors import Forbidden, Invalid
 from inventory.service import targets
 from optimizer.targets import estimate_demand_rate
@@ -25,17 +20,6 @@ from tests.conftest import TEST_PASSWORD, make_test_app
 from tests.core.api_fuzz import token_for
 
 DEMO_PASSWORD = "spares-demo"
-
-
-@pytest.fixture(scope="module")
-def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path = tmp_path_factory.mktemp("availability") / "demo.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    app = make_test_app(engine)
-    load_demo(UnitOfWork(engine), app.extensions[DEMO_KEY], seed=2026)
-    yield engine
-    engine.dispose()
 
 
 def demo_user(engine: Engine, role: str) -> auth.Actor:

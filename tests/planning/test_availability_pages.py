@@ -7,10 +7,7 @@ in Chinese, and the simulation form's result."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,9 +16,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy.engine import Engine
 
-from core.cli import DEMO_KEY
-from core.db import UnitOfWork, make_engine
-from core.demo import load_demo
+from core.db import UnitOfWork
 from demo.users import DEMO_PASSWORD
 from inventory.service import targets
 from planning.service import availability, availability_review, simulation
@@ -31,17 +26,6 @@ from tests.core.test_translation_coverage import ALLOWED_WORDS, ENGLISH_RUN
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9"}
 ENGLISH = {"Accept-Language": "en"}
 GOAL = 0.9
-
-
-@pytest.fixture(scope="module")
-def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path = tmp_path_factory.mktemp("availability-pages") / "demo.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    app = make_test_app(engine)
-    load_demo(UnitOfWork(engine), app.extensions[DEMO_KEY], seed=2026)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -14,18 +14,13 @@ import csv
 import io
 import json
 import math
-import shutil
 import zipfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from sqlalchemy.engine import Engine
 
-from core.cli import DEMO_KEY
-from core.db import UnitOfWork, make_engine
-from core.demo import load_demo
 from reports.catalogue import REPORT_NAMES, kinds
 from tests.conftest import csrf_token, make_test_app
 from tests.core.api_fuzz import token_for
@@ -44,25 +39,19 @@ GENERIC = [name for name, kind in kinds().items() if kind.render is None]
 
 
 @pytest.fixture(scope="module")
-def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    path = tmp_path_factory.mktemp("catalogue") / "demo.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    app = make_test_app(engine)
-    load_demo(UnitOfWork(engine), app.extensions[DEMO_KEY], seed=2026)
-    yield app
-    engine.dispose()
+def demo_app(demo: Engine) -> Any:
+    return make_test_app(demo)
 
 
 @pytest.fixture(scope="module")
-def headers(demo: Any) -> dict[str, str]:
-    token = token_for(demo.test_client(), "planner", DEMO_PASSWORD)
+def headers(demo_app: Any) -> dict[str, str]:
+    token = token_for(demo_app.test_client(), "planner", DEMO_PASSWORD)
     return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module")
-def browser(demo: Any) -> Any:
-    client = demo.test_client()
+def browser(demo_app: Any) -> Any:
+    client = demo_app.test_client()
     answer = client.post(
         "/login",
         data={"username": "planner", "password": DEMO_PASSWORD, "csrf_token": csrf_token(client)},
@@ -78,8 +67,10 @@ def test_the_catalogue_holds_the_six_reports_and_the_reports_page_lists_them(bro
         assert f'data-testid="report-{name}"' in html
 
 
-def _api(demo: Any, headers: dict[str, str], name: str, **query: str) -> Any:
-    return demo.test_client().get(f"/api/v1/reports/{name}", query_string=query, headers=headers)
+def _api(demo_app: Any, headers: dict[str, str], name: str, **query: str) -> Any:
+    return demo_app.test_client().get(
+        f"/api/v1/reports/{name}", query_string=query, headers=headers
+    )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -94,8 +85,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 @pytest.mark.parametrize("name", GENERIC)
-def test_json_csv_and_xlsx_hold_the_same_numbers(demo, headers, name):
-    answer = _api(demo, headers, name)
+def test_json_csv_and_xlsx_hold_the_same_numbers(demo_app, headers, name):
+    answer = _api(demo_app, headers, name)
     assert answer.status_code == 200, answer.get_json()
     body = answer.get_json()
     assert body["report"] == name and body["tables"], body
@@ -103,7 +94,7 @@ def test_json_csv_and_xlsx_hold_the_same_numbers(demo, headers, name):
     kind = kinds()[name]
     assert list(tables) == list(kind.tables)
 
-    archive = _api(demo, headers, name, format="csv")
+    archive = _api(demo_app, headers, name, format="csv")
     assert archive.status_code == 200 and archive.content_type == "application/zip"
     with zipfile.ZipFile(io.BytesIO(archive.data)) as files:
         by_table = {
@@ -113,7 +104,7 @@ def test_json_csv_and_xlsx_hold_the_same_numbers(demo, headers, name):
     # Table keys may hold dashes only as underscores, so the last part names the table.
     assert sorted(by_table) == sorted(tables)
 
-    book = openpyxl.load_workbook(io.BytesIO(_api(demo, headers, name, format="xlsx").data))
+    book = openpyxl.load_workbook(io.BytesIO(_api(demo_app, headers, name, format="xlsx").data))
     assert book.sheetnames == [table[:31] for table in tables]
 
     for table, rows in tables.items():
@@ -133,19 +124,19 @@ def test_json_csv_and_xlsx_hold_the_same_numbers(demo, headers, name):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     assert _same(value, cell), (table, key, value, cell)
 
-    one = _api(demo, headers, name, format="csv", table=next(iter(tables)))
+    one = _api(demo_app, headers, name, format="csv", table=next(iter(tables)))
     assert one.status_code == 200 and one.content_type.startswith("text/csv")
 
 
 @pytest.mark.parametrize("name", GENERIC)
 def test_the_pdf_has_a_cover_with_filters_and_time_and_no_blank_page(
-    demo,
+    demo_app,
     headers,
     name,
     poppler,  # noqa: F811  (the fixture, imported above)
     tmp_path,
 ):
-    answer = _api(demo, headers, name, format="pdf")
+    answer = _api(demo_app, headers, name, format="pdf")
     assert answer.status_code == 200 and answer.data.startswith(b"%PDF-")
     text = pdf_text(answer.data, tmp_path)
     cover = text.split("\f")[0]
@@ -176,13 +167,13 @@ def test_the_page_shows_the_report_in_english_and_in_chinese(browser, name):
 
 @pytest.mark.parametrize("name", GENERIC)
 def test_bad_filters_answer_422_everywhere_and_write_nothing(
-    demo, headers, browser, name, tmp_path
+    demo_app, headers, browser, name, tmp_path
 ):
     kind = kinds()[name]
     bad = {"depot": "XX"} if "depot" in kind.filters else {"plan": "x"}
     if "depot" not in kind.filters and "plan" not in kind.filters:
         bad = {"from": "2026-13-01"}
-    answer = _api(demo, headers, name, **bad)
+    answer = _api(demo_app, headers, name, **bad)
     assert answer.status_code == 422, answer.get_json()
     assert answer.get_json()["error"]
     page = browser.get(f"/reports/{name}", query_string=bad)
@@ -194,13 +185,13 @@ def test_bad_filters_answer_422_everywhere_and_write_nothing(
     )
     if not_honoured:
         value = {"depot": "SH", "fault_level": "C-1", "family": "fan", "plan": "1"}[not_honoured]
-        refused = _api(demo, headers, name, **{not_honoured: value})
+        refused = _api(demo_app, headers, name, **{not_honoured: value})
         assert refused.status_code == 422, refused.get_json()
 
     out = tmp_path / "report.pdf"
     option = next(iter(bad))
     flag = {"from": "--from", "depot": "--depot", "plan": "--plan"}[option]
-    result = demo.test_cli_runner().invoke(
+    result = demo_app.test_cli_runner().invoke(
         args=["report", name, "--format", "pdf", "--out", str(out), flag, bad[option]]
     )
     assert result.exit_code == 2, result.output
@@ -208,8 +199,8 @@ def test_bad_filters_answer_422_everywhere_and_write_nothing(
 
 
 @pytest.mark.parametrize("name", GENERIC)
-def test_the_terminal_writes_every_format(demo, name, tmp_path):
-    runner = demo.test_cli_runner()
+def test_the_terminal_writes_every_format(demo_app, name, tmp_path):
+    runner = demo_app.test_cli_runner()
     for fmt, suffix in (("pdf", "pdf"), ("xlsx", "xlsx"), ("csv", "zip"), ("json", "json")):
         out = tmp_path / f"report.{suffix}"
         result = runner.invoke(args=["report", name, "--format", fmt, "--out", str(out)])
@@ -218,6 +209,6 @@ def test_the_terminal_writes_every_format(demo, name, tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["report"] == name
 
 
-def test_an_unknown_report_is_404(demo, headers, browser):
+def test_an_unknown_report_is_404(demo_app, headers, browser):
     assert browser.get("/reports/nothing").status_code == 404
-    assert _api(demo, headers, "nothing").status_code in (404, 422)
+    assert _api(demo_app, headers, "nothing").status_code in (404, 422)

@@ -16,9 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import zipfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,16 +27,13 @@ import pytest
 from sqlalchemy import update
 
 from core import clock
-from core.cli import DEMO_KEY
-from core.db import UnitOfWork, make_engine
-from core.demo import load_demo
+from core.db import UnitOfWork
 from reports.files import render
 from reports.kinds.engineers import KIND
 from reports.service.engineers_report import TABLE_NAMES, engineers_report, months_of
 from reports.service.filters import Filters
 from reports.service.period import Period
 from rma.models import Rma
-from tests.conftest import make_test_app
 from tests.reports.conftest import History
 from tests.reports.test_report_render import (  # noqa: F401  (poppler is a fixture)
     assert_not_blank,
@@ -315,7 +310,7 @@ def test_customers_remarks_never_become_formulas(engine, client, auth_for, histo
         ({"fault_level": "C-9"}, "fault_level"),
         ({"family": "teapot"}, "family"),
         ({"plan": "3"}, "plan"),
-        ({"from": "2026-03-15", "to": "2026-03-02"}, "start"),
+        ({"from": "2026-03-15", "to": "2026-03-02"}, "from"),
         ({"table": "nothing"}, "table"),
     ],
 )
@@ -432,17 +427,6 @@ def test_an_empty_pdf_still_renders(engine, history: History, tmp_path: Path):
 
 
 # --- the demo data -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    path = tmp_path_factory.mktemp("engineers") / "demo.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    app = make_test_app(engine)
-    load_demo(UnitOfWork(engine), app.extensions[DEMO_KEY], seed=2026)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.usefixtures("poppler")
