@@ -97,6 +97,7 @@ class Filters:
             start if "period" in applies else None,
             end if "period" in applies else None,
             today=today,
+            names=("from", "to"),
         )
         depot_code = _clean(depot)
         if depot_code is not None:

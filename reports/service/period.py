@@ -53,27 +53,32 @@ class Period:
         end: date | str | None = None,
         *,
         today: date | None = None,
+        names: tuple[str, str] = ("start", "end"),
     ) -> Period:
         """The period from optional ``start``/``end`` dates (``date`` or ISO text).
 
         Without ``end`` it ends today (Asia/Shanghai); without ``start`` it starts
         ``DEFAULT_DAYS`` days before the end. Raises ``Invalid`` for text that is no
         date, a start after the end, a span of more than two years, or dates outside
-        the years 2000 to 2199.
+        the years 2000 to 2199. ``names`` are what the dates are called where they
+        were typed (``from``/``to`` on the catalogue's reports), in messages and
+        fields.
         """
-        first, last = _as_date(start, "start"), _as_date(end, "end")
+        first_name, last_name = names
+        first, last = _as_date(start, first_name), _as_date(end, last_name)
         last = last or today or clock.local(clock.now()).date()
         if not EARLIEST <= last <= LATEST:
             raise Invalid(
                 gettext(
-                    "end must be between %(earliest)s and %(latest)s",
+                    "%(name)s must be between %(earliest)s and %(latest)s",
+                    name=last_name,
                     earliest=EARLIEST,
                     latest=LATEST,
                 ),
-                field="end",
+                field=last_name,
             )
         first = first or max(last - timedelta(days=DEFAULT_DAYS), EARLIEST)
-        for name, value in (("start", first), ("end", last)):
+        for name, value in ((first_name, first), (last_name, last)):
             if not EARLIEST <= value <= LATEST:
                 raise Invalid(
                     gettext(
@@ -87,7 +92,7 @@ class Period:
         if first > last:
             raise Invalid(
                 gettext("start %(start)s is after end %(end)s", start=first, end=last),
-                field="start",
+                field=first_name,
             )
         if (last - first).days + 1 > MAX_SPAN_DAYS:
             raise Invalid(
@@ -97,7 +102,7 @@ class Period:
                     start=first,
                     end=last,
                 ),
-                field="end",
+                field=last_name,
             )
         return cls(first, last)
 
