@@ -15,22 +15,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.graphics.widgets.markers import makeMarker
-from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from core.charts import (
+    ACCENT,
+    ACCENT_LIGHT,
+    BAD,
+    GOOD,
+    GRID,
+    WARN,
+    add_legend,
+    add_no_data,
+    add_title,
+)
 from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, Fonts
 
-ACCENT = colors.HexColor("#0b5cad")
-ACCENT_LIGHT = colors.HexColor("#8fb4dc")
-CURRENT = colors.HexColor("#d08c00")
-BASELINE = colors.HexColor("#b3261e")
-OPTIMIZED = colors.HexColor("#1f7a3a")
-GRID = colors.HexColor("#e3e8ee")
+# The plan in force amber, the baseline red, the optimised plan green.
+CURRENT = WARN
+BASELINE = BAD
+OPTIMIZED = GOOD
 
 CURVE_WIDTH = 520.0
 CURVE_HEIGHT = 260.0
@@ -46,26 +53,6 @@ class Marked:
     label: str
     inventory_value: float
     within_window: float | None
-
-
-def _no_data(drawing: Drawing, font: Fonts, text: str) -> None:
-    drawing.add(
-        String(
-            drawing.width / 2,
-            drawing.height / 2,
-            text,
-            fontName=font.regular,
-            fontSize=9,
-            fillColor=MUTED,
-            textAnchor="middle",
-        )
-    )
-
-
-def _title(drawing: Drawing, font: Fonts, title: str) -> None:
-    drawing.add(
-        String(0, drawing.height - 11, title, fontName=font.bold, fontSize=9.5, fillColor=INK)
-    )
 
 
 def _axis_style(axis: object, font: Fonts) -> None:
@@ -92,13 +79,14 @@ def exchange_curve(
     step; each of ``marked`` is drawn as its own symbol with a legend entry; a dashed
     line at ``goal``. Values in thousands of CNY, shares in per cent."""
     drawing = Drawing(width, height)
-    _title(
+    add_title(
         drawing,
         font,
         gettext(
             "Predicted share of replacements within %(hours)s hours against inventory value",
             hours=f"{window_hours:g}",
         ),
+        drop=11,
     )
     plot = LinePlot()
     plot.x, plot.y = 44, 72
@@ -159,22 +147,12 @@ def exchange_curve(
             textAnchor="middle",
         )
     )
-    legend = Legend()
-    legend.x, legend.y = plot.x, 34
-    legend.alignment = "right"
     # Two rows, columns as wide as the longest words (plus room for a browser's font,
     # a little wider than the PDF font the widths are measured with).
-    legend.columnMaximum = 2
-    legend.dx, legend.dy = 7, 7
     widest = max(stringWidth(str(words), font.regular, 7) for _, words in pairs)
-    legend.deltax = widest * 1.15 + 24
-    legend.fontName = font.regular
-    legend.fontSize = 7
-    legend.strokeColor = None
-    legend.colorNamePairs = pairs
-    drawing.add(legend)
+    add_legend(drawing, font, pairs, x=plot.x, y=34, column_width=widest * 1.15 + 24, rows=2)
     if len(points) < 2 or highest <= 0:
-        _no_data(drawing, font, gettext("no demand to stock for"))
+        add_no_data(drawing, font, gettext("no demand to stock for"))
     return drawing
 
 
@@ -190,7 +168,9 @@ def simulated_by_city(
     rows = list(rows)[:MAX_CITIES]
     height = 62 + BAR_ROW_HEIGHT * max(len(rows), 3)
     drawing = Drawing(width, height)
-    _title(drawing, font, gettext("Share within the window by city: simulated and predicted"))
+    add_title(
+        drawing, font, gettext("Share within the window by city: simulated and predicted"), drop=11
+    )
     chart = HorizontalBarChart()
     chart.x, chart.y = 110, 30
     chart.width, chart.height = width - chart.x - 16, height - chart.y - 34
@@ -222,17 +202,8 @@ def simulated_by_city(
     chart.barSpacing = 0.5
     chart.groupSpacing = 3
     drawing.add(chart)
-    legend = Legend()
-    legend.x, legend.y = chart.x, 10
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.dx, legend.dy = 7, 7
-    legend.deltax = 110
-    legend.fontName = font.regular
-    legend.fontSize = 7
-    legend.strokeColor = None
-    legend.colorNamePairs = [(ACCENT, gettext("simulated")), (ACCENT_LIGHT, gettext("predicted"))]
-    drawing.add(legend)
+    pairs = [(ACCENT, gettext("simulated")), (ACCENT_LIGHT, gettext("predicted"))]
+    add_legend(drawing, font, pairs, x=chart.x, y=10, column_width=110)
     if not rows:
-        _no_data(drawing, font, gettext("no replacements in the simulated days"))
+        add_no_data(drawing, font, gettext("no replacements in the simulated days"))
     return drawing

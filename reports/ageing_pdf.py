@@ -18,14 +18,21 @@ from typing import Any
 import pandas as pd
 from flask_babel import pgettext
 from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
+from core.charts import (
+    ACCENT,
+    add_corner_note,
+    add_legend,
+    add_no_data,
+    style_bar_axes,
+    titled_drawing,
+)
 from core.i18n import gettext, lazy_gettext, zh_first
-from core.pdf import INK, MUTED, RULE, Fonts, text
+from core.pdf import INK, Fonts, text
 from reports.catalogue import Chart, Section
 from reports.files import columns_of, shown
 from reports.pdf_blocks import Column, Look, data_table, fmt_int, fmt_money
@@ -36,8 +43,6 @@ from rma.kinds import status_label
 
 WIDTH = 178 * mm
 HEIGHT = 70 * mm
-GRID = colors.HexColor("#e3e8ee")
-ACCENT = colors.HexColor("#0b5cad")
 # Young (pale blue) to old (deep red): the eye finds the old cases first.
 BUCKET_COLOURS = ("#c6dbef", "#6baed6", "#2171b5", "#f2b134", "#e0701b", "#b3261e")
 
@@ -155,12 +160,6 @@ PDF_WIDTHS: dict[str, float] = {
 # --- charts ---------------------------------------------------------------------------------
 
 
-def _canvas(font: Fonts, title: str, width: float, height: float) -> Drawing:
-    drawing = Drawing(width, height)
-    drawing.add(String(0, height - 10, title, fontName=font.bold, fontSize=9.5, fillColor=INK))
-    return drawing
-
-
 def _bars(
     drawing: Drawing,
     font: Fonts,
@@ -180,26 +179,12 @@ def _bars(
     chart.data = [list(series) for series in data]
     chart.strokeColor = None
     chart.categoryAxis.categoryNames = list(categories)
-    chart.categoryAxis.labels.fontName = font.regular
-    chart.categoryAxis.labels.fontSize = 7.5
-    chart.categoryAxis.labels.fillColor = INK
-    chart.categoryAxis.labels.dy = -3
+    style_bar_axes(chart, font)
     if slanted:
         chart.categoryAxis.labels.angle = 30
         chart.categoryAxis.labels.boxAnchor = "ne"
-    chart.categoryAxis.strokeColor = RULE
-    chart.categoryAxis.visibleTicks = False
     if stacked:
         chart.categoryAxis.style = "stacked"
-    chart.valueAxis.labels.fontName = font.regular
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fillColor = MUTED
-    chart.valueAxis.strokeColor = None
-    chart.valueAxis.visibleTicks = False
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = GRID
-    chart.valueAxis.gridStrokeWidth = 0.5
-    chart.valueAxis.valueMin = 0
     sums = [sum(column) for column in zip(*data, strict=True)] if stacked else []
     highest = max(sums if stacked else [v for series in data for v in series], default=0)
     chart.valueAxis.valueMax = max(highest * 1.15, 1)
@@ -212,26 +197,12 @@ def _bars(
     return chart
 
 
-def _no_data(drawing: Drawing, font: Fonts, words: str) -> None:
-    drawing.add(
-        String(
-            drawing.width / 2,
-            drawing.height / 2,
-            words,
-            fontName=font.regular,
-            fontSize=9,
-            fillColor=MUTED,
-            textAnchor="middle",
-        )
-    )
-
-
 def open_by_state_chart(
     table: pd.DataFrame, font: Fonts, *, width: float = WIDTH, height: float = HEIGHT
 ) -> Drawing:
     """Open cases per state, each bar stacked by age bucket (young at the bottom),
     the state's total above it."""
-    drawing = _canvas(font, gettext("Open cases by state and age"), width, height)
+    drawing = titled_drawing(width, height, font, gettext("Open cases by state and age"))
     states = [status_label(status) for status in table["status"]]
     series = [[int(v) for v in table[key]] for key in BUCKET_KEYS]
     chart = _bars(drawing, font, states or [""], series if states else [[0]], stacked=True)
@@ -251,23 +222,14 @@ def open_by_state_chart(
                 textAnchor="middle",
             )
         )
-    legend = Legend()
-    legend.x, legend.y = 0, height - 16
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.dx, legend.dy = 7, 7
-    legend.deltax = 60
-    legend.fontName = font.regular
-    legend.fontSize = 7
-    legend.strokeColor = None
     words = bucket_labels()
-    legend.colorNamePairs = [
+    pairs = [
         (colors.HexColor(colour), words[key])
         for colour, key in zip(BUCKET_COLOURS, BUCKET_KEYS, strict=True)
     ]
-    drawing.add(legend)
+    add_legend(drawing, font, pairs, x=0, y=height - 16, column_width=60)
     if not totals:
-        _no_data(drawing, font, gettext("no open cases"))
+        add_no_data(drawing, font, gettext("no open cases"))
     return drawing
 
 
@@ -276,7 +238,7 @@ def overdue_by_depot_chart(
 ) -> Drawing:
     """Units overdue for return per depot, each bar labelled with the units and
     their value (CNY)."""
-    drawing = _canvas(font, gettext("Units overdue for return, by depot"), width, height)
+    drawing = titled_drawing(width, height, font, gettext("Units overdue for return, by depot"))
     depots = list(table["depot"]) or [""]
     units = [int(v) for v in table["units"]] or [0]
     chart = _bars(drawing, font, depots, [units], top=20)
@@ -290,19 +252,9 @@ def overdue_by_depot_chart(
     chart.barLabelArray = [
         [f"{n} · {fmt_money(v)}" if n else "" for n, v in zip(units, values, strict=True)]
     ]
-    drawing.add(
-        String(
-            width - 4,
-            height - 10,
-            gettext("units · value (CNY)"),
-            fontName=font.regular,
-            fontSize=7,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
-    )
+    add_corner_note(drawing, font, gettext("units · value (CNY)"))
     if not any(units):
-        _no_data(drawing, font, gettext("no units overdue for return"))
+        add_no_data(drawing, font, gettext("no units overdue for return"))
     return drawing
 
 

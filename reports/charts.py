@@ -15,21 +15,26 @@ from collections.abc import Sequence
 import pandas as pd
 from flask_babel import pgettext
 from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
+from core.charts import (
+    ACCENT,
+    ACCENT_LIGHT,
+    BAD,
+    GOOD,
+    WARN,
+    add_corner_note,
+    add_legend,
+    add_no_data,
+    style_bar_axes,
+    titled_drawing,
+)
 from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, Fonts
 from core.svg import inline_svg
 
-ACCENT = colors.HexColor("#0b5cad")
-ACCENT_LIGHT = colors.HexColor("#8fb4dc")
-GOOD = colors.HexColor("#1f7a3a")
-WARN = colors.HexColor("#d08c00")
-BAD = colors.HexColor("#b3261e")
-GRID = colors.HexColor("#e3e8ee")
 # Rating 1 (worst) to 5 (best).
 RATING_COLOURS = ("#b3261e", "#e0701b", "#d9b300", "#6aa84f", "#1f7a3a")
 
@@ -42,9 +47,7 @@ MAX_CATEGORY_LABELS = 16
 
 
 def _frame(width: float, height: float, font: Fonts, title: str) -> Drawing:
-    drawing = Drawing(width, height)
-    drawing.add(String(0, height - 10, title, fontName=font.bold, fontSize=9.5, fillColor=INK))
-    return drawing
+    return titled_drawing(width, height, font, title)
 
 
 def _bar_chart(
@@ -69,21 +72,7 @@ def _bar_chart(
     chart.data = [list(series) for series in data]
     chart.strokeColor = None
     chart.categoryAxis.categoryNames = list(categories)
-    chart.categoryAxis.labels.fontName = font.regular
-    chart.categoryAxis.labels.fontSize = 7.5
-    chart.categoryAxis.labels.fillColor = INK
-    chart.categoryAxis.labels.dy = -3
-    chart.categoryAxis.strokeColor = RULE
-    chart.categoryAxis.visibleTicks = False
-    chart.valueAxis.labels.fontName = font.regular
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fillColor = MUTED
-    chart.valueAxis.strokeColor = None
-    chart.valueAxis.visibleTicks = False
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = GRID
-    chart.valueAxis.gridStrokeWidth = 0.5
-    chart.valueAxis.valueMin = 0
+    style_bar_axes(chart, font)
     highest = max((v for series in data for v in series if v is not None), default=0)
     chart.valueAxis.valueMax = value_max if value_max is not None else max(highest * 1.15, 1)
     if value_step is not None:
@@ -107,18 +96,28 @@ def _bar_chart(
 
 
 def _no_data(drawing: Drawing, font: Fonts, text: str | None = None) -> None:
-    text = text or gettext("no data in this period")
-    drawing.add(
-        String(
-            drawing.width / 2,
-            drawing.height / 2,
-            text,
-            fontName=font.regular,
-            fontSize=9,
-            fillColor=MUTED,
-            textAnchor="middle",
-        )
+    add_no_data(drawing, font, text or gettext("no data in this period"))
+
+
+def _opened_closed_legend(drawing: Drawing, font: Fonts) -> None:
+    """The legend of the opened (dark) and closed (light) bars, top right."""
+    add_legend(
+        drawing,
+        font,
+        [
+            (ACCENT, pgettext("report", "opened")),
+            (ACCENT_LIGHT, pgettext("report", "closed")),
+        ],
+        x=drawing.width - 120,
+        y=drawing.height - 5,
+        column_width=55,
+        font_size=7.5,
     )
+
+
+def _axis_note(drawing: Drawing, font: Fonts, x: float, words: str) -> None:
+    """Small muted words under the category axis, e.g. what a bar's label means."""
+    drawing.add(String(x, 4, words, fontName=font.regular, fontSize=6.5, fillColor=MUTED))
 
 
 def _pct_colour(value: float | None) -> colors.Color:
@@ -181,17 +180,7 @@ def on_time_by_depot(
                 strokeDashArray=[3, 2],
             )
         )
-    drawing.add(
-        String(
-            width - 4,
-            height - 10,
-            note,
-            fontName=font.regular,
-            fontSize=7,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
-    )
+    add_corner_note(drawing, font, note)
     if not any(delivered):
         _no_data(drawing, font, gettext("no replacements delivered in this period"))
     return drawing
@@ -227,30 +216,8 @@ def weekly_flow(
     chart.bars[0].fillColor = ACCENT
     chart.bars[1].fillColor = ACCENT_LIGHT
     chart.groupSpacing = 8 if few else 2
-    legend = Legend()
-    legend.x, legend.y = width - 120, height - 5
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.dx, legend.dy = 7, 7
-    legend.deltax = 55
-    legend.fontName = font.regular
-    legend.fontSize = 7.5
-    legend.strokeColor = None
-    legend.colorNamePairs = [
-        (ACCENT, pgettext("report", "opened")),
-        (ACCENT_LIGHT, pgettext("report", "closed")),
-    ]
-    drawing.add(legend)
-    drawing.add(
-        String(
-            chart.x,
-            4,
-            gettext("week starting (Monday, Asia/Shanghai)"),
-            fontName=font.regular,
-            fontSize=6.5,
-            fillColor=MUTED,
-        )
-    )
+    _opened_closed_legend(drawing, font)
+    _axis_note(drawing, font, chart.x, gettext("week starting (Monday, Asia/Shanghai)"))
     if not any(opened) and not any(closed):
         _no_data(drawing, font, gettext("no RMAs opened or closed in this period"))
     return drawing

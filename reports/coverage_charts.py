@@ -21,9 +21,10 @@ from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 
+from core.charts import ACCENT, BAD, GOOD, GRID, WARN, add_corner_note
 from core.i18n import gettext, is_chinese
 from core.pdf import INK, MUTED, RULE, Fonts
-from reports.charts import ACCENT, BAD, DEFAULT_WIDTH, GOOD, GRID, WARN, _frame, _no_data
+from reports.charts import DEFAULT_WIDTH, _frame, _no_data
 
 WEST, EAST, SOUTH, NORTH = 73.0, 135.0, 18.0, 54.0
 MAP_HEIGHT = 118 * mm
@@ -246,17 +247,7 @@ def share_by_hour(
         (EMERGENCY, gettext("with the C-1 emergency courier")),
     ]
     drawing.add(legend)
-    drawing.add(
-        String(
-            width - 4,
-            4,
-            gettext("hour of approval (Asia/Shanghai)"),
-            fontName=font.regular,
-            fontSize=7,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
-    )
+    add_corner_note(drawing, font, gettext("hour of approval (Asia/Shanghai)"), y=4)
     return drawing
 
 

@@ -15,25 +15,24 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import pgettext
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
+from core.charts import ACCENT, ACCENT_LIGHT, GOOD, add_corner_note
 from core.i18n import gettext, lazy_gettext
 from core.pdf import MUTED, Fonts
 from reports.catalogue import Chart, Section
 from reports.charts import (
-    ACCENT,
-    ACCENT_LIGHT,
     DEFAULT_WIDTH,
-    GOOD,
     GOOD_PCT,
     LOW_PCT,
+    _axis_note,
     _bar_chart,
     _frame,
     _no_data,
     _number,
+    _opened_closed_legend,
     _pct_colour,
 )
 from reports.files import shown
@@ -163,20 +162,14 @@ def on_time_by_engineer(
     _slant(chart, len(shown), SLANT_ENGINEERS)
     for index, value in enumerate(values):
         chart.bars[(0, index)].fillColor = _pct_colour(value)
-    drawing.add(
-        String(
-            width - 4,
-            height - 10,
-            gettext(
-                "(n) closed cases judged · green from %(good)s%%, red below %(low)s%%",
-                good=f"{GOOD_PCT:.0f}",
-                low=f"{LOW_PCT:.0f}",
-            ),
-            fontName=font.regular,
-            fontSize=7,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
+    add_corner_note(
+        drawing,
+        font,
+        gettext(
+            "(n) closed cases judged · green from %(good)s%%, red below %(low)s%%",
+            good=f"{GOOD_PCT:.0f}",
+            low=f"{LOW_PCT:.0f}",
+        ),
     )
     _more_note(drawing, font, engineers)
     if not any(judged):
@@ -218,17 +211,7 @@ def rating_by_engineer(
     )
     _slant(chart, len(shown), SLANT_ENGINEERS)
     chart.bars[0].fillColor = GOOD
-    drawing.add(
-        String(
-            width - 4,
-            height - 10,
-            gettext("(n) ratings"),
-            fontName=font.regular,
-            fontSize=7,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
-    )
+    add_corner_note(drawing, font, gettext("(n) ratings"))
     _more_note(drawing, font, engineers)
     if not any(counts):
         _no_data(drawing, font, gettext("no ratings in this period"))
@@ -261,29 +244,12 @@ def cases_per_month(
     _slant(chart, len(months), SLANT_MONTHS)
     chart.bars[0].fillColor = ACCENT
     chart.bars[1].fillColor = ACCENT_LIGHT
-    legend = Legend()
-    legend.x, legend.y = width - 120, height - 5
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.dx, legend.dy = 7, 7
-    legend.deltax = 55
-    legend.fontName = font.regular
-    legend.fontSize = 7.5
-    legend.strokeColor = None
-    legend.colorNamePairs = [
-        (ACCENT, pgettext("report", "opened")),
-        (ACCENT_LIGHT, pgettext("report", "closed")),
-    ]
-    drawing.add(legend)
-    drawing.add(
-        String(
-            chart.x,
-            4,
-            gettext("calendar month (Asia/Shanghai), the first and last cut to the period"),
-            fontName=font.regular,
-            fontSize=6.5,
-            fillColor=MUTED,
-        )
+    _opened_closed_legend(drawing, font)
+    _axis_note(
+        drawing,
+        font,
+        chart.x,
+        gettext("calendar month (Asia/Shanghai), the first and last cut to the period"),
     )
     if not any(opened) and not any(closed):
         _no_data(drawing, font, gettext("no cases opened or closed in this period"))

@@ -24,17 +24,16 @@ from typing import Any
 
 import pandas as pd
 from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.shapes import Drawing, Line, String
+from reportlab.graphics.shapes import Drawing, Line
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
+from core.charts import ACCENT, ACCENT_LIGHT, GRID, add_legend, add_no_data, titled_drawing
 from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, SHADE, Fonts, code128, labelled_barcode, text
 from reports.catalogue import Chart, Section
-from reports.charts import ACCENT, ACCENT_LIGHT, GRID
 from reports.files import columns_of
 from reports.pdf_blocks import CONTENT_WIDTH, HEAD, Column, Look, fmt_money, fmt_pct
 from reports.service.rebalancing import TABLES, PlanFacts
@@ -55,29 +54,11 @@ ROW_HEIGHT = 13.5
 def stock_against_target(depots: pd.DataFrame, font: Fonts) -> Drawing:
     """Per depot, grouped bars of its position (units) before and after the plan,
     with a dark mark at the sum of its targets; "no data" without depots."""
-    drawing = Drawing(CHART_WIDTH, CHART_HEIGHT)
-    drawing.add(
-        String(
-            0,
-            CHART_HEIGHT - 10,
-            gettext("Stock against target by depot (units)"),
-            fontName=font.bold,
-            fontSize=9.5,
-            fillColor=INK,
-        )
+    drawing = titled_drawing(
+        CHART_WIDTH, CHART_HEIGHT, font, gettext("Stock against target by depot (units)")
     )
     if not len(depots):
-        drawing.add(
-            String(
-                CHART_WIDTH / 2,
-                CHART_HEIGHT / 2,
-                gettext("no depots"),
-                fontName=font.regular,
-                fontSize=9,
-                fillColor=MUTED,
-                textAnchor="middle",
-            )
-        )
+        add_no_data(drawing, font, gettext("no depots"))
         return drawing
     before = [int(v) for v in depots["position_before"]]
     after = [int(v) for v in depots["position_after"]]
@@ -115,21 +96,20 @@ def stock_against_target(depots: pd.DataFrame, font: Fonts) -> Drawing:
         y = chart.y + chart.height * target / chart.valueAxis.valueMax
         left = chart.x + index * group + 3
         drawing.add(Line(left, y, left + group - 6, y, strokeColor=INK, strokeWidth=1.6))
-    legend = Legend()
-    legend.x, legend.y = CHART_WIDTH - 250, CHART_HEIGHT - 4
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.dx, legend.dy = 7, 7
-    legend.deltax = 80
-    legend.fontName = font.regular
-    legend.fontSize = 7.5
-    legend.strokeColor = None
-    legend.colorNamePairs = [
+    pairs = [
         (ACCENT_LIGHT, gettext("before the plan")),
         (ACCENT, gettext("after the plan")),
         (INK, gettext("target")),
     ]
-    drawing.add(legend)
+    add_legend(
+        drawing,
+        font,
+        pairs,
+        x=CHART_WIDTH - 250,
+        y=CHART_HEIGHT - 4,
+        column_width=80,
+        font_size=7.5,
+    )
     return drawing
 
 

@@ -16,7 +16,6 @@ from dataclasses import replace
 import pandas as pd
 from flask_babel import pgettext
 from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.colors import Color
@@ -24,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Spacer
 
+from core.charts import add_legend, add_no_data, add_title
 from core.i18n import gettext
 from core.pdf import INK, MUTED, RULE, Fonts
 from inventory.labels import BUCKET_LABELS, FAMILY_LABELS
@@ -87,26 +87,6 @@ def _labels() -> dict[str, str]:
 # --- charts ---------------------------------------------------------------------------------
 
 
-def _title(drawing: Drawing, font: Fonts, title: str) -> None:
-    drawing.add(
-        String(0, drawing.height - 10, title, fontName=font.bold, fontSize=9.5, fillColor=INK)
-    )
-
-
-def _no_data(drawing: Drawing, font: Fonts, words: str) -> None:
-    drawing.add(
-        String(
-            drawing.width / 2,
-            drawing.height / 2,
-            words,
-            fontName=font.regular,
-            fontSize=9,
-            fillColor=MUTED,
-            textAnchor="middle",
-        )
-    )
-
-
 def _mix(colour: Color, share: float) -> Color:
     """``colour`` at ``share`` (0-1) of its strength over the balanced grey."""
     share = max(0.0, min(1.0, share))
@@ -161,9 +141,9 @@ def heat_map(
     row_height, head_height, left, legend_height = 20.0, 26.0, 34.0, 26.0
     height = 16 + head_height + row_height * max(len(depots), 2) + legend_height
     drawing = Drawing(width, height)
-    _title(drawing, font, gettext("Shortage and excess: depot against part family (units)"))
+    add_title(drawing, font, gettext("Shortage and excess: depot against part family (units)"))
     if not targets_stored or not depots or not families:
-        _no_data(
+        add_no_data(
             drawing,
             font,
             gettext("no targets stored: shortage and excess are not assessed")
@@ -276,7 +256,7 @@ def _heat_legend(drawing: Drawing, font: Fonts, strongest: int, x: float, y: flo
 def stock_by_depot(by_depot: pd.DataFrame, font: Fonts, *, width: float = WIDTH) -> Drawing:
     """Stacked bars of each depot's units by condition, and what is on the road to it."""
     drawing = Drawing(width, BAR_HEIGHT)
-    _title(drawing, font, gettext("Units by depot and condition"))
+    add_title(drawing, font, gettext("Units by depot and condition"))
     chart = VerticalBarChart()
     chart.x, chart.y = 34, 20
     chart.width, chart.height = width - 34 - 8, BAR_HEIGHT - 20 - 28
@@ -305,22 +285,13 @@ def stock_by_depot(by_depot: pd.DataFrame, font: Fonts, *, width: float = WIDTH)
     for index, (_, _, colour) in enumerate(CONDITION_COLOURS):
         chart.bars[index].fillColor = colors.HexColor(colour)
     drawing.add(chart)
-    legend = Legend()
-    legend.x, legend.y = 34, BAR_HEIGHT - 18
-    legend.alignment = "right"
-    legend.columnMaximum = 1
-    legend.dx, legend.dy = 7, 7
-    legend.deltax = 62
-    legend.fontName = font.regular
-    legend.fontSize = 7
-    legend.strokeColor = None
-    legend.colorNamePairs = [
+    pairs = [
         (colors.HexColor(colour), str(BUCKET_LABELS[bucket]))
         for _, bucket, colour in CONDITION_COLOURS
     ]
-    drawing.add(legend)
+    add_legend(drawing, font, pairs, x=34, y=BAR_HEIGHT - 18, column_width=62)
     if not any(totals):
-        _no_data(drawing, font, gettext("no stock"))
+        add_no_data(drawing, font, gettext("no stock"))
     return drawing
 
 
