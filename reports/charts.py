@@ -120,6 +120,38 @@ def _axis_note(drawing: Drawing, font: Fonts, x: float, words: str) -> None:
     drawing.add(String(x, 4, words, fontName=font.regular, fontSize=6.5, fillColor=MUTED))
 
 
+def _pct_bars(
+    drawing: Drawing,
+    font: Fonts,
+    names: Sequence[str],
+    values: Sequence[float | None],
+    counts: Sequence[int],
+    **layout: float,
+) -> VerticalBarChart:
+    """Bars of a share met (%) per name on a 0-110 scale, each labelled with the share
+    and (how many it was judged on), "n/a" where nothing was, and coloured green from
+    ``GOOD_PCT``, red below ``LOW_PCT``; ``layout`` is passed on to ``_bar_chart``."""
+    labels = [
+        [
+            gettext("n/a") if v is None else f"{v:.0f}% ({n})"
+            for v, n in zip(values, counts, strict=True)
+        ]
+    ]
+    chart = _bar_chart(
+        drawing,
+        font,
+        names,
+        [[v or 0.0 for v in values]],
+        value_max=110,
+        value_step=20,
+        labels=labels,
+        **layout,
+    )
+    for index, value in enumerate(values):
+        chart.bars[(0, index)].fillColor = _pct_colour(value)
+    return chart
+
+
 def _pct_colour(value: float | None) -> colors.Color:
     if value is None:
         return RULE
@@ -146,23 +178,7 @@ def on_time_by_depot(
     drawing = _frame(width, height, font, gettext("24-hour replacement promise met, by depot (%)"))
     values = [_number(v) for v in depots["met_pct"]]
     delivered = [int(n) for n in depots["delivered"]]
-    labels = [
-        [
-            gettext("n/a") if v is None else f"{v:.0f}% ({n})"
-            for v, n in zip(values, delivered, strict=True)
-        ]
-    ]
-    chart = _bar_chart(
-        drawing,
-        font,
-        list(depots["depot"]),
-        [[v or 0.0 for v in values]],
-        value_max=110,
-        value_step=20,
-        labels=labels,
-    )
-    for index, value in enumerate(values):
-        chart.bars[(0, index)].fillColor = _pct_colour(value)
+    chart = _pct_bars(drawing, font, list(depots["depot"]), values, delivered)
     note = gettext("(n) deliveries")
     if overall_pct is not None:
         note = gettext(

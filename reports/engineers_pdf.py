@@ -33,7 +33,7 @@ from reports.charts import (
     _no_data,
     _number,
     _opened_closed_legend,
-    _pct_colour,
+    _pct_bars,
 )
 from reports.files import shown
 from reports.pdf_blocks import NA, Column, Look, data_table, fmt_decimal, is_missing
@@ -142,26 +142,16 @@ def on_time_by_engineer(
     shown = _shown_engineers(engineers)
     values = [_number(v) for v in shown["on_time_pct"]]
     judged = [int(n) for n in shown["promise_judged"]]
-    labels = [
-        [
-            gettext("n/a") if v is None else f"{v:.0f}% ({n})"
-            for v, n in zip(values, judged, strict=True)
-        ]
-    ]
-    chart = _bar_chart(
+    chart = _pct_bars(
         drawing,
         font,
         _names(shown),
-        [[v or 0.0 for v in values]],
-        value_max=110,
-        value_step=20,
-        labels=labels,
+        values,
+        judged,
         bottom=_bottom(len(shown), SLANT_ENGINEERS),
         left=_left(len(shown), SLANT_ENGINEERS),
     )
     _slant(chart, len(shown), SLANT_ENGINEERS)
-    for index, value in enumerate(values):
-        chart.bars[(0, index)].fillColor = _pct_colour(value)
     add_corner_note(
         drawing,
         font,
