@@ -82,6 +82,8 @@ NOT_AUDITED: dict[str, str] = {
     "audit_entry": "the trail itself",
     "movement": "the ledger: an append-only record of its own",
     "ledger_entry": "the ledger: an append-only record of its own",
+    "defective_receipt": "derived from audited steps: the finding is written in the case's "
+    "history (rma_event), the outcome follows a ledger movement",
     "stock_balance": "derived from the ledger and checked against it",
     "part_stock": "the balances pivoted, kept by the ledger's posting and checked against them",
     "unit": "a serialized unit's place and condition change with the ledger moves that record them",

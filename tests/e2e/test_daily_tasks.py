@@ -493,7 +493,7 @@ def test_planner_runs_reviews_and_approves_a_rebalancing_plan(
     expect(move.get_by_test_id("destination-before")).to_have_text("0")
     expect(move.get_by_test_id("destination-after")).to_have_text("2")
     expect(move.get_by_test_id("destination-target")).to_have_text("2")
-    header = say(language, "Freight per unit (CNY)", "单件运费（元）")
+    header = say(language, "Handling per unit (CNY)", "每件操作费（元）")
     expect(page.get_by_role("columnheader", name=header).first).to_be_visible()
 
     approve = page.get_by_test_id("approve-plan")
