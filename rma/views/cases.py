@@ -184,7 +184,9 @@ def courier_summary(
     if rma.fault_level != "C-1" or not kind_rules.ships_unit(rma.kind):
         return None
     chosen = next((row for row in rows if row.chosen), None)
-    service = promise.service if promise is not None and promise.service else rma.service
+    # What was booked is the case's own service. The live promise of a case that missed
+    # its pick-up carries a re-quote (the courier, after the cut-off), not a booking.
+    service = rma.service
     quote = chosen.emergency if chosen is not None else None
     note = (
         wording.courier_reason(quote.note_code, quote.note_args, quote.note)

@@ -147,6 +147,11 @@ def test_a_c1_case_says_whether_the_emergency_courier_was_booked_and_why_not(
     )
     declined = courier(standard.number)
     assert 'data-state="declined"' in declined
+    # Still so once it missed its pick-up: the live re-quote then offers the courier
+    # (it is after the cut-off), which is not a booking.
+    with clock.frozen(MONDAY_19_SHANGHAI):
+        lapsed = courier(standard.number)
+    assert 'data-state="declined"' in lapsed and "booked from" not in lapsed
     assert "considered, not booked: standard service from SH meets the due time." in declined
     assert "已考虑，未预订：SH 的标准快递可按时送达" in courier(standard.number, ZH)
     assert 'data-state="backorder"' in courier(nothing.number)
