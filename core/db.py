@@ -38,6 +38,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel, create_engine
 
+from core.errors import Contended
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -54,6 +56,7 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 DEADLOCK = "40P01"
 SQLITE_BUSY = "sqlite_busy"  # SQLite has no SQLSTATE; its lock timeout is tallied under this
+CONTENDED = "contended"  # rows chosen while reading were taken before they were locked
 MAX_ATTEMPTS = 6
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -127,7 +130,10 @@ def _configure_sqlite(engine: Engine) -> None:
 def conflict_code(error: BaseException) -> str | None:
     """The kind of transient conflict ``error`` is: its SQLSTATE (``40001``
     serialization failure, ``40P01`` deadlock), ``sqlite_busy`` for SQLite past its
-    busy timeout, or None when it is not one."""
+    busy timeout, ``contended`` for rows taken between reading and locking them
+    (``core.errors.Contended``), or None when it is not one."""
+    if isinstance(error, Contended):
+        return CONTENDED
     if not isinstance(error, DBAPIError):
         return None
     original = error.orig
@@ -155,9 +161,9 @@ def _note_retry(fn: Callable[..., Any], error: BaseException, attempt: int) -> N
     with _retried_guard:
         _retried[code] += 1
     logger.warning(
-        "%s met a transient conflict (SQLSTATE %s); running it again (attempt %d of %d)",
+        "%s met a transient conflict (%s); running it again (attempt %d of %d)",
         getattr(fn, "__qualname__", fn),
-        code,
+        f"SQLSTATE {code}" if isinstance(error, DBAPIError) else code,
         attempt + 1,
         MAX_ATTEMPTS,
     )
@@ -233,7 +239,7 @@ def _run(fn: Callable[..., T], uow: UnitOfWork, args: Any, kwargs: Any, *, write
             with uow.transaction(write=write) as session:
                 _note_actor(session, args, kwargs)
                 return fn(uow, *args, **kwargs)
-        except DBAPIError as error:
+        except (DBAPIError, Contended) as error:
             if attempt == MAX_ATTEMPTS or not is_retryable(error):
                 raise
             _note_retry(fn, error, attempt)

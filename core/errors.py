@@ -129,6 +129,16 @@ class InsufficientStock(Conflict):
     code = "insufficient_stock"
 
 
+class Contended(Conflict):
+    """Rows the use case chose while reading were taken by another writer before it
+    could lock them. Locking others instead, while holding these, would break the
+    lock order (see ``inventory.service``), so the unit of work runs the whole use
+    case again from the start; only after its last attempt does the user see this
+    (409, "try again")."""
+
+    code = "contended"
+
+
 class ErrorOut(BaseModel):
     """The JSON body of every 4xx/5xx answer, for the OpenAPI document."""
 

@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select
 
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update
-from core.errors import Conflict, InsufficientStock, Invalid, NotFound
+from core.errors import Conflict, Contended, InsufficientStock, Invalid, NotFound
 from core.i18n import gettext
 from depots.models import Depot
 from inventory.labels import BUCKET_LABELS, LOCATION_LABELS, label
@@ -201,12 +201,15 @@ def free_units_in_pick_order(
 def pick_free_units(uow: UnitOfWork, depot: str, part_number: str, qty: int) -> list[Unit]:
     """Lock ``qty`` unreserved good units of a serialized part at ``depot``, chosen in
     the picking order (see the module). The candidates are read first and then
-    locked together in the units' lock order (part number, serial); a candidate
-    another writer took meanwhile is replaced by reading again."""
-    for _attempt in range(3):
-        candidates = free_units_in_pick_order(uow, depot, part_number, qty)
-        if len(candidates) < qty:
-            break
+    locked together in the units' lock order (part number, serial).
+
+    A candidate another writer took meanwhile (PostgreSQL only: SQLite's writer lock
+    is held from the start) cannot be replaced here: the others are locked already,
+    and locking a replacement after them could break the lock order and deadlock
+    with a writer that locks in it. ``Contended`` makes the unit of work run the use
+    case again from the start, with no lock held."""
+    candidates = free_units_in_pick_order(uow, depot, part_number, qty)
+    if len(candidates) == qty:
         locked = lock_units(uow, [c.serial for c in candidates])
         units = [locked[c.serial] for c in candidates if c.serial in locked]
         if len(units) == qty and all(
@@ -215,7 +218,14 @@ def pick_free_units(uow: UnitOfWork, depot: str, part_number: str, qty: int) -> 
             for u in units
         ):
             return units
-    free = len(free_units_in_pick_order(uow, depot, part_number, qty))
+        raise Contended(
+            gettext(
+                "%(part)s units at %(depot)s were taken by another move meanwhile; try again",
+                part=part_number,
+                depot=depot,
+            )
+        )
+    free = len(candidates)
     raise InsufficientStock(
         gettext(
             "%(depot)s has %(free)s free good units of %(part)s; %(needed)s needed",
