@@ -220,8 +220,9 @@ def _position_lines(
     ).subquery("lines")
 
 
-# The columns of ``position_sums``' rows, in order (after depot and family).
-POSITION_SUM_COLUMNS = (
+# The columns of ``position_sums``' rows, in order (after depot and family): first the
+# units by condition and their value (CNY)...
+CONDITION_SUM_COLUMNS = (
     "good_units",
     "reserved",
     "available",
@@ -232,6 +233,10 @@ POSITION_SUM_COLUMNS = (
     "in_transit",
     "on_hand_value_cny",
     "in_transit_value_cny",
+)
+# ... then the targets, the positions, and the parts, units and value (CNY) short of
+# target and in excess.
+TARGET_SUM_COLUMNS = (
     "target_units",
     "position_units",
     "parts_short",
@@ -241,6 +246,7 @@ POSITION_SUM_COLUMNS = (
     "units_excess",
     "excess_value_cny",
 )
+POSITION_SUM_COLUMNS = (*CONDITION_SUM_COLUMNS, *TARGET_SUM_COLUMNS)
 
 
 @read_only
@@ -283,7 +289,8 @@ def position_sums(
     return [tuple(row) for row in rows]
 
 
-# The columns of ``largest_lines``' rows, in order.
+# The columns of ``largest_lines``' rows, in order; the units short or in excess and
+# their value (CNY) follow.
 LINE_COLUMNS = (
     "depot",
     "part_number",
@@ -292,8 +299,6 @@ LINE_COLUMNS = (
     "available",
     "in_transit",
     "target",
-    "units",
-    "value",
 )
 
 
@@ -309,7 +314,8 @@ def largest_lines(
 ) -> list[tuple[Any, ...]]:
     """The ``top`` (depot, part) lines with the most value short (``which="short"``)
     or in excess (``"excess"``) by ``rules``, largest first (then units, depot,
-    part), as rows of ``LINE_COLUMNS``: the database sorts, only ``top`` rows travel."""
+    part), as rows of ``LINE_COLUMNS`` then the units and their value: the database
+    sorts, only ``top`` rows travel."""
     uow.session.flush()
     lines = _position_lines(depot, family, rules, lines=which)
     c = lines.c

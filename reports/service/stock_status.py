@@ -24,7 +24,10 @@ from core.i18n import gettext, lazy_gettext
 from core.pdf import local_time
 from inventory.models import FAMILIES
 from inventory.service.stock_figures import (
+    CONDITION_SUM_COLUMNS,
+    LINE_COLUMNS,
     POSITION_SUM_COLUMNS,
+    TARGET_SUM_COLUMNS,
     PositionRules,
     UnmovedStock,
     largest_lines,
@@ -90,38 +93,6 @@ TABLES: dict[str, TableInfo] = {
     ),
 }
 
-CONDITION_COLUMNS = (
-    "good_units",
-    "reserved",
-    "available",
-    "defective",
-    "in_repair",
-    "quarantine",
-    "on_hand",
-    "in_transit",
-    "on_hand_value_cny",
-    "in_transit_value_cny",
-)
-POSITION_COLUMNS = (
-    "target_units",
-    "position_units",
-    "parts_short",
-    "units_short",
-    "short_value_cny",
-    "parts_excess",
-    "units_excess",
-    "excess_value_cny",
-)
-PART_COLUMNS = (
-    "depot",
-    "part_number",
-    "description",
-    "family",
-    "available",
-    "in_transit",
-    "target",
-)
-
 
 @read_only
 def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = None) -> Report:
@@ -135,14 +106,14 @@ def stock_status(uow: UnitOfWork, filters: Filters, *, now: datetime | None = No
     where = {"depot": filters.depot, "family": filters.family}
     stored = targets_stored(uow, depot=filters.depot)
     grid = _grid(depots, families, position_sums(uow, RULES, **where))
-    by_depot = _by(grid, "depot", depots["depot"].tolist(), CONDITION_COLUMNS)
+    by_depot = _by(grid, "depot", depots["depot"].tolist(), CONDITION_SUM_COLUMNS)
     by_depot.insert(1, "depot_name", depots["depot_name"].tolist())
-    by_family = _by(grid, "family", families, CONDITION_COLUMNS)
-    position_table = grid[["depot", "family", *POSITION_COLUMNS]].copy()
+    by_family = _by(grid, "family", families, CONDITION_SUM_COLUMNS)
+    position_table = grid[["depot", "family", *TARGET_SUM_COLUMNS]].copy()
     heat_map = _heat_map(position_table, depots["depot"].tolist(), families)
     if not stored:
         # Not assessed is not zero: n/a in every format (and the chart says why).
-        for column in POSITION_COLUMNS[2:]:
+        for column in TARGET_SUM_COLUMNS[2:]:
             position_table[column] = None
         for family in families:
             heat_map[family] = None
@@ -213,8 +184,8 @@ def _part_lines(
     """The ``PART_ROWS`` (depot, part) lines with the most ``value`` short or in
     excess, with their descriptions (none without stored targets)."""
     found = largest_lines(uow, RULES, units, top=PART_ROWS, **where) if stored else []
-    frame = pd.DataFrame(found, columns=[*PART_COLUMNS, units, value])
-    for column in (*PART_COLUMNS[4:], units):
+    frame = pd.DataFrame(found, columns=[*LINE_COLUMNS, units, value])
+    for column in (*LINE_COLUMNS[4:], units):
         frame[column] = frame[column].astype("int64")
     frame[value] = frame[value].astype(float).round(2)
     return frame

@@ -43,12 +43,13 @@ from core import clock
 from core.db import UnitOfWork
 from core.pdf import fonts
 from inventory.service import moves, reservations, targets, transfers
+from inventory.service.stock_figures import TARGET_SUM_COLUMNS
 from inventory.service.transfers import LineIn
 from reports.catalogue import kind_of
 from reports.files import render
 from reports.service.filters import Filters
 from reports.service.report import Report
-from reports.service.stock_status import POSITION_COLUMNS, stock_status
+from reports.service.stock_status import stock_status
 from reports.stock_status_pdf import cell_colour, heat_map
 from tests.reports.test_report_render import (  # noqa: F401  (poppler is a fixture)
     assert_not_blank,
@@ -305,7 +306,7 @@ def test_the_pdf_has_the_heat_map_and_no_blank_page(engine, stock: Stock, popple
 def test_heat_map_draws_no_data_without_rows():
     drawing = heat_map(
         pd.DataFrame(columns=["depot"]),
-        pd.DataFrame(columns=["depot", "family", *POSITION_COLUMNS]),
+        pd.DataFrame(columns=["depot", "family", *TARGET_SUM_COLUMNS]),
         fonts(),
     )
     assert drawing.width > 0
