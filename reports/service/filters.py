@@ -11,7 +11,7 @@ always is what its link says.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -44,6 +44,23 @@ def _clean(value: str | None) -> str | None:
         return None
     value = str(value).strip()
     return value or None
+
+
+# What a filter is told when its value is none of the known ones, in the filter's own
+# words (each language names a depot, a fault level and a part family differently).
+_UNKNOWN: Mapping[str, Any] = {
+    "depot": lazy_gettext("depot %(value)r is not one of %(known)s"),
+    "fault_level": lazy_gettext("fault level %(value)r is not one of %(known)s"),
+    "family": lazy_gettext("part family %(value)r is not one of %(known)s"),
+}
+
+
+def _one_of(name: str, value: str, known: Sequence[str]) -> str:
+    """``value`` when it is one of ``known``; else ``Invalid`` for the filter ``name``
+    listing ``known`` in their order."""
+    if value not in known:
+        raise Invalid(str(_UNKNOWN[name]) % {"value": value, "known": ", ".join(known)}, field=name)
+    return value
 
 
 @dataclass(frozen=True)
@@ -101,41 +118,13 @@ class Filters:
         )
         depot_code = _clean(depot)
         if depot_code is not None:
-            depot_code = depot_code.upper()
-            known = network(uow).depot_by_code
-            if depot_code not in known:
-                raise Invalid(
-                    gettext(
-                        "depot %(depot)r is not one of %(known)s",
-                        depot=depot_code,
-                        known=", ".join(sorted(known)),
-                    ),
-                    field="depot",
-                )
+            depot_code = _one_of("depot", depot_code.upper(), sorted(network(uow).depot_by_code))
         level = _clean(fault_level)
         if level is not None:
-            level = level.upper()
-            if level not in FAULT_LEVELS:
-                raise Invalid(
-                    gettext(
-                        "fault level %(level)r is not one of %(known)s",
-                        level=level,
-                        known=", ".join(FAULT_LEVELS),
-                    ),
-                    field="fault_level",
-                )
+            level = _one_of("fault_level", level.upper(), FAULT_LEVELS)
         part_family = _clean(family)
         if part_family is not None:
-            part_family = part_family.lower()
-            if part_family not in FAMILIES:
-                raise Invalid(
-                    gettext(
-                        "part family %(family)r is not one of %(known)s",
-                        family=part_family,
-                        known=", ".join(FAMILIES),
-                    ),
-                    field="family",
-                )
+            part_family = _one_of("family", part_family.lower(), FAMILIES)
         plan_number: int | None = None
         plan_text = _clean(_text(plan))
         if plan_text is not None:

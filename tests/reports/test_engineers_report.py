@@ -24,10 +24,12 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from markupsafe import escape
 from sqlalchemy import update
 
 from core import clock
 from core.db import UnitOfWork
+from core.errors import Invalid
 from reports.files import render
 from reports.kinds.engineers import KIND
 from reports.service.engineers_report import TABLE_NAMES, engineers_report, months_of
@@ -318,6 +320,41 @@ def test_bad_filters_are_refused(client, auth_for, history: History, query, fiel
     answer = get(client, history, API, auth_for("planner"), **query)
     assert answer.status_code == 422
     assert [problem["field"] for problem in answer.get_json()["fields"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("query", "english", "chinese"),
+    [
+        (
+            {"depot": " xx "},
+            "depot 'XX' is not one of BJ, CD, GZ, JN, SH, SY, WH, XA",
+            "仓库 'XX' 不在以下仓库中：BJ, CD, GZ, JN, SH, SY, WH, XA",
+        ),
+        (
+            {"fault_level": "c-9"},
+            "fault level 'C-9' is not one of C-1, C-2, C-3",
+            "故障级别 'C-9' 不在以下级别中：C-1, C-2, C-3",
+        ),
+        (
+            {"family": "Teapot"},
+            "part family 'teapot' is not one of chassis, line_card, supervisor, power, fan, "
+            "optic, cable, module",
+            "备件类别 'teapot' 不在以下类别中：chassis, line_card, supervisor, power, fan, "
+            "optic, cable, module",
+        ),
+    ],
+)
+def test_an_unknown_value_is_refused_naming_it_and_the_known_ones(
+    engine, client, login, history: History, query, english, chinese
+):
+    with pytest.raises(Invalid) as refused:
+        build(engine, history, **query)
+    assert str(refused.value) == english
+    assert [problem.field for problem in refused.value.fields] == list(query)
+    login("planner")
+    page = get(client, history, PAGE, CHINESE, **query)
+    assert page.status_code == 422
+    assert str(escape(chinese)) in page.get_data(as_text=True)
 
 
 def test_the_page_shows_figures_charts_names_and_tables(client, login, history: History):
