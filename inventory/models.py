@@ -414,6 +414,14 @@ class StockTarget(SQLModel, table=True):
         return self.override if self.override is not None else self.computed
 
 
+# The generation of the stock targets: bumped in the same transaction as any change to
+# them (an override, a computation replacing the computed ones), so a rebalancing plan
+# can tell without reading every target that none changed since it was made
+# (``inventory.service.rebalancing.inputs_mark``).
+TARGETS = "targets"
+generations.watch(TARGETS, StockTarget)
+
+
 class RebalancePlan(SQLModel, table=True):
     """A saved rebalancing plan: reviewed by a planner, then turned into draft transfers."""
 
@@ -437,6 +445,11 @@ class RebalancePlan(SQLModel, table=True):
     # Fingerprint of the inputs the plan was computed from (stock, transfers under way,
     # targets, lanes): approving it once they have changed would move stock twice.
     basis: str | None = Field(default=None, max_length=64)
+    # A cheap signal of the same inputs, read before them when the plan was made (stock
+    # movements, draft transfer lines, generations of the targets and the network): while
+    # it is unchanged the plan is not stale and its inputs need not be read again. NULL
+    # (plans before 0014) means only the exact check (``basis``) tells.
+    inputs_mark: str | None = Field(default=None, max_length=64)
 
 
 class RebalanceMove(SQLModel, table=True):

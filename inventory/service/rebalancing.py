@@ -21,6 +21,16 @@ parts, stock, net targets, lanes; ``read_inputs`` builds them for both). It can
 only be approved while the inputs read now have the same fingerprint: two plans
 made from the same state would otherwise both draft their moves, and every move
 would happen twice. A stale plan is shown as such and a new one has to be made.
+
+Reading every input again to show a plan costs seconds at a hundred thousand parts,
+so a plan also keeps a cheap **inputs mark** (``inputs_mark``), read before its
+inputs: the count and the last id of the stock movements (every balance change,
+holds and releases included, adds one, and movements are never updated or deleted),
+the generations of the targets and of the network (bumped in the transaction of any
+change to them, ``core.generations``) and the fingerprint of the draft transfer lines
+it counted. While the mark read now is the plan's, nothing the plan was computed
+from has changed and it is not stale; when the mark differs (or the plan has none),
+the exact check decides (``Staleness``). Approving always uses the exact check.
 """
 
 from __future__ import annotations
@@ -31,18 +41,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, insert, or_, select, true
+from sqlalchemy.engine import Connection
 
-from core import clock
+from core import clock, generations
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
 from core.errors import Conflict, Invalid, NotFound
 from core.fingerprint import Fingerprint
 from core.i18n import gettext
 from depots.lanes import TRANSFER_HANDLING_PER_UNIT
+from depots.models import NETWORK
 from depots.service.network import list_depots, list_lanes
 from inventory.labels import PLAN_STATUS_LABELS, label
 from inventory.models import (
+    TARGETS,
+    Movement,
     RebalanceMove,
     RebalancePlan,
     StockBalance,
@@ -90,7 +104,8 @@ class RebalanceInputs:
     """Exactly what the optimizer is given: depots (columns), parts (rows), the P x D
     matrices of available stock and net target, the D x D depot-to-depot lane
     costs in CNY per shipment (NaN where there is no lane) and the D x D handling
-    in CNY per unit."""
+    in CNY per unit; and the fingerprint of the draft transfer lines counted in
+    stock and target (part of the plan's inputs mark)."""
 
     depots: list[str]
     parts: list[str]
@@ -98,6 +113,7 @@ class RebalanceInputs:
     target: np.ndarray
     lanes: np.ndarray
     handling: np.ndarray
+    drafts: str = ""
 
     def basis(self) -> str:
         """The fingerprint a plan keeps: equal inputs give the same plan again.
@@ -115,10 +131,34 @@ class RebalanceInputs:
         )
 
 
-def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Parts with stock or a target, and P x D matrices of available stock and net target."""
-    # Plain rows from the connection: a page view reads every balance to check a plan,
-    # and ORM rows cost more. They skip the session's autoflush, so flush first.
+def _draft_lines(connection: Connection) -> list[tuple[str, str, str, int]]:
+    """(from, to, part, qty) of every line of every draft transfer, in a fixed order
+    (their fingerprint is part of the inputs mark)."""
+    return [
+        (source, target, part, int(qty))
+        for source, target, part, qty in connection.execute(
+            select(
+                Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty
+            )
+            .join(TransferLine, TransferLine.transfer_id == Transfer.id)
+            .where(Transfer.status == TransferStatus.DRAFT)
+            .order_by(Transfer.id, TransferLine.id)
+        )
+    ]
+
+
+def _drafts_digest(lines: list[tuple[str, str, str, int]]) -> str:
+    return Fingerprint("draft transfer lines").add(lines).hexdigest()
+
+
+def _positions(
+    uow: UnitOfWork, depots: list[str]
+) -> tuple[list[str], np.ndarray, np.ndarray, list[tuple[str, str, str, int]]]:
+    """Parts with stock or a target, P x D matrices of available stock and net target,
+    and the draft transfer lines counted in them."""
+    # Plain rows from the connection: a plan reads every balance, and ORM rows cost
+    # more. They skip the session's autoflush, so flush first. (Fetching the rows is
+    # most of the time; adding them up with pandas instead of this loop was slower.)
     uow.session.flush()
     connection = uow.session.connection()
     available: dict[tuple[str, str], int] = defaultdict(int)
@@ -133,11 +173,8 @@ def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarra
     ):
         # Only good stock is ever reserved: in transit, ``units`` is all on hand.
         (available if bucket == "good" else incoming)[(depot, part)] += units
-    for source, target, part, qty in connection.execute(
-        select(Transfer.from_depot, Transfer.to_depot, TransferLine.part_number, TransferLine.qty)
-        .join(TransferLine, TransferLine.transfer_id == Transfer.id)
-        .where(Transfer.status == TransferStatus.DRAFT)
-    ):
+    lines = _draft_lines(connection)
+    for source, target, part, qty in lines:
         available[(source, part)] -= qty
         incoming[(target, part)] += qty
     targets = effective_targets(uow)
@@ -154,7 +191,7 @@ def _positions(uow: UnitOfWork, depots: list[str]) -> tuple[list[str], np.ndarra
             net = units - incoming.get((d, p), 0)
             if net > 0:
                 target[row[p], column[d]] = net
-    return parts, stock, target
+    return parts, stock, target, lines
 
 
 def _lane_matrices(uow: UnitOfWork, depots: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -178,14 +215,113 @@ def read_inputs(uow: UnitOfWork) -> RebalanceInputs:
     staleness is their fingerprint compared with the one the plan kept.
     """
     depots = [d.code for d in list_depots(uow)]
-    parts, stock, target = _positions(uow, depots)
+    parts, stock, target, drafts = _positions(uow, depots)
     lanes, handling = _lane_matrices(uow, depots)
-    return RebalanceInputs(depots, parts, stock, target, lanes, handling)
+    return RebalanceInputs(
+        depots, parts, stock, target, lanes, handling, drafts=_drafts_digest(drafts)
+    )
 
 
-def _is_stale(plan: RebalancePlan, current_basis: str) -> bool:
-    # A plan stored before plans kept their basis cannot be checked: treat it as stale.
-    return plan.status == "proposed" and (plan.basis is None or plan.basis != current_basis)
+Counters = tuple[object, ...]
+
+
+def _counters(uow: UnitOfWork) -> Counters | None:
+    """What changes whenever an input other than the draft transfers may have: the
+    stock movements' count and last id (a balance changes only by ``ledger.post``,
+    which adds a movement; movements are never updated or deleted, and ids are not
+    committed in id order, hence the count), the generations of the targets and the
+    network, and the handling per unit the lanes are costed with. None while this
+    transaction has itself changed targets or the network: their generations are
+    bumped only when it commits.
+    """
+    session = uow.session
+    session.flush()
+    if {NETWORK, TARGETS} & set(session.info.get(generations.CHANGED_KEY, ())):
+        return None
+    count, last = session.connection().execute(select(func.count(), func.max(Movement.id))).one()
+    seen = generations.generations(uow)
+    return (
+        int(count),
+        last,
+        seen.get(TARGETS, 0),
+        seen.get(NETWORK, 0),
+        str(TRANSFER_HANDLING_PER_UNIT),
+    )
+
+
+def _mark(counters: Counters | None, drafts: str) -> str | None:
+    if counters is None:
+        return None
+    return Fingerprint("rebalancing inputs mark v1").add(counters, drafts).hexdigest()
+
+
+def inputs_mark(uow: UnitOfWork) -> str | None:
+    """The inputs mark as the database has it now (see the module doc), or None when
+    this transaction's own uncommitted changes keep it from telling."""
+    counters = _counters(uow)
+    return _mark(counters, _drafts_digest(_draft_lines(uow.session.connection())))
+
+
+class Staleness:
+    """Whether proposed plans are stale, in one transaction: the rule of every page,
+    listing and approval, told as cheaply as is safe.
+
+    A plan that is not proposed is never stale; one stored without a basis always is
+    (it cannot be checked). Otherwise a plan whose inputs mark is the current one is
+    not stale: the mark was read before its inputs, so anything committed after they
+    were read changed the mark. Any other plan (mark different or absent) is stale
+    when its basis differs from the fingerprint of the inputs read now (the exact
+    check), which is read at most once, and only when a plan needs it.
+    """
+
+    def __init__(self, uow: UnitOfWork, *, exact: bool = False) -> None:
+        # ``exact``: never trust the mark (approval decides under its locks on the
+        # inputs themselves).
+        self._uow = uow
+        self._exact = exact
+        self._mark: str | None = None
+        self._mark_read = exact
+        self._basis: str | None = None
+
+    @property
+    def mark(self) -> str | None:
+        """The inputs mark now (None under ``exact``, or when it cannot tell)."""
+        if not self._mark_read:
+            self._mark, self._mark_read = inputs_mark(self._uow), True
+        return self._mark
+
+    @property
+    def basis(self) -> str:
+        """The fingerprint of the inputs read now."""
+        if self._basis is None:
+            self._basis = read_inputs(self._uow).basis()
+        return self._basis
+
+    def of(self, plan: RebalancePlan) -> bool:
+        """Whether ``plan`` is stale."""
+        if plan.status != "proposed":
+            return False
+        if plan.basis is None:
+            return True
+        if plan.inputs_mark is not None and plan.inputs_mark == self.mark:
+            return False
+        return plan.basis != self.basis
+
+    def clause(self) -> ColumnElement[bool]:
+        """The same rule in SQL, for counting and filtering plans in the database; the
+        inputs are read only if some proposed plan's mark is not the current one."""
+        mark = self.mark
+        unmarked = (
+            true()
+            if mark is None
+            else or_(RebalancePlan.inputs_mark.is_(None), RebalancePlan.inputs_mark != mark)
+        )
+        proposed = RebalancePlan.status == "proposed"
+        checked = self._uow.session.scalar(
+            select(exists().where(proposed, RebalancePlan.basis.is_not(None), unmarked))
+        )
+        changed = and_(unmarked, RebalancePlan.basis != self.basis) if checked else false()
+        return and_(proposed, or_(RebalancePlan.basis.is_(None), changed))
 
 
 PlanProgress = Callable[[str, int, int], None]
@@ -210,6 +346,9 @@ def propose_plan(
     actor.require_role(Role.PLANNER)
     report = progress or _silent
     report("reading", 0, 1)
+    # The mark's counters are read before the inputs: a change committed while they are
+    # read (PostgreSQL reads each statement afresh) then shows as a change, never missed.
+    counters = _counters(uow)
     inputs = read_inputs(uow)
     report("reading", 1, 1)
     rows, cols = np.nonzero((inputs.stock > 0) | (inputs.target > 0))
@@ -233,6 +372,7 @@ def propose_plan(
         parts=len(set(result.part.tolist())),
         created_by=actor.username,
         basis=inputs.basis(),
+        inputs_mark=_mark(counters, inputs.drafts),
     )
     uow.session.add(plan)
     uow.session.flush()
@@ -323,20 +463,21 @@ def get_plan(uow: UnitOfWork, plan_id: int, *, with_moves: bool = True) -> PlanV
     plan = uow.session.get(RebalancePlan, plan_id)
     if plan is None:
         raise NotFound(gettext("unknown rebalancing plan %(id)s", id=plan_id))
-    stale = plan.status == "proposed" and _is_stale(plan, read_inputs(uow).basis())
+    stale = Staleness(uow).of(plan)
     return PlanView(plan=plan, stale=stale, moves=_moves(uow, plan_id) if with_moves else [])
 
 
 @read_only
 def list_plans(uow: UnitOfWork, limit: int = 50) -> list[PlanSummary]:
-    """The newest plans first, the stale proposals marked (the inputs are read once)."""
+    """The newest plans first, the stale proposals marked (the inputs are read at
+    most once)."""
     plans = list(
         uow.session.scalars(select(RebalancePlan).order_by(RebalancePlan.id.desc()).limit(limit))
     )
     if not any(p.status == "proposed" for p in plans):
         return [PlanSummary(plan=p) for p in plans]
-    current = read_inputs(uow).basis()
-    return [PlanSummary(plan=p, stale=_is_stale(p, current)) for p in plans]
+    staleness = Staleness(uow)
+    return [PlanSummary(plan=p, stale=staleness.of(p)) for p in plans]
 
 
 @transactional
@@ -359,7 +500,7 @@ def approve_plan(uow: UnitOfWork, actor: Actor, plan_id: int) -> PlanView:
                 status=label(PLAN_STATUS_LABELS, plan.status),
             )
         )
-    if _is_stale(plan, read_inputs(uow).basis()):
+    if Staleness(uow, exact=True).of(plan):
         raise Conflict(gettext("plan %(id)s is stale: make a new plan", id=plan_id))
     moves = _moves(uow, plan_id)
     if not moves:

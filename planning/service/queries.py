@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, select
 
 from core.db import UnitOfWork, read_only
 from core.errors import NotFound
@@ -287,28 +287,20 @@ class PlanListing:
     totals: PlanTotals
 
 
-def _stale_clause(current_basis: str) -> Any:
-    # The rule of ``inventory.service.rebalancing``: a proposed plan is stale when its
-    # inputs' fingerprint is not the current one (or it was stored without one).
-    return and_(
-        RebalancePlan.status == "proposed",
-        or_(RebalancePlan.basis.is_(None), RebalancePlan.basis != current_basis),
-    )
-
-
 @read_only
 def plan_listing(uow: UnitOfWork, filters: PlanFilters, request: PageRequest) -> PlanListing:
     """One page of the rebalancing plans matching ``filters``, sorted as asked, stale
     proposals marked, with the counts of the whole selection. The current inputs are
-    read once, and only when a proposed plan could be stale."""
+    read at most once, and only when a proposed plan's inputs mark is not the current
+    one (``inventory.service.rebalancing.Staleness``)."""
     query = select(RebalancePlan)
     if filters.status:
         query = query.where(RebalancePlan.status == filters.status)
     proposed = uow.session.scalar(
         select(func.count()).select_from(query.where(RebalancePlan.status == "proposed").subquery())
     )
-    current = rebalancing.read_inputs(uow).basis() if proposed else None
-    stale = _stale_clause(current) if current is not None else None
+    staleness = rebalancing.Staleness(uow) if proposed else None
+    stale = staleness.clause() if staleness is not None else None
     if filters.stale is not None:
         if stale is None:
             query = query.where(False) if filters.stale else query  # nothing can be stale
@@ -327,7 +319,7 @@ def plan_listing(uow: UnitOfWork, filters: PlanFilters, request: PageRequest) ->
     }
     found = paginate(uow.session, query, request, columns, RebalancePlan.id)
     summaries = [
-        PlanSummary(plan=plan, stale=current is not None and rebalancing_stale(plan, current))
+        PlanSummary(plan=plan, stale=staleness is not None and staleness.of(plan))
         for plan in found.items
     ]
     selection = query.subquery()
@@ -343,8 +335,3 @@ def plan_listing(uow: UnitOfWork, filters: PlanFilters, request: PageRequest) ->
         )
     totals = PlanTotals(found.total, by_status, stale_count)
     return PlanListing(Page(summaries, found.total, found.request), totals)
-
-
-def rebalancing_stale(plan: RebalancePlan, current_basis: str) -> bool:
-    """Whether ``plan`` is stale given the fingerprint of the inputs as they are now."""
-    return plan.status == "proposed" and (plan.basis is None or plan.basis != current_basis)
