@@ -30,9 +30,16 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
-from core.charts import ACCENT, ACCENT_LIGHT, GRID, add_legend, add_no_data, titled_drawing
+from core.charts import (
+    ACCENT,
+    ACCENT_LIGHT,
+    add_legend,
+    add_no_data,
+    style_bar_axes,
+    titled_drawing,
+)
 from core.i18n import gettext
-from core.pdf import INK, MUTED, RULE, SHADE, Fonts, code128, labelled_barcode, text
+from core.pdf import INK, RULE, SHADE, Fonts, code128, labelled_barcode, text
 from reports.catalogue import Chart, Section
 from reports.files import columns_of
 from reports.pdf_blocks import CONTENT_WIDTH, HEAD, Column, Look, fmt_money, fmt_pct
@@ -70,19 +77,7 @@ def stock_against_target(depots: pd.DataFrame, font: Fonts) -> Drawing:
     chart.data = [before, after]
     chart.strokeColor = None
     chart.categoryAxis.categoryNames = [str(d) for d in depots["depot"]]
-    chart.categoryAxis.labels.fontName = font.regular
-    chart.categoryAxis.labels.fontSize = 7.5
-    chart.categoryAxis.labels.dy = -3
-    chart.categoryAxis.strokeColor = RULE
-    chart.categoryAxis.visibleTicks = False
-    chart.valueAxis.labels.fontName = font.regular
-    chart.valueAxis.labels.fontSize = 7
-    chart.valueAxis.labels.fillColor = MUTED
-    chart.valueAxis.strokeColor = None
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = GRID
-    chart.valueAxis.gridStrokeWidth = 0.5
-    chart.valueAxis.valueMin = 0
+    style_bar_axes(chart, font)
     chart.valueAxis.valueMax = highest * 1.15
     chart.bars.strokeColor = None
     chart.bars[0].fillColor = ACCENT_LIGHT
