@@ -8,13 +8,18 @@ pages and the CLI all say so. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
+from core import auth
+from core.db import UnitOfWork
+from inventory.service import moves, rebalancing, targets
 from tests.conftest import csrf_token
 from tests.planning.runs import follow_plan_run
 from tests.planning.world import World, make_world
@@ -137,11 +142,31 @@ def _change_lane_cost(world: Shortage, notes: dict[str, Any]) -> None:
     world.call("PUT", f"/api/v1/lanes/{lane['id']}", 200, json=body)
 
 
+def _hold_stock(world: Shortage, notes: dict[str, Any]) -> None:
+    body = {"depot": "BJ", "part_number": PART, "qty": 1, "reference": "RMA-HOLD"}
+    notes["hold"] = world.call("POST", "/api/v1/reservations", 201, json=body)["id"]
+
+
+def _release_that_hold(world: Shortage, notes: dict[str, Any]) -> None:
+    world.call("POST", f"/api/v1/reservations/{notes['hold']}/release", 200, json={})
+
+
+def _replace_computed_targets(world: Shortage, notes: dict[str, Any]) -> None:
+    targets.replace_computed(
+        world.uow,
+        [targets.ComputedTarget("GZ", PART, 3, 0.2)],
+        targets.Computation(datetime(2026, 12, 1, tzinfo=UTC), 14.0, 0.95),
+    )
+
+
 CHANGES = {
     "a stock move": (_nothing, _receive_stock),
+    "a hold": (_nothing, _hold_stock),
+    "a hold released": (_hold_stock, _release_that_hold),
     "a transfer drafted": (_nothing, _draft_transfer),
     "a transfer cancelled": (_draft_transfer, _cancel_that_transfer),
     "a target override changed": (_nothing, _change_override),
+    "computed targets replaced": (_nothing, _replace_computed_targets),
     "a lane cost changed": (_nothing, _change_lane_cost),
 }
 
@@ -178,6 +203,127 @@ def test_an_unchanged_plan_still_approves(shortage):
     approved = shortage.approve(plan["id"], 200)
     assert approved["status"] == "approved" and approved["stale"] is False
     assert shortage.draft_lines() == [("BJ", "SY", PART, 5)]
+
+
+def _ship_that_transfer(world: Shortage, notes: dict[str, Any]) -> None:
+    path = f"/api/v1/transfers/{notes['transfer']}/ship"
+    world.call("POST", path, 200, role="depot_staff", depot="BJ", json={})
+
+
+def _supersede(world: Shortage, notes: dict[str, Any]) -> None:
+    successor = world.part("OPT-10G-SR2")
+    part = world.call("GET", f"/api/v1/parts/{PART}", 200)
+    fields = ("description", "family", "serialized", "unit_cost", "criticality")
+    body = {key: part[key] for key in fields if key in part} | {"superseded_by": successor}
+    world.call("PUT", f"/api/v1/parts/{PART}", 200, json=body)
+
+
+SAME_INPUTS = {
+    # Shipping a draft moves its units from "spoken for at the source" to "in transit
+    # to the target": the plan's inputs read the same (its mark does not).
+    "a draft shipped": (_draft_transfer, _ship_that_transfer),
+    # The supersession map is not an input of the rebalancing.
+    "a supersession": (_nothing, _supersede),
+}
+
+
+@pytest.mark.parametrize("change", list(SAME_INPUTS))
+def test_a_change_that_leaves_the_inputs_as_they_were_keeps_the_plan_current(shortage, change):
+    before, after = SAME_INPUTS[change]
+    notes: dict[str, Any] = {}
+    before(shortage, notes)
+    plan = shortage.plan()
+
+    after(shortage, notes)
+
+    assert shortage.read(plan["id"])["stale"] is False
+    assert shortage.approve(plan["id"], 200)["status"] == "approved"
+
+
+class Statements:
+    """The SQL an engine runs while listening (``before_cursor_execute``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.seen = engine, []
+
+    def _note(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.seen.append(statement)
+
+    def __enter__(self) -> Statements:
+        event.listen(self.engine, "before_cursor_execute", self._note)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._note)
+
+    def reading(self, table: str) -> list[str]:
+        return [s for s in self.seen if re.search(rf"\b{table}\b", s)]
+
+    def reading_all_of(self, table: str) -> list[str]:
+        """Statements on ``table`` not limited to some parts (the plan's page reads the
+        positions of the parts it shows)."""
+        return [s for s in self.reading(table) if not re.search(r"part_number IN", s)]
+
+
+def test_an_unchanged_plan_is_told_current_without_reading_the_balances_or_targets(shortage):
+    plan = shortage.plan()
+    shortage.login("planner")
+    with Statements(shortage.engine) as statements:
+        assert shortage.read(plan["id"])["stale"] is False
+        listed = shortage.call("GET", "/api/v1/rebalance/plans", 200)
+        page = _html(shortage.client.get(f"/rebalance/{plan['id']}"))
+        listing = _html(shortage.client.get("/rebalance"))
+    assert {p["id"]: p["stale"] for p in listed} == {plan["id"]: False}
+    assert 'data-testid="approve-plan"' in page and 'data-testid="stale-notice"' not in page
+    assert 'data-testid="plan-stale"' not in listing
+    assert statements.seen and statements.reading("movement")
+    assert statements.reading_all_of("stock_balance") == []
+    assert statements.reading_all_of("stock_target") == []
+
+    # Once its mark differs, the inputs are read and compared exactly.
+    _receive_stock(shortage, {})
+    with Statements(shortage.engine) as statements:
+        assert shortage.read(plan["id"])["stale"] is True
+    assert statements.reading_all_of("stock_balance")
+    assert statements.reading_all_of("stock_target")
+
+
+def test_a_plan_saved_before_plans_kept_an_inputs_mark_is_checked_exactly(shortage):
+    plan = shortage.plan()
+    with shortage.engine.begin() as connection:  # as a plan stored before migration 0014
+        connection.execute(
+            text("UPDATE rebalance_plan SET inputs_mark = NULL WHERE id = :id"), {"id": plan["id"]}
+        )
+    with Statements(shortage.engine) as statements:
+        assert shortage.read(plan["id"])["stale"] is False
+    assert statements.reading_all_of("stock_balance")
+    listed = shortage.call("GET", "/api/v1/rebalance/plans?stale=no", 200)
+    assert [p["id"] for p in listed] == [plan["id"]]
+
+    _change_override(shortage, {})
+
+    assert shortage.read(plan["id"])["stale"] is True
+    assert shortage.call("GET", "/api/v1/rebalance/plans?stale=yes", 200)[0]["id"] == plan["id"]
+    shortage.approve(plan["id"], 409)
+
+
+@pytest.mark.parametrize("any_engine", ["postgres"], indirect=True)
+def test_a_change_committed_while_the_plan_is_solved_makes_it_stale(shortage):
+    """PostgreSQL reads each statement afresh: stock received after the plan read its
+    inputs, before it was saved, must not be hidden by a mark read too late."""
+    received: list[int] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "saving" and not received:
+            moves.receive(UnitOfWork(shortage.engine), auth.system_actor(), "GZ", PART, 2, [])
+            received.append(2)
+
+    planner = auth.Actor(id=0, username="planner-x", role=auth.Role.PLANNER)
+    view = rebalancing.propose_plan(UnitOfWork(shortage.engine), planner, progress=progress)
+
+    assert received and view.moves
+    assert shortage.read(view.plan.id)["stale"] is True
+    shortage.approve(view.plan.id, 409)
 
 
 def test_a_plan_saved_before_plans_kept_their_basis_is_stale(shortage):
