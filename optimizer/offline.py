@@ -224,16 +224,17 @@ def _run(paths: list[Path], out_path: Path, progress: Progress | None) -> Rebala
             reader.skip(paths[rank])
         read.append(cells)
     lanes = reader.read(paths[2], 2, LANE_COLUMNS, problems)
+    numbered = _numbered(read, reader, paths, problems)
     clock("reading", total_bytes, total_bytes)
     lane_matrix = _lane_matrix(lanes, problems) if lanes else None
-    if problems or read[0] is None or read[1] is None or lane_matrix is None:
+    if problems or numbered is None or lane_matrix is None:
         raise PlanFileError(problems.lines())
 
-    files = [read[0], read[1]]
-    distinct, flat = number_parts(files, len(DEPOT_CODES))
+    files, distinct, flat = numbered
     names = distinct.to_pylist()
+    n_cells = len(names) * len(DEPOT_CODES)
     for rank, cells in enumerate(flat):
-        if _has_repeats(cells):
+        if _has_repeats(cells, n_cells):
             # Name the duplicate lines: only the careful reader knows line numbers.
             columns = (STOCK_COLUMNS, TARGET_COLUMNS)[rank]
             _careful_cells(reader, paths[rank], rank, columns, columns[2], problems)
@@ -260,6 +261,29 @@ def _run(paths: list[Path], out_path: Path, progress: Progress | None) -> Rebala
         shortage_left=plan.shortage_left,
         seconds=clock.finish(),
     )
+
+
+def _numbered(
+    read: list[ColumnCells | None], reader: _Reader, paths: list[Path], problems: _Problems
+) -> tuple[list[ColumnCells], pa.Array, list[NDArray[np.int64]]] | None:
+    """(both files' cells, part numbers, cells as flat indices), or None after problems.
+
+    A file whose part numbers Arrow could not vouch for (an empty one, a line break)
+    is read again the careful way, which names its bad lines or reads it right; that
+    happens even when the other file has problems, so that all of them are reported.
+    """
+    ranks = [rank for rank, cells in enumerate(read) if cells is not None]
+    distinct, flat, unsure = number_parts([read[rank] for rank in ranks], len(DEPOT_CODES))  # type: ignore[misc]
+    for position in unsure:
+        rank = ranks[position]
+        columns = (STOCK_COLUMNS, TARGET_COLUMNS)[rank]
+        read[rank] = _careful_cells(reader, paths[rank], rank, columns, columns[2], problems)
+    files = [cells for cells in read if cells is not None]
+    if len(files) != len(read):
+        return None
+    if unsure:
+        distinct, flat, _ = number_parts(files, len(DEPOT_CODES))
+    return files, distinct, flat
 
 
 @contextlib.contextmanager
@@ -428,12 +452,16 @@ def _careful_cells(
     parts = table.columns["part_number"]
     depots = table.columns["depot"]
     depot = np.fromiter(map(_DEPOT_INDEX.__getitem__, depots), np.int64, len(depots))
-    return ColumnCells(parts=pa.array(parts, pa.string()), depot=depot, value=found[1])
+    return ColumnCells(
+        parts=pa.array(parts, pa.string()), depot=depot, value=found[1], checked=True
+    )
 
 
-def _has_repeats(cells: NDArray[np.int64]) -> bool:
-    ordered = np.sort(cells)
-    return bool(np.any(ordered[1:] == ordered[:-1]))
+def _has_repeats(cells: NDArray[np.int64], n_cells: int) -> bool:
+    """True if some cell (each below ``n_cells``) appears twice: marks, not a sort."""
+    seen = np.zeros(n_cells, dtype=bool)
+    seen[cells] = True
+    return int(np.count_nonzero(seen)) != cells.size
 
 
 def _cells(
