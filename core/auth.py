@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import UserMixin, current_user
-from sqlalchemy import CheckConstraint, Column, String, text, update
+from sqlalchemy import CheckConstraint, Column, String, bindparam, text, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -304,24 +305,54 @@ def issue_token(uow: UnitOfWork, actor: Actor, ttl_hours: int) -> tuple[str, dat
     return token, expires_at
 
 
-@read_only
+# The token check runs before every API request: built once, read as plain columns (no
+# ORM rows, no session), since all it yields is an ``Actor``.
+_TOKEN_QUERY = (
+    sa_select(
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        User.id,
+        User.username,
+        User.role,
+        User.depot_code,
+        User.full_name,
+        User.language,
+        User.password_hash,
+        User.active,
+    )
+    .join_from(ApiToken, User, User.id == ApiToken.user_id)  # type: ignore[arg-type]
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
-    """The actor a live token belongs to; ``Unauthorized`` if unknown, expired or revoked."""
-    row = uow.session.exec(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)  # type: ignore[arg-type]
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
+    """The actor a live token belongs to; ``Unauthorized`` if unknown, expired or revoked.
+
+    Read in the unit of work's transaction when one is open, else in a read of its own
+    on a pooled connection (one SELECT; no retry needed, a read meets no conflict)."""
+    parameters = {"token_hash": hash_token(token)}
+    if uow.in_transaction:
+        row = uow.session.execute(_TOKEN_QUERY, parameters).first()
+    else:
+        with uow.engine.connect() as connection:
+            row = connection.execute(_TOKEN_QUERY, parameters).first()
     if row is None:
         raise Unauthorized(gettext("unknown token"))
-    api_token, user = row
-    if api_token.revoked_at is not None:
+    if row.revoked_at is not None:
         raise Unauthorized(gettext("token revoked"))
-    if clock.as_utc(api_token.expires_at) <= clock.now():
+    if clock.as_utc(row.expires_at) <= clock.now():
         raise Unauthorized(gettext("token expired"))
-    if not user.active:
+    if not row.active:
         raise Unauthorized(gettext("user disabled"))
-    return Actor.of(user)
+    return Actor(
+        row.id,
+        row.username,
+        row.role,
+        row.depot_code,
+        row.full_name,
+        row.language,
+        password_stamp(row.password_hash),
+    )
 
 
 @transactional

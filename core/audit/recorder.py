@@ -42,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.state import InstanceState
 
 from core import clock
@@ -215,10 +215,15 @@ class _Flush:
             self.session.info.setdefault(PENDING_KEY, []).extend(self.rows)
 
 
-def _columns(state: InstanceState[Any]) -> Iterator[tuple[str, str]]:
-    """(attribute key, column name) of the mapped table's columns."""
-    for prop in state.mapper.column_attrs:
-        yield prop.key, prop.columns[0].name
+@functools.cache
+def _mapper_columns(mapper: Mapper[Any]) -> tuple[tuple[str, str], ...]:
+    # Mappers are configured once per process; every flush of every case walks these.
+    return tuple((prop.key, prop.columns[0].name) for prop in mapper.column_attrs)
+
+
+def _columns(state: InstanceState[Any]) -> tuple[tuple[str, str], ...]:
+    """(attribute key, column name) of the mapped table's columns, in table order."""
+    return _mapper_columns(state.mapper)
 
 
 def _values(state: InstanceState[Any], table: str) -> dict[str, Any]:
@@ -237,7 +242,13 @@ def _changes(state: InstanceState[Any], table: str) -> tuple[dict[str, Any], dic
     secret = SECRET_COLUMNS.get(table, frozenset())
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
+    # A column attribute has history only once it was set: its value as loaded is then
+    # kept in ``committed_state``. Asking the others costs a history object each (a case
+    # row has some forty columns, most untouched by a step) and yields nothing.
+    touched = state.committed_state
     for key, column in _columns(state):
+        if key not in touched:
+            continue
         history = state.attrs[key].history  # no load: PASSIVE_NO_INITIALIZE
         if not history.added and not history.deleted:
             continue
