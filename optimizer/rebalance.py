@@ -278,10 +278,7 @@ def _plan(
     surplus = np.maximum(0, available - target)
     shortage = np.maximum(0, target - available)
     # Every (part, from, to) with something to give, something to take and a lane.
-    lane_ok = lanes >= 0
-    mask = (surplus[:, :, None] > 0) & (shortage[:, None, :] > 0) & lane_ok[None, :, :]
-    p, src, dst = np.nonzero(mask)
-    del mask
+    p, src, dst = candidate_arcs(surplus, shortage, lanes >= 0)
     moved = solve_moves(p, src, dst, surplus, shortage, lanes, report)
 
     used = moved > 0
@@ -305,6 +302,41 @@ def _plan(
         shortage_before=shortage_before,
         shortage_left=shortage_before - units_moved,
     )
+
+
+def candidate_arcs(
+    surplus: NDArray[np.int64], shortage: NDArray[np.int64], lane_ok: NDArray[np.bool_]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """(part, from, to) of every arc: surplus at ``from``, shortage at ``to``, a lane.
+
+    Ordered by part, then from, then to: exactly ``np.nonzero`` of the P x D x D mask
+    ``(surplus[:, :, None] > 0) & (shortage[:, None, :] > 0) & lane_ok``, which the
+    solver's input order (and so which of several equal optima it returns) depends
+    on. Computed per distinct pattern of (depots giving, depots taking) instead of
+    per part: 100,000 parts share a few thousand patterns, so the D x D work is done
+    a few thousand times and the parts' arcs are copied from their pattern's.
+    """
+    n_dep = surplus.shape[1]
+    if n_dep > 31:  # the two patterns must fit one int64 key
+        mask = (surplus[:, :, None] > 0) & (shortage[:, None, :] > 0) & lane_ok[None, :, :]
+        return np.nonzero(mask)  # type: ignore[return-value]
+    bits = np.left_shift(1, np.arange(n_dep, dtype=np.int64))
+    gives = (surplus > 0) @ bits
+    takes = (shortage > 0) @ bits
+    active = np.flatnonzero((gives > 0) & (takes > 0))
+    patterns, which = np.unique((gives[active] << n_dep) | takes[active], return_inverse=True)
+    depot = np.arange(n_dep)
+    pattern_gives = ((patterns[:, None] >> (n_dep + depot)) & 1).astype(bool)
+    pattern_takes = ((patterns[:, None] >> depot) & 1).astype(bool)
+    k, src, dst = np.nonzero(
+        pattern_gives[:, :, None] & pattern_takes[:, None, :] & lane_ok[None, :, :]
+    )
+    per_pattern = np.bincount(k, minlength=patterns.size)
+    pattern_start = np.cumsum(per_pattern) - per_pattern
+    count = per_pattern[which]
+    part_start = np.cumsum(count) - count
+    pick = np.repeat(pattern_start[which] - part_start, count) + np.arange(int(count.sum()))
+    return np.repeat(active, count), src[pick], dst[pick]
 
 
 def solve_moves(
@@ -331,10 +363,8 @@ def solve_moves(
     to_cell = p * n_dep + dst
     # Number only the cells some arc touches, so idle cells cost the solver nothing.
     # ``used_cells`` is sorted, so the nodes of one part are consecutive.
-    used_cells = _sorted_unique(np.concatenate([from_cell, to_cell]))
+    used_cells, tails, heads = _number_cells(from_cell, to_cell, surplus.size)
     n_cells = used_cells.size
-    tails = np.searchsorted(used_cells, from_cell)
-    heads = np.searchsorted(used_cells, to_cell)
     lane_cap = np.minimum(surplus.ravel()[from_cell], shortage.ravel()[to_cell])
     lane_fen = lanes[src, dst]
     supply = surplus.ravel()[used_cells] - shortage.ravel()[used_cells]
@@ -395,7 +425,8 @@ def _whole(name: str, array: NDArray[np.generic]) -> NDArray[np.int64]:
             raise ValueError(f"{name} must hold whole numbers")
     if array.size and (np.any(array < 0) or np.any(array > MAX_UNITS)):
         raise ValueError(f"{name} must be between 0 and {MAX_UNITS}")
-    return array.astype(np.int64)
+    # No copy when the caller already has int64: nothing here writes to it.
+    return array.astype(np.int64, copy=False)
 
 
 def _silent(phase: str, done: int, total: int) -> None:
@@ -430,6 +461,33 @@ def _rows(
     if np.any(columns[1] >= n_dep):
         raise ValueError(f"depot_index must be below {n_dep}")
     return tuple(columns)
+
+
+def _number_cells(
+    from_cell: NDArray[np.int64], to_cell: NDArray[np.int64], n_all: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(the cells some arc touches, ascending; each arc's tail and head as positions
+    among them). Cells are below ``n_all``.
+
+    When the arcs touch a good share of all cells (the whole-network plan) the cells
+    are marked in an array of ``n_all`` flags, linear time; for the few arcs of a
+    branch-and-bound node in ``optimizer.freight`` a sort is cheaper than the flags.
+    Both give the same numbers.
+    """
+    if 4 * from_cell.size < n_all:
+        used_cells = _sorted_unique(np.concatenate([from_cell, to_cell]))
+        return (
+            used_cells,
+            np.searchsorted(used_cells, from_cell),
+            np.searchsorted(used_cells, to_cell),
+        )
+    marked = np.zeros(n_all, dtype=bool)
+    marked[from_cell] = True
+    marked[to_cell] = True
+    used_cells = np.flatnonzero(marked)
+    position = np.empty(n_all, np.int64)
+    position[used_cells] = np.arange(used_cells.size)
+    return used_cells, position[from_cell], position[to_cell]
 
 
 def _sorted_unique(values: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from optimizer.rebalance import DEPOT_CODES, Move, rebalance, rebalance_matrix
+from optimizer.rebalance import DEPOT_CODES, Move, candidate_arcs, rebalance, rebalance_matrix
 
 
 def lp_reference(available, target, lanes_cny):
@@ -248,3 +248,31 @@ def test_progress_reports_building_then_solving():
         progress=lambda phase, done, total: seen.append((phase, done, total)),
     )
     assert seen == [("building", 0, 1), ("building", 1, 1), ("solving", 0, 1), ("solving", 1, 1)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 9).flatmap(
+        lambda d: st.tuples(
+            hnp.arrays(
+                np.int64, st.tuples(st.integers(0, 40), st.just(d)), elements=st.integers(0, 3)
+            ),
+            hnp.arrays(
+                np.int64, st.tuples(st.integers(0, 40), st.just(d)), elements=st.integers(0, 3)
+            ),
+            hnp.arrays(np.bool_, (d, d)),
+        )
+    )
+)
+def test_candidate_arcs_come_in_the_order_of_the_full_mask(case):
+    # The solver's input order decides which of several equal optima it returns, so
+    # the pattern-wise arcs must be exactly the full P x D x D mask's, in its order.
+    surplus, shortage, lane_ok = case
+    parts = min(surplus.shape[0], shortage.shape[0])
+    surplus, shortage = surplus[:parts], shortage[:parts]
+    mask = (surplus[:, :, None] > 0) & (shortage[:, None, :] > 0) & lane_ok[None, :, :]
+    expected = np.nonzero(mask)
+    got = candidate_arcs(surplus, shortage, lane_ok)
+    for have, want in zip(got, expected, strict=True):
+        assert have.dtype == want.dtype
+        np.testing.assert_array_equal(have, want)
