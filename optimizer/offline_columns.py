@@ -308,8 +308,10 @@ def _money(fen: NDArray[np.int64]) -> pa.Array:
     """Amounts in fen (>= 0) as CNY text with two decimals, no floats.
 
     Plans repeat few distinct amounts (lanes times small quantities): each is
-    formatted once and the rest is a take.
+    formatted once and the rest is a take. The distinct amounts come from a hash
+    (``dictionary_encode``), not a sort.
     """
-    distinct, where = np.unique(fen, return_inverse=True)
-    texts = _strings([f"{value // 100}.{value % 100:02d}" for value in distinct.tolist()])
-    return pc.take(texts, _ints(where.astype(np.int64)))
+    encoded = pc.dictionary_encode(_ints(fen))
+    amounts = _numpy(encoded.dictionary).tolist()
+    texts = _strings([f"{value // 100}.{value % 100:02d}" for value in amounts])
+    return pc.take(texts, encoded.indices)
