@@ -5,7 +5,6 @@ active administrator in one sorted statement (``core.users``)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
@@ -15,8 +14,7 @@ from core.auth import Actor
 from core.db import UnitOfWork
 from core.errors import DomainError, Forbidden
 from tests.conftest import assert_books_balance
-
-WAIT_FOR_LOCK_S = 20.0
+from tests.pg_locks import WAIT_FOR_LOCK_S, wait_until_someone_waits_for_a_lock
 
 
 def _active_admins(engine) -> list[str]:
@@ -26,24 +24,6 @@ def _active_admins(engine) -> list[str]:
                 text("SELECT username FROM app_user WHERE role = 'admin' AND active ORDER BY 1")
             ).scalars()
         )
-
-
-def _wait_until_someone_waits_for_a_lock(engine) -> None:
-    """Poll PostgreSQL until a session of this database waits on a row lock."""
-    deadline = time.monotonic() + WAIT_FOR_LOCK_S
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-            if waiting:
-                return
-            connection.rollback()
-            time.sleep(0.02)
-    pytest.fail("the second administrator's request never waited for the first one's locks")
 
 
 def test_two_administrators_deactivating_each_other_leave_one(pg_engine, make_user_on, request):
@@ -64,7 +44,7 @@ def test_two_administrators_deactivating_each_other_leave_one(pg_engine, make_us
         racer.start()
         # The second request must queue behind the first one's locks, not read
         # the first one's administrators as they were before it commits.
-        _wait_until_someone_waits_for_a_lock(pg_engine)
+        wait_until_someone_waits_for_a_lock(pg_engine, "the second administrator's request")
     racer.join(timeout=WAIT_FOR_LOCK_S)
     assert not racer.is_alive()
 

@@ -10,11 +10,7 @@ again instead, and then picks the next free units.
 from __future__ import annotations
 
 import threading
-import time
 from decimal import Decimal
-
-import pytest
-from sqlalchemy import text
 
 from core import auth
 from core.db import CONTENDED, DEADLOCK, UnitOfWork, retried_conflicts
@@ -22,25 +18,7 @@ from inventory.models import PartIn
 from inventory.service import catalog, moves, transfers
 from inventory.service.transfers import LineIn
 from tests.conftest import TEST_PASSWORD
-
-WAIT_FOR_LOCK_S = 20.0
-
-
-def _wait_until_someone_waits_for_a_lock(engine) -> None:
-    deadline = time.monotonic() + WAIT_FOR_LOCK_S
-    with engine.connect() as connection:
-        while time.monotonic() < deadline:
-            waiting = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            ).scalar_one()
-            if waiting:
-                return
-            connection.rollback()
-            time.sleep(0.02)
-    pytest.fail("the second shipment never waited for the first one's unit")
+from tests.pg_locks import WAIT_FOR_LOCK_S, wait_until_someone_waits_for_a_lock
 
 
 def test_a_pick_whose_unit_was_shipped_meanwhile_starts_again_and_takes_the_next(pg_engine):
@@ -78,7 +56,7 @@ def test_a_pick_whose_unit_was_shipped_meanwhile_starts_again_and_takes_the_next
         racer.start()
         # The second shipment read PK0001 as free (the first is not committed) and
         # now waits for its lock; the first commits when this block ends.
-        _wait_until_someone_waits_for_a_lock(pg_engine)
+        wait_until_someone_waits_for_a_lock(pg_engine, "the second shipment")
     racer.join(timeout=WAIT_FOR_LOCK_S)
     assert not racer.is_alive()
 
