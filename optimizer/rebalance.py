@@ -26,9 +26,10 @@ arc per (part, from, to) where the source has surplus, the destination has a
 shortage and the lane exists, capacity min(surplus, shortage), cost the lane's
 unit cost in fen (``np.rint(cny * 100)``, int64: OR-Tools truncates float costs
 silently). All parts share ONE ``SimpleMinCostFlow``; the arcs of every part are
-found at once with a P x D x D boolean mask and ``np.nonzero``, and every other
-array (node numbers, supplies, balancing arcs) is derived from it with numpy, so
-there is no Python loop per part or per arc.
+found at once (``candidate_arcs``: what ``np.nonzero`` of a P x D x D boolean mask
+gives, in its order, worked out per distinct pattern of giving and taking depots),
+and every other array (node numbers, supplies, balancing arcs) is derived from them
+with numpy, so there is no Python loop per part or per arc.
 
 Most units first, then least cost: each part also gets a balancing node. Each
 sender has an arc to it (capacity = surplus, cost 0: units that stay home) and
