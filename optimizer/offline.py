@@ -273,7 +273,8 @@ def _numbered(
     happens even when the other file has problems, so that all of them are reported.
     """
     ranks = [rank for rank, cells in enumerate(read) if cells is not None]
-    distinct, flat, unsure = number_parts([read[rank] for rank in ranks], len(DEPOT_CODES))  # type: ignore[misc]
+    present = [cells for cells in read if cells is not None]
+    distinct, flat, unsure = number_parts(present, len(DEPOT_CODES))
     for position in unsure:
         rank = ranks[position]
         columns = (STOCK_COLUMNS, TARGET_COLUMNS)[rank]

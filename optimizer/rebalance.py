@@ -320,7 +320,8 @@ def candidate_arcs(
     n_dep = surplus.shape[1]
     if n_dep > 31:  # the two patterns must fit one int64 key
         mask = (surplus[:, :, None] > 0) & (shortage[:, None, :] > 0) & lane_ok[None, :, :]
-        return np.nonzero(mask)  # type: ignore[return-value]
+        part, src, dst = np.nonzero(mask)
+        return part, src, dst
     bits = np.left_shift(1, np.arange(n_dep, dtype=np.int64))
     gives = (surplus > 0) @ bits
     takes = (shortage > 0) @ bits
