@@ -21,10 +21,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("rebalance_plan", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("inputs_mark", sa.String(length=64), nullable=True))
+    op.add_column("rebalance_plan", sa.Column("inputs_mark", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("rebalance_plan", schema=None) as batch_op:
-        batch_op.drop_column("inputs_mark")
+    # In place (both ways), not in batch mode: on SQLite a batch copies the table and
+    # drops the old one, which the moves refer to (refused once plans have moves).
+    # SQLite drops a column in place since 3.35.
+    op.drop_column("rebalance_plan", "inputs_mark")

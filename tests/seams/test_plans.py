@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, inspect, text
 
-from core import auth
+from core import auth, schema
 from core.db import UnitOfWork
 from inventory.service import moves, rebalancing, targets
 from tests.conftest import csrf_token
@@ -324,6 +324,18 @@ def test_a_change_committed_while_the_plan_is_solved_makes_it_stale(shortage):
     assert received and view.moves
     assert shortage.read(view.plan.id)["stale"] is True
     shortage.approve(view.plan.id, 409)
+
+
+def test_migration_0014_goes_down_and_up_keeping_the_plans(shortage):
+    plan = shortage.plan()
+    columns = lambda: {c["name"] for c in inspect(shortage.engine).get_columns("rebalance_plan")}  # noqa: E731
+    schema.downgrade(shortage.engine, "0013")
+    assert "inputs_mark" not in columns()
+    schema.upgrade(shortage.engine)
+    assert "inputs_mark" in columns()
+    # The plan is back without its mark: checked exactly, and still current.
+    assert shortage.read(plan["id"])["stale"] is False
+    assert shortage.approve(plan["id"], 200)["status"] == "approved"
 
 
 def test_a_plan_saved_before_plans_kept_their_basis_is_stale(shortage):
