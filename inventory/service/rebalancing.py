@@ -278,7 +278,6 @@ class Staleness:
         # ``exact``: never trust the mark (approval decides under its locks on the
         # inputs themselves).
         self._uow = uow
-        self._exact = exact
         self._mark: str | None = None
         self._mark_read = exact
         self._basis: str | None = None
