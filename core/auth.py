@@ -328,13 +328,17 @@ _TOKEN_QUERY = (
 def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
     """The actor a live token belongs to; ``Unauthorized`` if unknown, expired or revoked.
 
-    Read in the unit of work's transaction when one is open, else in a read of its own
-    on a pooled connection (one SELECT; no retry needed, a read meets no conflict)."""
+    Read in the unit of work's transaction when one is open, else on a pooled connection
+    of its own (one SELECT; no retry needed, a read meets no conflict). On PostgreSQL
+    that read runs in autocommit: one statement is its own snapshot, and it saves the
+    BEGIN and ROLLBACK round trips every API request paid."""
     parameters = {"token_hash": hash_token(token)}
     if uow.in_transaction:
         row = uow.session.execute(_TOKEN_QUERY, parameters).first()
     else:
         with uow.engine.connect() as connection:
+            if uow.dialect == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             row = connection.execute(_TOKEN_QUERY, parameters).first()
     if row is None:
         raise Unauthorized(gettext("unknown token"))

@@ -128,14 +128,16 @@ def install() -> None:
 install()
 
 
+# Built once: every transaction that uses a cached value asks it.
+_ALL_GENERATIONS = select(ReferenceGeneration.name, ReferenceGeneration.generation)  # type: ignore[call-overload]
+
+
 def generations(uow: UnitOfWork) -> dict[str, int]:
     """Every generation as the database has it, read once per transaction."""
     session = uow.session
     seen = session.info.get(SEEN_KEY)
     if seen is None:
-        seen = dict(
-            session.execute(select(ReferenceGeneration.name, ReferenceGeneration.generation)).all()  # type: ignore[call-overload]
-        )
+        seen = dict(session.execute(_ALL_GENERATIONS).all())  # type: ignore[call-overload]
         session.info[SEEN_KEY] = seen
     return seen  # type: ignore[no-any-return]
 

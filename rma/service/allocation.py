@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core import clock
 from core.db import UnitOfWork, read_only
@@ -44,6 +44,18 @@ class Options:
     lane_at: dict[str, int]
 
 
+# Built once: every allocation asks it.
+_GOOD_STOCK = select(
+    StockBalance.depot_code,
+    StockBalance.part_number,
+    StockBalance.on_hand,
+    StockBalance.reserved,
+).where(
+    StockBalance.part_number.in_(bindparam("parts", expanding=True)),
+    StockBalance.bucket == "good",
+)
+
+
 def gather_options(
     uow: UnitOfWork,
     part_number: str,
@@ -57,14 +69,7 @@ def gather_options(
     chain = substitutes(uow, part_number)
     available: dict[tuple[str, str], int] = {
         (depot, part): on_hand - reserved
-        for depot, part, on_hand, reserved in uow.session.execute(
-            select(
-                StockBalance.depot_code,
-                StockBalance.part_number,
-                StockBalance.on_hand,
-                StockBalance.reserved,
-            ).where(StockBalance.part_number.in_(chain), StockBalance.bucket == "good")
-        )
+        for depot, part, on_hand, reserved in uow.session.execute(_GOOD_STOCK, {"parts": chain})
     }
     targets = effective_targets(uow, part_numbers=chain)
     net = network(uow)  # kept in memory while no process changes it

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.db import UnitOfWork
 from core.i18n import gettext
@@ -118,17 +118,21 @@ def _covers(contract: Contract, kind: str) -> bool:
     }[Kind(kind)]
 
 
+# Built once: every opening asks it.
+_ACTIVE_CONTRACTS = (
+    select(Contract)
+    .where(
+        Contract.customer_id == bindparam("customer_id"),
+        Contract.starts_on <= bindparam("today"),
+        Contract.ends_on >= bindparam("today"),
+    )
+    .order_by(Contract.coverage.desc(), Contract.ends_on.desc())  # 7x24 first
+)
+
+
 def _active_contracts(uow: UnitOfWork, customer_id: int, today: date) -> list[Contract]:
     return list(
-        uow.session.scalars(
-            select(Contract)
-            .where(
-                Contract.customer_id == customer_id,
-                Contract.starts_on <= today,
-                Contract.ends_on >= today,
-            )
-            .order_by(Contract.coverage.desc(), Contract.ends_on.desc())  # 7x24 first
-        )
+        uow.session.scalars(_ACTIVE_CONTRACTS, {"customer_id": customer_id, "today": today})
     )
 
 
