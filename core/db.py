@@ -203,7 +203,10 @@ class UnitOfWork:
         if self._session is not None:
             yield self._session
             return
-        bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if write else self.engine
+        # Only SQLite's begin listener reads the option; elsewhere an option engine per
+        # transaction would be built for nothing.
+        immediate = write and self.engine.dialect.name == "sqlite"
+        bind = self.engine.execution_options(sqlite_begin="IMMEDIATE") if immediate else self.engine
         with Session(bind, expire_on_commit=False) as session:
             self._session = session
             try:
