@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from core import auth, clock
 from core.db import UnitOfWork
@@ -175,3 +176,43 @@ def test_workers_share_the_login_limit_through_redis(engine):
         for i in range(4)
     ]
     assert statuses == [401, 401, 401, 429]
+
+
+def test_token_check_gives_the_actor_and_refuses_a_disabled_user_on_both_databases(any_engine):
+    uow = UnitOfWork(any_engine)
+    actor = auth.create_user(
+        uow, "keeper-sh", TEST_PASSWORD, "depot_staff", depot_code="SH", full_name="Keeper"
+    )
+    token, _ = auth.issue_token(uow, actor, 12)
+
+    found = auth.actor_for_token(uow, token)
+
+    assert found == actor
+    with pytest.raises(Unauthorized, match="unknown token"):
+        auth.actor_for_token(uow, token + "x")
+    with any_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE app_user SET active = :no WHERE id = :id"), {"no": False, "id": actor.id}
+        )
+    with pytest.raises(Unauthorized, match="user disabled"):
+        auth.actor_for_token(uow, token)
+
+
+def test_a_write_after_the_token_check_still_rolls_back_as_a_whole(any_engine):
+    # On PostgreSQL the check reads in autocommit; the pooled connection it gives back
+    # must be transactional again for the next use case.
+    uow = UnitOfWork(any_engine)
+    actor = auth.create_user(uow, "rolls-back", TEST_PASSWORD, "planner")
+    token, _ = auth.issue_token(uow, actor, 12)
+    auth.actor_for_token(uow, token)
+
+    with pytest.raises(Conflict), uow.transaction() as session:
+        session.add(auth.User(username="half-made", password_hash="x", role="planner"))
+        session.flush()
+        raise Conflict("changed my mind")
+
+    with any_engine.connect() as connection:
+        made = connection.execute(
+            text("SELECT count(*) FROM app_user WHERE username = 'half-made'")
+        ).scalar()
+    assert made == 0
