@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import UserMixin, current_user
@@ -100,6 +100,25 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class UserFields(Protocol):
+    """What an ``Actor`` is made of: a ``User`` row, or the same columns read as a row."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def depot_code(self) -> str | None: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def password_hash(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Actor(UserMixin):
     """Who is acting: what services are told, instead of a request or an ORM row."""
@@ -115,7 +134,7 @@ class Actor(UserMixin):
     session_stamp: str = ""
 
     @classmethod
-    def of(cls, user: User) -> Actor:
+    def of(cls, user: UserFields) -> Actor:
         assert user.id is not None
         return cls(
             user.id,
@@ -348,15 +367,7 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
         raise Unauthorized(gettext("token expired"))
     if not row.active:
         raise Unauthorized(gettext("user disabled"))
-    return Actor(
-        row.id,
-        row.username,
-        row.role,
-        row.depot_code,
-        row.full_name,
-        row.language,
-        password_stamp(row.password_hash),
-    )
+    return Actor.of(row)
 
 
 @transactional
