@@ -270,22 +270,18 @@ def _freight_plan(
     shipment_total = int(lane_charge.sum())
     total = shipment_total + int((qty * unit).sum())
     lower_bound = total if proven_bound is None else min(total, proven_bound)
-    units_moved = int(qty.sum())
-    shortage_before = int(shortage.sum())
-    return RebalancePlan(
-        part=part_ids[p],
-        from_depot=src,
-        to_depot=dst,
-        qty=qty,
-        unit_cost_fen=unit,
-        cost_fen=cost,
+    return RebalancePlan.of_moves(
+        part_ids[p],
+        src,
+        dst,
+        qty,
+        unit,
+        cost,
         part_numbers=names,
         depot_codes=codes,
-        units_moved=units_moved,
+        surplus=surplus,
+        shortage=shortage,
         total_cost_fen=total,
-        surplus_before=int(surplus.sum()),
-        shortage_before=shortage_before,
-        shortage_left=shortage_before - units_moved,
         shipment_cost_fen=shipment_total,
         lane_shipment_fen=lane_charge.reshape(n_dep, n_dep),
         lower_bound_fen=lower_bound,

@@ -64,6 +64,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -120,6 +121,45 @@ class RebalancePlan:
     lower_bound_fen: int | None = None  # proven: no plan moving as many units costs less
     gap: float = 0.0  # (cost - lower bound) / cost; 0 when solved exactly
     method: str = "per-unit min-cost flow"
+
+    @classmethod
+    def of_moves(
+        cls,
+        part: NDArray[np.int64],
+        from_depot: NDArray[np.int64],
+        to_depot: NDArray[np.int64],
+        qty: NDArray[np.int64],
+        unit_cost_fen: NDArray[np.int64],
+        cost_fen: NDArray[np.int64],
+        *,
+        part_numbers: tuple[str, ...] | None,
+        depot_codes: tuple[str, ...],
+        surplus: NDArray[np.int64],
+        shortage: NDArray[np.int64],
+        total_cost_fen: int,
+        **freight: Any,
+    ) -> RebalancePlan:
+        """The plan of these moves (only the used ones), with the counts every plan
+        reports derived from them and from the surplus and shortage it was made from;
+        ``freight`` sets the fields of freight as charged."""
+        units_moved = int(qty.sum())
+        shortage_before = int(shortage.sum())
+        return cls(
+            part=part,
+            from_depot=from_depot,
+            to_depot=to_depot,
+            qty=qty,
+            unit_cost_fen=unit_cost_fen,
+            cost_fen=cost_fen,
+            part_numbers=part_numbers,
+            depot_codes=depot_codes,
+            units_moved=units_moved,
+            total_cost_fen=total_cost_fen,
+            surplus_before=int(surplus.sum()),
+            shortage_before=shortage_before,
+            shortage_left=shortage_before - units_moved,
+            **freight,
+        )
 
     @property
     def handling_cost_fen(self) -> int:
@@ -286,22 +326,18 @@ def _plan(
     p, src, dst, qty = p[used], src[used], dst[used], moved[used]
     unit = lanes[src, dst]
     cost = qty * unit
-    units_moved = int(qty.sum())
-    shortage_before = int(shortage.sum())
-    return RebalancePlan(
-        part=part_ids[p],
-        from_depot=src,
-        to_depot=dst,
-        qty=qty,
-        unit_cost_fen=unit,
-        cost_fen=cost,
+    return RebalancePlan.of_moves(
+        part_ids[p],
+        src,
+        dst,
+        qty,
+        unit,
+        cost,
         part_numbers=names,
         depot_codes=codes,
-        units_moved=units_moved,
-        total_cost_fen=_exact_sum(cost, units_moved, unit),
-        surplus_before=int(surplus.sum()),
-        shortage_before=shortage_before,
-        shortage_left=shortage_before - units_moved,
+        surplus=surplus,
+        shortage=shortage,
+        total_cost_fen=_exact_sum(cost, int(qty.sum()), unit),
     )
 
 
