@@ -120,6 +120,19 @@ def _axis_note(drawing: Drawing, font: Fonts, x: float, words: str) -> None:
     drawing.add(String(x, 4, words, fontName=font.regular, fontSize=6.5, fillColor=MUTED))
 
 
+def _counted_labels(
+    values: Sequence[float | None], counts: Sequence[int], spec: str
+) -> list[list[str]]:
+    """Bar labels (one series): each value formatted by ``spec`` with (how many it was
+    judged on), "n/a" where nothing was."""
+    return [
+        [
+            gettext("n/a") if v is None else f"{spec.format(v)} ({n})"
+            for v, n in zip(values, counts, strict=True)
+        ]
+    ]
+
+
 def _pct_bars(
     drawing: Drawing,
     font: Fonts,
@@ -131,12 +144,7 @@ def _pct_bars(
     """Bars of a share met (%) per name on a 0-110 scale, each labelled with the share
     and (how many it was judged on), "n/a" where nothing was, and coloured green from
     ``GOOD_PCT``, red below ``LOW_PCT``; ``layout`` is passed on to ``_bar_chart``."""
-    labels = [
-        [
-            gettext("n/a") if v is None else f"{v:.0f}% ({n})"
-            for v, n in zip(values, counts, strict=True)
-        ]
-    ]
+    labels = _counted_labels(values, counts, "{:.0f}%")
     chart = _bar_chart(
         drawing,
         font,

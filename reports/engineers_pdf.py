@@ -29,6 +29,7 @@ from reports.charts import (
     LOW_PCT,
     _axis_note,
     _bar_chart,
+    _counted_labels,
     _frame,
     _no_data,
     _number,
@@ -182,12 +183,7 @@ def rating_by_engineer(
     shown = _shown_engineers(engineers)
     values = [_number(v) for v in shown["average_rating"]]
     counts = [int(n) for n in shown["ratings"]]
-    labels = [
-        [
-            gettext("n/a") if v is None else f"{v:.2f} ({n})"
-            for v, n in zip(values, counts, strict=True)
-        ]
-    ]
+    labels = _counted_labels(values, counts, "{:.2f}")
     chart = _bar_chart(
         drawing,
         font,
