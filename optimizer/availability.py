@@ -1011,6 +1011,9 @@ def _local_search(
 MAX_TOP_UP_ROUNDS = 50
 # Part-depot pairs up to which the optimiser searches under the pooling mix itself.
 POOLED_SEARCH_LIMIT = 4_000
+# Inventory values are float sums of unit costs and carry their rounding: a budget
+# short of a plan's value by less than this (CNY) affords it.
+COST_ROUNDING_CNY = 1e-7
 # A part whose value under the pooling mix differs from the search's by more than
 # this share of its ceiling is searched again under the mix.
 POOLED_DIFFERENCE = 1e-3
@@ -1257,18 +1260,22 @@ class Optimiser:
         if not (budget >= 0 and np.isfinite(budget)):
             raise ValueError("budget must be a number >= 0")
         parts = len(self.network.parts)
-        count = int(np.searchsorted(self.segments.cum_cost, budget, side="right"))
+        affordable = budget + COST_ROUNDING_CNY
+        count = int(np.searchsorted(self.segments.cum_cost, affordable, side="right"))
         units = _units_after(self.segments, count, parts)
-        left = budget - (float(self.segments.cum_cost[count - 1]) if count else 0.0)
+        left = affordable - (float(self.segments.cum_cost[count - 1]) if count else 0.0)
         cost = self.network.unit_cost
         for index in range(count, self.segments.part.size):
             p = int(self.segments.part[index])
             fits = int(min(self.segments.units_to[index] - units[p], left // cost[p]))
             if fits > 0:
-                gains = np.diff(self.curves.value[p, units[p] : units[p] + fits + 1])
-                best = int(np.argmax(np.cumsum(gains))) + 1
-                units[p] += best
-                left -= best * cost[p]
+                gained = np.cumsum(np.diff(self.curves.value[p, units[p] : units[p] + fits + 1]))
+                best = int(np.argmax(gained))
+                # Between two hull points a part's path can dip (a unit that helps
+                # only with the next ones): units that lose service are not bought.
+                if gained[best] > 0:
+                    units[p] += best + 1
+                    left -= (best + 1) * cost[p]
             if left < cost.min(initial=np.inf):
                 break
         return self._units_plan(units, None)
@@ -1287,7 +1294,9 @@ class Optimiser:
         rows = np.arange(parts)
         demand = float(self.model.route_plain.sum())
         for budget in np.linspace(0.0, top, points):
-            count = int(np.searchsorted(self.segments.cum_cost, budget * (1 + 1e-12), side="right"))
+            count = int(
+                np.searchsorted(self.segments.cum_cost, budget + COST_ROUNDING_CNY, side="right")
+            )
             units = _units_after(self.segments, count, parts)
             value = float(self.curves.value[rows, units].sum())
             plain = float(self.curves.plain[rows, units].sum())
