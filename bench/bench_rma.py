@@ -343,6 +343,11 @@ def profile(url: str, folder: Path, args: argparse.Namespace) -> int:
         f"app CPU per request p50 {percentile(cpu, 0.5) * 1000:.1f} ms, "
         f"mean {sum(cpu) / len(cpu) * 1000:.1f} ms"
     )
+    tenth = max(1, len(cpu) // 10)
+    print(
+        f"app CPU per request, mean of the first tenth {sum(cpu[:tenth]) / tenth * 1000:.1f} ms, "
+        f"of the last tenth {sum(cpu[-tenth:]) / tenth * 1000:.1f} ms (does it grow with the cases?)"
+    )
     print("statements of the last request, by kind:")
     for statement, n in Counter(s[:220] for s in last).most_common():
         print(f"  {n:3d} x {statement}")

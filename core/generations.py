@@ -28,7 +28,7 @@ SQL written by hand on a watched table (outside the ORM) does not bump: run
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event, select
@@ -128,8 +128,11 @@ def install() -> None:
 install()
 
 
-# Built once: every transaction that uses a cached value asks it.
-_ALL_GENERATIONS = select(ReferenceGeneration.name, ReferenceGeneration.generation)  # type: ignore[call-overload]
+# Built once: every transaction that uses a cached value asks it. Over the table's
+# columns, not the model's: a plain statement costs less than an ORM one and does not
+# flush the session (this transaction never changes generations through the ORM).
+_GENERATIONS_TABLE = ReferenceGeneration.__table__  # type: ignore[attr-defined]
+_ALL_GENERATIONS = select(_GENERATIONS_TABLE.c.name, _GENERATIONS_TABLE.c.generation)
 
 
 def generations(uow: UnitOfWork) -> dict[str, int]:
@@ -177,6 +180,63 @@ class Cached(Generic[T]):
         with self._lock:
             self._values[database] = (generation, value)
         return value
+
+    def clear(self) -> None:
+        """Forget every value (after SQL written by hand on the watched tables)."""
+        with self._lock:
+            self._values.clear()
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class CachedByKey(Generic[K, V]):
+    """``Cached`` for data too large to keep whole and asked for a few keys at a time
+    (the targets of the parts one case can ship): each key's value is loaded the first
+    time it is asked for, together with the other missing keys of the same call
+    (``load(uow, keys)`` answers every key it is given), and kept while generation
+    ``name`` stays the same. At most ``max_keys`` are kept per database; past that
+    the memory starts again empty. Values must be immutable."""
+
+    def __init__(
+        self,
+        name: str,
+        load: Callable[[UnitOfWork, frozenset[K]], Mapping[K, V]],
+        *,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.name = name
+        self._load = load
+        self._max_keys = max_keys
+        self._lock = threading.Lock()
+        # {database URL: (generation, {key: value})}
+        self._values: dict[str, tuple[int, dict[K, V]]] = {}
+
+    def get_many(self, uow: UnitOfWork, keys: Iterable[K]) -> dict[K, V]:
+        """{key: value} for every key of ``keys``: from memory while the generation is
+        current, the missing ones loaded now in ``uow``'s transaction (one call)."""
+        wanted = frozenset(keys)
+        if not wanted:
+            return {}
+        if _changing(uow.session, self.name):
+            return dict(self._load(uow, wanted))
+        generation = generations(uow).get(self.name, 0)
+        database = str(uow.engine.url)
+        kept = self._values.get(database)
+        values = kept[1] if kept is not None and kept[0] == generation else {}
+        found = {key: values[key] for key in wanted if key in values}
+        missing = wanted.difference(found)
+        if missing:
+            loaded = self._load(uow, frozenset(missing))
+            found.update((key, loaded[key]) for key in missing)
+            with self._lock:
+                kept = self._values.get(database)
+                if kept is None or kept[0] != generation or len(kept[1]) >= self._max_keys:
+                    kept = (generation, {})
+                    self._values[database] = kept
+                kept[1].update((key, found[key]) for key in missing)
+        return found
 
     def clear(self) -> None:
         """Forget every value (after SQL written by hand on the watched tables)."""

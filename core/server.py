@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,14 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         # Each worker builds its own app and engine after the fork: no
         # connection pool is ever shared between processes.
-        return self.factory()
+        app = self.factory()
+        # What is built by now (modules, the app, catalogues, mappers: some 450,000
+        # objects) lives as long as the worker. Frozen, the garbage collector stops
+        # walking it on every full collection: one took about 150 ms of CPU, added
+        # to whichever request met it.
+        gc.collect()
+        gc.freeze()
+        return app
 
 
 def run_gunicorn(

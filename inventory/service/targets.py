@@ -9,9 +9,10 @@ ask these functions. A (depot, part) pair with no stored row has a target of 0.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,8 +21,9 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, read_only, transactional
 from core.errors import Invalid, NotFound
+from core.generations import CachedByKey
 from core.i18n import gettext
-from inventory.models import Part, StockTarget
+from inventory.models import TARGETS, Part, StockTarget
 from inventory.service.catalog import get_part_row
 from inventory.service.stock import require_depot
 
@@ -126,6 +128,31 @@ def effective_targets(
     # autoflush, so what this transaction has written is flushed first.
     uow.session.flush()
     return {(d, p): int(t) for d, p, t in uow.session.connection().execute(query)}
+
+
+def _read_targets_of_parts(
+    uow: UnitOfWork, part_numbers: frozenset[str]
+) -> dict[str, Mapping[str, int]]:
+    by_part: dict[str, dict[str, int]] = {part: {} for part in part_numbers}
+    for (depot, part), target in effective_targets(uow, part_numbers=part_numbers).items():
+        by_part[part][depot] = target
+    return {part: MappingProxyType(targets) for part, targets in by_part.items()}
+
+
+# Every replacement's depot choice asks the targets of its part (and successors); they
+# change when a planner overrides one or the targets are computed again.
+_targets_by_part: CachedByKey[str, Mapping[str, int]] = CachedByKey(TARGETS, _read_targets_of_parts)
+
+
+def targets_of_parts(uow: UnitOfWork, part_numbers: Collection[str]) -> dict[tuple[str, str], int]:
+    """``effective_targets(uow, part_numbers=...)`` kept in memory per part while no
+    process changes a target (``core.generations``): what the depot choice of every
+    replacement reads. A pair that is not in the answer has a target of 0."""
+    return {
+        (depot, part): target
+        for part, targets in _targets_by_part.get_many(uow, part_numbers).items()
+        for depot, target in targets.items()
+    }
 
 
 @transactional

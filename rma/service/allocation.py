@@ -29,7 +29,7 @@ from depots.service.network import CityInfo
 from depots.service.snapshot import network
 from inventory.models import StockBalance
 from inventory.service.catalog import substitutes
-from inventory.service.targets import effective_targets
+from inventory.service.targets import targets_of_parts
 from optimizer.depot_choice import Candidate, DepotDecision, choose_depot
 from rma.models import Rma, Site
 from rma.service.promises import transit_options
@@ -71,7 +71,7 @@ def gather_options(
         (depot, part): on_hand - reserved
         for depot, part, on_hand, reserved in uow.session.execute(_GOOD_STOCK, {"parts": chain})
     }
-    targets = effective_targets(uow, part_numbers=chain)
+    targets = targets_of_parts(uow, chain)
     net = network(uow)  # kept in memory while no process changes it
     lanes = net.lanes_to_city.get(city.id or 0, {})
     candidates, part_at, lane_at = [], {}, {}
