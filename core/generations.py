@@ -129,8 +129,8 @@ install()
 
 
 # Built once: every transaction that uses a cached value asks it. Over the table's
-# columns, not the model's: a plain statement costs less than an ORM one and does not
-# flush the session (this transaction never changes generations through the ORM).
+# columns and on the session's connection: a plain statement costs less than an ORM
+# one, and needs not flush the session first (generations never change through it).
 _GENERATIONS_TABLE = ReferenceGeneration.__table__  # type: ignore[attr-defined]
 _ALL_GENERATIONS = select(_GENERATIONS_TABLE.c.name, _GENERATIONS_TABLE.c.generation)
 
@@ -140,7 +140,7 @@ def generations(uow: UnitOfWork) -> dict[str, int]:
     session = uow.session
     seen = session.info.get(SEEN_KEY)
     if seen is None:
-        seen = dict(session.execute(_ALL_GENERATIONS).all())  # type: ignore[call-overload]
+        seen = dict(session.connection().execute(_ALL_GENERATIONS).all())  # type: ignore[arg-type]
         session.info[SEEN_KEY] = seen
     return seen  # type: ignore[no-any-return]
 

@@ -15,6 +15,7 @@ from core.db import (
     UnitOfWork,
     UTCDateTime,
     lock_for_update,
+    make_engine,
     read_only,
     retried_conflicts,
     transactional,
@@ -180,3 +181,59 @@ def test_frozen_clock_is_what_services_see():
         assert clock.now() == moment
         assert clock.local(clock.now()).hour == 9
     assert clock.now() != moment
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _terminate(engine, pid: int) -> None:
+    """Kill a backend from another connection, as a server restart or a dropped link
+    would, and wait until it is gone."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(200):
+            alive = connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar_one()
+            if not alive:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"backend {pid} is still there")
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(pg_engine):
+    url = pg_engine.url.render_as_string(hide_password=False)
+    engine = make_engine(url, ping_after_idle_s=0.0)  # every reuse counts as idle
+    try:
+        first = _backend_pid(engine)
+        _terminate(pg_engine, first)
+        # The pooled connection is dead: the checkout's ping finds out and the pool
+        # connects afresh, so the use case never sees it.
+        assert _read_generation_count(UnitOfWork(engine)) >= 0
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_used_moments_ago_is_not_pinged_and_a_dead_one_is_replaced_after(pg_engine):
+    url = pg_engine.url.render_as_string(hide_password=False)
+    engine = make_engine(url, ping_after_idle_s=3600.0)  # never idle long enough
+    try:
+        first = _backend_pid(engine)
+        _terminate(pg_engine, first)
+        # No ping for a connection used moments ago: the use that meets the dead one
+        # fails (as a connection dying in use would), and the pool is renewed.
+        with pytest.raises(DBAPIError) as failed:
+            _read_generation_count(UnitOfWork(engine))
+        assert failed.value.connection_invalidated
+        assert _read_generation_count(UnitOfWork(engine)) >= 0
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
+
+
+@read_only
+def _read_generation_count(uow: UnitOfWork) -> int:
+    return uow.session.execute(text("SELECT count(*) FROM reference_generation")).scalar_one()
