@@ -15,7 +15,7 @@ of stock and every case is allocated), it
   (part number + site of a customer whose contract covers advance replacement:
   approved and allocated in the same request). It prints creations per second,
   p50/p95/p99 latency, the answers by status, the CPU seconds the server's
-  processes and the database's backends spent per creation, and whether
+  processes, the database's backends and the clients spent per creation, and whether
   `spares check` is clean afterwards. Target: p95 < 300 ms, >= 100/s, no 5xx.
 * (``--profile N``) opens N RMAs through the application in this process (Flask's
   test client: no network), counting SQL statements per request by SQLAlchemy's
@@ -33,6 +33,7 @@ import cProfile
 import os
 import pstats
 import random
+import resource
 import signal
 import sys
 import tempfile
@@ -165,6 +166,13 @@ def cpu_spent(
 # --- the storm -----------------------------------------------------------------------------
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children: around a volley, its client
+    processes' (they share the machine's two cores with the server)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def storm(url: str, folder: Path, args: argparse.Namespace) -> int:
     deployment = Deployment.create(url, folder)
     deployment.prepare()
@@ -185,6 +193,7 @@ def storm(url: str, folder: Path, args: argparse.Namespace) -> int:
         assert server.process is not None
         before = cpu_snapshot(server.process.pid, engine, database)
         load_start = load_average()
+        clients_before = _children_cpu()
         result = volley(
             server.url,
             requests,
@@ -192,6 +201,7 @@ def storm(url: str, folder: Path, args: argparse.Namespace) -> int:
             threads=max(1, args.clients // 4),
             timeout=max(120.0, args.requests / 5),
         )
+        clients_cpu = _children_cpu() - clients_before
         load_end = load_average()
         spent = cpu_spent(before, cpu_snapshot(server.process.pid, engine, database))
     check = deployment.cli("check")
@@ -212,7 +222,8 @@ def storm(url: str, folder: Path, args: argparse.Namespace) -> int:
     if created:
         print(
             f"CPU per creation: app {spent['app'] / created * 1000:.1f} ms, "
-            f"database {spent['db'] / created * 1000:.1f} ms"
+            f"database {spent['db'] / created * 1000:.1f} ms, "
+            f"the benchmark's clients {clients_cpu / created * 1000:.1f} ms"
         )
     print(f"`spares check` exit {check.returncode}: {check.stdout.strip()[-300:]}")
     for failure in result.failures:
@@ -345,8 +356,9 @@ def profile(url: str, folder: Path, args: argparse.Namespace) -> int:
     )
     tenth = max(1, len(cpu) // 10)
     print(
-        f"app CPU per request, mean of the first tenth {sum(cpu[:tenth]) / tenth * 1000:.1f} ms, "
-        f"of the last tenth {sum(cpu[-tenth:]) / tenth * 1000:.1f} ms (does it grow with the cases?)"
+        f"app CPU per request, mean of the first tenth {sum(cpu[:tenth]) / tenth * 1000:.1f} "
+        f"ms, of the last tenth {sum(cpu[-tenth:]) / tenth * 1000:.1f} ms "
+        "(does it grow with the cases?)"
     )
     print("statements of the last request, by kind:")
     for statement, n in Counter(s[:220] for s in last).most_common():
