@@ -154,25 +154,48 @@ def _changing(session: Session, name: str) -> bool:
     return any(_watched.get(getattr(obj, "__tablename__", "")) == name for obj in pending)
 
 
-class Cached(Generic[T]):
+S = TypeVar("S")
+
+
+class _KeptPerDatabase(Generic[S]):
+    """What ``Cached`` and ``CachedByKey`` share: what a process keeps per database
+    (a process, a test run, may use several), with the generation it was loaded at."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        # {database URL: (generation, what is kept)}
+        self._values: dict[str, tuple[int, S]] = {}
+
+    def _where(self, uow: UnitOfWork) -> tuple[str, int] | None:
+        """(database URL, current generation) of ``uow``'s transaction; None when the
+        transaction changes the watched tables itself: read them afresh, keep nothing."""
+        if _changing(uow.session, self.name):
+            return None
+        return str(uow.engine.url), generations(uow).get(self.name, 0)
+
+    def clear(self) -> None:
+        """Forget every value (after SQL written by hand on the watched tables)."""
+        with self._lock:
+            self._values.clear()
+
+
+class Cached(_KeptPerDatabase[T]):
     """One value per process and database, loaded by ``load(uow)`` and kept while
     generation ``name`` stays the same in that database. Values must be immutable
     (frozen dataclasses, tuples, read-only mappings): every request shares them."""
 
     def __init__(self, name: str, load: Callable[[UnitOfWork], T]) -> None:
-        self.name = name
+        super().__init__(name)
         self._load = load
-        self._lock = threading.Lock()
-        # {database URL: (generation, value)}: a process (a test run) may use several.
-        self._values: dict[str, tuple[int, T]] = {}
 
     def get(self, uow: UnitOfWork) -> T:
         """The value, from memory while its generation is current, else loaded now
         in ``uow``'s transaction."""
-        if _changing(uow.session, self.name):
+        where = self._where(uow)
+        if where is None:
             return self._load(uow)
-        generation = generations(uow).get(self.name, 0)
-        database = str(uow.engine.url)
+        database, generation = where
         kept = self._values.get(database)
         if kept is not None and kept[0] == generation:
             return kept[1]
@@ -181,17 +204,12 @@ class Cached(Generic[T]):
             self._values[database] = (generation, value)
         return value
 
-    def clear(self) -> None:
-        """Forget every value (after SQL written by hand on the watched tables)."""
-        with self._lock:
-            self._values.clear()
-
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 
-class CachedByKey(Generic[K, V]):
+class CachedByKey(_KeptPerDatabase[dict[K, V]]):
     """``Cached`` for data too large to keep whole and asked for a few keys at a time
     (the targets of the parts one case can ship): each key's value is loaded the first
     time it is asked for, together with the other missing keys of the same call
@@ -206,12 +224,9 @@ class CachedByKey(Generic[K, V]):
         *,
         max_keys: int = 10_000,
     ) -> None:
-        self.name = name
+        super().__init__(name)
         self._load = load
         self._max_keys = max_keys
-        self._lock = threading.Lock()
-        # {database URL: (generation, {key: value})}
-        self._values: dict[str, tuple[int, dict[K, V]]] = {}
 
     def get_many(self, uow: UnitOfWork, keys: Iterable[K]) -> dict[K, V]:
         """{key: value} for every key of ``keys``: from memory while the generation is
@@ -219,10 +234,10 @@ class CachedByKey(Generic[K, V]):
         wanted = frozenset(keys)
         if not wanted:
             return {}
-        if _changing(uow.session, self.name):
+        where = self._where(uow)
+        if where is None:
             return dict(self._load(uow, wanted))
-        generation = generations(uow).get(self.name, 0)
-        database = str(uow.engine.url)
+        database, generation = where
         kept = self._values.get(database)
         values = kept[1] if kept is not None and kept[0] == generation else {}
         found = {key: values[key] for key in wanted if key in values}
@@ -237,8 +252,3 @@ class CachedByKey(Generic[K, V]):
                     self._values[database] = kept
                 kept[1].update((key, found[key]) for key in missing)
         return found
-
-    def clear(self) -> None:
-        """Forget every value (after SQL written by hand on the watched tables)."""
-        with self._lock:
-            self._values.clear()
