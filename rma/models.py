@@ -6,12 +6,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Column, Index, Numeric, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from core import clock
 from core.db import UTCDateTime
+
+if TYPE_CHECKING:
+    from inventory.models import Reservation
 
 FAULT_LEVELS = ("C-1", "C-2", "C-3")
 COVERAGES = ("5x8", "7x24")
@@ -189,6 +194,12 @@ class Rma(SQLModel, table=True):
     lane_id: int | None = Field(default=None, foreign_key="lane.id")
     alternatives: str = Field(default="[]", sa_column=Column(Text, nullable=False))
     reservation_id: int | None = Field(default=None, foreign_key="reservation.id")
+    # The hold, linked by object when a step makes it: the flush that inserts the
+    # reservation fills in ``reservation_id`` (no flush of its own to learn the id).
+    # Written only; read ``reservation_id`` (reading this would be a query: refused).
+    reservation: Reservation | None = Relationship(
+        sa_relationship=relationship("Reservation", lazy="raise")
+    )
     shipped_serial: str | None = Field(default=None, max_length=64)
     # The defective (or repaired, or loaned) unit coming back.
     return_depot: str | None = Field(default=None, foreign_key="depot.code", max_length=4)

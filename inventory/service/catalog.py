@@ -18,11 +18,21 @@ from inventory.models import CATALOGUE, Part, PartIn
 CATALOGUE_ROLES = (Role.PLANNER,)
 
 
+def part_key(part_number: str) -> str:
+    """A part number as the catalogue keys it (people type it in any case, with spaces)."""
+    return part_number.strip().upper()
+
+
+def unknown_part(part_number: str) -> NotFound:
+    """The refusal for a part number the catalogue does not hold (as it was given)."""
+    return NotFound(gettext("unknown part %(part)r", part=part_number))
+
+
 def get_part_row(uow: UnitOfWork, part_number: str) -> Part:
     """The part, or ``NotFound``."""
-    part = uow.session.get(Part, part_number.strip().upper())
+    part = uow.session.get(Part, part_key(part_number))
     if part is None:
-        raise NotFound(gettext("unknown part %(part)r", part=part_number))
+        raise unknown_part(part_number)
     return part
 
 
@@ -30,7 +40,7 @@ def get_part_rows(uow: UnitOfWork, part_numbers: Iterable[str]) -> dict[str, Par
     """{part number: part} for ``part_numbers`` (upper-cased), in part-number order, read
     in one query (a move of many lines reads its parts at once, not one by one); the
     first unknown part is ``NotFound``, as ``get_part_row`` says it."""
-    wanted = {number: number.strip().upper() for number in part_numbers}
+    wanted = {number: part_key(number) for number in part_numbers}
     if not wanted:
         return {}
     found = {
@@ -39,7 +49,7 @@ def get_part_rows(uow: UnitOfWork, part_numbers: Iterable[str]) -> dict[str, Par
     }
     for given, number in sorted(wanted.items(), key=lambda item: item[1]):
         if number not in found:
-            raise NotFound(gettext("unknown part %(part)r", part=given))
+            raise unknown_part(given)
     return {number: found[number] for number in sorted(set(wanted.values()))}
 
 

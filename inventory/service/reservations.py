@@ -71,7 +71,8 @@ def hold_for_case(
 
     Any depot may be asked: the case's own rules chose it. Raises ``NotFound`` for
     an unknown depot or part and ``InsufficientStock`` (nothing held) when the depot
-    has no available unit.
+    has no available unit. Inside the caller's transaction the reservation gets its
+    id at the next flush: link it by object (``Rma.reservation``).
     """
     case = (case or "").strip()
     if not case:
@@ -102,8 +103,9 @@ def _hold(
         reference=reference,
         created_by=by,
     )
+    # Flushed with the rest of the caller's changes: a case links its hold through
+    # ``Rma.reservation``, so the id is filled in by the same flush, not one more.
     uow.session.add(reservation)
-    uow.session.flush()
     return reservation
 
 

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import case, func, select, update
 
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, read_only, transactional
@@ -145,27 +145,16 @@ def require_customer(uow: UnitOfWork, customer_id: int) -> Customer:
     return customer
 
 
+def unknown_site(site_id: int) -> NotFound:
+    """The refusal for a site id nobody recorded."""
+    return NotFound(gettext("unknown site %(id)s", id=site_id))
+
+
 def require_site(uow: UnitOfWork, site_id: int) -> Site:
     site = uow.session.get(Site, site_id)
     if site is None:
-        raise NotFound(gettext("unknown site %(id)s", id=site_id))
+        raise unknown_site(site_id)
     return site
-
-
-# Built once: every opening reads its site this way.
-_SITE_AND_CUSTOMER = (
-    select(Site, Customer)
-    .join(Customer, Customer.id == Site.customer_id)
-    .where(Site.id == bindparam("site_id"))
-)
-
-
-def require_site_and_customer(uow: UnitOfWork, site_id: int) -> tuple[Site, Customer]:
-    """``require_site`` and the site's customer, read together in one query."""
-    found = uow.session.execute(_SITE_AND_CUSTOMER, {"site_id": site_id}).first()
-    if found is None:
-        raise NotFound(gettext("unknown site %(id)s", id=site_id))
-    return found[0], found[1]
 
 
 def require_contract(uow: UnitOfWork, contract_id: int) -> Contract:

@@ -23,11 +23,11 @@ are).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from core.db import UnitOfWork
 from core.i18n import gettext
@@ -118,15 +118,18 @@ def _covers(contract: Contract, kind: str) -> bool:
     }[Kind(kind)]
 
 
-# Built once: every opening asks it.
+# A contract in force on the day bound as ``today``, and the order ``decide`` weighs
+# the customer's contracts in (7x24 first, then the one that runs longest). Shared
+# with the opening of a case, which reads the contracts with the site (one query).
+ACTIVE_ON_DAY = and_(
+    Contract.starts_on <= bindparam("today"), Contract.ends_on >= bindparam("today")
+)
+CONTRACT_ORDER = (Contract.coverage.desc(), Contract.ends_on.desc())
+
 _ACTIVE_CONTRACTS = (
     select(Contract)
-    .where(
-        Contract.customer_id == bindparam("customer_id"),
-        Contract.starts_on <= bindparam("today"),
-        Contract.ends_on >= bindparam("today"),
-    )
-    .order_by(Contract.coverage.desc(), Contract.ends_on.desc())  # 7x24 first
+    .where(Contract.customer_id == bindparam("customer_id"), ACTIVE_ON_DAY)
+    .order_by(*CONTRACT_ORDER)
 )
 
 
@@ -141,7 +144,14 @@ def decide(
 ) -> Entitlement:
     """The entitlement of ``customer_id`` to ``kind`` for ``unit`` (None: serial unknown)
     on the day ``today`` (any day: pages also ask about the day after a contract ends)."""
-    contracts = _active_contracts(uow, customer_id, today)
+    return decide_among(_active_contracts(uow, customer_id, today), unit, kind, today)
+
+
+def decide_among(
+    contracts: Sequence[Contract], unit: InstalledUnit | None, kind: str, today: date
+) -> Entitlement:
+    """``decide`` with the customer's contracts in force on ``today`` already read
+    (``ACTIVE_ON_DAY``), in ``CONTRACT_ORDER``."""
     own = [c for c in contracts if unit is not None and c.id == unit.contract_id]
     ordered = own + [c for c in contracts if c not in own]
     coverage = ordered[0].coverage if ordered else "5x8"

@@ -29,6 +29,7 @@ from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, InsufficientStock, Invalid, NotFound
 from core.i18n import gettext
 from depots.service.queries import lane_terms_by_id
+from inventory.models import Reservation
 from inventory.service import reservations
 from inventory.service.catalog import get_part_row
 from rma import kinds
@@ -273,13 +274,13 @@ def _allocate(uow: UnitOfWork, rma: Rma, actor: Actor) -> None:
         except InsufficientStock:
             excluded.append(decision.depot)
             continue
-        _record_allocation(uow, rma, actor, choice, held.id)
+        _record_allocation(uow, rma, actor, choice, held)
         return
     _record_backorder(uow, rma, "[]")
 
 
 def _record_allocation(
-    uow: UnitOfWork, rma: Rma, actor: Actor, choice: allocation.Allocation, hold_id: int | None
+    uow: UnitOfWork, rma: Rma, actor: Actor, choice: allocation.Allocation, held: Reservation
 ) -> None:
     decision = choice.decision
     assert decision.depot is not None and decision.promised_delivery is not None
@@ -300,7 +301,7 @@ def _record_allocation(
     rma.shipping_cost = decision.cost
     rma.lane_id = choice.lane_id
     rma.alternatives = allocation.alternatives_json(decision, choice.options.part_at)
-    rma.reservation_id = hold_id
+    rma.reservation = held
     rma.at_risk, rma.backorder = decision.at_risk, False
     rma.at_risk_reason = AT_RISK_NO_DEPOT if decision.at_risk else ""
     rma.allocated_at = clock.now()
@@ -391,7 +392,7 @@ def replan(uow: UnitOfWork, actor: Actor, rma: Rma, plan: CasePlan, why: str) ->
         held = reservations.hold_for_case(
             uow, plan.depot, plan.part_number, rma.number, by=actor.username
         )
-        rma.reservation_id = held.id
+        rma.reservation = held
         rma.depot_code, rma.ship_part_number, rma.lane_id = (
             plan.depot,
             plan.part_number,

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid, NotFound
 from core.i18n import gettext
-from inventory.service.catalog import get_part_row
+from inventory.models import Part
+from inventory.service.catalog import part_key, unknown_part
 from rma.models import (
     FAULT_LEVELS,
     OPEN_STATUSES,
@@ -29,7 +30,7 @@ from rma.models import (
 )
 from rma.service import case_mail
 from rma.service import entitlement as entitlement_rules
-from rma.service.customers import require_site_and_customer
+from rma.service.customers import unknown_site
 from rma.service.lifecycle import apply_approval, record_event, recorded_events
 
 MAX_SYMPTOM = 4000
@@ -59,6 +60,44 @@ class OpenedCase:
     customer: Customer
     contract: Contract | None
     events: tuple[RmaEvent, ...]  # its whole history so far
+
+
+@dataclass(frozen=True)
+class _SiteAndPart:
+    site: Site
+    customer: Customer
+    contracts: tuple[Contract, ...]  # the customer's, in force on the day (decide's order)
+    part: Part
+
+
+# The site, its customer, the customer's contracts in force on the day and the part:
+# what entitlement and depot choice start from, in one query (a row per contract;
+# the part joins every row, or none when unknown).
+_SITE_AND_PART = (
+    select(Site, Customer, Contract, Part)
+    .join(Customer, Customer.id == Site.customer_id)
+    .outerjoin(
+        Contract, and_(Contract.customer_id == Site.customer_id, entitlement_rules.ACTIVE_ON_DAY)
+    )
+    .outerjoin(Part, Part.part_number == bindparam("part_number"))
+    .where(Site.id == bindparam("site_id"))
+    .order_by(*entitlement_rules.CONTRACT_ORDER)
+)
+
+
+def _site_and_part(uow: UnitOfWork, site_id: int, part_number: str, today: date) -> _SiteAndPart:
+    """What a case opens with; ``NotFound`` for an unknown site, then an unknown part."""
+    rows = uow.session.execute(
+        _SITE_AND_PART,
+        {"site_id": site_id, "part_number": part_key(part_number), "today": today},
+    ).all()
+    if not rows:
+        raise unknown_site(site_id)
+    site, customer, _contract, part = rows[0]
+    if part is None:
+        raise unknown_part(part_number)
+    contracts = tuple(row[2] for row in rows if row[2] is not None)
+    return _SiteAndPart(site, customer, contracts, part)
 
 
 @transactional
@@ -99,6 +138,7 @@ def open_case(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> OpenedCase
     reported_at = clock.as_utc(request.reported_at) if request.reported_at else now
     if reported_at > now + clock.FUTURE_LEEWAY:
         raise Invalid(gettext("reported_at cannot be in the future"), field="reported_at")
+    today = clock.local(reported_at).date()
     unit: InstalledUnit | None = None
     if request.serial:
         # Locked, so two requests opening the same serial at once queue here and the
@@ -119,15 +159,15 @@ def open_case(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> OpenedCase
             raise Conflict(
                 gettext("serial %(serial)s was already replaced and taken back", serial=unit.serial)
             )
-        site, customer = require_site_and_customer(uow, unit.site_id)
-        part_row = get_part_row(uow, unit.part_number)
+        found = _site_and_part(uow, unit.site_id, unit.part_number, today)
     else:
         if not request.part_number or request.site_id is None:
             raise Invalid(gettext("give the unit's serial, or part_number and site_id"))
-        site, customer = require_site_and_customer(uow, request.site_id)
-        part_row = get_part_row(uow, request.part_number)
+        found = _site_and_part(uow, request.site_id, request.part_number, today)
+    site, customer = found.site, found.customer
     # Held until the case is allocated: the session keeps rows only while someone
     # refers to them, and depot choice and the hold read the part again.
+    part_row = found.part
     part_number = part_row.part_number
     open_already = (
         uow.session.scalar(
@@ -142,9 +182,7 @@ def open_case(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> OpenedCase
                 "%(serial)s already has an open RMA: %(rma)s", serial=unit.serial, rma=open_already
             )
         )
-    decision = entitlement_rules.decide(
-        uow, site.customer_id, unit, kind, clock.local(reported_at).date()
-    )
+    decision = entitlement_rules.decide_among(found.contracts, unit, kind, today)
     rma = Rma(
         number=f"TMP-{uuid.uuid4().hex[:14]}",
         customer_id=site.customer_id,
@@ -177,7 +215,11 @@ def open_case(uow: UnitOfWork, actor: Actor, request: OpenRequest) -> OpenedCase
         detail={"fault_level": rma.fault_level, "kind": rma.kind, "entitlement": decision.reason},
     )
     if decision.entitled:
-        apply_approval(uow, rma, actor, automatic=True)
+        # What the approval and the depot choice read (stock, targets, the network) is
+        # not what the case's own pending rows change (the case, its events): they go
+        # to the database with the hold, in one flush, not one flush per query.
+        with uow.session.no_autoflush:
+            apply_approval(uow, rma, actor, automatic=True)
     else:
         case_mail.ask_approval(uow, rma, customer, now)
     return OpenedCase(rma, site, customer, decision.contract, recorded_events(uow, rma))
