@@ -8,8 +8,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.util import identity_key
 
 from core.db import UnitOfWork, lock_for_update, read_only
 from core.errors import InsufficientStock, Invalid
@@ -140,47 +152,12 @@ def post(
     for delta in deltas:
         on_hand_change[delta.key] += delta.qty
     reserved_changes = reserved_changes or {}
-    balances = lock_balances(uow, [*on_hand_change, *reserved_changes])
-    changed: list[tuple[StockBalance, int, int]] = []
-    for key, balance in balances.items():
-        new_on_hand = balance.on_hand + on_hand_change.get(key, 0)
-        new_reserved = balance.reserved + reserved_changes.get(key, 0)
-        if new_on_hand < 0:
-            depot, part, bucket = key
-            raise InsufficientStock(
-                gettext(
-                    "%(depot)s has %(on_hand)s %(bucket)s of %(part)s; %(needed)s needed",
-                    depot=depot,
-                    on_hand=balance.on_hand,
-                    bucket=label(BUCKET_LABELS, bucket),
-                    part=part,
-                    needed=-on_hand_change[key],
-                ),
-                depot=depot,
-                part_number=part,
-                bucket=bucket,
-                available=balance.on_hand - balance.reserved,
-            )
-        if new_reserved > new_on_hand or new_reserved < 0:
-            depot, part, bucket = key
-            available = balance.on_hand - balance.reserved
-            raise InsufficientStock(
-                gettext(
-                    "%(depot)s has %(available)s available %(bucket)s of %(part)s (%(on_hand)s "
-                    "on hand, %(reserved)s reserved)",
-                    depot=depot,
-                    available=available,
-                    bucket=label(BUCKET_LABELS, bucket),
-                    part=part,
-                    on_hand=balance.on_hand,
-                    reserved=balance.reserved,
-                ),
-                depot=depot,
-                part_number=part,
-                bucket=bucket,
-                available=available,
-            )
-        changed.append((balance, new_on_hand, new_reserved))
+    changed_in_place = (
+        not deltas
+        and len(reserved_changes) == 1
+        and _change_reserved_in_place(uow, *next(iter(reserved_changes.items())))
+    )
+    changed = [] if changed_in_place else _checked(uow, on_hand_change, reserved_changes)
     # Every line checked before anything changes: a refused posting leaves no balance
     # changed in the session (a case hold refused at one depot tries the next one in
     # the same transaction).
@@ -211,6 +188,97 @@ def post(
             ],
         )
     return movement
+
+
+def reserved_within_on_hand(on_hand: Any, reserved: Any) -> Any:
+    """The posting rule on reserved stock, as the table's CHECKs hold it too: never
+    below zero, never above what is on hand. On numbers (a bool) and on columns (a
+    SQL condition) alike, so the in-place change and the full check share it."""
+    return (reserved >= 0) & (reserved <= on_hand)
+
+
+_BALANCE = StockBalance.__table__.c  # type: ignore[attr-defined]
+_NEW_RESERVED = _BALANCE.reserved + bindparam("change")
+# Built once: every case hold and its release runs it.
+_CHANGE_RESERVED = (
+    update(StockBalance.__table__)  # type: ignore[arg-type]
+    .where(
+        _BALANCE.depot_code == bindparam("at_depot"),
+        _BALANCE.part_number == bindparam("of_part"),
+        _BALANCE.bucket == bindparam("in_bucket"),
+        reserved_within_on_hand(_BALANCE.on_hand, _NEW_RESERVED),
+    )
+    .values(reserved=_NEW_RESERVED)
+)
+
+
+def _change_reserved_in_place(uow: UnitOfWork, key: BalanceKey, change: int) -> bool:
+    """A posting that only moves one row's reserved quantity (a case hold, its
+    release) as one conditional UPDATE: the row is locked, checked and changed in one
+    round trip instead of a locking read and a write. False, with nothing changed,
+    when the row is missing, the change would break ``reserved_within_on_hand``, or
+    the session holds unwritten changes to the row: the full check then decides, and
+    says why it refuses."""
+    held = uow.session.identity_map.get(identity_key(StockBalance, key))
+    if held is not None and uow.session.is_modified(held):
+        return False
+    depot, part, bucket = key
+    parameters = {"at_depot": depot, "of_part": part, "in_bucket": bucket, "change": change}
+    # On the connection: the balance is neither audited nor a watched reference table.
+    if uow.session.connection().execute(_CHANGE_RESERVED, parameters).rowcount != 1:
+        return False
+    if held is not None:
+        uow.session.expire(held)  # read afresh if it is asked again
+    return True
+
+
+def _checked(
+    uow: UnitOfWork, on_hand_change: dict[BalanceKey, int], reserved_changes: dict[BalanceKey, int]
+) -> list[tuple[StockBalance, int, int]]:
+    """Lock the balances a posting changes and check every line: (balance, new on
+    hand, new reserved) of each, or ``InsufficientStock`` for the first line refused."""
+    balances = lock_balances(uow, [*on_hand_change, *reserved_changes])
+    changed: list[tuple[StockBalance, int, int]] = []
+    for key, balance in balances.items():
+        new_on_hand = balance.on_hand + on_hand_change.get(key, 0)
+        new_reserved = balance.reserved + reserved_changes.get(key, 0)
+        if new_on_hand < 0:
+            depot, part, bucket = key
+            raise InsufficientStock(
+                gettext(
+                    "%(depot)s has %(on_hand)s %(bucket)s of %(part)s; %(needed)s needed",
+                    depot=depot,
+                    on_hand=balance.on_hand,
+                    bucket=label(BUCKET_LABELS, bucket),
+                    part=part,
+                    needed=-on_hand_change[key],
+                ),
+                depot=depot,
+                part_number=part,
+                bucket=bucket,
+                available=balance.on_hand - balance.reserved,
+            )
+        if not reserved_within_on_hand(new_on_hand, new_reserved):
+            depot, part, bucket = key
+            available = balance.on_hand - balance.reserved
+            raise InsufficientStock(
+                gettext(
+                    "%(depot)s has %(available)s available %(bucket)s of %(part)s (%(on_hand)s "
+                    "on hand, %(reserved)s reserved)",
+                    depot=depot,
+                    available=available,
+                    bucket=label(BUCKET_LABELS, bucket),
+                    part=part,
+                    on_hand=balance.on_hand,
+                    reserved=balance.reserved,
+                ),
+                depot=depot,
+                part_number=part,
+                bucket=bucket,
+                available=available,
+            )
+        changed.append((balance, new_on_hand, new_reserved))
+    return changed
 
 
 def _add_to_part_stock(
