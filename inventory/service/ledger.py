@@ -302,7 +302,10 @@ def _add_to_part_stock(
     ]
     if not rows:
         return
-    uow.session.execute(_statements(uow.dialect).add_to_part_stock, rows)
+    # On the connection, as a plain statement: part_stock is neither audited nor a
+    # watched reference table, and nothing in the session writes it, so the ORM's
+    # bulk-insert path (and an autoflush) would cost for nothing.
+    uow.session.connection().execute(_statements(uow.dialect).add_to_part_stock, rows)
 
 
 @dataclass(frozen=True)
