@@ -14,7 +14,8 @@ process cannot tell from its own memory that another changed them. Hence:
   rolled-back change bumps nothing; a committed one is seen by every process with
   its generation, never before it.
 * a ``Cached`` value remembers the generation it was loaded at. A transaction
-  reads every generation once (one small SELECT, kept on the session) and a
+  reads every generation once (one small SELECT, kept on the session; a hot path
+  selects them with its first query instead, ``generations_column``) and a
   cached value is used only while its generation is the database's. The
   generation is read before the data, so data loaded in a transaction is never
   older than the generation it is stored under (at worst newer: one extra reload).
@@ -27,11 +28,13 @@ SQL written by hand on a watched table (outside the ORM) does not bump: run
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import Text, cast, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -143,6 +146,29 @@ def generations(uow: UnitOfWork) -> dict[str, int]:
         seen = dict(session.connection().execute(_ALL_GENERATIONS).all())  # type: ignore[arg-type]
         session.info[SEEN_KEY] = seen
     return seen  # type: ignore[no-any-return]
+
+
+@functools.cache
+def generations_column(dialect: str) -> Any:
+    """Every generation as one JSON object (text), a column a transaction's first query
+    can select so that ``generations`` needs no statement of its own: hand what it
+    read to ``remember_generations``. Read in the same transaction, it is the read
+    ``generations`` would make (a hot path saves a round trip)."""
+    name, generation = _GENERATIONS_TABLE.c.name, _GENERATIONS_TABLE.c.generation
+    if dialect == "postgresql":
+        aggregate: Any = cast(func.json_object_agg(name, generation), Text)
+    elif dialect == "sqlite":
+        aggregate = func.json_group_object(name, generation)
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
+    return select(aggregate).scalar_subquery().label("reference_generations")
+
+
+def remember_generations(uow: UnitOfWork, read: str | None) -> None:
+    """Keep what ``generations_column`` read as this transaction's generations (unless
+    they were read already: once per transaction, the first read stands)."""
+    found = json.loads(read) if read else {}
+    uow.session.info.setdefault(SEEN_KEY, {str(k): int(v) for k, v in found.items()})
 
 
 def _changing(session: Session, name: str) -> bool:

@@ -4,9 +4,11 @@ allocated) in the same transaction, a billable one waits for a supervisor."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 
@@ -14,6 +16,7 @@ from core import clock
 from core.auth import Actor, Role
 from core.db import UnitOfWork, lock_for_update, transactional
 from core.errors import Conflict, Invalid, NotFound
+from core.generations import generations_column, remember_generations
 from core.i18n import gettext
 from inventory.models import Part
 from inventory.service.catalog import part_key, unknown_part
@@ -70,30 +73,35 @@ class _SiteAndPart:
     part: Part
 
 
-# The site, its customer, the customer's contracts in force on the day and the part:
-# what entitlement and depot choice start from, in one query (a row per contract;
-# the part joins every row, or none when unknown).
-_SITE_AND_PART = (
-    select(Site, Customer, Contract, Part)
-    .join(Customer, Customer.id == Site.customer_id)
-    .outerjoin(
-        Contract, and_(Contract.customer_id == Site.customer_id, entitlement_rules.ACTIVE_ON_DAY)
+@functools.cache
+def _site_and_part_query(dialect: str) -> Any:
+    """The site, its customer, the customer's contracts in force on the day and the
+    part: what entitlement and depot choice start from, in one query (a row per
+    contract; the part joins every row, or none when unknown). It also reads the
+    reference generations, which depot choice asks next (``core.generations``)."""
+    return (
+        select(Site, Customer, Contract, Part, generations_column(dialect))
+        .join(Customer, Customer.id == Site.customer_id)
+        .outerjoin(
+            Contract,
+            and_(Contract.customer_id == Site.customer_id, entitlement_rules.ACTIVE_ON_DAY),
+        )
+        .outerjoin(Part, Part.part_number == bindparam("part_number"))
+        .where(Site.id == bindparam("site_id"))
+        .order_by(*entitlement_rules.CONTRACT_ORDER)
     )
-    .outerjoin(Part, Part.part_number == bindparam("part_number"))
-    .where(Site.id == bindparam("site_id"))
-    .order_by(*entitlement_rules.CONTRACT_ORDER)
-)
 
 
 def _site_and_part(uow: UnitOfWork, site_id: int, part_number: str, today: date) -> _SiteAndPart:
     """What a case opens with; ``NotFound`` for an unknown site, then an unknown part."""
     rows = uow.session.execute(
-        _SITE_AND_PART,
+        _site_and_part_query(uow.dialect),
         {"site_id": site_id, "part_number": part_key(part_number), "today": today},
     ).all()
     if not rows:
         raise unknown_site(site_id)
-    site, customer, _contract, part = rows[0]
+    site, customer, _contract, part, read_generations = rows[0]
+    remember_generations(uow, read_generations)
     if part is None:
         raise unknown_part(part_number)
     contracts = tuple(row[2] for row in rows if row[2] is not None)
