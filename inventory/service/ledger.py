@@ -15,6 +15,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     tuple_,
@@ -157,14 +158,15 @@ def post(
         and len(reserved_changes) == 1
         and _change_reserved_in_place(uow, *next(iter(reserved_changes.items())))
     )
-    changed = [] if changed_in_place else _checked(uow, on_hand_change, reserved_changes)
-    # Every line checked before anything changes: a refused posting leaves no balance
-    # changed in the session (a case hold refused at one depot tries the next one in
-    # the same transaction).
-    _add_to_part_stock(uow, on_hand_change, reserved_changes)
-    for balance, new_on_hand, new_reserved in changed:
-        balance.on_hand, balance.reserved = new_on_hand, new_reserved
-        uow.session.add(balance)
+    if not changed_in_place:
+        changed = _checked(uow, on_hand_change, reserved_changes)
+        # Every line checked before anything changes: a refused posting leaves no
+        # balance changed in the session (a case hold refused at one depot tries the
+        # next one in the same transaction).
+        _add_to_part_stock(uow, on_hand_change, reserved_changes)
+        for balance, new_on_hand, new_reserved in changed:
+            balance.on_hand, balance.reserved = new_on_hand, new_reserved
+            uow.session.add(balance)
     movement = Movement(kind=kind, actor=actor, reason=reason, reference=reference)
     uow.session.add(movement)
     if deltas:
@@ -215,7 +217,8 @@ _CHANGE_RESERVED = (
 def _change_reserved_in_place(uow: UnitOfWork, key: BalanceKey, change: int) -> bool:
     """A posting that only moves one row's reserved quantity (a case hold, its
     release) as one conditional UPDATE: the row is locked, checked and changed in one
-    round trip instead of a locking read and a write. False, with nothing changed,
+    round trip instead of a locking read and a write; ``part_stock`` follows (in the
+    same statement on PostgreSQL). False, with nothing changed,
     when the row is missing, the change would break ``reserved_within_on_hand``, or
     the session holds unwritten changes to the row: the full check then decides, and
     says why it refuses."""
@@ -225,8 +228,17 @@ def _change_reserved_in_place(uow: UnitOfWork, key: BalanceKey, change: int) -> 
     depot, part, bucket = key
     parameters = {"at_depot": depot, "of_part": part, "in_bucket": bucket, "change": change}
     # On the connection: the balance is neither audited nor a watched reference table.
-    if uow.session.connection().execute(_CHANGE_RESERVED, parameters).rowcount != 1:
-        return False
+    connection = uow.session.connection()
+    combined = _statements(uow.dialect).change_reserved_and_part_stock
+    if combined is not None:
+        # PostgreSQL: the balance and its part_stock row in one round trip; the insert
+        # counts one row exactly when the balance changed.
+        if connection.execute(combined, parameters).rowcount != 1:
+            return False
+    else:
+        if connection.execute(_CHANGE_RESERVED, parameters).rowcount != 1:
+            return False
+        _add_to_part_stock(uow, {}, {key: change})
     if held is not None:
         uow.session.expire(held)  # read afresh if it is asked again
     return True
@@ -310,11 +322,24 @@ def _add_to_part_stock(
 
 @dataclass(frozen=True)
 class _Upserts:
-    """The posting's two upserts for one database, built once: executed with their
-    rows as parameters, SQLAlchemy compiles each once per process."""
+    """The posting's upserts for one database, built once: executed with their rows as
+    parameters, SQLAlchemy compiles each once per process."""
 
     create_balances: Any  # missing balance rows, at zero
     add_to_part_stock: Any  # part_stock rows plus a posting's changes
+    # PostgreSQL: ``_CHANGE_RESERVED`` and its part_stock change in one statement (a
+    # data-modifying WITH, which SQLite lacks); None elsewhere.
+    change_reserved_and_part_stock: Any
+
+
+def _adding_to_part_stock(part_stock: Any) -> Any:
+    """``part_stock``'s insert, adding to the row when it exists: every column plus the
+    change (the rule both upserts follow)."""
+    table = PartStock.__table__.c  # type: ignore[attr-defined]
+    return part_stock.on_conflict_do_update(
+        index_elements=[table.depot_code, table.part_number],
+        set_={name: table[name] + part_stock.excluded[name] for name in PART_STOCK_COLUMNS},
+    )
 
 
 @functools.cache
@@ -325,14 +350,25 @@ def _statements(dialect: str) -> _Upserts:
         insert_for = sqlite.insert
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
-    table = PartStock.__table__.c  # type: ignore[attr-defined]
-    part_stock = insert_for(PartStock)
+    combined = None
+    if dialect == "postgresql":
+        changed = _CHANGE_RESERVED.returning(_BALANCE.depot_code, _BALANCE.part_number).cte(
+            "changed"
+        )
+        # The changed row's pivot: its reserved moves by the change, nothing else.
+        pivot = [
+            bindparam("change") if name == "reserved" else literal(0) for name in PART_STOCK_COLUMNS
+        ]
+        combined = _adding_to_part_stock(
+            insert_for(PartStock).from_select(
+                ["depot_code", "part_number", *PART_STOCK_COLUMNS],
+                select(changed.c.depot_code, changed.c.part_number, *pivot),
+            )
+        ).execution_options(preserve_rowcount=True)  # an INSERT's count is not kept otherwise
     return _Upserts(
         create_balances=insert_for(StockBalance).on_conflict_do_nothing(),
-        add_to_part_stock=part_stock.on_conflict_do_update(
-            index_elements=[table.depot_code, table.part_number],
-            set_={name: table[name] + part_stock.excluded[name] for name in PART_STOCK_COLUMNS},
-        ),
+        add_to_part_stock=_adding_to_part_stock(insert_for(PartStock)),
+        change_reserved_and_part_stock=combined,
     )
 
 
