@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Column, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
@@ -15,8 +14,9 @@ from sqlmodel import Field, Relationship, SQLModel
 from core import clock
 from core.db import UTCDateTime
 
-if TYPE_CHECKING:
-    from inventory.models import Reservation
+# At run time, not only for type checking: the mapper of ``Rma.reservation`` must find
+# the class however the models were imported (a script importing only this module).
+from inventory.models import Reservation
 
 FAULT_LEVELS = ("C-1", "C-2", "C-3")
 COVERAGES = ("5x8", "7x24")
@@ -198,7 +198,7 @@ class Rma(SQLModel, table=True):
     # reservation fills in ``reservation_id`` (no flush of its own to learn the id).
     # Written only; read ``reservation_id`` (reading this would be a query: refused).
     reservation: Reservation | None = Relationship(
-        sa_relationship=relationship("Reservation", lazy="raise")
+        sa_relationship=relationship(Reservation, lazy="raise")
     )
     shipped_serial: str | None = Field(default=None, max_length=64)
     # The defective (or repaired, or loaned) unit coming back.
