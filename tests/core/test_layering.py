@@ -108,3 +108,23 @@ def test_no_module_cycle_within_a_package():
         if node not in state:
             visit(node, [node])
     assert cycles == []
+
+
+@pytest.mark.parametrize(
+    "models", sorted(p.parent.name for p in ROOT.glob("*/models.py") if p.parent.name in PACKAGES)
+)
+def test_each_packages_models_configure_when_imported_alone(models):
+    """A relationship names a class of another package (``Rma.reservation``): its
+    module must import that class itself, or a script importing these models alone
+    (no app, no Alembic) fails when the mappers are configured."""
+    import subprocess
+
+    script = (
+        f"import {models}.models\n"
+        "from sqlalchemy.orm import configure_mappers\n"
+        "configure_mappers()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
