@@ -191,9 +191,12 @@ def _backend_pid(engine) -> int:
 def _terminate(engine, pid: int) -> None:
     """Kill a backend from another connection, as a server restart or a dropped link
     would, and wait until it is gone."""
-    with engine.connect() as connection:
+    # Autocommit: inside one transaction PostgreSQL answers pg_stat_activity from the
+    # snapshot of its first read, so a backend still exiting then never left it.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        for _ in range(200):
+        deadline = time.monotonic() + 60  # a busy machine is slow, not stuck
+        while time.monotonic() < deadline:
             alive = connection.execute(
                 text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
             ).scalar_one()
