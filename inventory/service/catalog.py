@@ -118,7 +118,7 @@ def supersession_chain(successors: Mapping[str, str], part_number: str) -> list[
 def substitutes(uow: UnitOfWork, part_number: str) -> list[str]:
     """Parts that may be shipped where ``part_number`` is asked for, the part itself first."""
     get_part_row(uow, part_number)
-    return supersession_chain(_successor_map(uow), part_number.strip().upper())
+    return supersession_chain(_successor_map(uow), part_key(part_number))
 
 
 @dataclass(frozen=True)

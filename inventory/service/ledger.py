@@ -218,10 +218,10 @@ def _change_reserved_in_place(uow: UnitOfWork, key: BalanceKey, change: int) -> 
     """A posting that only moves one row's reserved quantity (a case hold, its
     release) as one conditional UPDATE: the row is locked, checked and changed in one
     round trip instead of a locking read and a write; ``part_stock`` follows (in the
-    same statement on PostgreSQL). False, with nothing changed,
-    when the row is missing, the change would break ``reserved_within_on_hand``, or
-    the session holds unwritten changes to the row: the full check then decides, and
-    says why it refuses."""
+    same statement on PostgreSQL). False, with nothing changed, when the row is
+    missing, the change would break ``reserved_within_on_hand``, or the session holds
+    unwritten changes to the row: the full check then decides, and says why it
+    refuses."""
     held = uow.session.identity_map.get(identity_key(StockBalance, key))
     if held is not None and uow.session.is_modified(held):
         return False

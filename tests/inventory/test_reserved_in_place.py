@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from core.db import UnitOfWork
 from core.errors import InsufficientStock
-from inventory.models import PartStock, Reservation, StockBalance
+from inventory.models import Bucket, PartStock, Reservation, StockBalance
 from inventory.service import ledger, reservations
 
-KEY_GOOD = "good"
+KEY_GOOD = Bucket.GOOD.value
 
 
 @pytest.fixture
